@@ -1,0 +1,129 @@
+// The content-addressable blob store, laid out as an OCI image layout under its root:
+//
+//   ROOT/oci-layout                 {"imageLayoutVersion":"1.0.0"}
+//   ROOT/index.json                 rewritten atomically by WriteIndex()
+//   ROOT/blobs/sha256/<hex>         complete, verified blobs only
+//   ROOT/ingest/<hex>.partial       resumable downloads in progress (never under blobs/)
+//
+// A blob appears under blobs/ only after its size and sha256 were verified and its bytes
+// fsynced; it is renamed into place, so a reader never sees a half-written blob under its
+// digest. Committing a blob that is already present succeeds without touching it.
+// Thread-safe: all methods may be called from any thread. At most one Ingest per digest
+// exists at a time; a second StartIngest for the same digest waits for the first to finish.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "wharf/base/digest.h"
+#include "wharf/base/status.h"
+
+namespace wharf::content {
+
+class BlobStore;
+
+// A download of one blob into the store. Bytes are hashed as they are written. When created
+// over an existing partial file, the bytes already there are re-hashed (never trusted) and
+// offset() tells where to resume (e.g. with an HTTP Range request).
+// Not thread-safe; one writer. Destroying an Ingest without Commit() or Abort() keeps the
+// partial file for a later resume.
+class Ingest {
+ public:
+  ~Ingest();
+  Ingest(const Ingest&) = delete;
+  Ingest& operator=(const Ingest&) = delete;
+
+  const Digest& digest() const { return digest_; }
+  int64_t expected_size() const { return expected_size_; }
+  // Bytes written so far (including resumed bytes).
+  int64_t offset() const { return offset_; }
+
+  // Appends bytes. Fails with DataLoss if this would exceed expected_size (when known, i.e. >= 0).
+  Result<void> Write(const void* data, size_t n);
+  // Drops everything written (server ignored Range): offset() becomes 0.
+  Result<void> Restart();
+  // Verifies size and digest, fsyncs, renames into blobs/, fsyncs the directory. On a
+  // mismatch, removes the partial file and returns DataLoss naming expected and actual.
+  Result<void> Commit();
+  // Removes the partial file.
+  void Abort();
+
+ private:
+  friend class BlobStore;
+  Ingest(BlobStore* store, Digest digest, int64_t expected_size);
+  Result<void> Open();
+
+  BlobStore* store_;
+  Digest digest_;
+  int64_t expected_size_;
+  int64_t offset_ = 0;
+  int fd_ = -1;
+  bool done_ = false;
+  Sha256 hash_;
+  std::string buffer_;  // write-behind buffer, flushed in large writes
+};
+
+class BlobStore {
+ public:
+  // Opens (creating if needed) a store at `root`: writes oci-layout and an empty index.json if
+  // absent, creates blobs/sha256 and ingest/.
+  static Result<std::unique_ptr<BlobStore>> Open(const std::filesystem::path& root);
+
+  const std::filesystem::path& root() const { return root_; }
+  std::filesystem::path BlobPath(const Digest& d) const;
+
+  bool Has(const Digest& d) const;
+  // Size of a present blob; NotFound if absent.
+  Result<int64_t> Size(const Digest& d) const;
+  // Whole blob, refusing blobs over max_bytes (TooLarge).
+  Result<std::string> Read(const Digest& d, size_t max_bytes = 4 << 20) const;
+  // Verifies `data` against `d` and stores it. DataLoss on mismatch. Present = success.
+  Result<void> Put(const Digest& d, std::string_view data);
+
+  // Starts or resumes an ingest of `d`; expected_size < 0 means unknown. Returns nullptr if
+  // the blob is already present (nothing to download). Blocks while another Ingest of the
+  // same digest is alive, then re-checks presence.
+  Result<std::unique_ptr<Ingest>> StartIngest(const Digest& d, int64_t expected_size);
+  // Bytes already in the partial file of `d` (0 if none).
+  int64_t PartialSize(const Digest& d) const;
+
+  // Removes a blob (no error if absent).
+  Result<void> Delete(const Digest& d);
+  // Every complete blob.
+  std::vector<Digest> List() const;
+  // Removes partial ingests whose digest is not in `keep`, and stray temp files.
+  void RemovePartials(const std::set<Digest>& keep);
+
+  // One image in index.json.
+  struct IndexEntry {
+    Digest manifest;
+    std::string media_type;
+    int64_t size = 0;
+    std::string ref_name;     // org.opencontainers.image.ref.name, e.g. "ubuntu:latest"
+    std::string image_name;   // io.containerd.image.name, e.g. "docker.io/library/ubuntu:latest"
+  };
+  // Rewrites index.json atomically with exactly these entries.
+  Result<void> WriteIndex(const std::vector<IndexEntry>& entries);
+
+ private:
+  friend class Ingest;
+  explicit BlobStore(std::filesystem::path root);
+  std::filesystem::path PartialPath(const Digest& d) const;
+  void Release(const Digest& d);
+
+  std::filesystem::path root_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::set<Digest> active_;  // digests with a live Ingest
+  std::mutex index_mu_;
+};
+
+}  // namespace wharf::content
