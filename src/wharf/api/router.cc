@@ -1,0 +1,101 @@
+#include "wharf/api/router.h"
+
+#include <vector>
+
+namespace wharf::api {
+
+namespace {
+
+std::vector<std::string> Split(std::string_view path) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    size_t slash = path.find('/', start);
+    out.emplace_back(path.substr(start, slash == std::string_view::npos ? path.npos
+                                                                        : slash - start));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return out;
+}
+
+std::string Join(const std::vector<std::string>& segs, size_t from, size_t to) {
+  std::string out;
+  for (size_t i = from; i < to; ++i) {
+    if (i > from) out += '/';
+    out += segs[i];
+  }
+  return out;
+}
+
+struct Candidate {
+  const char* method;
+  Route route;
+};
+
+// Every route a path can name, whatever the method. An image name may end in a word that is
+// also a route's fixed end ("team/download"), so a path can name several routes.
+std::vector<Candidate> Recognise(std::string_view path) {
+  std::vector<Candidate> out;
+  auto add = [&](const char* method, Route r) { out.push_back({method, std::move(r)}); };
+  if (path == "/healthz") add("GET", {RouteId::kHealth});
+  if (path == "/api/v1/login") add("POST", {RouteId::kLogin});
+  if (path == "/api/v1/login_refresh") add("GET", {RouteId::kLoginRefresh});
+  if (path == "/api/v1/logout") add("PUT", {RouteId::kLogout});
+  constexpr std::string_view kImage = "/api/v1/image";
+  if (!path.starts_with(kImage)) return out;
+  std::string_view rest = path.substr(kImage.size());
+  if (rest.empty() || rest == "/") {
+    add("GET", {RouteId::kList});
+    return out;
+  }
+  if (rest.front() != '/') return out;
+  auto segs = Split(rest.substr(1));
+  const size_t n = segs.size();
+  const std::string& last = segs.back();
+  if (n == 1 && segs[0] == "downloadstatus") add("GET", {RouteId::kDownloadStatus});
+  if (n >= 5 && last == "tags" && segs[0] == "dockerhub") {
+    add("GET", {RouteId::kTags, segs[0], segs[1], Join(segs, 3, n - 1), "", segs[2]});
+  }
+  if (n >= 4 && (last == "inspect" || last == "remote_inspect")) {
+    RouteId id = last == "inspect" ? RouteId::kInspect : RouteId::kRemoteInspect;
+    add("GET", {id, "", segs[0], Join(segs, 1, n - 2), segs[n - 2]});
+  }
+  if (n >= 5 && last == "download") {
+    add("POST", {RouteId::kDownload, segs[0], segs[1], Join(segs, 2, n - 2), segs[n - 2]});
+  }
+  if (n >= 3) {
+    // DELETE /{from}/{type}/{name}[:{tag}]: a tag can only follow the last path segment.
+    std::string name = Join(segs, 2, n);
+    std::string tag;
+    if (size_t colon = last.rfind(':'); colon != std::string::npos) {
+      tag = last.substr(colon + 1);
+      name.resize(name.size() - (last.size() - colon));
+    }
+    add("DELETE", {RouteId::kDelete, segs[0], segs[1], name, tag});
+  }
+  return out;
+}
+
+}  // namespace
+
+RouteMatch MatchRoute(std::string_view method, std::string_view path) {
+  RouteMatch m;
+  auto candidates = Recognise(path);
+  if (candidates.empty()) return m;
+  if (method == "HEAD") method = "GET";
+  for (auto& c : candidates) {
+    if (method == c.method) {
+      m.kind = RouteMatch::kFound;
+      m.route = std::move(c.route);
+      return m;
+    }
+  }
+  m.kind = RouteMatch::kWrongMethod;
+  m.allow = candidates.front().method;
+  return m;
+}
+
+bool IsPublic(RouteId id) { return id == RouteId::kLogin || id == RouteId::kHealth; }
+
+}  // namespace wharf::api

@@ -1,0 +1,45 @@
+// Maps a method and a (percent-decoded) path to one of the API's routes. Image names span
+// several path segments ("/api/v1/image/docker/lgsd/diamond/latest/inspect"), so every route
+// is recognised from its fixed ends and the name is what lies between. Pure, thread-safe.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace wharf::api {
+
+enum class RouteId {
+  kLogin,           // POST /api/v1/login
+  kLoginRefresh,    // GET  /api/v1/login_refresh
+  kLogout,          // PUT  /api/v1/logout
+  kHealth,          // GET  /healthz
+  kList,            // GET  /api/v1/image/
+  kDownloadStatus,  // GET  /api/v1/image/downloadstatus
+  kInspect,         // GET  /api/v1/image/{type}/{name}/{tag}/inspect
+  kRemoteInspect,   // GET  /api/v1/image/{type}/{name}/{tag}/remote_inspect
+  kTags,            // GET  /api/v1/image/dockerhub/docker/{is_official}/{name}/tags
+  kDownload,        // POST /api/v1/image/{from}/{type}/{name}/{tag}/download
+  kDelete,          // DELETE /api/v1/image/{from}/{type}/{name}[:{tag}]
+};
+
+struct Route {
+  RouteId id = RouteId::kHealth;
+  std::string source;  // depot segment: "dockerhub", "appcenter", "qnap", "local"
+  std::string type;    // "docker" or "lxc" as written (validated by the handler)
+  std::string name;    // segments between the fixed ends, joined with '/'
+  std::string tag;
+  std::string official;  // "0" or "1" (tags route)
+};
+
+struct RouteMatch {
+  enum Kind { kFound, kNoRoute, kWrongMethod } kind = kNoRoute;
+  Route route;
+  std::string allow;  // for kWrongMethod: the method the path accepts
+};
+
+RouteMatch MatchRoute(std::string_view method, std::string_view path);
+
+// Is a route served without a login session?
+bool IsPublic(RouteId id);
+
+}  // namespace wharf::api

@@ -1,0 +1,83 @@
+#include "wharf/api/router.h"
+
+#include <gtest/gtest.h>
+
+namespace wharf::api {
+namespace {
+
+TEST(RouterTest, RecognisesEverySeedRequest) {
+  struct Case {
+    const char* method;
+    const char* path;
+    RouteId id;
+    const char* source;
+    const char* type;
+    const char* name;
+    const char* tag;
+  } cases[] = {
+      {"GET", "/api/v1/image/", RouteId::kList, "", "", "", ""},
+      {"GET", "/api/v1/image", RouteId::kList, "", "", "", ""},
+      {"GET", "/api/v1/image/downloadstatus", RouteId::kDownloadStatus, "", "", "", ""},
+      {"GET", "/api/v1/image/docker/ubuntu/latest/inspect", RouteId::kInspect, "", "docker",
+       "ubuntu", "latest"},
+      {"GET", "/api/v1/image/docker/lgsd/diamond/latest/inspect", RouteId::kInspect, "",
+       "docker", "lgsd/diamond", "latest"},
+      {"GET", "/api/v1/image/docker/qnap.dorowu.com/qnap/builder/1.0/inspect",
+       RouteId::kInspect, "", "docker", "qnap.dorowu.com/qnap/builder", "1.0"},
+      {"GET", "/api/v1/image/docker/redis/latest/remote_inspect", RouteId::kRemoteInspect, "",
+       "docker", "redis", "latest"},
+      {"GET", "/api/v1/image/dockerhub/docker/1/redis/tags", RouteId::kTags, "dockerhub",
+       "docker", "redis", ""},
+      {"POST", "/api/v1/image/dockerhub/docker/lgsd/diamond/latest/download",
+       RouteId::kDownload, "dockerhub", "docker", "lgsd/diamond", "latest"},
+      {"POST", "/api/v1/image/qnap/lxc/ubuntu-trusty/latest/download", RouteId::kDownload,
+       "qnap", "lxc", "ubuntu-trusty", "latest"},
+      {"POST", "/api/v1/image/dockerhub/docker/127.0.0.1:5000/a/b/1.0/download",
+       RouteId::kDownload, "dockerhub", "docker", "127.0.0.1:5000/a/b", "1.0"},
+      {"DELETE", "/api/v1/image/local/docker/lgsd/diamond", RouteId::kDelete, "local", "docker",
+       "lgsd/diamond", ""},
+      {"DELETE", "/api/v1/image/local/docker/lgsd/diamond:1.0", RouteId::kDelete, "local",
+       "docker", "lgsd/diamond", "1.0"},
+      {"DELETE", "/api/v1/image/local/docker/127.0.0.1:5000/a", RouteId::kDelete, "local",
+       "docker", "127.0.0.1:5000/a", ""},
+      {"DELETE", "/api/v1/image/local/docker/team/download", RouteId::kDelete, "local", "docker",
+       "team/download", ""},
+      {"DELETE", "/api/v1/image/local/lxc/ubuntu-trusty", RouteId::kDelete, "local", "lxc",
+       "ubuntu-trusty", ""},
+  };
+  for (const auto& c : cases) {
+    RouteMatch m = MatchRoute(c.method, c.path);
+    ASSERT_EQ(m.kind, RouteMatch::kFound) << c.method << " " << c.path;
+    EXPECT_EQ(m.route.id, c.id) << c.path;
+    EXPECT_EQ(m.route.source, c.source) << c.path;
+    EXPECT_EQ(m.route.type, c.type) << c.path;
+    EXPECT_EQ(m.route.name, c.name) << c.path;
+    EXPECT_EQ(m.route.tag, c.tag) << c.path;
+  }
+  EXPECT_EQ(MatchRoute("GET", "/api/v1/image/dockerhub/docker/1/redis/tags").route.official, "1");
+}
+
+TEST(RouterTest, UnknownPathsAndWrongMethods) {
+  EXPECT_EQ(MatchRoute("GET", "/nope").kind, RouteMatch::kNoRoute);
+  EXPECT_EQ(MatchRoute("GET", "/api/v1/imagex").kind, RouteMatch::kNoRoute);
+  EXPECT_EQ(MatchRoute("GET", "/api/v1/image/a").kind, RouteMatch::kNoRoute);
+  RouteMatch m = MatchRoute("GET", "/api/v1/login");
+  EXPECT_EQ(m.kind, RouteMatch::kWrongMethod);
+  EXPECT_EQ(m.allow, "POST");
+  EXPECT_EQ(MatchRoute("DELETE", "/api/v1/image/").kind, RouteMatch::kWrongMethod);
+  EXPECT_EQ(MatchRoute("POST", "/api/v1/image/local/docker/x").kind, RouteMatch::kWrongMethod);
+  EXPECT_EQ(MatchRoute("HEAD", "/healthz").kind, RouteMatch::kFound);
+}
+
+TEST(RouterTest, OnlyLoginAndHealthArePublic) {
+  EXPECT_TRUE(IsPublic(RouteId::kLogin));
+  EXPECT_TRUE(IsPublic(RouteId::kHealth));
+  for (RouteId id : {RouteId::kLoginRefresh, RouteId::kLogout, RouteId::kList,
+                     RouteId::kDownloadStatus, RouteId::kInspect, RouteId::kRemoteInspect,
+                     RouteId::kTags, RouteId::kDownload, RouteId::kDelete}) {
+    EXPECT_FALSE(IsPublic(id));
+  }
+}
+
+}  // namespace
+}  // namespace wharf::api

@@ -1,0 +1,279 @@
+#include "wharf/api/server.h"
+
+#include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include <set>
+
+#include "wharf/api/router.h"
+#include "wharf/api/views.h"
+
+namespace wharf::api {
+
+namespace {
+
+constexpr std::string_view kCookieName = "wharf_session";
+
+void SendJson(httplib::Response& res, int status, const nlohmann::json& body) {
+  res.status = status;
+  res.set_content(body.dump(), "application/json");
+}
+
+void SendError(httplib::Response& res, const Status& error) {
+  int status = HttpStatus(error.code);
+  if (status >= 500) spdlog::error("request failed: {}", error.ToString());
+  SendJson(res, status, ErrorView(status, error.message));
+}
+
+std::string SessionCookie(const httplib::Request& req) {
+  std::string header = req.get_header_value("Cookie");
+  std::string_view rest = header;
+  while (!rest.empty()) {
+    size_t semi = rest.find(';');
+    std::string_view part = rest.substr(0, semi);
+    rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
+    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
+    if (part.starts_with(kCookieName) && part.size() > kCookieName.size() &&
+        part[kCookieName.size()] == '=') {
+      return std::string(part.substr(kCookieName.size() + 1));
+    }
+  }
+  return {};
+}
+
+// The body of a request as a JSON object; an empty body is an empty object. curl's -d sends
+// JSON with a form content type, so the content type is not trusted.
+Result<nlohmann::json> JsonBody(const httplib::Request& req) {
+  if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) return nlohmann::json::object();
+  auto body = nlohmann::json::parse(req.body, nullptr, false);
+  if (body.is_discarded() || !body.is_object()) {
+    return InvalidArgument("request body must be a JSON object");
+  }
+  return body;
+}
+
+Result<std::string> OptionalString(const nlohmann::json& body, const char* key) {
+  auto it = body.find(key);
+  if (it == body.end() || it->is_null()) return std::string();
+  if (!it->is_string()) return InvalidArgument(std::string(key) + " must be a string");
+  return it->get<std::string>();
+}
+
+// The depot asked for: `from` wins over `category`; default "local".
+Result<std::string> DepotParam(const httplib::Request& req) {
+  std::string depot = req.has_param("from")       ? req.get_param_value("from")
+                      : req.has_param("category") ? req.get_param_value("category")
+                                                  : "local";
+  static const std::set<std::string> kDepots = {"local", "qnap", "appcenter", "official",
+                                                "dockerhub"};
+  if (!kDepots.contains(depot)) {
+    return InvalidArgument(std::string(req.has_param("from") ? "from" : "category") +
+                           " must be one of local, appcenter, qnap, official, dockerhub; got \"" +
+                           depot + "\"");
+  }
+  return depot;
+}
+
+Result<std::string> TypeParam(const std::string& type, const char* param) {
+  if (type.empty() || type == "docker" || type == "lxc") return type;
+  return InvalidArgument(std::string(param) + " must be lxc, docker or empty; got \"" + type +
+                         "\"");
+}
+
+}  // namespace
+
+struct Server::Impl {
+  ServerOptions options;
+  service::ImageService& images;
+  service::Auth& auth;
+  httplib::Server http;
+
+  Impl(ServerOptions o, service::ImageService& i, service::Auth& a)
+      : options(o), images(i), auth(a) {}
+
+  void Handle(const httplib::Request& req, httplib::Response& res) {
+    RouteMatch m = MatchRoute(req.method, req.path);
+    if (m.kind == RouteMatch::kNoRoute) {
+      SendJson(res, 404, ErrorView(404, "no such endpoint: " + req.path));
+      return;
+    }
+    if (m.kind == RouteMatch::kWrongMethod) {
+      res.set_header("Allow", m.allow);
+      SendJson(res, 405, ErrorView(405, "method " + req.method + " not allowed; use " + m.allow));
+      return;
+    }
+    service::Session session;
+    if (!IsPublic(m.route.id)) {
+      auto s = auth.Check(SessionCookie(req));
+      if (!s) return SendError(res, s.error());
+      session = std::move(*s);
+    }
+    auto result = Dispatch(m.route, session, req, res);
+    if (!result) SendError(res, result.error());
+  }
+
+  Result<void> Dispatch(const Route& r, const service::Session& session,
+                        const httplib::Request& req, httplib::Response& res) {
+    switch (r.id) {
+      case RouteId::kHealth:
+        SendJson(res, 200, {{"status", "ok"}});
+        return {};
+      case RouteId::kLogin: return Login(req, res);
+      case RouteId::kLoginRefresh:
+        SendJson(res, 200, LoginView(session));
+        return {};
+      case RouteId::kLogout: {
+        WHARF_RETURN_IF_ERROR(auth.Logout(session.id));
+        res.set_header("Set-Cookie", std::string(kCookieName) +
+                                         "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+        SendJson(res, 200, {{"username", session.username}});
+        return {};
+      }
+      case RouteId::kList: return List(req, res);
+      case RouteId::kDownloadStatus: {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto& job : images.DownloadStatus()) out.push_back(JobView(job));
+        SendJson(res, 200, out);
+        return {};
+      }
+      case RouteId::kInspect:
+      case RouteId::kRemoteInspect: {
+        if (r.type != "docker") {
+          return InvalidArgument("image_type must be docker; got \"" + r.type + "\"");
+        }
+        auto view = r.id == RouteId::kInspect ? images.Inspect(r.name, r.tag)
+                                              : images.RemoteInspect(r.name, r.tag);
+        if (!view) return Error(view.error());
+        SendJson(res, 200, *view);
+        return {};
+      }
+      case RouteId::kTags: {
+        if (r.type != "docker") return InvalidArgument("image_type must be docker");
+        if (r.official != "0" && r.official != "1") {
+          return InvalidArgument("is_official must be 0 or 1; got \"" + r.official + "\"");
+        }
+        auto tags = images.Tags(r.name, r.official == "1");
+        if (!tags) return Error(tags.error());
+        SendJson(res, 200, {{"installed", tags->installed}, {"tags", tags->tags}});
+        return {};
+      }
+      case RouteId::kDownload: return Download(r, req, res);
+      case RouteId::kDelete: {
+        if (r.source != "local") {
+          return InvalidArgument("images can only be deleted from local; got \"" + r.source +
+                                 "\"");
+        }
+        WHARF_RETURN_IF_ERROR(images.Delete(r.type, r.name, r.tag));
+        SendJson(res, 200, nlohmann::json::object());
+        return {};
+      }
+    }
+    return Internal("unhandled route");
+  }
+
+  Result<void> Login(const httplib::Request& req, httplib::Response& res) {
+    std::string username;
+    std::string password;
+    auto body = nlohmann::json::parse(req.body, nullptr, false);
+    if (body.is_object()) {
+      auto u = OptionalString(body, "username");
+      auto p = OptionalString(body, "password");
+      if (!u) return Error(u.error());
+      if (!p) return Error(p.error());
+      username = *u;
+      password = *p;
+    } else {
+      username = req.get_param_value("username");
+      password = req.get_param_value("password");
+    }
+    if (username.empty()) return InvalidArgument("username is required");
+    auto session = auth.Login(username, password);
+    if (!session) {
+      spdlog::warn("login failed for user \"{}\" from {}", username, req.remote_addr);
+      return Error(session.error());
+    }
+    spdlog::info("user {} logged in from {}", username, req.remote_addr);
+    res.set_header("Set-Cookie", std::string(kCookieName) + "=" + session->id +
+                                     "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
+                                     std::to_string(options.session_ttl_s));
+    SendJson(res, 200, LoginView(*session));
+    return {};
+  }
+
+  Result<void> List(const httplib::Request& req, httplib::Response& res) {
+    auto depot = DepotParam(req);
+    if (!depot) return Error(depot.error());
+    auto type = TypeParam(req.get_param_value("type"), "type");
+    if (!type) return Error(type.error());
+    std::string filter = req.get_param_value("filter_text");
+    nlohmann::json results = nlohmann::json::array();
+    if (*depot == "local") {
+      auto local = images.ListLocal(*type, filter);
+      if (!local) return Error(local.error());
+      for (const auto& image : *local) results.push_back(LocalEntryView(image));
+    }
+    SendJson(res, 200, ListingView(*depot, filter, *type, std::move(results)));
+    return {};
+  }
+
+  Result<void> Download(const Route& r, const httplib::Request& req, httplib::Response& res) {
+    auto body = JsonBody(req);
+    if (!body) return Error(body.error());
+    service::DownloadRequest d{r.source, r.type, r.name, r.tag};
+    for (auto [key, field] : {std::pair{"description", &d.description},
+                              std::pair{"location", &d.location}, std::pair{"icon", &d.icon}}) {
+      auto value = OptionalString(*body, key);
+      if (!value) return Error(value.error());
+      *field = *value;
+    }
+    WHARF_RETURN_IF_ERROR(images.Download(d));
+    SendJson(res, 200, nlohmann::json::object());
+    return {};
+  }
+};
+
+Server::Server(ServerOptions options, service::ImageService& images, service::Auth& auth)
+    : impl_(std::make_unique<Impl>(options, images, auth)) {
+  auto& http = impl_->http;
+  http.set_tcp_nodelay(true);
+  http.set_payload_max_length(options.max_body_bytes);
+  http.set_read_timeout(options.read_timeout_s, 0);
+  http.set_write_timeout(options.write_timeout_s, 0);
+  auto handler = [this](const httplib::Request& req, httplib::Response& res) {
+    impl_->Handle(req, res);
+  };
+  http.Get(".*", handler);
+  http.Post(".*", handler);
+  http.Put(".*", handler);
+  http.Delete(".*", handler);
+  http.Patch(".*", handler);
+  http.Options(".*", handler);
+  http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+    if (res.status == 413) {
+      SendJson(res, 413, ErrorView(413, "request body too large"));
+    } else if (!res.body.starts_with("{\"error\"")) {
+      SendJson(res, res.status, ErrorView(res.status, "HTTP error " + std::to_string(res.status)));
+    }
+  });
+}
+
+Server::~Server() { Stop(); }
+
+Result<int> Server::Bind(const std::string& host, int port) {
+  int bound = port == 0 ? impl_->http.bind_to_any_port(host) : port;
+  if (port != 0 && !impl_->http.bind_to_port(host, port)) bound = -1;
+  if (bound < 0) {
+    return Unavailable("cannot listen on " + host + ":" + std::to_string(port) +
+                       " (address in use or not available)");
+  }
+  return bound;
+}
+
+Result<void> Server::Serve() {
+  if (!impl_->http.listen_after_bind()) return Internal("HTTP server stopped with an error");
+  return {};
+}
+
+void Server::Stop() { impl_->http.stop(); }
+
+}  // namespace wharf::api

@@ -1,0 +1,40 @@
+// The HTTP API: the Container Station image routes, login sessions, and error mapping.
+// Every error answer is {"error": {"code": N, "message": "..."}} with HTTP status N. Every
+// route other than login and /healthz requires a live session cookie (401 otherwise).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "wharf/base/status.h"
+#include "wharf/service/auth.h"
+#include "wharf/service/image_service.h"
+
+namespace wharf::api {
+
+struct ServerOptions {
+  int64_t session_ttl_s = 86400;        // cookie Max-Age
+  size_t max_body_bytes = 1 << 20;      // larger request bodies get 413
+  int read_timeout_s = 10;              // a client that stalls this long is dropped
+  int write_timeout_s = 30;
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, service::ImageService& images, service::Auth& auth);
+  ~Server();
+
+  // Binds host:port (port 0 = any free port). Returns the bound port.
+  Result<int> Bind(const std::string& host, int port);
+  // Serves until Stop(). Call after Bind().
+  Result<void> Serve();
+  // Stops Serve() from any thread (signal handlers must not call this directly).
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace wharf::api

@@ -1,0 +1,180 @@
+#include "wharf/daemon/config.h"
+
+#include <toml++/toml.h>
+
+#include <charconv>
+#include <set>
+#include <sstream>
+
+#include "wharf/base/file_util.h"
+
+namespace wharf::daemon {
+
+namespace {
+
+// Reads typed values out of one TOML table, remembering which keys were consumed so that
+// leftovers can be reported as unknown.
+class TableReader {
+ public:
+  TableReader(const toml::table& table, std::string prefix, std::string origin)
+      : table_(table), prefix_(std::move(prefix)), origin_(std::move(origin)) {}
+
+  Error Bad(std::string_view key, std::string_view what) const {
+    return InvalidArgument(origin_ + ": " + prefix_ + std::string(key) + ": " + std::string(what));
+  }
+
+  template <typename T>
+  Result<void> Read(std::string_view key, T& out) {
+    seen_.insert(std::string(key));
+    const toml::node* node = table_.get(key);
+    if (node == nullptr) return {};
+    if constexpr (std::is_same_v<T, bool>) {
+      if (!node->is_boolean()) return Bad(key, "expected a boolean");
+      out = node->as_boolean()->get();
+    } else if constexpr (std::is_same_v<T, int64_t>) {
+      if (!node->is_integer()) return Bad(key, "expected an integer");
+      out = node->as_integer()->get();
+    } else if constexpr (std::is_same_v<T, std::string>) {
+      if (!node->is_string()) return Bad(key, "expected a string");
+      out = node->as_string()->get();
+    } else {
+      if (!node->is_array()) return Bad(key, "expected an array of strings");
+      out.clear();
+      for (const toml::node& item : *node->as_array()) {
+        if (!item.is_string()) return Bad(key, "expected an array of strings");
+        out.push_back(item.as_string()->get());
+      }
+    }
+    return {};
+  }
+
+  // A sub-table; absent = empty. Marks the key as known.
+  Result<const toml::table*> Table(std::string_view key) {
+    seen_.insert(std::string(key));
+    const toml::node* node = table_.get(key);
+    if (node == nullptr) return static_cast<const toml::table*>(&kEmpty);
+    if (!node->is_table()) return Bad(key, "expected a table");
+    return node->as_table();
+  }
+
+  Result<void> RejectUnknown() const {
+    for (const auto& [key, value] : table_) {
+      (void)value;
+      if (!seen_.contains(std::string(key.str()))) return Bad(key.str(), "unknown key");
+    }
+    return {};
+  }
+
+ private:
+  static inline const toml::table kEmpty{};
+  const toml::table& table_;
+  std::string prefix_;
+  std::string origin_;
+  std::set<std::string> seen_;
+};
+
+Result<void> CheckPositive(TableReader& r, std::string_view key, int64_t value) {
+  if (value <= 0) return r.Bad(key, "must be greater than 0");
+  return {};
+}
+
+}  // namespace
+
+Result<std::pair<std::string, int>> SplitHostPort(std::string_view listen) {
+  auto colon = listen.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return InvalidArgument("listen address \"" + std::string(listen) + "\" is not HOST:PORT");
+  }
+  std::string host(listen.substr(0, colon));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  std::string_view port_text = listen.substr(colon + 1);
+  int port = 0;
+  auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port < 0 ||
+      port > 65535) {
+    return InvalidArgument("listen address \"" + std::string(listen) + "\" has a bad port");
+  }
+  return std::make_pair(host, port);
+}
+
+Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, std::string(origin));
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << origin << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+        << e.description();
+    return InvalidArgument(msg.str());
+  }
+  Config c;
+  std::string o(origin);
+  TableReader top(root, "", o);
+  WHARF_RETURN_IF_ERROR(top.Read("listen", c.listen));
+  WHARF_RETURN_IF_ERROR(top.Read("data_dir", c.data_dir));
+  WHARF_RETURN_IF_ERROR(top.Read("log_level", c.log_level));
+  static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error"};
+  if (!kLevels.contains(c.log_level)) {
+    return top.Bad("log_level", "must be one of trace, debug, info, warn, error");
+  }
+  if (auto hp = SplitHostPort(c.listen); !hp) return top.Bad("listen", hp.error().message);
+
+  auto auth = top.Table("auth");
+  if (!auth) return Error(auth.error());
+  TableReader a(**auth, "auth.", o);
+  WHARF_RETURN_IF_ERROR(a.Read("session_ttl_s", c.session_ttl_s));
+  WHARF_RETURN_IF_ERROR(CheckPositive(a, "session_ttl_s", c.session_ttl_s));
+  WHARF_RETURN_IF_ERROR(a.RejectUnknown());
+
+  auto hub = top.Table("dockerhub");
+  if (!hub) return Error(hub.error());
+  TableReader h(**hub, "dockerhub.", o);
+  WHARF_RETURN_IF_ERROR(h.Read("registry", c.dockerhub_registry));
+  WHARF_RETURN_IF_ERROR(h.Read("index", c.dockerhub_index));
+  WHARF_RETURN_IF_ERROR(h.Read("mirrors", c.dockerhub_mirrors));
+  for (const auto* url : {&c.dockerhub_registry, &c.dockerhub_index}) {
+    if (!url->starts_with("http://") && !url->starts_with("https://")) {
+      return h.Bad(url == &c.dockerhub_registry ? "registry" : "index",
+                   "must be an http:// or https:// URL");
+    }
+  }
+  WHARF_RETURN_IF_ERROR(h.RejectUnknown());
+
+  auto regs = top.Table("registries");
+  if (!regs) return Error(regs.error());
+  for (const auto& [host, node] : **regs) {
+    std::string prefix = "registries.\"" + std::string(host.str()) + "\".";
+    if (!node.is_table()) return TableReader(**regs, "registries.", o).Bad(host.str(), "expected a table");
+    TableReader r(*node.as_table(), prefix, o);
+    RegistryConfig rc;
+    WHARF_RETURN_IF_ERROR(r.Read("insecure", rc.insecure));
+    WHARF_RETURN_IF_ERROR(r.Read("ca_file", rc.ca_file));
+    WHARF_RETURN_IF_ERROR(r.Read("username", rc.username));
+    WHARF_RETURN_IF_ERROR(r.Read("password", rc.password));
+    WHARF_RETURN_IF_ERROR(r.RejectUnknown());
+    c.registries[std::string(host.str())] = rc;
+  }
+
+  auto dl = top.Table("downloads");
+  if (!dl) return Error(dl.error());
+  TableReader d(**dl, "downloads.", o);
+  WHARF_RETURN_IF_ERROR(d.Read("max_concurrent", c.max_concurrent));
+  WHARF_RETURN_IF_ERROR(CheckPositive(d, "max_concurrent", c.max_concurrent));
+  WHARF_RETURN_IF_ERROR(d.Read("failed_ttl_s", c.failed_ttl_s));
+  WHARF_RETURN_IF_ERROR(CheckPositive(d, "failed_ttl_s", c.failed_ttl_s));
+  WHARF_RETURN_IF_ERROR(d.Read("platform", c.platform));
+  WHARF_RETURN_IF_ERROR(d.RejectUnknown());
+
+  WHARF_RETURN_IF_ERROR(top.RejectUnknown());
+  return c;
+}
+
+Result<Config> LoadConfig(const std::filesystem::path& file) {
+  auto text = ReadFile(file, 1 << 20);
+  if (!text) return InvalidArgument("cannot read config " + file.string() + ": " + text.error().message);
+  return ParseConfig(*text, file.string());
+}
+
+}  // namespace wharf::daemon

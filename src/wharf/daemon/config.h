@@ -1,0 +1,45 @@
+// wharfd's configuration: a TOML file (keys documented in etc/wharf.toml and the README),
+// then command-line overrides. Parsing is strict: an unknown key or a value of the wrong type
+// is an error whose message names the file and the key ("wharf.toml: downloads.max_concurent:
+// unknown key"). Every field has its documented default.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "wharf/base/status.h"
+
+namespace wharf::daemon {
+
+struct RegistryConfig {
+  bool insecure = false;
+  std::string ca_file;
+  std::string username;
+  std::string password;
+};
+
+struct Config {
+  std::string listen = "127.0.0.1:8080";
+  std::string data_dir = "var";
+  std::string log_level = "info";  // trace, debug, info, warn, error
+  int64_t session_ttl_s = 86400;
+  std::string dockerhub_registry = "https://registry-1.docker.io";
+  std::string dockerhub_index = "https://index.docker.io";
+  std::vector<std::string> dockerhub_mirrors;
+  std::map<std::string, RegistryConfig> registries;  // by "host[:port]"
+  int64_t max_concurrent = 3;
+  int64_t failed_ttl_s = 600;
+  std::string platform;  // "" = this host
+};
+
+// Parses TOML text. `origin` names the source in messages (usually the file name).
+Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin);
+// Reads and parses a file; a missing file is an error naming it.
+Result<Config> LoadConfig(const std::filesystem::path& file);
+// Splits "HOST:PORT" (IPv6 as "[::1]:8080"); InvalidArgument naming the value otherwise.
+Result<std::pair<std::string, int>> SplitHostPort(std::string_view listen);
+
+}  // namespace wharf::daemon

@@ -1,0 +1,104 @@
+#include "wharf/daemon/config.h"
+
+#include <gtest/gtest.h>
+
+namespace wharf::daemon {
+namespace {
+
+TEST(ConfigTest, DefaultsWhenEmpty) {
+  auto c = ParseConfig("", "t.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->listen, "127.0.0.1:8080");
+  EXPECT_EQ(c->data_dir, "var");
+  EXPECT_EQ(c->session_ttl_s, 86400);
+  EXPECT_EQ(c->dockerhub_registry, "https://registry-1.docker.io");
+  EXPECT_EQ(c->dockerhub_index, "https://index.docker.io");
+  EXPECT_TRUE(c->dockerhub_mirrors.empty());
+  EXPECT_EQ(c->max_concurrent, 3);
+  EXPECT_EQ(c->failed_ttl_s, 600);
+  EXPECT_EQ(c->platform, "");
+}
+
+TEST(ConfigTest, ReadsEveryDocumentedKey) {
+  auto c = ParseConfig(R"(
+listen = "0.0.0.0:9000"
+data_dir = "/srv/wharf"
+log_level = "debug"
+[auth]
+session_ttl_s = 60
+[dockerhub]
+registry = "http://127.0.0.1:5000"
+index = "http://127.0.0.1:5000"
+mirrors = ["https://mirror.example:5000"]
+[registries."127.0.0.1:5001"]
+insecure = true
+ca_file = "/etc/ca.pem"
+username = "u"
+password = "p"
+[downloads]
+max_concurrent = 5
+failed_ttl_s = 30
+platform = "linux/arm64/v8"
+)",
+                       "t.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->listen, "0.0.0.0:9000");
+  EXPECT_EQ(c->data_dir, "/srv/wharf");
+  EXPECT_EQ(c->log_level, "debug");
+  EXPECT_EQ(c->session_ttl_s, 60);
+  EXPECT_EQ(c->dockerhub_registry, "http://127.0.0.1:5000");
+  ASSERT_EQ(c->dockerhub_mirrors.size(), 1u);
+  ASSERT_TRUE(c->registries.contains("127.0.0.1:5001"));
+  const auto& r = c->registries.at("127.0.0.1:5001");
+  EXPECT_TRUE(r.insecure);
+  EXPECT_EQ(r.ca_file, "/etc/ca.pem");
+  EXPECT_EQ(r.username, "u");
+  EXPECT_EQ(r.password, "p");
+  EXPECT_EQ(c->max_concurrent, 5);
+  EXPECT_EQ(c->failed_ttl_s, 30);
+  EXPECT_EQ(c->platform, "linux/arm64/v8");
+}
+
+TEST(ConfigTest, ErrorsNameTheFileAndKey) {
+  struct Case {
+    const char* text;
+    const char* expect;
+  } cases[] = {
+      {"lisen = \"x:1\"", "t.toml: lisen: unknown key"},
+      {"[downloads]\nmax_concurent = 2", "t.toml: downloads.max_concurent: unknown key"},
+      {"[downloads]\nmax_concurrent = \"2\"", "downloads.max_concurrent: expected an integer"},
+      {"[downloads]\nmax_concurrent = 0", "downloads.max_concurrent: must be greater than 0"},
+      {"[auth]\nsession_ttl_s = true", "auth.session_ttl_s: expected an integer"},
+      {"[dockerhub]\nmirrors = [1]", "dockerhub.mirrors: expected an array of strings"},
+      {"[dockerhub]\nregistry = \"ftp://x\"", "dockerhub.registry: must be an http"},
+      {"[registries.\"h:1\"]\nuser = \"x\"", "registries.\"h:1\".user: unknown key"},
+      {"[registries.\"h:1\"]\ninsecure = \"yes\"", "registries.\"h:1\".insecure: expected a boolean"},
+      {"listen = \"nonsense\"", "listen:"},
+      {"log_level = \"loud\"", "log_level: must be one of"},
+      {"auth = 3", "auth: expected a table"},
+      {"listen = ", "t.toml:1:"},
+  };
+  for (const auto& c : cases) {
+    auto r = ParseConfig(c.text, "t.toml");
+    ASSERT_FALSE(r) << c.text;
+    EXPECT_NE(r.error().message.find(c.expect), std::string::npos)
+        << c.text << " → " << r.error().message;
+  }
+}
+
+TEST(ConfigTest, SplitHostPort) {
+  EXPECT_EQ(*SplitHostPort("127.0.0.1:8080"), std::make_pair(std::string("127.0.0.1"), 8080));
+  EXPECT_EQ(*SplitHostPort("[::1]:80"), std::make_pair(std::string("::1"), 80));
+  EXPECT_FALSE(SplitHostPort("127.0.0.1"));
+  EXPECT_FALSE(SplitHostPort("h:99999"));
+  EXPECT_FALSE(SplitHostPort("h:8x"));
+}
+
+TEST(ConfigTest, ShippedExampleParses) {
+  auto c = LoadConfig(std::filesystem::path(WHARF_SOURCE_DIR) / "etc" / "wharf.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->listen, "127.0.0.1:8080");
+}
+
+}  // namespace
+}  // namespace wharf::daemon

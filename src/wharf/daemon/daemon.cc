@@ -1,0 +1,117 @@
+#include "wharf/daemon/daemon.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "wharf/api/server.h"
+#include "wharf/base/file_util.h"
+#include "wharf/content/blob_store.h"
+#include "wharf/metadata/metadata_store.h"
+#include "wharf/oci/image.h"
+#include "wharf/pull/blob_pins.h"
+#include "wharf/pull/docker_fetcher.h"
+#include "wharf/pull/pull_queue.h"
+#include "wharf/registry/client.h"
+#include "wharf/service/auth.h"
+#include "wharf/service/image_service.h"
+
+namespace wharf::daemon {
+
+namespace {
+
+registry::Options RegistryOptions(const Config& config) {
+  registry::Options o;
+  o.dockerhub_registry = config.dockerhub_registry;
+  for (const auto& [host, rc] : config.registries) {
+    o.hosts[host] = registry::HostOptions{rc.insecure, rc.ca_file, rc.username, rc.password};
+  }
+  return o;
+}
+
+// Waits for SIGINT or SIGTERM on a dedicated thread (signals are blocked everywhere else).
+class SignalWaiter {
+ public:
+  SignalWaiter() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+    signal(SIGPIPE, SIG_IGN);
+  }
+  int Wait() {
+    int sig = 0;
+    sigwait(&set_, &sig);
+    return sig;
+  }
+
+ private:
+  sigset_t set_;
+};
+
+}  // namespace
+
+Result<void> Run(const Config& config) {
+  SignalWaiter signals;  // before any thread starts, so all threads inherit the mask
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+
+  auto platform = config.platform.empty() ? oci::HostPlatform() : oci::ParsePlatform(config.platform);
+  if (!platform) return InvalidArgument("downloads.platform: " + platform.error().message);
+  auto listen = SplitHostPort(config.listen);
+  if (!listen) return Error(listen.error());
+
+  std::filesystem::path data = config.data_dir;
+  WHARF_RETURN_IF_ERROR(MakeDirs(data));
+  auto store = content::BlobStore::Open(data);
+  if (!store) return Error(store.error());
+  auto metadata = metadata::MetadataStore::Open(data / "wharf.db");
+  if (!metadata) return Error(metadata.error());
+
+  service::Auth auth(**metadata, config.session_ttl_s);
+  const char* env_password = std::getenv("WHARF_ADMIN_PASSWORD");
+  auto generated = auth.EnsureAdmin(env_password ? env_password : "");
+  if (!generated) return Error(generated.error());
+  if (!generated->empty()) {
+    std::printf("wharfd: created user \"admin\" with password: %s\n", generated->c_str());
+    std::printf("wharfd: this password is shown only once; set WHARF_ADMIN_PASSWORD to choose it\n");
+    std::fflush(stdout);
+  }
+  if (auto s = (*metadata)->DeleteExpiredSessions(NowSeconds()); !s) {
+    spdlog::warn("cannot purge expired sessions: {}", s.error().message);
+  }
+
+  registry::Client client(RegistryOptions(config));
+  pull::BlobPins pins;
+  service::ImageService* images_ptr = nullptr;
+  pull::PullQueue queue(
+      {static_cast<int>(config.max_concurrent), config.failed_ttl_s}, **metadata,
+      [&](bool committed) {
+        if (images_ptr) images_ptr->OnJobEnded(committed);
+      });
+  pull::DockerFetcher docker({*platform}, **store, client, pins);
+  queue.AddFetcher("docker", &docker);
+  service::ImageService images(**store, **metadata, queue, pins, client, *platform);
+  images_ptr = &images;
+  WHARF_RETURN_IF_ERROR(images.RefreshLayoutIndex());
+
+  api::Server server({.session_ttl_s = config.session_ttl_s}, images, auth);
+  auto port = server.Bind(listen->first, listen->second);
+  if (!port) return Error(port.error());
+  WHARF_RETURN_IF_ERROR(queue.Start());
+  spdlog::info("wharfd listening on {}:{} (data in {}, platform {})", listen->first, *port,
+               data.string(), platform->String());
+
+  Result<void> served;
+  std::thread http([&] { served = server.Serve(); });
+  int sig = signals.Wait();
+  spdlog::info("wharfd stopping (signal {})", sig);
+  server.Stop();
+  http.join();
+  queue.Stop();
+  return served;
+}
+
+}  // namespace wharf::daemon

@@ -1,0 +1,237 @@
+#include "wharf/pull/docker_fetcher.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <thread>
+
+#include "wharf/content/layer_digester.h"
+#include "wharf/reference/reference.h"
+
+namespace wharf::pull {
+
+namespace {
+
+using content::LayerDigester;
+
+// Stops every layer of a job as soon as one fails or the queue shuts down.
+struct JobStop {
+  JobProgress& progress;
+  std::atomic<bool> failed{false};
+  bool stop() const { return failed.load() || progress.cancel.load(); }
+};
+
+// diff_id and size of a layer that is already complete in the store, read back from disk.
+Result<LayerDigester::Output> DigestStoredLayer(const content::BlobStore& store,
+                                                const oci::Descriptor& layer,
+                                                oci::Compression compression) {
+  auto path = store.BlobPath(layer.digest);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("open " + path.string(), errno);
+  LayerDigester digester(compression);
+  std::string buf(1 << 20, '\0');
+  for (;;) {
+    ssize_t n = ::read(fd, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      ::close(fd);
+      return ErrnoError("read " + path.string(), err);
+    }
+    if (n == 0) break;
+    if (auto s = digester.Update(buf.data(), static_cast<size_t>(n)); !s) {
+      ::close(fd);
+      return Error(s.error());
+    }
+  }
+  ::close(fd);
+  return digester.Finish();
+}
+
+void SleepUnlessStopped(const JobStop& stop, std::chrono::milliseconds total) {
+  auto until = std::chrono::steady_clock::now() + total;
+  while (!stop.stop() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+}  // namespace
+
+DockerFetcher::DockerFetcher(DockerFetcherOptions options, content::BlobStore& store,
+                             registry::Client& client, BlobPins& pins)
+    : options_(std::move(options)), store_(store), client_(client), pins_(pins) {}
+
+namespace {
+
+struct LayerJob {
+  const DockerFetcherOptions& options;
+  content::BlobStore& store;
+  registry::Client& client;
+  const reference::Reference& ref;
+  JobStop& stop;
+
+  // Fetches one layer into the store (resuming a partial one) and returns its diff_id.
+  Result<LayerDigester::Output> Run(const oci::Descriptor& layer) {
+    auto compression = oci::LayerCompression(layer.media_type);
+    if (!compression) return Error(compression.error());
+    auto ingest = store.StartIngest(layer.digest, layer.size);
+    if (!ingest) return Error(ingest.error());
+    if (*ingest == nullptr) {  // already complete in the store
+      stop.progress.bytes_done += layer.size;
+      return DigestStoredLayer(store, layer, *compression);
+    }
+    content::Ingest& in = **ingest;
+    // The digester must see every byte from 0; bytes resumed from a partial file were not
+    // seen, so then the diff_id is computed from the committed blob instead.
+    bool resumed = in.offset() > 0;
+    std::optional<LayerDigester> digester(std::in_place, *compression);
+    int64_t counted = in.offset();
+    stop.progress.bytes_done += counted;
+    auto uncount = [&] {
+      stop.progress.bytes_done -= counted;
+      counted = 0;
+    };
+    registry::BlobSink sink = [&](const char* data, size_t n) -> Result<void> {
+      if (stop.stop()) return Cancelled("download stopped");
+      WHARF_RETURN_IF_ERROR(in.Write(data, n));
+      if (!resumed) WHARF_RETURN_IF_ERROR(digester->Update(data, n));
+      counted += static_cast<int64_t>(n);
+      stop.progress.bytes_done += static_cast<int64_t>(n);
+      return {};
+    };
+    for (int attempt = 1;; ++attempt) {
+      auto fetched = client.FetchBlob(ref, layer.digest, {in.offset()}, sink);
+      if (fetched && !fetched->range_honoured) {
+        // The server ignored Range: start the blob over, digesting inline again.
+        WHARF_RETURN_IF_ERROR(in.Restart());
+        uncount();
+        resumed = false;
+        digester.emplace(*compression);
+        continue;
+      }
+      if (fetched) break;
+      if (fetched.error().code != Code::kUnavailable || attempt >= options.attempts ||
+          stop.stop()) {
+        if (stop.stop() && fetched.error().code == Code::kCancelled) uncount();
+        return Error(fetched.error());
+      }
+      SleepUnlessStopped(stop, std::chrono::milliseconds(250 << attempt));
+    }
+    WHARF_RETURN_IF_ERROR(in.Commit());
+    if (resumed) return DigestStoredLayer(store, layer, *compression);
+    return digester->Finish();
+  }
+};
+
+}  // namespace
+
+Result<void> DockerFetcher::Fetch(const metadata::JobRecord& job, JobProgress& progress,
+                                  const CommitFn& commit) {
+  auto ref = reference::ParseNameAndTag(job.name, job.tag);
+  if (!ref) return Error(ref.error());
+  const std::string wanted = ref->digest.empty() ? ref->tag : ref->digest;
+
+  auto top = client_.GetManifest(*ref, wanted);
+  if (!top) return Error(top.error());
+  auto kind = oci::ClassifyManifest(top->media_type, top->body);
+  if (!kind) return Error(kind.error());
+  registry::ManifestResponse chosen = *top;
+  if (*kind == oci::ManifestKind::kIndex) {
+    auto index = oci::ParseIndex(top->body);
+    if (!index) return Error(index.error());
+    auto desc = oci::ChoosePlatform(*index, options_.platform);
+    if (!desc) return Error(desc.error());
+    auto inner = client_.GetManifest(*ref, desc->digest.str());
+    if (!inner) return Error(inner.error());
+    chosen = std::move(*inner);
+    auto inner_kind = oci::ClassifyManifest(chosen.media_type, chosen.body);
+    if (!inner_kind) return Error(inner_kind.error());
+    if (*inner_kind != oci::ManifestKind::kImage) {
+      return InvalidArgument("index entry " + desc->digest.str() + " is not an image manifest");
+    }
+  }
+  auto manifest = oci::ParseManifest(chosen.body);
+  if (!manifest) return Error(manifest.error());
+
+  std::vector<std::string> blobs = {chosen.digest.str(), manifest->config.digest.str()};
+  int64_t total = manifest->config.size;
+  for (const auto& layer : manifest->layers) {
+    blobs.push_back(layer.digest.str());
+    total += layer.size;
+  }
+  BlobPins::Lease lease = pins_.Pin(blobs);
+  progress.bytes_done = 0;
+  progress.bytes_total = total;
+
+  // The config is small; it decides what the layers must decompress to.
+  auto config_body = store_.Has(manifest->config.digest)
+                         ? store_.Read(manifest->config.digest)
+                         : client_.GetSmallBlob(*ref, manifest->config.digest);
+  if (!config_body) return Error(config_body.error());
+  auto config = oci::ParseConfig(*config_body);
+  if (!config) return Error(config.error());
+  if (config->diff_ids.size() != manifest->layers.size()) {
+    return DataLoss("the manifest has " + std::to_string(manifest->layers.size()) +
+                    " layers but the config lists " + std::to_string(config->diff_ids.size()) +
+                    " diff_ids");
+  }
+  WHARF_RETURN_IF_ERROR(store_.Put(manifest->config.digest, *config_body));
+  progress.bytes_done += manifest->config.size;
+
+  const size_t n = manifest->layers.size();
+  std::vector<std::optional<LayerDigester::Output>> outputs(n);
+  JobStop stop{progress};
+  std::mutex error_mu;
+  std::optional<Status> first_error;
+  std::atomic<size_t> next{0};
+  LayerJob layer_job{options_, store_, client_, *ref, stop};
+  auto worker = [&] {
+    for (size_t i; (i = next++) < n && !stop.stop();) {
+      auto out = layer_job.Run(manifest->layers[i]);
+      if (out) {
+        outputs[i] = *out;
+        continue;
+      }
+      std::lock_guard lock(error_mu);
+      if (!first_error || first_error->code == Code::kCancelled) first_error = out.error();
+      stop.failed = true;
+    }
+  };
+  size_t threads = std::min<size_t>(n, static_cast<size_t>(std::max(1, options_.layer_parallelism)));
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  if (progress.cancel) return Cancelled("download stopped");
+  if (first_error) return Error(*first_error);
+
+  int64_t size = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (outputs[i]->diff_id != config->diff_ids[i]) {
+      return DataLoss("layer " + manifest->layers[i].digest.str() + " unpacks to " +
+                      outputs[i]->diff_id.str() + " but the image config expects " +
+                      config->diff_ids[i].str());
+    }
+    size += outputs[i]->uncompressed_size;
+  }
+  WHARF_RETURN_IF_ERROR(store_.Put(chosen.digest, chosen.body));
+
+  metadata::ImageRecord image;
+  image.manifest_digest = chosen.digest.str();
+  image.manifest_media_type =
+      manifest->media_type.empty() ? chosen.media_type : manifest->media_type;
+  image.manifest_size = static_cast<int64_t>(chosen.body.size());
+  image.config_digest = manifest->config.digest.str();
+  image.architecture = config->architecture;
+  image.os = config->os;
+  image.size = size;
+  image.blobs = std::move(blobs);
+  image.extra = nlohmann::json{{"repo_digest", top->digest.str()}}.dump();
+  return commit(image);
+}
+
+}  // namespace wharf::pull

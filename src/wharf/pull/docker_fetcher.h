@@ -1,0 +1,39 @@
+// Fetches a Docker/OCI image from its registry into the content store:
+// resolve the tag (an index is narrowed to the wanted platform) → pin every blob → fetch the
+// config and the layers in parallel, each streamed into a resumable ingest that hashes as it
+// writes while a LayerDigester computes the diff_id → verify digests, sizes and diff_ids →
+// store the manifest → commit the image record.
+// Blobs already in the store are not fetched again; an interrupted blob resumes with a Range
+// request. Thread-safe: one DockerFetcher serves all jobs.
+#pragma once
+
+#include "wharf/content/blob_store.h"
+#include "wharf/oci/image.h"
+#include "wharf/pull/blob_pins.h"
+#include "wharf/pull/pull_queue.h"
+#include "wharf/registry/client.h"
+
+namespace wharf::pull {
+
+struct DockerFetcherOptions {
+  oci::Platform platform;     // the platform chosen from an index
+  int layer_parallelism = 6;  // layers fetched at once within one image
+  int attempts = 3;           // tries per blob for transient (Unavailable) errors
+};
+
+class DockerFetcher : public Fetcher {
+ public:
+  DockerFetcher(DockerFetcherOptions options, content::BlobStore& store,
+                registry::Client& client, BlobPins& pins);
+
+  Result<void> Fetch(const metadata::JobRecord& job, JobProgress& progress,
+                     const CommitFn& commit) override;
+
+ private:
+  DockerFetcherOptions options_;
+  content::BlobStore& store_;
+  registry::Client& client_;
+  BlobPins& pins_;
+};
+
+}  // namespace wharf::pull

@@ -1,0 +1,106 @@
+// Background download jobs: a queue in SQLite, at most max_concurrent running at a time,
+// duplicate requests joined, progress in bytes, failed jobs kept visible for failed_ttl_s,
+// and unfinished jobs resumed after a restart.
+//
+// The queue does not know how an image is fetched: a Fetcher per image type ("docker",
+// "lxc") does that and calls `commit` once every blob is verified in the content store. The
+// queue then records the image and removes the job. Thread-safe.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "wharf/base/status.h"
+#include "wharf/metadata/metadata_store.h"
+
+namespace wharf::pull {
+
+// Live progress of one job, updated by the fetcher from any of its threads.
+struct JobProgress {
+  std::atomic<int64_t> bytes_done{0};
+  std::atomic<int64_t> bytes_total{-1};  // -1 until the fetcher knows the sizes
+  std::atomic<bool> cancel{false};       // set by the queue on shutdown; fetchers stop soon
+};
+
+// Records the image while the fetcher still holds its blob pins.
+using CommitFn = std::function<Result<void>(metadata::ImageRecord& image)>;
+
+class Fetcher {
+ public:
+  virtual ~Fetcher() = default;
+  // Downloads and verifies everything `job` names, then calls `commit` with the image record
+  // (blobs, sizes, digests filled in). Errors fail the job with their message.
+  virtual Result<void> Fetch(const metadata::JobRecord& job, JobProgress& progress,
+                             const CommitFn& commit) = 0;
+};
+
+struct JobView {
+  std::string type;
+  std::string name;  // display name
+  std::string tag;
+  std::string status;  // "waiting", "downloading", "failed"
+  int64_t bytes_done = 0;
+  int64_t bytes_total = -1;
+  std::string error;
+};
+
+struct QueueOptions {
+  int max_concurrent = 3;      // jobs running at once
+  int64_t failed_ttl_s = 600;  // how long a failed job stays listed
+};
+
+class PullQueue {
+ public:
+  // Called after an image was committed or a job failed (e.g. to refresh the OCI index and
+  // collect the blobs a failed job left).
+  using ChangeFn = std::function<void(bool committed)>;
+
+  PullQueue(QueueOptions options, metadata::MetadataStore& metadata, ChangeFn on_change);
+  ~PullQueue();
+
+  void AddFetcher(const std::string& type, Fetcher* fetcher);
+  // Loads unfinished jobs from the store and starts the workers.
+  Result<void> Start();
+  // Stops the workers; running jobs stay recorded and resume on the next Start.
+  void Stop();
+
+  // Queues a download of job.type/name/tag, or joins the job already queued or running for
+  // it (a failed one is replaced). Returns once the job is recorded.
+  Result<void> Submit(metadata::JobRecord job);
+  // Unfinished and recently failed jobs, oldest first.
+  std::vector<JobView> List();
+  // True while a job for type/name (and tag, unless empty) is waiting or running.
+  bool Busy(const std::string& type, const std::string& name, const std::string& tag);
+
+ private:
+  struct Job {
+    metadata::JobRecord record;
+    JobProgress progress;
+  };
+  void Work();
+  void Run(const std::shared_ptr<Job>& job);
+  void ExpireFailedLocked(int64_t now);
+
+  QueueOptions options_;
+  metadata::MetadataStore& metadata_;
+  ChangeFn on_change_;
+  std::map<std::string, Fetcher*> fetchers_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stopping_ = false;
+  std::map<int64_t, std::shared_ptr<Job>> jobs_;  // by id: waiting, running, failed
+  std::deque<int64_t> waiting_;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace wharf::pull

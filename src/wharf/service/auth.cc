@@ -1,0 +1,78 @@
+#include "wharf/service/auth.h"
+
+#include <sodium.h>
+
+#include "wharf/base/digest.h"
+#include "wharf/base/file_util.h"
+
+namespace wharf::service {
+
+namespace {
+
+std::string HashId(const std::string& id) { return Digest::Of(id).hex(); }
+
+Result<std::string> HashPassword(const std::string& password) {
+  char out[crypto_pwhash_STRBYTES];
+  if (crypto_pwhash_str(out, password.data(), password.size(),
+                        crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+    return Internal("out of memory hashing a password");
+  }
+  return std::string(out);
+}
+
+}  // namespace
+
+Auth::Auth(metadata::MetadataStore& metadata, int64_t session_ttl_s)
+    : metadata_(metadata), ttl_s_(session_ttl_s) {
+  if (sodium_init() < 0) std::abort();  // libsodium cannot run without a random source
+}
+
+Result<void> Auth::SetUser(const std::string& username, const std::string& password,
+                           bool is_admin) {
+  if (username.empty() || password.empty()) {
+    return InvalidArgument("username and password must not be empty");
+  }
+  auto hash = HashPassword(password);
+  if (!hash) return Error(hash.error());
+  return metadata_.PutUser({username, *hash, is_admin});
+}
+
+Result<std::string> Auth::EnsureAdmin(const std::string& password) {
+  auto count = metadata_.CountUsers();
+  if (!count) return Error(count.error());
+  if (*count > 0) return std::string();
+  std::string chosen = password.empty() ? RandomHex(12) : password;
+  WHARF_RETURN_IF_ERROR(SetUser("admin", chosen, true));
+  return password.empty() ? chosen : std::string();
+}
+
+Result<Session> Auth::Login(const std::string& username, const std::string& password) {
+  auto user = metadata_.GetUser(username);
+  if (!user) return Error(user.error());
+  if (!*user || crypto_pwhash_str_verify((*user)->password_hash.c_str(), password.data(),
+                                         password.size()) != 0) {
+    return Unauthenticated("invalid username or password");
+  }
+  Session s{RandomHex(32), username, (*user)->is_admin, NowSeconds()};
+  WHARF_RETURN_IF_ERROR(metadata_.PutSession({HashId(s.id), username, s.created_at,
+                                              s.created_at + ttl_s_}));
+  return s;
+}
+
+Result<Session> Auth::Check(const std::string& session_id) {
+  if (session_id.size() != 64) return Unauthenticated("login required");
+  auto rec = metadata_.GetSession(HashId(session_id));
+  if (!rec) return Error(rec.error());
+  if (!*rec || (*rec)->expires_at <= NowSeconds()) return Unauthenticated("login required");
+  auto user = metadata_.GetUser((*rec)->username);
+  if (!user) return Error(user.error());
+  if (!*user) return Unauthenticated("login required");
+  return Session{session_id, (*rec)->username, (*user)->is_admin, (*rec)->created_at};
+}
+
+Result<void> Auth::Logout(const std::string& session_id) {
+  return metadata_.DeleteSession(HashId(session_id));
+}
+
+}  // namespace wharf::service

@@ -1,0 +1,45 @@
+// Users and login sessions. Passwords are stored as argon2id hashes (libsodium
+// crypto_pwhash_str); session ids are 256-bit random values of which only a SHA-256 is stored,
+// so a copy of the database does not hand out live sessions. Sessions survive a restart and
+// expire after the configured TTL. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "wharf/base/status.h"
+#include "wharf/metadata/metadata_store.h"
+
+namespace wharf::service {
+
+struct Session {
+  std::string id;  // the secret cookie value (only returned by Login)
+  std::string username;
+  bool is_admin = false;
+  int64_t created_at = 0;  // login time, epoch seconds
+};
+
+class Auth {
+ public:
+  Auth(metadata::MetadataStore& metadata, int64_t session_ttl_s);
+
+  // Creates the admin user if there are no users. Uses `password` if not empty, otherwise
+  // generates one; returns the password it generated (empty if none was generated or the
+  // admin already existed).
+  Result<std::string> EnsureAdmin(const std::string& password);
+  // Creates or replaces a user.
+  Result<void> SetUser(const std::string& username, const std::string& password, bool is_admin);
+
+  // Unauthenticated "invalid username or password" for any mismatch.
+  Result<Session> Login(const std::string& username, const std::string& password);
+  // Unauthenticated if the id is unknown or expired.
+  Result<Session> Check(const std::string& session_id);
+  Result<void> Logout(const std::string& session_id);
+
+ private:
+  metadata::MetadataStore& metadata_;
+  int64_t ttl_s_;
+};
+
+}  // namespace wharf::service

@@ -1,0 +1,277 @@
+#include "wharf/service/image_service.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "wharf/reference/reference.h"
+#include "wharf/service/inspect_view.h"
+
+namespace wharf::service {
+
+namespace {
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+bool Contains(const std::string& haystack, const std::string& lower_needle) {
+  return Lower(haystack).find(lower_needle) != std::string::npos;
+}
+
+// "latest" first, then byte-wise order.
+void SortTags(std::vector<std::string>& tags) {
+  std::sort(tags.begin(), tags.end(), [](const std::string& a, const std::string& b) {
+    if ((a == "latest") != (b == "latest")) return a == "latest";
+    return a < b;
+  });
+}
+
+std::string RepoDigestOf(const metadata::ImageRecord& image) {
+  auto extra = nlohmann::json::parse(image.extra, nullptr, false);
+  if (extra.is_object() && extra.contains("repo_digest") && extra["repo_digest"].is_string()) {
+    return extra["repo_digest"].get<std::string>();
+  }
+  return image.manifest_digest;
+}
+
+}  // namespace
+
+ImageService::ImageService(content::BlobStore& store, metadata::MetadataStore& metadata,
+                           pull::PullQueue& queue, pull::BlobPins& pins,
+                           registry::Client& client, oci::Platform platform)
+    : store_(store),
+      metadata_(metadata),
+      queue_(queue),
+      pins_(pins),
+      client_(client),
+      platform_(std::move(platform)) {}
+
+Result<std::vector<LocalImage>> ImageService::ListLocal(const std::string& type,
+                                                        const std::string& filter_text) {
+  auto images = metadata_.ListImages();
+  if (!images) return Error(images.error());
+  const std::string needle = Lower(filter_text);
+  std::map<std::pair<std::string, std::string>, LocalImage> groups;  // (display, type)
+  std::map<std::pair<std::string, std::string>, std::string> canonical;
+  for (const auto& image : *images) {
+    if (!type.empty() && image.type != type) continue;
+    if (!needle.empty() && !Contains(image.display_name, needle) &&
+        !Contains(image.description, needle)) {
+      continue;
+    }
+    auto key = std::make_pair(image.display_name, image.type);
+    LocalImage& group = groups[key];
+    if (group.name.empty()) {
+      group.type = image.type;
+      group.name = image.display_name;
+      canonical[key] = image.name;
+    }
+    if (group.description.empty()) group.description = image.description;
+    if (group.icon.empty()) group.icon = image.icon;
+    group.tags.push_back(image.tag);
+    group.sizes.push_back(image.size);
+  }
+  std::vector<LocalImage> out;
+  for (auto& [key, group] : groups) {
+    // Tags in byte-wise order, sizes kept aligned.
+    std::vector<size_t> order(group.tags.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(),
+              [&](size_t a, size_t b) { return group.tags[a] < group.tags[b]; });
+    LocalImage sorted = group;
+    for (size_t i = 0; i < order.size(); ++i) {
+      sorted.tags[i] = group.tags[order[i]];
+      sorted.sizes[i] = group.sizes[order[i]];
+    }
+    sorted.downloading = queue_.Busy(group.type, canonical[key], "");
+    out.push_back(std::move(sorted));
+  }
+  return out;
+}
+
+Result<nlohmann::json> ImageService::Inspect(const std::string& name, const std::string& tag) {
+  auto ref = reference::ParseNameAndTag(name, tag);
+  if (!ref) return Error(ref.error());
+  std::string key_tag = ref->tag.empty() ? ref->digest : ref->tag;
+  auto image = metadata_.GetImage("docker", ref->Name(), key_tag);
+  if (!image) return Error(image.error());
+  if (!*image) return NotFound("Image not found: " + ref->FamiliarString());
+  auto digest = Digest::Parse((*image)->config_digest);
+  if (!digest) return Error(digest.error());
+  auto config = store_.Read(*digest);
+  if (!config) return Error(config.error());
+
+  InspectFacts facts{*config, (*image)->config_digest, {}, {}, (*image)->size};
+  auto all = metadata_.ListImages();
+  if (!all) return Error(all.error());
+  std::set<std::string> repo_digests;
+  for (const auto& other : *all) {
+    if (other.type != "docker" || other.config_digest != (*image)->config_digest) continue;
+    facts.repo_tags.push_back(other.display_name + ":" + other.tag);
+    repo_digests.insert(other.display_name + "@" + RepoDigestOf(other));
+  }
+  facts.repo_digests.assign(repo_digests.begin(), repo_digests.end());
+  return BuildInspect(facts);
+}
+
+Result<nlohmann::json> ImageService::RemoteInspect(const std::string& name,
+                                                   const std::string& tag) {
+  auto ref = reference::ParseNameAndTag(name, tag);
+  if (!ref) return Error(ref.error());
+  auto top = client_.GetManifest(*ref, ref->digest.empty() ? ref->tag : ref->digest);
+  if (!top) return Error(top.error());
+  auto kind = oci::ClassifyManifest(top->media_type, top->body);
+  if (!kind) return Error(kind.error());
+  registry::ManifestResponse chosen = *top;
+  if (*kind == oci::ManifestKind::kIndex) {
+    auto index = oci::ParseIndex(top->body);
+    if (!index) return Error(index.error());
+    auto desc = oci::ChoosePlatform(*index, platform_);
+    if (!desc) return Error(desc.error());
+    auto inner = client_.GetManifest(*ref, desc->digest.str());
+    if (!inner) return Error(inner.error());
+    chosen = std::move(*inner);
+  }
+  auto manifest = oci::ParseManifest(chosen.body);
+  if (!manifest) return Error(manifest.error());
+  auto config = client_.GetSmallBlob(*ref, manifest->config.digest);
+  if (!config) return Error(config.error());
+  int64_t size = 0;
+  for (const auto& layer : manifest->layers) size += layer.size;
+  InspectFacts facts{*config, manifest->config.digest.str(), {ref->FamiliarString()},
+                     {ref->Familiar() + "@" + top->digest.str()}, size};
+  auto view = BuildInspect(facts);
+  if (!view) return Error(view.error());
+  (*view)["Digest"] = top->digest.str();
+  (*view)["MediaType"] = top->media_type;
+  return view;
+}
+
+Result<TagList> ImageService::Tags(const std::string& name, bool official) {
+  std::string full = official && name.find('/') == std::string::npos ? "library/" + name : name;
+  auto ref = reference::ParseNameAndTag(full, "latest");
+  if (!ref) return Error(ref.error());
+  auto tags = client_.ListTags(*ref);
+  if (!tags) return Error(tags.error());
+  TagList out;
+  out.tags = std::move(*tags);
+  SortTags(out.tags);
+  auto images = metadata_.ListImages();
+  if (!images) return Error(images.error());
+  for (const auto& image : *images) {
+    if (image.type == "docker" && image.name == ref->Name()) out.installed.push_back(image.tag);
+  }
+  SortTags(out.installed);
+  return out;
+}
+
+Result<void> ImageService::Download(const DownloadRequest& request) {
+  static const std::set<std::string> kSources = {"dockerhub", "appcenter", "qnap"};
+  if (!kSources.contains(request.source)) {
+    return InvalidArgument("repository must be dockerhub, appcenter or qnap, not \"" +
+                           request.source + "\"");
+  }
+  if (request.type == "lxc") {
+    // LXC images come only from the catalog, which names none yet.
+    return NotFound("Image not found: " + request.name);
+  }
+  if (request.type != "docker") {
+    return InvalidArgument("image_type must be docker or lxc, not \"" + request.type + "\"");
+  }
+  auto ref = reference::ParseNameAndTag(request.name, request.tag);
+  if (!ref) return Error(ref.error());
+  metadata::JobRecord job;
+  job.type = "docker";
+  job.name = ref->Name();
+  job.tag = ref->tag.empty() ? ref->digest : ref->tag;
+  job.display_name = ref->Familiar();
+  job.source = request.source;
+  job.description = request.description;
+  job.location = request.location;
+  job.icon = request.icon;
+  return queue_.Submit(std::move(job));
+}
+
+std::vector<pull::JobView> ImageService::DownloadStatus() { return queue_.List(); }
+
+Result<void> ImageService::Delete(const std::string& type, const std::string& name,
+                                  const std::string& tag) {
+  if (type != "docker" && type != "lxc") {
+    return InvalidArgument("image_type must be docker or lxc, not \"" + type + "\"");
+  }
+  std::string canonical = name;
+  std::string shown = tag.empty() ? name : name + ":" + tag;
+  std::string key_tag = tag;
+  if (type == "docker") {
+    auto ref = reference::ParseNameAndTag(name, tag.empty() ? "latest" : tag);
+    if (!ref) return Error(ref.error());
+    canonical = ref->Name();
+    shown = tag.empty() ? ref->Familiar() : ref->FamiliarString();
+    if (!tag.empty()) key_tag = ref->tag.empty() ? ref->digest : ref->tag;
+  }
+  if (queue_.Busy(type, canonical, key_tag)) {
+    return Conflict("Image is downloading: " + shown);
+  }
+  auto deleted = metadata_.DeleteImages(type, canonical, key_tag);
+  if (!deleted) return Error(deleted.error());
+  if (deleted->empty()) return NotFound("Image not found: " + shown);
+  for (const auto& image : *deleted) spdlog::info("deleted {}:{}", image.display_name, image.tag);
+  CollectGarbage();
+  return RefreshLayoutIndex();
+}
+
+void ImageService::OnJobEnded(bool committed) {
+  if (committed) {
+    if (auto s = RefreshLayoutIndex(); !s) {
+      spdlog::error("cannot rewrite index.json: {}", s.error().message);
+    }
+  } else {
+    CollectGarbage();
+  }
+}
+
+Result<void> ImageService::RefreshLayoutIndex() {
+  std::lock_guard lock(index_mu_);
+  auto images = metadata_.ListImages();
+  if (!images) return Error(images.error());
+  std::vector<content::BlobStore::IndexEntry> entries;
+  for (const auto& image : *images) {
+    if (image.type != "docker") continue;
+    auto digest = Digest::Parse(image.manifest_digest);
+    if (!digest) continue;
+    entries.push_back({*digest, image.manifest_media_type, image.manifest_size,
+                       image.display_name + ":" + image.tag, image.name + ":" + image.tag});
+  }
+  return store_.WriteIndex(entries);
+}
+
+void ImageService::CollectGarbage() {
+  pins_.Collect([&](const std::set<std::string>& pinned) {
+    auto referenced = metadata_.ReferencedBlobs();
+    if (!referenced) {
+      spdlog::error("garbage collection skipped: {}", referenced.error().message);
+      return;
+    }
+    std::set<Digest> keep;
+    for (const auto& d : pinned) {
+      if (auto digest = Digest::Parse(d)) keep.insert(*digest);
+    }
+    int removed = 0;
+    for (const auto& digest : store_.List()) {
+      if (keep.contains(digest) || referenced->contains(digest.str())) continue;
+      if (auto s = store_.Delete(digest); !s) {
+        spdlog::warn("cannot delete blob {}: {}", digest.str(), s.error().message);
+      } else {
+        ++removed;
+      }
+    }
+    store_.RemovePartials(keep);
+    if (removed > 0) spdlog::info("garbage collection removed {} blobs", removed);
+  });
+}
+
+}  // namespace wharf::service

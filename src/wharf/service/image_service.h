@@ -1,0 +1,95 @@
+// The image operations the API and the CLI need, over the content store, the metadata store,
+// the download queue and the registry client: list local images, inspect local and remote
+// images, list a repository's tags, start downloads, report their status, delete images.
+//
+// Names arrive as the user wrote them ("ubuntu", "lgsd/diamond", "host:5000/a/b") and are
+// validated by the reference grammar before any I/O (InvalidArgument naming the problem).
+// After every change the content store's OCI index.json is rewritten, so tools like skopeo
+// and umoci can read the store. Deleting collects blobs no image and no running download
+// needs. Thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "wharf/base/status.h"
+#include "wharf/content/blob_store.h"
+#include "wharf/metadata/metadata_store.h"
+#include "wharf/oci/image.h"
+#include "wharf/pull/blob_pins.h"
+#include "wharf/pull/pull_queue.h"
+#include "wharf/registry/client.h"
+
+namespace wharf::service {
+
+// One name in the local listing, its tags in byte-wise order with their sizes aligned.
+struct LocalImage {
+  std::string type;  // "docker" or "lxc"
+  std::string name;  // display name
+  std::string description;
+  std::string icon;
+  std::vector<std::string> tags;
+  std::vector<int64_t> sizes;
+  bool downloading = false;  // a download for this name is waiting or running
+};
+
+struct DownloadRequest {
+  std::string source;  // "dockerhub", "appcenter", "qnap"
+  std::string type;    // "docker", "lxc"
+  std::string name;
+  std::string tag;
+  std::string description;
+  std::string location;
+  std::string icon;
+};
+
+struct TagList {
+  std::vector<std::string> installed;
+  std::vector<std::string> tags;
+};
+
+class ImageService {
+ public:
+  ImageService(content::BlobStore& store, metadata::MetadataStore& metadata,
+               pull::PullQueue& queue, pull::BlobPins& pins, registry::Client& client,
+               oci::Platform platform);
+
+  // type: "", "docker" or "lxc". filter_text: case-insensitive substring of name or
+  // description. Sorted by name.
+  Result<std::vector<LocalImage>> ListLocal(const std::string& type,
+                                            const std::string& filter_text);
+  // Docker's image-inspect JSON of a local image; NotFound "Image not found: NAME:TAG".
+  Result<nlohmann::json> Inspect(const std::string& name, const std::string& tag);
+  // The same shape from the registry (manifest and config only, no layers); Size is the sum
+  // of the compressed layers; adds Digest and MediaType.
+  Result<nlohmann::json> RemoteInspect(const std::string& name, const std::string& tag);
+  // Tags of a repository from its registry: "latest" first, then byte-wise order.
+  Result<TagList> Tags(const std::string& name, bool official);
+  // Validates and queues (or joins) a download. NotFound for LXC names no catalog knows.
+  Result<void> Download(const DownloadRequest& request);
+  std::vector<pull::JobView> DownloadStatus();
+  // Deletes every tag of a name (tag empty) or one tag. NotFound "Image not found: NAME";
+  // Conflict while a download of it is waiting or running.
+  Result<void> Delete(const std::string& type, const std::string& name, const std::string& tag);
+
+  // Called by the queue after a job ends.
+  void OnJobEnded(bool committed);
+  // Rewrites the OCI index.json from the metadata.
+  Result<void> RefreshLayoutIndex();
+  // Deletes blobs and partial downloads that no image and no running job needs.
+  void CollectGarbage();
+
+ private:
+  content::BlobStore& store_;
+  metadata::MetadataStore& metadata_;
+  pull::PullQueue& queue_;
+  pull::BlobPins& pins_;
+  registry::Client& client_;
+  oci::Platform platform_;
+  std::mutex index_mu_;
+};
+
+}  // namespace wharf::service

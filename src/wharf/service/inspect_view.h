@@ -1,0 +1,26 @@
+// Builds Docker's image-inspect JSON (the shape `docker image inspect` and the Container
+// Station API answer) from an image config. Config, Architecture, Os, Created and
+// RootFS.Layers are taken from the config as podman reports them; the remaining keys of the
+// Docker shape get Docker's empty defaults.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "wharf/base/status.h"
+
+namespace wharf::service {
+
+struct InspectFacts {
+  std::string config_json;                // the image config blob
+  std::string config_digest;              // "sha256:..."
+  std::vector<std::string> repo_tags;     // "ubuntu:latest"
+  std::vector<std::string> repo_digests;  // "ubuntu@sha256:..."
+  int64_t size = 0;
+};
+
+Result<nlohmann::json> BuildInspect(const InspectFacts& facts);
+
+}  // namespace wharf::service
