@@ -84,7 +84,7 @@ struct Index {
 Result<Index> ParseIndex(std::string_view body);
 
 // Picks the manifest for `want`. Error (NotFound) lists the platforms the index has:
-// "no image for linux/s390x in index; it has linux/amd64, linux/arm64/v8".
+// "no image for linux/s390x in this index; it has linux/amd64, linux/arm64/v8".
 // Entries with platform os "unknown" (attestations) are never chosen.
 Result<Descriptor> ChoosePlatform(const Index& index, const Platform& want);
 
