@@ -37,17 +37,18 @@ Digest Digest::Of(std::string_view data) {
 }
 
 struct Sha256::State {
-  EVP_MD_CTX* ctx = nullptr;
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  State() = default;
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+  ~State() { EVP_MD_CTX_free(ctx); }
 };
 
 Sha256::Sha256() : state_(std::make_unique<State>()) {
-  state_->ctx = EVP_MD_CTX_new();
   EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr);
 }
 
-Sha256::~Sha256() {
-  if (state_) EVP_MD_CTX_free(state_->ctx);
-}
+Sha256::~Sha256() = default;
 
 Sha256::Sha256(Sha256&&) noexcept = default;
 Sha256& Sha256::operator=(Sha256&&) noexcept = default;

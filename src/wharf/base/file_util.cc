@@ -41,9 +41,15 @@ Result<void> FsyncDir(const fs::path& dir) {
 }
 
 Result<void> MakeDirs(const fs::path& dir) {
+  if (dir.empty()) return {};
   std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) return Internal("mkdir " + dir.string() + ": " + ec.message());
+  if (fs::is_directory(dir, ec)) return {};
+  if (dir.has_parent_path() && dir.parent_path() != dir) {
+    WHARF_RETURN_IF_ERROR(MakeDirs(dir.parent_path()));
+  }
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) {
+    return ErrnoError("mkdir " + dir.string(), errno);
+  }
   return {};
 }
 

@@ -1,0 +1,416 @@
+#include "wharf/content/blob_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <utility>
+
+#include "wharf/base/file_util.h"
+#include "wharf/oci/image.h"
+
+namespace wharf::content {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Large enough that write(2) and SHA-256 run at memory speed rather than per-call overhead.
+constexpr size_t kWriteBufferSize = 1 << 20;
+constexpr mode_t kDirMode = 0755;
+constexpr mode_t kBlobMode = 0644;
+constexpr std::string_view kPartialSuffix = ".partial";
+constexpr std::string_view kOciLayoutJson = R"({"imageLayoutVersion":"1.0.0"})";
+// A temp file younger than this may belong to a Put() or WriteIndex() still running, so a
+// cleanup while the store is in use leaves it alone. At Open() nothing can be running.
+constexpr std::chrono::minutes kLiveTempFileAge{10};
+
+// Like ErrnoError, but a full disk always reads "no space left on device" (strerror
+// capitalises it), the phrase operators and callers look for.
+Error IoError(std::string_view op, const fs::path& path, int err) {
+  if (err == ENOSPC) {
+    return Internal(std::string(op) + " " + path.string() + ": no space left on device");
+  }
+  return ErrnoError(std::string(op) + " " + path.string(), err);
+}
+
+// Writes all of [data, data+n) at the file position, retrying EINTR and short writes.
+// Returns 0 or an errno value.
+int WriteAll(int fd, const char* data, size_t n) {
+  while (n > 0) {
+    ssize_t written = ::write(fd, data, n);
+    if (written < 0) {
+      if (errno == EINTR) continue;
+      return errno;
+    }
+    if (written == 0) return EIO;  // never happens for regular files; avoids spinning
+    data += written;
+    n -= static_cast<size_t>(written);
+  }
+  return 0;
+}
+
+void CloseQuietly(int& fd) {
+  if (fd >= 0) ::close(fd);
+  fd = -1;
+}
+
+Error Unusable(const Digest& d, bool done) {
+  if (done) return Internal("ingest of " + d.str() + " is already committed or aborted");
+  return Internal("ingest of " + d.str() + " failed earlier; start a new one to resume");
+}
+
+// Hashes the first `size` bytes of `path` into `hash`, using `scratch` as the read buffer.
+// Returns how many bytes were hashed (fewer if the file is shorter).
+Result<int64_t> HashPrefix(const fs::path& path, int64_t size, Sha256& hash, std::string& scratch) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return IoError("open", path, errno);
+  ::posix_fadvise(fd, 0, size, POSIX_FADV_SEQUENTIAL);
+  scratch.resize(kWriteBufferSize);
+  int64_t hashed = 0;
+  while (hashed < size) {
+    size_t want = static_cast<size_t>(std::min<int64_t>(size - hashed, kWriteBufferSize));
+    ssize_t got = ::read(fd, scratch.data(), want);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      int err = errno;
+      ::close(fd);
+      scratch.clear();
+      return IoError("read", path, err);
+    }
+    if (got == 0) break;
+    hash.Update(scratch.data(), static_cast<size_t>(got));
+    hashed += got;
+  }
+  ::close(fd);
+  scratch.clear();
+  return hashed;
+}
+
+// mkdir with the store's directory mode; an existing directory is fine.
+Result<void> MakeDir(const fs::path& dir) {
+  if (::mkdir(dir.c_str(), kDirMode) == 0) return {};
+  int err = errno;
+  struct stat st {};
+  if (err == EEXIST && ::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return {};
+  return IoError("mkdir", dir, err);
+}
+
+bool IsTempName(const fs::path& p) {
+  return p.filename().string().find(kTempMarker) != std::string::npos;
+}
+
+// Removes leftovers of interrupted atomic writes in `dir` that are older than `min_age`.
+void RemoveTempFiles(const fs::path& dir, std::chrono::seconds min_age) {
+  std::error_code ec;
+  const auto cutoff = fs::file_time_type::clock::now() - min_age;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (!IsTempName(it->path()) || !it->is_regular_file(ec)) continue;
+    if (min_age.count() > 0) {
+      auto mtime = fs::last_write_time(it->path(), ec);
+      if (ec || mtime > cutoff) continue;
+    }
+    fs::remove(it->path(), ec);
+  }
+}
+
+Result<void> WriteFileIfAbsent(const fs::path& path, std::string_view data) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) return {};
+  if (errno != ENOENT) return IoError("stat", path, errno);
+  return WriteFileAtomic(path, data, kBlobMode);
+}
+
+std::string IndexJson(const std::vector<BlobStore::IndexEntry>& entries) {
+  using Json = nlohmann::ordered_json;
+  Json manifests = Json::array();
+  for (const BlobStore::IndexEntry& e : entries) {
+    Json descriptor;
+    descriptor["mediaType"] = e.media_type;
+    descriptor["digest"] = e.manifest.str();
+    descriptor["size"] = e.size;
+    Json annotations = Json::object();
+    if (!e.ref_name.empty()) annotations["org.opencontainers.image.ref.name"] = e.ref_name;
+    if (!e.image_name.empty()) annotations["io.containerd.image.name"] = e.image_name;
+    if (!annotations.empty()) descriptor["annotations"] = std::move(annotations);
+    manifests.push_back(std::move(descriptor));
+  }
+  Json index;
+  index["schemaVersion"] = 2;
+  index["mediaType"] = std::string(oci::kOciIndex);
+  index["manifests"] = std::move(manifests);
+  return index.dump();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Ingest
+
+Ingest::Ingest(BlobStore* store, Digest digest, int64_t expected_size)
+    : store_(store), digest_(std::move(digest)), expected_size_(expected_size) {}
+
+Ingest::~Ingest() {
+  // Keep what was written for a resume; the bytes are re-hashed then, so no fsync is needed.
+  if (fd_ >= 0) {
+    WriteAll(fd_, buffer_.data(), buffer_.size());
+    CloseQuietly(fd_);
+  }
+  store_->Release(digest_);
+}
+
+Result<void> Ingest::Open() {
+  const fs::path path = store_->PartialPath(digest_);
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, kBlobMode);
+  if (fd_ < 0) return IoError("open", path, errno);
+  buffer_.reserve(kWriteBufferSize);
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) return IoError("stat", path, errno);
+
+  int64_t resume_at = st.st_size;
+  // Longer than the blob can be: not a prefix of it, start over.
+  if (expected_size_ >= 0 && resume_at > expected_size_) resume_at = 0;
+  if (resume_at > 0) {
+    auto hashed = HashPrefix(path, resume_at, hash_, buffer_);
+    if (!hashed) return Error(std::move(hashed).error());
+    resume_at = *hashed;
+  }
+  if (resume_at != st.st_size && ::ftruncate(fd_, resume_at) != 0) {
+    return IoError("truncate", path, errno);
+  }
+  if (::lseek(fd_, resume_at, SEEK_SET) < 0) return IoError("seek", path, errno);
+  offset_ = resume_at;
+  return {};
+}
+
+Result<void> Ingest::Write(const void* data, size_t n) {
+  if (fd_ < 0) return Unusable(digest_, done_);
+  if (expected_size_ >= 0 && n > static_cast<uint64_t>(expected_size_ - offset_)) {
+    return DataLoss("blob " + digest_.str() + " is larger than the expected " +
+                    std::to_string(expected_size_) + " bytes");
+  }
+  const char* bytes = static_cast<const char*>(data);
+  hash_.Update(bytes, n);
+  offset_ += static_cast<int64_t>(n);
+  if (buffer_.size() + n <= kWriteBufferSize) {
+    buffer_.append(bytes, n);
+    return {};
+  }
+  int err = WriteAll(fd_, buffer_.data(), buffer_.size());
+  buffer_.clear();
+  if (err == 0) {
+    // Big writes skip the copy into the buffer.
+    if (n >= kWriteBufferSize) {
+      err = WriteAll(fd_, bytes, n);
+    } else {
+      buffer_.append(bytes, n);
+    }
+  }
+  if (err != 0) {
+    // What reached the file is a valid prefix; the next StartIngest resumes from it.
+    CloseQuietly(fd_);
+    return IoError("write", store_->PartialPath(digest_), err);
+  }
+  return {};
+}
+
+Result<void> Ingest::Restart() {
+  if (done_) return Unusable(digest_, done_);
+  const fs::path path = store_->PartialPath(digest_);
+  buffer_.clear();
+  hash_.Finish();  // resets the hasher
+  offset_ = 0;
+  if (fd_ < 0) {
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, kBlobMode);
+    if (fd_ < 0) return IoError("open", path, errno);
+    return {};
+  }
+  if (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) < 0) {
+    int err = errno;
+    CloseQuietly(fd_);
+    return IoError("truncate", path, err);
+  }
+  return {};
+}
+
+Result<void> Ingest::Commit() {
+  if (fd_ < 0) return Unusable(digest_, done_);
+  const fs::path partial = store_->PartialPath(digest_);
+  int err = WriteAll(fd_, buffer_.data(), buffer_.size());
+  buffer_.clear();
+  if (err != 0) {
+    CloseQuietly(fd_);
+    return IoError("write", partial, err);
+  }
+  if (expected_size_ >= 0 && offset_ != expected_size_) {
+    Abort();
+    return DataLoss("size mismatch for " + digest_.str() + ": expected " +
+                    std::to_string(expected_size_) + " bytes, got " + std::to_string(offset_));
+  }
+  Digest actual = hash_.Finish();
+  if (actual != digest_) {
+    Abort();
+    return DataLoss("digest mismatch for " + digest_.str() + ": got " + actual.str());
+  }
+  if (::fsync(fd_) != 0) {
+    err = errno;
+    CloseQuietly(fd_);
+    return IoError("fsync", partial, err);
+  }
+  int closed = ::close(fd_);
+  fd_ = -1;
+  if (closed != 0) return IoError("close", partial, errno);
+  done_ = true;
+
+  const fs::path target = store_->BlobPath(digest_);
+  if (store_->Has(digest_)) {  // e.g. stored by Put() meanwhile: identical bytes
+    ::unlink(partial.c_str());
+    return {};
+  }
+  if (::rename(partial.c_str(), target.c_str()) != 0) return IoError("rename", partial, errno);
+  return FsyncDir(target.parent_path());
+}
+
+void Ingest::Abort() {
+  CloseQuietly(fd_);
+  buffer_.clear();
+  if (!done_) ::unlink(store_->PartialPath(digest_).c_str());
+  done_ = true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// BlobStore
+
+BlobStore::BlobStore(fs::path root) : root_(std::move(root)) {}
+
+Result<std::unique_ptr<BlobStore>> BlobStore::Open(const fs::path& root) {
+  WHARF_RETURN_IF_ERROR(MakeDirs(root));
+  for (const fs::path& dir : {root / "blobs", root / "blobs" / "sha256", root / "ingest"}) {
+    WHARF_RETURN_IF_ERROR(MakeDir(dir));
+  }
+  auto store = std::unique_ptr<BlobStore>(new BlobStore(root));
+  // Nothing else uses the store yet, so every temp file is a crash leftover. Partial ingests
+  // stay: they are resumable.
+  for (const fs::path& dir : {root, root / "blobs" / "sha256", root / "ingest"}) {
+    RemoveTempFiles(dir, std::chrono::seconds(0));
+  }
+  WHARF_RETURN_IF_ERROR(WriteFileIfAbsent(root / "oci-layout", kOciLayoutJson));
+  WHARF_RETURN_IF_ERROR(WriteFileIfAbsent(root / "index.json", IndexJson({})));
+  return store;
+}
+
+fs::path BlobStore::BlobPath(const Digest& d) const { return root_ / "blobs" / "sha256" / d.hex(); }
+
+fs::path BlobStore::PartialPath(const Digest& d) const {
+  return root_ / "ingest" / (d.hex() + std::string(kPartialSuffix));
+}
+
+bool BlobStore::Has(const Digest& d) const {
+  struct stat st {};
+  return ::stat(BlobPath(d).c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+Result<int64_t> BlobStore::Size(const Digest& d) const {
+  struct stat st {};
+  if (::stat(BlobPath(d).c_str(), &st) != 0) {
+    if (errno == ENOENT) return NotFound("blob " + d.str() + " not found");
+    return IoError("stat", BlobPath(d), errno);
+  }
+  return static_cast<int64_t>(st.st_size);
+}
+
+Result<std::string> BlobStore::Read(const Digest& d, size_t max_bytes) const {
+  auto data = ReadFile(BlobPath(d), max_bytes);
+  if (!data && data.error().code == Code::kNotFound) {
+    return NotFound("blob " + d.str() + " not found");
+  }
+  return data;
+}
+
+Result<void> BlobStore::Put(const Digest& d, std::string_view data) {
+  Digest actual = Digest::Of(data);
+  if (actual != d) return DataLoss("digest mismatch for " + d.str() + ": got " + actual.str());
+  if (Has(d)) return {};
+  return WriteFileAtomic(BlobPath(d), data, kBlobMode);
+}
+
+Result<std::unique_ptr<Ingest>> BlobStore::StartIngest(const Digest& d, int64_t expected_size) {
+  {
+    std::unique_lock lock(mu_);
+    if (Has(d)) return nullptr;
+    cv_.wait(lock, [&] { return !active_.contains(d); });
+    // The Ingest we waited for has most likely committed it.
+    if (Has(d)) return nullptr;
+    active_.insert(d);
+  }
+  // From here the Ingest owns the active_ mark and releases it when destroyed, also on error.
+  std::unique_ptr<Ingest> ingest(new Ingest(this, d, expected_size));
+  WHARF_RETURN_IF_ERROR(ingest->Open());
+  return ingest;
+}
+
+int64_t BlobStore::PartialSize(const Digest& d) const {
+  struct stat st {};
+  if (::stat(PartialPath(d).c_str(), &st) != 0) return 0;
+  return static_cast<int64_t>(st.st_size);
+}
+
+Result<void> BlobStore::Delete(const Digest& d) {
+  const fs::path path = BlobPath(d);
+  if (::unlink(path.c_str()) != 0) {
+    if (errno == ENOENT) return {};
+    return IoError("unlink", path, errno);
+  }
+  return FsyncDir(path.parent_path());
+}
+
+std::vector<Digest> BlobStore::List() const {
+  std::vector<Digest> digests;
+  std::error_code ec;
+  for (fs::directory_iterator it(root_ / "blobs" / "sha256", ec), end; !ec && it != end;
+       it.increment(ec)) {
+    auto d = Digest::FromHex(it->path().filename().string());
+    if (d) digests.push_back(*std::move(d));
+  }
+  std::sort(digests.begin(), digests.end());
+  return digests;
+}
+
+void BlobStore::RemovePartials(const std::set<Digest>& keep) {
+  std::error_code ec;
+  {
+    // Held throughout, so that no StartIngest can claim a partial between check and unlink.
+    std::lock_guard lock(mu_);
+    for (fs::directory_iterator it(root_ / "ingest", ec), end; !ec && it != end; it.increment(ec)) {
+      std::string name = it->path().filename().string();
+      if (!name.ends_with(kPartialSuffix)) continue;
+      auto d =
+          Digest::FromHex(std::string_view(name).substr(0, name.size() - kPartialSuffix.size()));
+      if (!d || keep.contains(*d) || active_.contains(*d)) continue;
+      std::error_code remove_ec;
+      fs::remove(it->path(), remove_ec);
+    }
+  }
+  for (const fs::path& dir : {root_, root_ / "blobs" / "sha256", root_ / "ingest"}) {
+    RemoveTempFiles(dir, kLiveTempFileAge);
+  }
+}
+
+Result<void> BlobStore::WriteIndex(const std::vector<IndexEntry>& entries) {
+  std::lock_guard lock(index_mu_);
+  return WriteFileAtomic(root_ / "index.json", IndexJson(entries), kBlobMode);
+}
+
+void BlobStore::Release(const Digest& d) {
+  {
+    std::lock_guard lock(mu_);
+    active_.erase(d);
+  }
+  cv_.notify_all();
+}
+
+}  // namespace wharf::content
