@@ -1,0 +1,307 @@
+#include "wharf/registry/client.h"
+
+#include <cctype>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "wharf/registry/authenticator.h"
+#include "wharf/registry/endpoints.h"
+#include "wharf/registry/http_transfer.h"
+#include "wharf/registry/registry_errors.h"
+
+namespace wharf::registry {
+
+namespace {
+
+// Every manifest kind we can read; schema1 last so that old registries still answer and the
+// caller can say what it got.
+constexpr std::string_view kManifestAccept =
+    "Accept: application/vnd.oci.image.index.v1+json, "
+    "application/vnd.oci.image.manifest.v1+json, "
+    "application/vnd.docker.distribution.manifest.list.v2+json, "
+    "application/vnd.docker.distribution.manifest.v2+json, "
+    "application/vnd.docker.distribution.manifest.v1+prettyjws";
+
+constexpr int kMaxRedirects = 5;
+constexpr int kTagsPageSize = 1000;
+constexpr int kMaxTagPages = 10000;
+
+bool Is2xx(long status) { return status >= 200 && status < 300; }
+
+bool IsRedirect(long status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+// "application/json; charset=utf-8" → "application/json".
+std::string MediaTypeOf(std::string_view content_type) {
+  std::string_view type = content_type.substr(0, content_type.find(';'));
+  while (!type.empty() && std::isspace(static_cast<unsigned char>(type.back()))) {
+    type.remove_suffix(1);
+  }
+  std::string out(type);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The first byte position of "Content-Range: bytes 100-199/200", or -1.
+int64_t ContentRangeStart(std::string_view value) {
+  if (!value.starts_with("bytes ")) return -1;
+  value.remove_prefix(6);
+  int64_t start = 0;
+  if (value.empty() || !std::isdigit(static_cast<unsigned char>(value.front()))) return -1;
+  while (!value.empty() && std::isdigit(static_cast<unsigned char>(value.front()))) {
+    start = start * 10 + (value.front() - '0');
+    value.remove_prefix(1);
+  }
+  return value.starts_with('-') ? start : -1;
+}
+
+// The target of a rel="next" link in Link header values (RFC 8288), or "".
+std::string NextLink(const std::vector<std::string>& link_values) {
+  for (const std::string& value : link_values) {
+    size_t pos = 0;
+    while ((pos = value.find('<', pos)) != std::string::npos) {
+      size_t close = value.find('>', pos);
+      if (close == std::string::npos) break;
+      std::string target = value.substr(pos + 1, close - pos - 1);
+      // This link's parameters run to the next '<' (URLs in '<>' hold no '<').
+      size_t next = value.find('<', close);
+      std::string params =
+          value.substr(close + 1, next == std::string::npos ? next : next - close - 1);
+      for (char& c : params) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      size_t rel = params.find("rel=");
+      if (rel != std::string::npos) {
+        std::string_view v = std::string_view(params).substr(rel + 4);
+        if (v.starts_with('"')) v.remove_prefix(1);
+        v = v.substr(0, v.find_first_of("\";,"));
+        // rel may list several space-separated relation types.
+        for (size_t at = 0; at < v.size();) {
+          size_t end = std::min(v.find(' ', at), v.size());
+          if (v.substr(at, end - at) == "next") return target;
+          at = end + 1;
+        }
+      }
+      pos = close;
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+// A repository on its registry, resolved once per call.
+struct Target {
+  const reference::Reference& ref;
+  std::string host_key;        // "127.0.0.1:5000", the Options::hosts key
+  std::string repository_url;  // "http://127.0.0.1:5000/v2/library/ubuntu"
+  std::string origin;          // where credentials may go: UrlOrigin(repository_url)
+
+  // "registry 127.0.0.1:5000", naming the registry in messages.
+  std::string Peer() const { return "registry " + host_key; }
+};
+
+struct Client::Impl {
+  explicit Impl(Options o) : options(std::move(o)), endpoints(options), auth(endpoints) {}
+
+  Options options;
+  Endpoints endpoints;
+  Authenticator auth;
+
+  Target TargetFor(const reference::Reference& ref) {
+    std::string url = endpoints.BaseUrl(ref.domain) + "/v2/" + ref.path;
+    std::string origin = UrlOrigin(url);
+    return Target{ref, endpoints.HostKey(ref.domain), std::move(url), std::move(origin)};
+  }
+
+  // One attempt at `request`, following redirects: the Authorization value goes only to the
+  // registry's own origin, never to another host a redirect (or a Link) points at. Returns
+  // the last hop's response.
+  Result<HttpResponse> FollowRedirects(const Target& target, const HttpRequest& request,
+                                       const std::string& authorization) {
+    std::string url = request.url;
+    for (int hop = 0; hop <= kMaxRedirects; ++hop) {
+      bool same_origin = UrlOrigin(url) == target.origin;
+      std::string peer =
+          same_origin ? target.Peer() : target.Peer() + ", redirected to " + UrlHostPort(url);
+      HttpRequest hop_request = endpoints.NewRequest(url, std::move(peer));
+      hop_request.headers = request.headers;
+      hop_request.decode_content = request.decode_content;
+      hop_request.max_body_bytes = request.max_body_bytes;
+      hop_request.sink = request.sink;
+      hop_request.body_policy = request.body_policy;
+      if (same_origin && !authorization.empty()) {
+        hop_request.headers.push_back("Authorization: " + authorization);
+      }
+      auto response = PerformHttp(hop_request);
+      if (!response) return response;
+      std::string location = response->headers.Get("location");
+      if (!IsRedirect(response->status) || location.empty()) return response;
+      auto next = ResolveUrl(url, location);
+      if (!next) return Unavailable(hop_request.peer + ": bad redirect to " + location);
+      url = std::move(*next);
+    }
+    return Unavailable(target.Peer() + ": more than " + std::to_string(kMaxRedirects) +
+                       " redirects");
+  }
+
+  // Sends `request` to the registry of `target`, authenticating as the registry demands:
+  // first with what is known for the host, then once more answering a 401's challenge. A 401
+  // that remains is returned as a response (StatusForResponse makes it Unauthenticated).
+  // This is one attempt as far as transport errors go; a retry loop belongs around it.
+  Result<HttpResponse> Send(const Target& target, const HttpRequest& request) {
+    const std::string scope = PullScope(target.ref.path);
+    std::string authorization = auth.Known(target.host_key, scope);
+    for (int round = 0;; ++round) {
+      auto response = FollowRedirects(target, request, authorization);
+      if (!response || response->status != 401 || round == 1) return response;
+      // Only the registry's own 401 is answered, not one from a host it redirected to.
+      if (UrlOrigin(response->url) != target.origin) return response;
+      std::vector<Challenge> challenges;
+      for (const std::string& value : response->headers.GetAll("www-authenticate")) {
+        auto parsed = ParseWwwAuthenticate(value);
+        challenges.insert(challenges.end(), parsed.begin(), parsed.end());
+      }
+      auto next = auth.Answer(target.host_key, request.url, challenges, scope, authorization);
+      if (!next) {
+        std::string details = DescribeErrorBody(response->body);
+        Status status = std::move(next).error();
+        if (!details.empty()) status.message += ": " + details;
+        return Error(std::move(status));
+      }
+      authorization = std::move(*next);
+    }
+  }
+
+  // GETs a body of at most max_manifest_bytes into memory; non-2xx answers become errors
+  // about `subject`.
+  Result<HttpResponse> GetSmall(const Target& target, std::string url, std::string_view accept,
+                                bool decode_content, const Subject& subject) {
+    HttpRequest request;
+    request.url = std::move(url);
+    request.headers.emplace_back(accept);
+    request.decode_content = decode_content;
+    request.max_body_bytes = options.max_manifest_bytes;
+    auto response = Send(target, request);
+    if (!response) {
+      if (response.error().code == Code::kTooLarge) {
+        return TooLarge(subject.noun + " of " + subject.name + " larger than " +
+                        FormatSize(options.max_manifest_bytes));
+      }
+      return Error(std::move(response).error());
+    }
+    if (!Is2xx(response->status)) {
+      return Error(StatusForResponse(*response, target.Peer(), subject));
+    }
+    return response;
+  }
+};
+
+Client::Client(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+Client::~Client() = default;
+
+std::string Client::BaseUrl(std::string_view domain) const {
+  return impl_->endpoints.BaseUrl(domain);
+}
+
+Result<ManifestResponse> Client::GetManifest(const reference::Reference& ref,
+                                             std::string_view tag_or_digest) {
+  if (tag_or_digest.empty()) return InvalidArgument("GetManifest: empty tag or digest");
+  std::optional<Digest> wanted;
+  if (tag_or_digest.find(':') != std::string_view::npos) {
+    auto parsed = Digest::Parse(tag_or_digest);
+    if (!parsed) return Error(parsed.error());
+    wanted = *parsed;
+  } else if (!reference::IsValidTag(tag_or_digest)) {
+    return InvalidArgument("invalid tag: " + std::string(tag_or_digest.substr(0, 200)));
+  }
+  Subject subject{"manifest " + std::string(tag_or_digest), ref.Name()};
+  Target target = impl_->TargetFor(ref);
+  auto response =
+      impl_->GetSmall(target, target.repository_url + "/manifests/" + std::string(tag_or_digest),
+                      kManifestAccept, /*decode_content=*/true, subject);
+  if (!response) return Error(std::move(response).error());
+  ManifestResponse out;
+  out.body = std::move(response->body);
+  out.media_type = MediaTypeOf(response->headers.Get("content-type"));
+  out.digest = Digest::Of(out.body);
+  if (wanted && out.digest != *wanted) {
+    return DataLoss(target.Peer() + " sent a manifest with digest " + out.digest.str() + " for " +
+                    subject.noun + " of " + subject.name);
+  }
+  return out;
+}
+
+Result<std::string> Client::GetSmallBlob(const reference::Reference& ref, const Digest& digest) {
+  Subject subject{"blob " + digest.str(), ref.Name()};
+  Target target = impl_->TargetFor(ref);
+  auto response = impl_->GetSmall(target, target.repository_url + "/blobs/" + digest.str(),
+                                  "Accept: */*", /*decode_content=*/false, subject);
+  if (!response) return Error(std::move(response).error());
+  if (Digest got = Digest::Of(response->body); got != digest) {
+    return DataLoss(target.Peer() + " sent bytes with digest " + got.str() + " for " +
+                    subject.noun + " of " + subject.name);
+  }
+  return std::move(response->body);
+}
+
+Result<BlobFetchResult> Client::FetchBlob(const reference::Reference& ref, const Digest& digest,
+                                          const BlobFetch& fetch, const BlobSink& sink) {
+  const int64_t offset = fetch.offset;
+  Target target = impl_->TargetFor(ref);
+  HttpRequest request;
+  request.url = target.repository_url + "/blobs/" + digest.str();
+  if (offset > 0) request.headers.push_back("Range: bytes=" + std::to_string(offset) + "-");
+  request.sink = sink;
+  // Bytes reach the sink only from where the caller asked: a server that ignores the Range
+  // (200, or a 206 starting elsewhere) is cut off before the first byte.
+  request.body_policy = [offset](const HttpResponse& head) {
+    if (!Is2xx(head.status)) return BodyAction::kBuffer;
+    if (offset == 0) return BodyAction::kStream;
+    if (head.status == 206 && ContentRangeStart(head.headers.Get("content-range")) == offset) {
+      return BodyAction::kStream;
+    }
+    return BodyAction::kRefuse;
+  };
+  auto response = impl_->Send(target, request);
+  if (!response) return Error(std::move(response).error());
+  if (offset > 0 && (response->status == 416 || response->body_refused)) {
+    return BlobFetchResult{.range_honoured = false};
+  }
+  if (!Is2xx(response->status)) {
+    return Error(StatusForResponse(*response, target.Peer(), {"blob " + digest.str(), ref.Name()}));
+  }
+  return BlobFetchResult{.range_honoured = true};
+}
+
+Result<std::vector<std::string>> Client::ListTags(const reference::Reference& ref) {
+  Subject subject{"tag list", ref.Name()};
+  Target target = impl_->TargetFor(ref);
+  std::string url = target.repository_url + "/tags/list?n=" + std::to_string(kTagsPageSize);
+  std::vector<std::string> tags;
+  std::set<std::string> visited;
+  for (int page = 0; page < kMaxTagPages && visited.insert(url).second; ++page) {
+    auto response =
+        impl_->GetSmall(target, url, "Accept: application/json", /*decode_content=*/true, subject);
+    if (!response) return Error(std::move(response).error());
+    try {
+      auto doc = nlohmann::json::parse(response->body);
+      // "tags" is null for a repository without tags.
+      if (doc.is_object() && doc.contains("tags") && doc["tags"].is_array()) {
+        for (const auto& tag : doc["tags"]) {
+          if (tag.is_string()) tags.push_back(tag.get<std::string>());
+        }
+      }
+    } catch (const nlohmann::json::exception& e) {
+      return Unavailable(target.Peer() + ": invalid tag list of " + subject.name + ": " + e.what());
+    }
+    std::string next = NextLink(response->headers.GetAll("link"));
+    if (next.empty()) break;
+    auto resolved = ResolveUrl(response->url, next);
+    if (!resolved) return Unavailable(target.Peer() + ": bad Link header: " + next);
+    url = std::move(*resolved);
+  }
+  return tags;
+}
+
+}  // namespace wharf::registry

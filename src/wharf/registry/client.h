@@ -7,9 +7,11 @@
 // blobs with optional Range resume.
 //
 // Errors: NotFound for a 404 / MANIFEST_UNKNOWN / NAME_UNKNOWN / BLOB_UNKNOWN; Unauthenticated
-// for a 401 after authentication was tried; Unavailable for other HTTP failures, connection
-// and TLS errors (the message names the host and carries the registry's error code/message);
-// TooLarge for a manifest over the size limit. Thread-safe: calls may run concurrently.
+// for a 401 after authentication was tried; PermissionDenied for a 403; Unavailable for other
+// HTTP failures, connection and TLS errors (the message names the host and carries the
+// registry's error code/message); TooLarge for a manifest over the size limit; DataLoss for
+// bytes that do not match the digest asked for. Each call is one attempt (no retries).
+// Thread-safe: calls may run concurrently.
 #pragma once
 
 #include <cstdint>
@@ -27,9 +29,9 @@
 namespace wharf::registry {
 
 struct HostOptions {
-  bool insecure = false;   // allow plain HTTP (and skip TLS verification over https)
-  std::string ca_file;     // extra CA bundle for this host
-  std::string username;    // Basic credentials (also used to obtain Bearer tokens)
+  bool insecure = false;  // allow plain HTTP (and skip TLS verification over https)
+  std::string ca_file;    // extra CA bundle for this host
+  std::string username;   // Basic credentials (also used to obtain Bearer tokens)
   std::string password;
 };
 
@@ -57,11 +59,14 @@ struct ManifestResponse {
 using BlobSink = std::function<Result<void>(const char* data, size_t n)>;
 
 struct BlobFetch {
-  int64_t offset = 0;       // ask for bytes from here (Range); 0 = whole blob
+  int64_t offset = 0;  // ask for bytes from here (Range); 0 = whole blob
 };
 struct BlobFetchResult {
-  bool range_honoured = true;  // false if offset > 0 but the server sent the whole blob:
-                               // the sink then received bytes from 0 (caller must restart)
+  // false if offset > 0 but the server did not honour the Range (it answered 200 with the
+  // whole blob, a 206 from elsewhere, or 416). The transfer is then cut before the first byte
+  // and the sink has received NOTHING: the caller restarts its ingest from 0 and calls
+  // FetchBlob again with offset 0.
+  bool range_honoured = true;
 };
 
 class Client {
@@ -76,14 +81,19 @@ class Client {
                                        std::string_view tag_or_digest);
   // GET a small blob (config) fully into memory, refusing more than max_manifest_bytes.
   Result<std::string> GetSmallBlob(const reference::Reference& ref, const Digest& digest);
-  // Streams a blob to `sink`. Follows redirects (dropping Authorization for another host).
-  // `on_start` (optional) is called before the first byte with range_honoured.
+  // Streams a blob to `sink`, from fetch.offset on (see BlobFetchResult when the server
+  // ignores the Range). Follows up to 5 redirects; Authorization never goes to another host.
+  // A sink error ends the transfer and is returned as is.
   Result<BlobFetchResult> FetchBlob(const reference::Reference& ref, const Digest& digest,
                                     const BlobFetch& fetch, const BlobSink& sink);
   // GET /v2/<name>/tags/list, following Link pagination.
   Result<std::vector<std::string>> ListTags(const reference::Reference& ref);
 
   // "https://registry-1.docker.io" or "http://127.0.0.1:5000" for a reference's domain.
+  // For a host that allows plain HTTP (insecure in Options::hosts, or loopback) the first
+  // call probes https and falls back to http if the port does not speak TLS; the choice is
+  // remembered per host (a probe that cannot connect is not). Over https, certificates are
+  // verified unless the host is marked insecure, loopback included.
   std::string BaseUrl(std::string_view domain) const;
 
  private:
@@ -94,7 +104,8 @@ class Client {
 // One parsed WWW-Authenticate challenge.
 struct Challenge {
   std::string scheme;  // lower-case: "bearer", "basic"
-  std::map<std::string, std::string> params;  // keys lower-case: realm, service, scope, error
+  // Keys lower-case: realm, service, scope, error; a token68 credential is kept as "token68".
+  std::map<std::string, std::string> params;
 };
 // Parses a WWW-Authenticate header value that may hold several challenges, quoted values with
 // commas and escaped quotes, in any order.

@@ -1,0 +1,54 @@
+// Answers registries' authentication challenges. A request first goes out with what earlier
+// challenges taught (a cached Bearer token, or Basic credentials for a host that asked for
+// Basic), else anonymously; on a 401 the challenge is answered: Bearer is preferred when
+// offered (a token is obtained from the realm, with the host's credentials if any, and cached
+// per host and scope until it expires), Basic is used when credentials are configured.
+// Thread-safe.
+#pragma once
+
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "wharf/base/status.h"
+#include "wharf/registry/client.h"
+#include "wharf/registry/endpoints.h"
+#include "wharf/registry/token_cache.h"
+
+namespace wharf::registry {
+
+// "repository:library/ubuntu:pull", the scope a pull of `path` needs.
+std::string PullScope(std::string_view path);
+
+class Authenticator {
+ public:
+  explicit Authenticator(const Endpoints& endpoints) : endpoints_(endpoints) {}
+
+  // The Authorization value to send first to `host_key` for `scope`, or "" for anonymous.
+  std::string Known(const std::string& host_key, const std::string& scope) const;
+
+  // The Authorization value to retry with after a 401 from `request_url` on `host_key`
+  // carrying `challenges`. `refused` is the value the 401 answered ("" if anonymous), which
+  // is never offered again. Errors: Unauthenticated when there is nothing (more) to try,
+  // or the token server's failure.
+  Result<std::string> Answer(const std::string& host_key, const std::string& request_url,
+                             const std::vector<Challenge>& challenges,
+                             const std::string& default_scope, const std::string& refused);
+
+ private:
+  Result<std::string> AnswerBearer(const std::string& host_key, const std::string& request_url,
+                                   const Challenge& challenge, const std::string& default_scope,
+                                   const std::string& refused);
+  Result<std::string> AnswerBasic(const std::string& host_key, const std::string& refused);
+  // GET realm?service=...&scope=... → a fresh token, also cached under (host, scope).
+  Result<std::string> FetchToken(const std::string& host_key, const std::string& request_url,
+                                 const Challenge& challenge, const std::string& scope);
+
+  const Endpoints& endpoints_;
+  TokenCache tokens_;
+  mutable std::mutex mu_;
+  std::set<std::string> basic_hosts_;  // hosts that challenged with Basic
+};
+
+}  // namespace wharf::registry

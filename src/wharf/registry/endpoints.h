@@ -1,0 +1,49 @@
+// Where a reference's registry lives and how to reach it: the base URL (choosing between https
+// and http for hosts that allow plain HTTP), per-host settings, and requests pre-filled with
+// the timeouts and TLS settings of their host. Thread-safe.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "wharf/registry/client.h"
+#include "wharf/registry/http_transfer.h"
+
+namespace wharf::registry {
+
+// True for localhost, 127.0.0.0/8 and [::1], with or without a port.
+bool IsLoopbackHost(std::string_view host_port);
+
+class Endpoints {
+ public:
+  explicit Endpoints(const Options& options) : options_(options) {}
+
+  // The Options::hosts key of a reference domain: the domain itself, but for "docker.io" the
+  // host[:port] of Options::dockerhub_registry (credentials follow the server that gets them).
+  std::string HostKey(std::string_view domain) const;
+  // The settings for a host[:port] key; defaults when it is not configured. Settings under
+  // "docker.io" apply to registry-1.docker.io (Docker Hub itself, not a mirror).
+  const HostOptions& Host(std::string_view host_key) const;
+
+  // "https://host[:port]" for a domain, "http://..." for an insecure or loopback host that does
+  // not speak TLS there (probed once per host and remembered; a probe that cannot connect at
+  // all is not remembered), and Options::dockerhub_registry for docker.io.
+  std::string BaseUrl(std::string_view domain);
+
+  // A GET of `url` with the options' timeouts and user agent and the TLS settings of the
+  // URL's host; `peer` names the other end in errors.
+  HttpRequest NewRequest(std::string url, std::string peer) const;
+
+ private:
+  // Chooses "https" or "http" for a host that allows plain HTTP.
+  std::string NegotiateScheme(const std::string& host_key);
+
+  const Options& options_;
+  const HostOptions default_host_;
+  std::mutex mu_;
+  std::map<std::string, std::string> scheme_by_host_;
+};
+
+}  // namespace wharf::registry
