@@ -242,6 +242,16 @@ Server::Server(ServerOptions options, service::ImageService& images, service::Au
   auto handler = [this](const httplib::Request& req, httplib::Response& res) {
     impl_->Handle(req, res);
   };
+  // cpp-httplib 0.11 waits for a body until the read timeout when a POST has neither
+  // Content-Length nor chunked encoding (what `curl -XPOST URL` sends). Such a request has no
+  // body (RFC 9112 6.3), so it is answered before the server tries to read one.
+  http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding")) {
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    impl_->Handle(req, res);
+    return httplib::Server::HandlerResponse::Handled;
+  });
   http.Get(".*", handler);
   http.Post(".*", handler);
   http.Put(".*", handler);

@@ -38,6 +38,15 @@ std::string RepoDigestOf(const metadata::ImageRecord& image) {
   return image.manifest_digest;
 }
 
+// Parses an image name and tag from the API, naming the parameter that is wrong.
+Result<reference::Reference> ParseImage(const std::string& name, const std::string& tag) {
+  auto ref = reference::ParseNameAndTag(name, tag);
+  if (ref) return ref;
+  bool tag_is_bad = !tag.empty() && !tag.starts_with("sha256:") && !reference::IsValidTag(tag);
+  return InvalidArgument(std::string(tag_is_bad ? "image_tag" : "image_name") + ": " +
+                         ref.error().message);
+}
+
 }  // namespace
 
 ImageService::ImageService(content::BlobStore& store, metadata::MetadataStore& metadata,
@@ -94,7 +103,7 @@ Result<std::vector<LocalImage>> ImageService::ListLocal(const std::string& type,
 }
 
 Result<nlohmann::json> ImageService::Inspect(const std::string& name, const std::string& tag) {
-  auto ref = reference::ParseNameAndTag(name, tag);
+  auto ref = ParseImage(name, tag);
   if (!ref) return Error(ref.error());
   std::string key_tag = ref->tag.empty() ? ref->digest : ref->tag;
   auto image = metadata_.GetImage("docker", ref->Name(), key_tag);
@@ -120,7 +129,7 @@ Result<nlohmann::json> ImageService::Inspect(const std::string& name, const std:
 
 Result<nlohmann::json> ImageService::RemoteInspect(const std::string& name,
                                                    const std::string& tag) {
-  auto ref = reference::ParseNameAndTag(name, tag);
+  auto ref = ParseImage(name, tag);
   if (!ref) return Error(ref.error());
   auto top = client_.GetManifest(*ref, ref->digest.empty() ? ref->tag : ref->digest);
   if (!top) return Error(top.error());
@@ -153,7 +162,7 @@ Result<nlohmann::json> ImageService::RemoteInspect(const std::string& name,
 
 Result<TagList> ImageService::Tags(const std::string& name, bool official) {
   std::string full = official && name.find('/') == std::string::npos ? "library/" + name : name;
-  auto ref = reference::ParseNameAndTag(full, "latest");
+  auto ref = ParseImage(full, "latest");
   if (!ref) return Error(ref.error());
   auto tags = client_.ListTags(*ref);
   if (!tags) return Error(tags.error());
@@ -182,7 +191,7 @@ Result<void> ImageService::Download(const DownloadRequest& request) {
   if (request.type != "docker") {
     return InvalidArgument("image_type must be docker or lxc, not \"" + request.type + "\"");
   }
-  auto ref = reference::ParseNameAndTag(request.name, request.tag);
+  auto ref = ParseImage(request.name, request.tag);
   if (!ref) return Error(ref.error());
   metadata::JobRecord job;
   job.type = "docker";
@@ -207,7 +216,7 @@ Result<void> ImageService::Delete(const std::string& type, const std::string& na
   std::string shown = tag.empty() ? name : name + ":" + tag;
   std::string key_tag = tag;
   if (type == "docker") {
-    auto ref = reference::ParseNameAndTag(name, tag.empty() ? "latest" : tag);
+    auto ref = ParseImage(name, tag.empty() ? "latest" : tag);
     if (!ref) return Error(ref.error());
     canonical = ref->Name();
     shown = tag.empty() ? ref->Familiar() : ref->FamiliarString();

@@ -9,6 +9,23 @@ std::string StringOr(const nlohmann::json& obj, const char* key) {
   return it != obj.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
+// Docker's container-config shape, as the documented inspect example shows it: keys the image
+// config leaves out get these values; keys it has are kept as they are, so every field the
+// image sets (and podman reports) is unchanged.
+nlohmann::json WithDockerDefaults(nlohmann::json config) {
+  static const nlohmann::json kDefaults = nlohmann::json::parse(R"({
+    "AttachStderr": false, "AttachStdin": false, "AttachStdout": false, "Cmd": null,
+    "CpuShares": 0, "Cpuset": "", "Domainname": "", "Entrypoint": null, "Env": null,
+    "ExposedPorts": null, "Hostname": "", "Image": "", "Labels": {}, "MacAddress": "",
+    "Memory": 0, "MemorySwap": 0, "NetworkDisabled": false, "OnBuild": null,
+    "OpenStdin": false, "PortSpecs": null, "StdinOnce": false, "Tty": false, "User": "",
+    "Volumes": null, "WorkingDir": ""})");
+  for (auto it = kDefaults.begin(); it != kDefaults.end(); ++it) {
+    if (!config.contains(it.key())) config[it.key()] = it.value();
+  }
+  return config;
+}
+
 }  // namespace
 
 Result<nlohmann::json> BuildInspect(const InspectFacts& facts) {
@@ -36,10 +53,10 @@ Result<nlohmann::json> BuildInspect(const InspectFacts& facts) {
       {"Comment", StringOr(config, "comment")},
       {"Created", StringOr(config, "created")},
       {"Container", StringOr(config, "container")},
-      {"ContainerConfig", object_or_empty("container_config")},
+      {"ContainerConfig", WithDockerDefaults(object_or_empty("container_config"))},
       {"DockerVersion", StringOr(config, "docker_version")},
       {"Author", StringOr(config, "author")},
-      {"Config", object_or_empty("config")},
+      {"Config", WithDockerDefaults(object_or_empty("config"))},
       {"Architecture", StringOr(config, "architecture")},
       {"Os", StringOr(config, "os")},
       {"Size", facts.size},

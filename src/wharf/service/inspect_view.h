@@ -1,7 +1,9 @@
 // Builds Docker's image-inspect JSON (the shape `docker image inspect` and the Container
-// Station API answer) from an image config. Config, Architecture, Os, Created and
-// RootFS.Layers are taken from the config as podman reports them; the remaining keys of the
-// Docker shape get Docker's empty defaults.
+// Station API answer) from an image config. Architecture, Os, Created and RootFS.Layers are
+// taken from the config as podman reports them. Config and ContainerConfig hold every field
+// the image config sets, unchanged, plus the keys of Docker's container-config shape that it
+// leaves out, with Docker's empty defaults; the remaining top-level keys get Docker's empty
+// defaults too.
 #pragma once
 
 #include <cstdint>

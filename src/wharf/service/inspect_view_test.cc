@@ -32,6 +32,12 @@ TEST(InspectViewTest, HasEverySeedKeyAndTakesFieldsFromTheConfig) {
   EXPECT_EQ(v["Size"], 188304295);
   EXPECT_EQ(v["VirtualSize"], 188304295);
   EXPECT_TRUE(v["ContainerConfig"].is_object());
+  // Docker's container-config keys the image leaves out get Docker's defaults.
+  EXPECT_EQ(v["Config"]["Hostname"], "");
+  EXPECT_EQ(v["Config"]["AttachStdin"], false);
+  EXPECT_TRUE(v["Config"]["Entrypoint"].is_null());
+  EXPECT_EQ(v["Config"]["Labels"], nlohmann::json::parse(R"({"k": "v"})"));
+  EXPECT_EQ(v["ContainerConfig"]["Tty"], false);
   EXPECT_EQ(v["Parent"], "");
 }
 
