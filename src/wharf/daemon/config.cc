@@ -134,6 +134,13 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin) 
   WHARF_RETURN_IF_ERROR(h.Read("registry", c.dockerhub_registry));
   WHARF_RETURN_IF_ERROR(h.Read("index", c.dockerhub_index));
   WHARF_RETURN_IF_ERROR(h.Read("mirrors", c.dockerhub_mirrors));
+  WHARF_RETURN_IF_ERROR(h.Read("search_timeout_s", c.search_timeout_s));
+  WHARF_RETURN_IF_ERROR(CheckPositive(h, "search_timeout_s", c.search_timeout_s));
+  for (const auto& m : c.dockerhub_mirrors) {
+    if (!m.starts_with("http://") && !m.starts_with("https://")) {
+      return h.Bad("mirrors", "\"" + m + "\" must be an http:// or https:// URL");
+    }
+  }
   for (const auto* url : {&c.dockerhub_registry, &c.dockerhub_index}) {
     if (!url->starts_with("http://") && !url->starts_with("https://")) {
       return h.Bad(url == &c.dockerhub_registry ? "registry" : "index",
@@ -157,6 +164,21 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin) 
     c.registries[std::string(host.str())] = rc;
   }
 
+  auto cat = top.Table("catalogs");
+  if (!cat) return Error(cat.error());
+  TableReader k(**cat, "catalogs.", o);
+  WHARF_RETURN_IF_ERROR(k.Read("appcenter", c.catalog_appcenter));
+  WHARF_RETURN_IF_ERROR(k.Read("official", c.catalog_official));
+  WHARF_RETURN_IF_ERROR(k.Read("refresh_s", c.catalog_refresh_s));
+  WHARF_RETURN_IF_ERROR(CheckPositive(k, "refresh_s", c.catalog_refresh_s));
+  WHARF_RETURN_IF_ERROR(k.RejectUnknown());
+
+  auto lxc = top.Table("lxc");
+  if (!lxc) return Error(lxc.error());
+  TableReader x(**lxc, "lxc.", o);
+  WHARF_RETURN_IF_ERROR(x.Read("cache_dir", c.lxc_cache_dir));
+  WHARF_RETURN_IF_ERROR(x.RejectUnknown());
+
   auto dl = top.Table("downloads");
   if (!dl) return Error(dl.error());
   TableReader d(**dl, "downloads.", o);
@@ -165,6 +187,10 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin) 
   WHARF_RETURN_IF_ERROR(d.Read("failed_ttl_s", c.failed_ttl_s));
   WHARF_RETURN_IF_ERROR(CheckPositive(d, "failed_ttl_s", c.failed_ttl_s));
   WHARF_RETURN_IF_ERROR(d.Read("platform", c.platform));
+  WHARF_RETURN_IF_ERROR(d.Read("attempts", c.attempts));
+  WHARF_RETURN_IF_ERROR(CheckPositive(d, "attempts", c.attempts));
+  WHARF_RETURN_IF_ERROR(d.Read("stall_timeout_s", c.stall_timeout_s));
+  WHARF_RETURN_IF_ERROR(CheckPositive(d, "stall_timeout_s", c.stall_timeout_s));
   WHARF_RETURN_IF_ERROR(d.RejectUnknown());
 
   WHARF_RETURN_IF_ERROR(top.RejectUnknown());

@@ -29,10 +29,18 @@ struct Config {
   std::string dockerhub_registry = "https://registry-1.docker.io";
   std::string dockerhub_index = "https://index.docker.io";
   std::vector<std::string> dockerhub_mirrors;
+  int64_t search_timeout_s = 10;  // a Docker Hub search that stalls this long fails (502)
+  // Curated catalogs: a file path or an http(s) URL; empty = the shipped catalog.
+  std::string catalog_appcenter;
+  std::string catalog_official;
+  int64_t catalog_refresh_s = 3600;  // how often a remote catalog is fetched again
   std::map<std::string, RegistryConfig> registries;  // by "host[:port]"
   int64_t max_concurrent = 3;
   int64_t failed_ttl_s = 600;
   std::string platform;  // "" = this host
+  int64_t attempts = 5;         // tries per registry request for transient failures
+  int64_t stall_timeout_s = 30; // a transfer that delivers no byte this long is retried
+  std::string lxc_cache_dir;    // "" = off; else where LXC downloads are handed to lxc-create
 };
 
 // Parses TOML text. `origin` names the source in messages (usually the file name).

@@ -30,6 +30,13 @@ session_ttl_s = 60
 registry = "http://127.0.0.1:5000"
 index = "http://127.0.0.1:5000"
 mirrors = ["https://mirror.example:5000"]
+search_timeout_s = 4
+[catalogs]
+appcenter = "https://catalog.example/appcenter.json"
+official = "/srv/official.json"
+refresh_s = 120
+[lxc]
+cache_dir = "/var/cache/lxc/download"
 [registries."127.0.0.1:5001"]
 insecure = true
 ca_file = "/etc/ca.pem"
@@ -39,6 +46,8 @@ password = "p"
 max_concurrent = 5
 failed_ttl_s = 30
 platform = "linux/arm64/v8"
+attempts = 2
+stall_timeout_s = 7
 )",
                        "t.toml");
   ASSERT_TRUE(c) << c.error().message;
@@ -57,6 +66,13 @@ platform = "linux/arm64/v8"
   EXPECT_EQ(c->max_concurrent, 5);
   EXPECT_EQ(c->failed_ttl_s, 30);
   EXPECT_EQ(c->platform, "linux/arm64/v8");
+  EXPECT_EQ(c->attempts, 2);
+  EXPECT_EQ(c->stall_timeout_s, 7);
+  EXPECT_EQ(c->search_timeout_s, 4);
+  EXPECT_EQ(c->catalog_appcenter, "https://catalog.example/appcenter.json");
+  EXPECT_EQ(c->catalog_official, "/srv/official.json");
+  EXPECT_EQ(c->catalog_refresh_s, 120);
+  EXPECT_EQ(c->lxc_cache_dir, "/var/cache/lxc/download");
 }
 
 TEST(ConfigTest, ErrorsNameTheFileAndKey) {
@@ -76,6 +92,10 @@ TEST(ConfigTest, ErrorsNameTheFileAndKey) {
       {"listen = \"nonsense\"", "listen:"},
       {"log_level = \"loud\"", "log_level: must be one of"},
       {"auth = 3", "auth: expected a table"},
+      {"[dockerhub]\nmirrors = [\"m:5000\"]", "dockerhub.mirrors: \"m:5000\" must be an http"},
+      {"[catalogs]\nrefresh_s = -1", "catalogs.refresh_s: must be greater than 0"},
+      {"[lxc]\ncache = \"x\"", "lxc.cache: unknown key"},
+      {"[downloads]\nattempts = 0", "downloads.attempts: must be greater than 0"},
       {"listen = ", "t.toml:1:"},
   };
   for (const auto& c : cases) {

@@ -1,0 +1,50 @@
+// Plain HTTP(S) GETs of things that are not registries: remote catalogs, the Docker Hub search
+// API, LXC image servers. TLS settings (insecure, ca_file) come from Options::hosts by the
+// URL's host[:port]; redirects are followed (at most 5 hops, http(s) only); nothing is
+// authenticated. Errors: Unavailable for transport failures (naming the host), TooLarge for a
+// body over the limit; any HTTP status is a success here — callers judge it. Thread-safe.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "wharf/base/status.h"
+#include "wharf/registry/client.h"
+
+namespace wharf::registry {
+
+struct WebRequest {
+  std::string url;
+  std::vector<std::string> headers;  // "Name: value", e.g. "If-None-Match: \"abc\""
+  size_t max_body_bytes = 8 << 20;   // a 2xx body over this fails with TooLarge
+  int stall_timeout_s = 30;          // no byte for this long: Unavailable
+  int64_t offset = 0;                // Stream only: ask for bytes from here (Range)
+};
+
+struct WebResponse {
+  long status = 0;
+  std::string status_text;  // "404 Not Found"
+  std::string body;         // Get only
+  std::string url;          // the final URL after redirects
+  std::map<std::string, std::string> headers;  // lower-case names, first value of each
+  std::vector<std::string> links;              // every Link header value
+  bool range_honoured = true;                  // Stream with offset > 0: false if the server
+                                               // ignored Range (no byte was delivered then)
+};
+
+class WebClient {
+ public:
+  explicit WebClient(Options options);
+  ~WebClient();
+
+  Result<WebResponse> Get(const WebRequest& request);
+  // Streams a 2xx body to `sink` (a non-2xx body is buffered into the response instead).
+  Result<WebResponse> Stream(const WebRequest& request, const BlobSink& sink);
+
+ private:
+  Result<WebResponse> Perform(const WebRequest& request, const BlobSink* sink);
+  Options options_;
+};
+
+}  // namespace wharf::registry
