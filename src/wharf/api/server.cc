@@ -3,8 +3,11 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <set>
+#include <tuple>
 
+#include "wharf/api/listing.h"
 #include "wharf/api/router.h"
 #include "wharf/api/views.h"
 
@@ -80,16 +83,27 @@ Result<std::string> TypeParam(const std::string& type, const char* param) {
                          "\"");
 }
 
+Result<int64_t> PositiveParam(const std::string& text, const char* name, int64_t max) {
+  int64_t value = 0;
+  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || ptr != text.data() + text.size() || value < 1 || value > max) {
+    return InvalidArgument(std::string(name) + " must be an integer from 1 to " +
+                           std::to_string(max) + "; got \"" + text + "\"");
+  }
+  return value;
+}
+
 }  // namespace
 
 struct Server::Impl {
   ServerOptions options;
   service::ImageService& images;
   service::Auth& auth;
+  depot::Depots& depots;
   httplib::Server http;
 
-  Impl(ServerOptions o, service::ImageService& i, service::Auth& a)
-      : options(o), images(i), auth(a) {}
+  Impl(ServerOptions o, service::ImageService& i, service::Auth& a, depot::Depots& d)
+      : options(o), images(i), auth(a), depots(d) {}
 
   void Handle(const httplib::Request& req, httplib::Response& res) {
     RouteMatch m = MatchRoute(req.method, req.path);
@@ -205,14 +219,17 @@ struct Server::Impl {
     if (!depot) return Error(depot.error());
     auto type = TypeParam(req.get_param_value("type"), "type");
     if (!type) return Error(type.error());
-    std::string filter = req.get_param_value("filter_text");
-    nlohmann::json results = nlohmann::json::array();
-    if (*depot == "local") {
-      auto local = images.ListLocal(*type, filter);
-      if (!local) return Error(local.error());
-      for (const auto& image : *local) results.push_back(LocalEntryView(image));
+    ListQuery q{*depot, *type, req.get_param_value("filter_text")};
+    for (auto [name, field, max] : {std::tuple{"page", &q.page, int64_t{1} << 20},
+                                    std::tuple{"n", &q.n, int64_t{100}}}) {
+      if (!req.has_param(name)) continue;
+      auto value = PositiveParam(req.get_param_value(name), name, max);
+      if (!value) return Error(value.error());
+      *field = *value;
     }
-    SendJson(res, 200, ListingView(*depot, filter, *type, std::move(results)));
+    auto listing = ListDepot(images, depots, q);
+    if (!listing) return Error(listing.error());
+    SendJson(res, 200, *listing);
     return {};
   }
 
@@ -232,8 +249,9 @@ struct Server::Impl {
   }
 };
 
-Server::Server(ServerOptions options, service::ImageService& images, service::Auth& auth)
-    : impl_(std::make_unique<Impl>(options, images, auth)) {
+Server::Server(ServerOptions options, service::ImageService& images, service::Auth& auth,
+               depot::Depots& depots)
+    : impl_(std::make_unique<Impl>(options, images, auth, depots)) {
   auto& http = impl_->http;
   http.set_tcp_nodelay(true);
   http.set_payload_max_length(options.max_body_bytes);

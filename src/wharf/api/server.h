@@ -8,6 +8,7 @@
 #include <string>
 
 #include "wharf/base/status.h"
+#include "wharf/depot/depots.h"
 #include "wharf/service/auth.h"
 #include "wharf/service/image_service.h"
 
@@ -22,7 +23,8 @@ struct ServerOptions {
 
 class Server {
  public:
-  Server(ServerOptions options, service::ImageService& images, service::Auth& auth);
+  Server(ServerOptions options, service::ImageService& images, service::Auth& auth,
+         depot::Depots& depots);
   ~Server();
 
   // Binds host:port (port 0 = any free port). Returns the bound port.

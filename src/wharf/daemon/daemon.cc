@@ -10,12 +10,14 @@
 #include "wharf/api/server.h"
 #include "wharf/base/file_util.h"
 #include "wharf/content/blob_store.h"
+#include "wharf/depot/depots.h"
 #include "wharf/metadata/metadata_store.h"
 #include "wharf/oci/image.h"
 #include "wharf/pull/blob_pins.h"
 #include "wharf/pull/docker_fetcher.h"
 #include "wharf/pull/pull_queue.h"
 #include "wharf/registry/client.h"
+#include "wharf/registry/web_client.h"
 #include "wharf/service/auth.h"
 #include "wharf/service/image_service.h"
 
@@ -26,6 +28,7 @@ namespace {
 registry::Options RegistryOptions(const Config& config) {
   registry::Options o;
   o.dockerhub_registry = config.dockerhub_registry;
+  o.stall_timeout_s = static_cast<int>(config.stall_timeout_s);
   for (const auto& [host, rc] : config.registries) {
     o.hosts[host] = registry::HostOptions{rc.insecure, rc.ca_file, rc.username, rc.password};
   }
@@ -91,13 +94,24 @@ Result<void> Run(const Config& config) {
       [&](bool committed) {
         if (images_ptr) images_ptr->OnJobEnded(committed);
       });
-  pull::DockerFetcher docker({*platform}, **store, client, pins);
+  pull::DockerFetcherOptions docker_options;
+  docker_options.platform = *platform;
+  docker_options.attempts = static_cast<int>(config.attempts);
+  pull::DockerFetcher docker(docker_options, **store, client, pins);
   queue.AddFetcher("docker", &docker);
   service::ImageService images(**store, **metadata, queue, pins, client, *platform);
   images_ptr = &images;
   WHARF_RETURN_IF_ERROR(images.RefreshLayoutIndex());
 
-  api::Server server({.session_ttl_s = config.session_ttl_s}, images, auth);
+  registry::WebClient web(RegistryOptions(config));
+  depot::DepotsOptions depot_options{config.catalog_appcenter, config.catalog_official,
+                                     config.catalog_refresh_s,  depot::FindShareDir(),
+                                     config.dockerhub_index,    config.dockerhub_registry,
+                                     config.search_timeout_s};
+  auto depots = depot::Depots::Open(depot_options, web, client);
+  if (!depots) return Error(depots.error());
+
+  api::Server server({.session_ttl_s = config.session_ttl_s}, images, auth, **depots);
   auto port = server.Bind(listen->first, listen->second);
   if (!port) return Error(port.error());
   WHARF_RETURN_IF_ERROR(queue.Start());

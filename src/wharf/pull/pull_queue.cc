@@ -107,6 +107,15 @@ bool PullQueue::Busy(const std::string& type, const std::string& name, const std
   return false;
 }
 
+std::set<std::pair<std::string, std::string>> PullQueue::BusyNames() {
+  std::lock_guard lock(mu_);
+  std::set<std::pair<std::string, std::string>> out;
+  for (const auto& [id, job] : jobs_) {
+    if (job->record.state != kFailed) out.emplace(job->record.type, job->record.name);
+  }
+  return out;
+}
+
 void PullQueue::ExpireFailedLocked(int64_t now) {
   for (auto it = jobs_.begin(); it != jobs_.end();) {
     const auto& r = it->second->record;

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -80,6 +81,8 @@ class PullQueue {
   std::vector<JobView> List();
   // True while a job for type/name (and tag, unless empty) is waiting or running.
   bool Busy(const std::string& type, const std::string& name, const std::string& tag);
+  // (type, name) of every job waiting or running.
+  std::set<std::pair<std::string, std::string>> BusyNames();
 
  private:
   struct Job {

@@ -102,6 +102,21 @@ Result<std::vector<LocalImage>> ImageService::ListLocal(const std::string& type,
   return out;
 }
 
+Result<LocalState> ImageService::Snapshot() {
+  auto images = metadata_.ListImages();
+  if (!images) return Error(images.error());
+  LocalState state;
+  for (const auto& image : *images) state.installed[{image.type, image.name}].push_back(image.tag);
+  state.downloading = queue_.BusyNames();
+  return state;
+}
+
+Result<std::string> ImageService::CanonicalName(const std::string& name) {
+  auto ref = ParseImage(name, "latest");
+  if (!ref) return Error(ref.error());
+  return ref->Name();
+}
+
 Result<nlohmann::json> ImageService::Inspect(const std::string& name, const std::string& tag) {
   auto ref = ParseImage(name, tag);
   if (!ref) return Error(ref.error());

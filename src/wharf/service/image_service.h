@@ -10,7 +10,9 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <mutex>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -34,6 +36,20 @@ struct LocalImage {
   std::vector<std::string> tags;
   std::vector<int64_t> sizes;
   bool downloading = false;  // a download for this name is waiting or running
+};
+
+// What is installed and what is downloading, by (type, canonical name), for marking the
+// entries of the remote depots.
+struct LocalState {
+  std::map<std::pair<std::string, std::string>, std::vector<std::string>> installed;  // → tags
+  std::set<std::pair<std::string, std::string>> downloading;
+
+  bool Installed(const std::string& type, const std::string& name) const {
+    return installed.contains({type, name});
+  }
+  bool Downloading(const std::string& type, const std::string& name) const {
+    return downloading.contains({type, name});
+  }
 };
 
 struct DownloadRequest {
@@ -61,6 +77,11 @@ class ImageService {
   // description. Sorted by name.
   Result<std::vector<LocalImage>> ListLocal(const std::string& type,
                                             const std::string& filter_text);
+  Result<LocalState> Snapshot();
+  // The canonical name of a Docker name as the API writes it ("ubuntu" →
+  // "docker.io/library/ubuntu"); InvalidArgument naming image_name if it is not a name.
+  static Result<std::string> CanonicalName(const std::string& name);
+
   // Docker's image-inspect JSON of a local image; NotFound "Image not found: NAME:TAG".
   Result<nlohmann::json> Inspect(const std::string& name, const std::string& tag);
   // The same shape from the registry (manifest and config only, no layers); Size is the sum

@@ -1,0 +1,127 @@
+#include "wharf/api/listing.h"
+
+#include <algorithm>
+
+#include "wharf/api/views.h"
+
+namespace wharf::api {
+
+namespace {
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+bool MatchesFilter(const depot::CatalogEntry& e, const std::string& lower_filter) {
+  if (lower_filter.empty()) return true;
+  for (const std::string* field : {&e.name, &e.title, &e.description}) {
+    if (Lower(*field).find(lower_filter) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// The key under which the image service knows an entry: Docker names are canonicalised.
+std::string LocalName(const std::string& type, const std::string& name) {
+  if (type != "docker") return name;
+  auto canonical = service::ImageService::CanonicalName(name);
+  return canonical ? *canonical : name;
+}
+
+Result<nlohmann::json> ListCatalog(const depot::Catalog& catalog, const service::LocalState& state,
+                                   const ListQuery& q) {
+  nlohmann::json results = nlohmann::json::array();
+  const std::string filter = Lower(q.filter_text);
+  for (const auto& e : catalog.entries) {
+    if (!q.type.empty() && e.type != q.type) continue;
+    if (!MatchesFilter(e, filter)) continue;
+    std::string local = LocalName(e.type, e.name);
+    results.push_back(CatalogEntryView(e, q.depot, state.Installed(e.type, local),
+                                       state.Downloading(e.type, local)));
+  }
+  return ListingView(q.depot, q.filter_text, q.type, std::move(results));
+}
+
+}  // namespace
+
+nlohmann::json CatalogEntryView(const depot::CatalogEntry& e, const std::string& depot,
+                                bool installed, bool downloading) {
+  nlohmann::json entry = {
+      {"arch", e.arch},
+      {"description", e.description},
+      {"downloading", downloading},
+      {"icon", e.icon},
+      {"icon_local", e.icon_local.empty() ? "" : "/icons/" + e.icon_local},
+      {"installed", installed},
+      {"name", e.name},
+      {"title", e.title},
+      {"type", e.type},
+      {"version", e.version},
+  };
+  if (e.location) {
+    entry["location"] = *e.location;
+    entry["repository"] = "dockerhub";
+  } else {
+    entry["repository"] = e.type == "lxc" ? depot : "dockerhub";
+  }
+  if (e.has_size) entry["size"] = e.size ? nlohmann::json(*e.size) : nlohmann::json(nullptr);
+  if (e.inspect) entry["inspect"] = *e.inspect;
+  return entry;
+}
+
+nlohmann::json HubEntryView(const depot::HubResult& r, bool installed, bool downloading) {
+  bool library = r.is_official || r.name.find('/') == std::string::npos;
+  std::string short_name = r.name.starts_with("library/") ? r.name.substr(8) : r.name;
+  return {
+      {"description", r.description},
+      {"downloading", downloading},
+      {"installed", installed},
+      {"is_official", r.is_official},
+      {"is_trusted", r.is_trusted},
+      {"location", library ? "https://registry.hub.docker.com/_/" + short_name + "/"
+                           : "https://registry.hub.docker.com/u/" + r.name + "/"},
+      {"name", short_name},
+      {"repository", "dockerhub"},
+      {"star_count", r.star_count},
+      {"type", "docker"},
+  };
+}
+
+Result<nlohmann::json> ListDepot(service::ImageService& images, depot::Depots& depots,
+                                 const ListQuery& q) {
+  if (q.depot == "local") {
+    auto local = images.ListLocal(q.type, q.filter_text);
+    if (!local) return Error(local.error());
+    nlohmann::json results = nlohmann::json::array();
+    for (const auto& image : *local) results.push_back(LocalEntryView(image));
+    return ListingView(q.depot, q.filter_text, q.type, std::move(results));
+  }
+  auto state = images.Snapshot();
+  if (!state) return Error(state.error());
+  if (q.depot == "appcenter" || q.depot == "qnap") return ListCatalog(*depots.Appcenter(), *state, q);
+  if (q.depot == "official") return ListCatalog(*depots.Official(), *state, q);
+
+  // dockerhub: only Docker images live there.
+  nlohmann::json results = nlohmann::json::array();
+  depot::HubPage page;
+  page.page = q.page;
+  page.page_size = q.n;
+  if (q.type != "lxc") {
+    auto found = depots.SearchHub(q.filter_text, q.page, q.n);
+    if (!found) return Error(found.error());
+    page = std::move(*found);
+    for (const auto& r : page.results) {
+      std::string local = LocalName("docker", r.name);
+      results.push_back(HubEntryView(r, state->Installed("docker", local),
+                                     state->Downloading("docker", local)));
+    }
+  }
+  nlohmann::json out = ListingView(q.depot, q.filter_text, q.type, std::move(results));
+  out["page"] = page.page;
+  out["n"] = page.page_size;
+  out["num_pages"] = page.num_pages;
+  out["num_results"] = page.num_results;
+  return out;
+}
+
+}  // namespace wharf::api

@@ -1,0 +1,34 @@
+// GET /api/v1/image/: the listing of one depot in the documents' shapes. local comes from the
+// image service; appcenter/qnap and official from the curated catalogs; dockerhub from Docker
+// Hub search. installed and downloading are computed live for every entry.
+#pragma once
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "wharf/base/status.h"
+#include "wharf/depot/depots.h"
+#include "wharf/service/image_service.h"
+
+namespace wharf::api {
+
+struct ListQuery {
+  std::string depot;        // local, appcenter, qnap, official, dockerhub (validated)
+  std::string type;         // "", docker, lxc (validated)
+  std::string filter_text;
+  int64_t page = 1;         // dockerhub only
+  int64_t n = 25;           // dockerhub only
+};
+
+Result<nlohmann::json> ListDepot(service::ImageService& images, depot::Depots& depots,
+                                 const ListQuery& query);
+
+// One catalog entry as the appcenter/qnap or official depot lists it. `depot` is the spelling
+// requested, which LXC entries carry as their repository.
+nlohmann::json CatalogEntryView(const depot::CatalogEntry& entry, const std::string& depot,
+                                bool installed, bool downloading);
+// One Docker Hub search result.
+nlohmann::json HubEntryView(const depot::HubResult& result, bool installed, bool downloading);
+
+}  // namespace wharf::api
