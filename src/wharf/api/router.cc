@@ -42,6 +42,12 @@ std::vector<Candidate> Recognise(std::string_view path) {
   if (path == "/api/v1/login") add("POST", {RouteId::kLogin});
   if (path == "/api/v1/login_refresh") add("GET", {RouteId::kLoginRefresh});
   if (path == "/api/v1/logout") add("PUT", {RouteId::kLogout});
+  if (path == "/api/v1/events") add("GET", {RouteId::kEvents});
+  if (path == "/metrics") add("GET", {RouteId::kMetrics});
+  if (path == "/" || path == "/index.html" || path.starts_with("/web/") ||
+      path.starts_with("/icons/")) {
+    add("GET", {RouteId::kStatic, "", "", std::string(path)});
+  }
   constexpr std::string_view kImage = "/api/v1/image";
   if (!path.starts_with(kImage)) return out;
   std::string_view rest = path.substr(kImage.size());
@@ -54,6 +60,9 @@ std::vector<Candidate> Recognise(std::string_view path) {
   const size_t n = segs.size();
   const std::string& last = segs.back();
   if (n == 1 && segs[0] == "downloadstatus") add("GET", {RouteId::kDownloadStatus});
+  if (n >= 4 && segs[0] == "downloadstatus") {
+    add("DELETE", {RouteId::kCancel, "", segs[1], Join(segs, 2, n - 1), last});
+  }
   if (n >= 5 && last == "tags" && segs[0] == "dockerhub") {
     add("GET", {RouteId::kTags, segs[0], segs[1], Join(segs, 3, n - 1), "", segs[2]});
   }
@@ -96,6 +105,9 @@ RouteMatch MatchRoute(std::string_view method, std::string_view path) {
   return m;
 }
 
-bool IsPublic(RouteId id) { return id == RouteId::kLogin || id == RouteId::kHealth; }
+bool IsPublic(RouteId id) {
+  return id == RouteId::kLogin || id == RouteId::kHealth || id == RouteId::kMetrics ||
+         id == RouteId::kStatic;
+}
 
 }  // namespace wharf::api

@@ -20,6 +20,10 @@ enum class RouteId {
   kTags,            // GET  /api/v1/image/dockerhub/docker/{is_official}/{name}/tags
   kDownload,        // POST /api/v1/image/{from}/{type}/{name}/{tag}/download
   kDelete,          // DELETE /api/v1/image/{from}/{type}/{name}[:{tag}]
+  kCancel,          // DELETE /api/v1/image/downloadstatus/{type}/{name}/{tag}
+  kEvents,          // GET  /api/v1/events (Server-Sent Events)
+  kMetrics,         // GET  /metrics (Prometheus text format)
+  kStatic,          // GET  /, /web/..., /icons/... (the web page and its files)
 };
 
 struct Route {
@@ -39,7 +43,8 @@ struct RouteMatch {
 
 RouteMatch MatchRoute(std::string_view method, std::string_view path);
 
-// Is a route served without a login session?
+// Is a route served without a login session? Login, /healthz, /metrics (counters only, no
+// image data) and the web page's static files (the login form must load).
 bool IsPublic(RouteId id);
 
 }  // namespace wharf::api

@@ -44,6 +44,12 @@ TEST(RouterTest, RecognisesEverySeedRequest) {
        "team/download", ""},
       {"DELETE", "/api/v1/image/local/lxc/ubuntu-trusty", RouteId::kDelete, "local", "lxc",
        "ubuntu-trusty", ""},
+      {"DELETE", "/api/v1/image/downloadstatus/docker/lgsd/diamond/latest", RouteId::kCancel,
+       "", "docker", "lgsd/diamond", "latest"},
+      {"GET", "/api/v1/events", RouteId::kEvents, "", "", "", ""},
+      {"GET", "/metrics", RouteId::kMetrics, "", "", "", ""},
+      {"GET", "/", RouteId::kStatic, "", "", "/", ""},
+      {"GET", "/web/app.js", RouteId::kStatic, "", "", "/web/app.js", ""},
   };
   for (const auto& c : cases) {
     RouteMatch m = MatchRoute(c.method, c.path);
@@ -72,7 +78,9 @@ TEST(RouterTest, UnknownPathsAndWrongMethods) {
 TEST(RouterTest, OnlyLoginAndHealthArePublic) {
   EXPECT_TRUE(IsPublic(RouteId::kLogin));
   EXPECT_TRUE(IsPublic(RouteId::kHealth));
-  for (RouteId id : {RouteId::kLoginRefresh, RouteId::kLogout, RouteId::kList,
+  EXPECT_TRUE(IsPublic(RouteId::kMetrics));
+  EXPECT_TRUE(IsPublic(RouteId::kStatic));
+  for (RouteId id : {RouteId::kEvents, RouteId::kCancel, RouteId::kLoginRefresh, RouteId::kLogout, RouteId::kList,
                      RouteId::kDownloadStatus, RouteId::kInspect, RouteId::kRemoteInspect,
                      RouteId::kTags, RouteId::kDownload, RouteId::kDelete}) {
     EXPECT_FALSE(IsPublic(id));

@@ -7,6 +7,7 @@
 #include <set>
 #include <tuple>
 
+#include "wharf/api/handlers.h"
 #include "wharf/api/listing.h"
 #include "wharf/api/router.h"
 #include "wharf/api/views.h"
@@ -93,6 +94,27 @@ Result<int64_t> PositiveParam(const std::string& text, const char* name, int64_t
   return value;
 }
 
+const char* RouteName(RouteId id) {
+  switch (id) {
+    case RouteId::kLogin: return "login";
+    case RouteId::kLoginRefresh: return "login_refresh";
+    case RouteId::kLogout: return "logout";
+    case RouteId::kHealth: return "healthz";
+    case RouteId::kList: return "list";
+    case RouteId::kDownloadStatus: return "downloadstatus";
+    case RouteId::kInspect: return "inspect";
+    case RouteId::kRemoteInspect: return "remote_inspect";
+    case RouteId::kTags: return "tags";
+    case RouteId::kDownload: return "download";
+    case RouteId::kDelete: return "delete";
+    case RouteId::kCancel: return "cancel";
+    case RouteId::kEvents: return "events";
+    case RouteId::kMetrics: return "metrics";
+    case RouteId::kStatic: return "static";
+  }
+  return "unknown";
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -100,13 +122,28 @@ struct Server::Impl {
   service::ImageService& images;
   service::Auth& auth;
   depot::Depots& depots;
+  pull::EventBus& events;
+  RequestCounts counts;
   httplib::Server http;
 
-  Impl(ServerOptions o, service::ImageService& i, service::Auth& a, depot::Depots& d)
-      : options(o), images(i), auth(a), depots(d) {}
+  Impl(ServerOptions o, service::ImageService& i, service::Auth& a, depot::Depots& d,
+       pull::EventBus& e)
+      : options(std::move(o)), images(i), auth(a), depots(d), events(e) {}
 
   void Handle(const httplib::Request& req, httplib::Response& res) {
     RouteMatch m = MatchRoute(req.method, req.path);
+    // The page uses no inline script and loads nothing from other hosts but catalog icons.
+    res.set_header("Content-Security-Policy",
+                   "default-src 'self'; img-src 'self' http: https: data:; "
+                   "frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("Referrer-Policy", "no-referrer");
+    res.set_header("X-Frame-Options", "DENY");
+    HandleRoute(m, req, res);
+    counts.Add(m.kind == RouteMatch::kFound ? RouteName(m.route.id) : "unknown", res.status);
+  }
+
+  void HandleRoute(const RouteMatch& m, const httplib::Request& req, httplib::Response& res) {
     if (m.kind == RouteMatch::kNoRoute) {
       SendJson(res, 404, ErrorView(404, "no such endpoint: " + req.path));
       return;
@@ -181,6 +218,20 @@ struct Server::Impl {
         SendJson(res, 200, nlohmann::json::object());
         return {};
       }
+      case RouteId::kCancel:
+        WHARF_RETURN_IF_ERROR(images.CancelDownload(r.type, r.name, r.tag));
+        SendJson(res, 200, nlohmann::json::object());
+        return {};
+      case RouteId::kEvents:
+        ServeEvents(events, req, res);
+        return {};
+      case RouteId::kMetrics:
+        res.status = 200;
+        res.set_content(RenderMetrics(images.DownloadStats(), images.StoreBytes(), counts),
+                        "text/plain; version=0.0.4");
+        return {};
+      case RouteId::kStatic:
+        return ServeStatic(options.share_dir, r.name, res);
     }
     return Internal("unhandled route");
   }
@@ -250,10 +301,12 @@ struct Server::Impl {
 };
 
 Server::Server(ServerOptions options, service::ImageService& images, service::Auth& auth,
-               depot::Depots& depots)
-    : impl_(std::make_unique<Impl>(options, images, auth, depots)) {
+               depot::Depots& depots, pull::EventBus& events)
+    : impl_(std::make_unique<Impl>(options, images, auth, depots, events)) {
   auto& http = impl_->http;
   http.set_tcp_nodelay(true);
+  // Event streams hold a thread each for as long as they are open.
+  http.new_task_queue = [] { return new httplib::ThreadPool(64); };
   http.set_payload_max_length(options.max_body_bytes);
   http.set_read_timeout(options.read_timeout_s, 0);
   http.set_write_timeout(options.write_timeout_s, 0);

@@ -4,11 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 
 #include "wharf/base/status.h"
 #include "wharf/depot/depots.h"
+#include "wharf/pull/event_bus.h"
 #include "wharf/service/auth.h"
 #include "wharf/service/image_service.h"
 
@@ -19,12 +21,13 @@ struct ServerOptions {
   size_t max_body_bytes = 1 << 20;      // larger request bodies get 413
   int read_timeout_s = 10;              // a client that stalls this long is dropped
   int write_timeout_s = 30;
+  std::filesystem::path share_dir = "share";  // the web page (web/) and icons (icons/)
 };
 
 class Server {
  public:
   Server(ServerOptions options, service::ImageService& images, service::Auth& auth,
-         depot::Depots& depots);
+         depot::Depots& depots, pull::EventBus& events);
   ~Server();
 
   // Binds host:port (port 0 = any free port). Returns the bound port.

@@ -88,12 +88,14 @@ Result<void> Run(const Config& config) {
 
   registry::Client client(RegistryOptions(config));
   pull::BlobPins pins;
+  pull::EventBus events;
   service::ImageService* images_ptr = nullptr;
   pull::PullQueue queue(
       {static_cast<int>(config.max_concurrent), config.failed_ttl_s}, **metadata,
       [&](bool committed) {
         if (images_ptr) images_ptr->OnJobEnded(committed);
-      });
+      },
+      &events);
   pull::DockerFetcherOptions docker_options;
   docker_options.platform = *platform;
   docker_options.attempts = static_cast<int>(config.attempts);
@@ -101,6 +103,7 @@ Result<void> Run(const Config& config) {
   queue.AddFetcher("docker", &docker);
   service::ImageService images(**store, **metadata, queue, pins, client, *platform);
   images_ptr = &images;
+  images.SetEvents(&events);
   WHARF_RETURN_IF_ERROR(images.RefreshLayoutIndex());
 
   registry::WebClient web(RegistryOptions(config));
@@ -111,7 +114,10 @@ Result<void> Run(const Config& config) {
   auto depots = depot::Depots::Open(depot_options, web, client);
   if (!depots) return Error(depots.error());
 
-  api::Server server({.session_ttl_s = config.session_ttl_s}, images, auth, **depots);
+  api::ServerOptions server_options;
+  server_options.session_ttl_s = config.session_ttl_s;
+  server_options.share_dir = depot_options.share_dir;
+  api::Server server(server_options, images, auth, **depots, events);
   auto port = server.Bind(listen->first, listen->second);
   if (!port) return Error(port.error());
   WHARF_RETURN_IF_ERROR(queue.Start());
@@ -122,6 +128,7 @@ Result<void> Run(const Config& config) {
   std::thread http([&] { served = server.Serve(); });
   int sig = signals.Wait();
   spdlog::info("wharfd stopping (signal {})", sig);
+  events.Close();  // ends open event streams so the server can stop
   server.Stop();
   http.join();
   queue.Stop();

@@ -2,6 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+
 #include "wharf/base/file_util.h"
 
 namespace wharf::pull {
@@ -16,8 +20,25 @@ bool SameImage(const metadata::JobRecord& a, const metadata::JobRecord& b) {
 }
 }  // namespace
 
-PullQueue::PullQueue(QueueOptions options, metadata::MetadataStore& metadata, ChangeFn on_change)
-    : options_(options), metadata_(metadata), on_change_(std::move(on_change)) {}
+void JobProgress::SetLayers(const std::vector<std::pair<std::string, int64_t>>& files) {
+  std::lock_guard lock(layers_mu_);
+  layers_.clear();
+  for (const auto& [digest, size] : files) layers_.push_back({digest, 0, size});
+}
+
+void JobProgress::AddLayerBytes(size_t index, int64_t n) {
+  std::lock_guard lock(layers_mu_);
+  if (index < layers_.size()) layers_[index].bytes_done += n;
+}
+
+std::vector<JobProgress::Layer> JobProgress::Layers() const {
+  std::lock_guard lock(layers_mu_);
+  return layers_;
+}
+
+PullQueue::PullQueue(QueueOptions options, metadata::MetadataStore& metadata, ChangeFn on_change,
+                     EventBus* events)
+    : options_(options), metadata_(metadata), on_change_(std::move(on_change)), events_(events) {}
 
 PullQueue::~PullQueue() { Stop(); }
 
@@ -43,6 +64,7 @@ Result<void> PullQueue::Start() {
     }
   }
   for (int i = 0; i < options_.max_concurrent; ++i) workers_.emplace_back([this] { Work(); });
+  if (events_ != nullptr) ticker_ = std::thread([this] { Tick(); });
   return {};
 }
 
@@ -55,6 +77,88 @@ void PullQueue::Stop() {
   cv_.notify_all();
   for (auto& t : workers_) t.join();
   workers_.clear();
+  if (ticker_.joinable()) ticker_.join();
+}
+
+void PullQueue::PublishJob(Job& job, const std::string& status) {
+  if (events_ == nullptr) return;
+  const auto& r = job.record;
+  int64_t done = job.progress.bytes_done.load();
+  int64_t total = job.progress.bytes_total.load();
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto& l : job.progress.Layers()) {
+    layers.push_back({{"digest", l.digest}, {"bytes_done", l.bytes_done},
+                      {"bytes_total", l.bytes_total}});
+  }
+  nlohmann::json percent = nullptr;
+  if (status == "done") {
+    percent = 100;
+  } else if (total > 0) {
+    percent = std::clamp<int64_t>(done * 100 / total, 0, 100);
+  }
+  job.published_bytes = done;
+  events_->Publish("job", nlohmann::json{{"type", r.type},
+                                         {"name", r.display_name},
+                                         {"tag", r.tag},
+                                         {"status", status},
+                                         {"bytes_done", done},
+                                         {"bytes_total", total},
+                                         {"percent", percent},
+                                         {"error", r.error},
+                                         {"layers", layers}}
+                                  .dump());
+}
+
+void PullQueue::Tick() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lock, std::chrono::milliseconds(500));
+    if (stopping_) break;
+    for (auto& [id, job] : jobs_) {
+      if (job->record.state == kDownloading &&
+          job->progress.bytes_done.load() != job->published_bytes) {
+        PublishJob(*job, kDownloading);
+      }
+    }
+  }
+}
+
+Result<void> PullQueue::Cancel(const std::string& type, const std::string& name,
+                               const std::string& tag) {
+  bool collect = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = std::find_if(jobs_.begin(), jobs_.end(), [&](const auto& entry) {
+      const auto& r = entry.second->record;
+      return r.type == type && r.name == name && r.tag == tag;
+    });
+    if (it == jobs_.end()) return NotFound("No download of " + name + ":" + tag);
+    auto job = it->second;
+    if (job->record.state == kDownloading) {
+      // The worker sees the flag, stops the transfers and removes the job.
+      job->cancel_requested = true;
+      job->progress.cancel = true;
+      return {};
+    }
+    WHARF_RETURN_IF_ERROR(metadata_.DeleteJob(it->first));
+    std::erase(waiting_, it->first);
+    jobs_.erase(it);
+    if (job->record.state == kWaiting) ++stats_.cancelled;
+    PublishJob(*job, "cancelled");
+    collect = true;
+  }
+  if (collect && on_change_) on_change_(false);
+  return {};
+}
+
+QueueStats PullQueue::Stats() {
+  std::lock_guard lock(mu_);
+  QueueStats s = stats_;
+  for (const auto& [id, job] : jobs_) {
+    if (job->record.state == kDownloading) ++s.running;
+    if (job->record.state == kWaiting) ++s.waiting;
+  }
+  return s;
 }
 
 Result<void> PullQueue::Submit(metadata::JobRecord record) {
@@ -80,7 +184,8 @@ Result<void> PullQueue::Submit(metadata::JobRecord record) {
   job->record = std::move(record);
   jobs_[*id] = job;
   waiting_.push_back(*id);
-  cv_.notify_one();
+  PublishJob(*job, kWaiting);
+  cv_.notify_all();
   return {};
 }
 
@@ -143,6 +248,7 @@ void PullQueue::Work() {
       if (it == jobs_.end()) continue;
       job = it->second;
       job->record.state = kDownloading;
+      PublishJob(*job, kDownloading);
     }
     Run(job);
   }
@@ -170,14 +276,37 @@ void PullQueue::Run(const std::shared_ptr<Job>& job) {
     WHARF_RETURN_IF_ERROR(metadata_.PutImage(image));
     return metadata_.DeleteJob(record.id);
   };
+  auto started = std::chrono::steady_clock::now();
   auto result = fetchers_.at(record.type)->Fetch(record, job->progress, commit);
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   bool committed = result.has_value();
   {
     std::lock_guard lock(mu_);
     if (committed) {
       jobs_.erase(record.id);
-      spdlog::info("download of {}:{} done", record.display_name, record.tag);
+      ++stats_.done;
+      stats_.bytes_pulled += std::max<int64_t>(0, job->progress.bytes_total.load());
+      stats_.job_seconds_sum += seconds;
+      PublishJob(*job, "done");
+      if (events_ != nullptr) {
+        events_->Publish("image", nlohmann::json{{"action", "added"},
+                                                 {"type", record.type},
+                                                 {"name", record.display_name},
+                                                 {"tag", record.tag}}
+                                      .dump());
+      }
+      spdlog::info("download of {}:{} done in {:.1f} s", record.display_name, record.tag,
+                   seconds);
+    } else if (job->cancel_requested) {
+      if (auto s = metadata_.DeleteJob(record.id); !s) {
+        spdlog::warn("cannot forget cancelled job: {}", s.error().message);
+      }
+      jobs_.erase(record.id);
+      ++stats_.cancelled;
+      PublishJob(*job, "cancelled");
+      spdlog::info("download of {}:{} cancelled", record.display_name, record.tag);
     } else if (stopping_ && job->progress.cancel) {
       // Interrupted by shutdown: stays recorded as unfinished and resumes on the next start.
       job->record.state = kWaiting;
@@ -186,6 +315,8 @@ void PullQueue::Run(const std::shared_ptr<Job>& job) {
       job->record.state = kFailed;
       job->record.error = result.error().message;
       job->record.finished_at = NowSeconds();
+      ++stats_.failed;
+      PublishJob(*job, kFailed);
       spdlog::warn("download of {}:{} failed: {}", record.display_name, record.tag,
                    result.error().message);
       if (auto s = metadata_.UpdateJob(job->record); !s) {

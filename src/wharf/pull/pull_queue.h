@@ -22,6 +22,7 @@
 
 #include "wharf/base/status.h"
 #include "wharf/metadata/metadata_store.h"
+#include "wharf/pull/event_bus.h"
 
 namespace wharf::pull {
 
@@ -29,7 +30,22 @@ namespace wharf::pull {
 struct JobProgress {
   std::atomic<int64_t> bytes_done{0};
   std::atomic<int64_t> bytes_total{-1};  // -1 until the fetcher knows the sizes
-  std::atomic<bool> cancel{false};       // set by the queue on shutdown; fetchers stop soon
+  std::atomic<bool> cancel{false};  // set on shutdown or cancel; fetchers stop soon
+
+  // Per-file progress (layers, rootfs...): set once the fetcher knows the files, then
+  // AddLayerBytes from any thread.
+  void SetLayers(const std::vector<std::pair<std::string, int64_t>>& digests_and_sizes);
+  void AddLayerBytes(size_t index, int64_t n);
+  struct Layer {
+    std::string digest;
+    int64_t bytes_done = 0;
+    int64_t bytes_total = 0;
+  };
+  std::vector<Layer> Layers() const;
+
+ private:
+  mutable std::mutex layers_mu_;
+  std::vector<Layer> layers_;
 };
 
 // Records the image while the fetcher still holds its blob pins.
@@ -54,6 +70,17 @@ struct JobView {
   std::string error;
 };
 
+// Totals since start, for /metrics.
+struct QueueStats {
+  int64_t done = 0;
+  int64_t failed = 0;
+  int64_t cancelled = 0;
+  int64_t bytes_pulled = 0;       // bytes of finished downloads
+  double job_seconds_sum = 0;     // durations of finished downloads
+  int64_t running = 0;
+  int64_t waiting = 0;
+};
+
 struct QueueOptions {
   int max_concurrent = 3;      // jobs running at once
   int64_t failed_ttl_s = 600;  // how long a failed job stays listed
@@ -65,7 +92,10 @@ class PullQueue {
   // collect the blobs a failed job left).
   using ChangeFn = std::function<void(bool committed)>;
 
-  PullQueue(QueueOptions options, metadata::MetadataStore& metadata, ChangeFn on_change);
+  // `events` (may be null) receives "job" events on every state change and at most twice a
+  // second while a job makes progress, and "image" events when an image is added.
+  PullQueue(QueueOptions options, metadata::MetadataStore& metadata, ChangeFn on_change,
+            EventBus* events = nullptr);
   ~PullQueue();
 
   void AddFetcher(const std::string& type, Fetcher* fetcher);
@@ -77,19 +107,27 @@ class PullQueue {
   // Queues a download of job.type/name/tag, or joins the job already queued or running for
   // it (a failed one is replaced). Returns once the job is recorded.
   Result<void> Submit(metadata::JobRecord job);
+  // Cancels the waiting, running or failed job for type/name/tag: it stops, its record goes,
+  // and its partial downloads are collected. NotFound if there is no such job.
+  Result<void> Cancel(const std::string& type, const std::string& name, const std::string& tag);
   // Unfinished and recently failed jobs, oldest first.
   std::vector<JobView> List();
   // True while a job for type/name (and tag, unless empty) is waiting or running.
   bool Busy(const std::string& type, const std::string& name, const std::string& tag);
   // (type, name) of every job waiting or running.
   std::set<std::pair<std::string, std::string>> BusyNames();
+  QueueStats Stats();
 
  private:
   struct Job {
     metadata::JobRecord record;
     JobProgress progress;
+    bool cancel_requested = false;
+    int64_t published_bytes = -1;  // bytes_done in the last progress event
   };
   void Work();
+  void Tick();
+  void PublishJob(Job& job, const std::string& status);
   void Run(const std::shared_ptr<Job>& job);
   void ExpireFailedLocked(int64_t now);
 
@@ -104,6 +142,9 @@ class PullQueue {
   std::map<int64_t, std::shared_ptr<Job>> jobs_;  // by id: waiting, running, failed
   std::deque<int64_t> waiting_;
   std::vector<std::thread> workers_;
+  std::thread ticker_;
+  EventBus* events_;
+  QueueStats stats_;
 };
 
 }  // namespace wharf::pull

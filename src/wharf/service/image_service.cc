@@ -243,9 +243,37 @@ Result<void> ImageService::Delete(const std::string& type, const std::string& na
   auto deleted = metadata_.DeleteImages(type, canonical, key_tag);
   if (!deleted) return Error(deleted.error());
   if (deleted->empty()) return NotFound("Image not found: " + shown);
-  for (const auto& image : *deleted) spdlog::info("deleted {}:{}", image.display_name, image.tag);
+  for (const auto& image : *deleted) {
+    spdlog::info("deleted {}:{}", image.display_name, image.tag);
+    if (events_ != nullptr) {
+      events_->Publish("image", nlohmann::json{{"action", "removed"},
+                                               {"type", image.type},
+                                               {"name", image.display_name},
+                                               {"tag", image.tag}}
+                                    .dump());
+    }
+  }
   CollectGarbage();
   return RefreshLayoutIndex();
+}
+
+Result<void> ImageService::CancelDownload(const std::string& type, const std::string& name,
+                                          const std::string& tag) {
+  if (type != "docker" && type != "lxc") {
+    return InvalidArgument("image_type must be docker or lxc, not \"" + type + "\"");
+  }
+  if (type == "lxc") return queue_.Cancel(type, name, tag.empty() ? "latest" : tag);
+  auto ref = ParseImage(name, tag);
+  if (!ref) return Error(ref.error());
+  return queue_.Cancel(type, ref->Name(), ref->tag.empty() ? ref->digest : ref->tag);
+}
+
+int64_t ImageService::StoreBytes() {
+  int64_t total = 0;
+  for (const auto& digest : store_.List()) {
+    if (auto size = store_.Size(digest)) total += *size;
+  }
+  return total;
 }
 
 void ImageService::OnJobEnded(bool committed) {

@@ -95,6 +95,14 @@ class ImageService {
   // Deletes every tag of a name (tag empty) or one tag. NotFound "Image not found: NAME";
   // Conflict while a download of it is waiting or running.
   Result<void> Delete(const std::string& type, const std::string& name, const std::string& tag);
+  // Cancels a waiting, running or failed download. NotFound if there is none.
+  Result<void> CancelDownload(const std::string& type, const std::string& name,
+                              const std::string& tag);
+  // Publishes "image removed" events from now on (null = none).
+  void SetEvents(pull::EventBus* events) { events_ = events; }
+  pull::QueueStats DownloadStats() { return queue_.Stats(); }
+  // Bytes of every complete blob in the store.
+  int64_t StoreBytes();
 
   // Called by the queue after a job ends.
   void OnJobEnded(bool committed);
@@ -110,6 +118,7 @@ class ImageService {
   pull::BlobPins& pins_;
   registry::Client& client_;
   oci::Platform platform_;
+  pull::EventBus* events_ = nullptr;
   std::mutex index_mu_;
 };
 

@@ -1,0 +1,47 @@
+// Handlers that are not JSON request/answer pairs: the events stream, the web page's static
+// files, and the Prometheus metrics page. Internal to the api module.
+#pragma once
+
+#include <httplib.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <string>
+#include <utility>
+
+#include "wharf/base/status.h"
+#include "wharf/pull/event_bus.h"
+#include "wharf/pull/pull_queue.h"
+
+namespace wharf::api {
+
+// GET /api/v1/events: Server-Sent Events from `bus`, starting after the Last-Event-ID header
+// (or ?last_event_id=) when given. A ": ping" comment every 15 s keeps proxies from closing
+// the stream; a client dropped by the bus (too slow) or a closed bus ends the stream.
+void ServeEvents(pull::EventBus& bus, const httplib::Request& req, httplib::Response& res);
+// One event in the text/event-stream format.
+std::string FormatEvent(const pull::Event& event);
+
+// GET /, /web/..., /icons/...: files under share_dir/web and share_dir/icons. NotFound for
+// anything else, including paths with "..".
+Result<void> ServeStatic(const std::filesystem::path& share_dir, const std::string& path,
+                         httplib::Response& res);
+
+// Requests by route and status, for /metrics. Thread-safe.
+class RequestCounts {
+ public:
+  void Add(const std::string& route, int status);
+  std::map<std::pair<std::string, int>, int64_t> Snapshot() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::pair<std::string, int>, int64_t> counts_;
+};
+
+// The Prometheus text exposition of wharf's counters.
+std::string RenderMetrics(const pull::QueueStats& queue, int64_t store_bytes,
+                          const RequestCounts& requests);
+
+}  // namespace wharf::api
