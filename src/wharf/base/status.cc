@@ -13,6 +13,7 @@ std::string_view CodeName(Code code) {
     case Code::kNotFound: return "NotFound";
     case Code::kConflict: return "Conflict";
     case Code::kTooLarge: return "TooLarge";
+    case Code::kResourceExhausted: return "ResourceExhausted";
     case Code::kUnavailable: return "Unavailable";
     case Code::kDataLoss: return "DataLoss";
     case Code::kCancelled: return "Cancelled";

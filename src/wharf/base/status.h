@@ -17,6 +17,7 @@ enum class Code {
   kNotFound,          // the thing does not exist (404)
   kConflict,          // the operation clashes with current state (409)
   kTooLarge,          // input or upstream object over a limit (413 / job error)
+  kResourceExhausted, // too many requests; try again later (429)
   kUnavailable,       // an upstream registry or server failed (502)
   kDataLoss,          // bytes did not match their digest or size
   kCancelled,         // stopped on request
@@ -48,6 +49,9 @@ inline Error PermissionDenied(std::string m) { return Fail(Code::kPermissionDeni
 inline Error NotFound(std::string m) { return Fail(Code::kNotFound, std::move(m)); }
 inline Error Conflict(std::string m) { return Fail(Code::kConflict, std::move(m)); }
 inline Error TooLarge(std::string m) { return Fail(Code::kTooLarge, std::move(m)); }
+inline Error ResourceExhausted(std::string m) {
+  return Fail(Code::kResourceExhausted, std::move(m));
+}
 inline Error Unavailable(std::string m) { return Fail(Code::kUnavailable, std::move(m)); }
 inline Error DataLoss(std::string m) { return Fail(Code::kDataLoss, std::move(m)); }
 inline Error Cancelled(std::string m) { return Fail(Code::kCancelled, std::move(m)); }

@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -52,13 +51,6 @@ Result<LayerDigester::Output> DigestStoredLayer(const content::BlobStore& store,
   return digester.Finish();
 }
 
-void SleepUnlessStopped(const JobStop& stop, std::chrono::milliseconds total) {
-  auto until = std::chrono::steady_clock::now() + total;
-  while (!stop.stop() && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-}
-
 }  // namespace
 
 DockerFetcher::DockerFetcher(DockerFetcherOptions options, content::BlobStore& store,
@@ -103,23 +95,27 @@ struct LayerJob {
       stop.progress.bytes_done += static_cast<int64_t>(n);
       return {};
     };
-    for (int attempt = 1;; ++attempt) {
-      auto fetched = client.FetchBlob(ref, layer.digest, {in.offset()}, sink);
-      if (fetched && !fetched->range_honoured) {
-        // The server ignored Range: start the blob over, digesting inline again.
-        WHARF_RETURN_IF_ERROR(in.Restart());
-        uncount();
-        resumed = false;
-        digester.emplace(*compression);
-        continue;
-      }
-      if (fetched) break;
-      if (fetched.error().code != Code::kUnavailable || attempt >= options.attempts ||
-          stop.stop()) {
+    // Transient failures are retried inside FetchBlob (backoff, Retry-After, continuing a cut
+    // transfer with a Range from the bytes the sink took), as for every registry request.
+    // What is left here: a server that ignores the Range makes the blob start over.
+    registry::BlobFetch fetch{.offset = 0, .cancelled = [this] { return stop.stop(); }};
+    for (int restarts = 0;; ++restarts) {
+      fetch.offset = in.offset();
+      auto fetched = client.FetchBlob(ref, layer.digest, fetch, sink);
+      if (!fetched) {
         if (stop.stop() && fetched.error().code == Code::kCancelled) uncount();
         return Error(fetched.error());
       }
-      SleepUnlessStopped(stop, std::chrono::milliseconds(250 << attempt));
+      if (fetched->range_honoured) break;
+      if (restarts >= options.attempts) {
+        return Unavailable("blob " + layer.digest.str() + " of " + ref.Name() +
+                           ": the registry keeps ignoring Range requests after cut transfers");
+      }
+      // Start the blob over, digesting inline again.
+      WHARF_RETURN_IF_ERROR(in.Restart());
+      uncount();
+      resumed = false;
+      digester.emplace(*compression);
     }
     WHARF_RETURN_IF_ERROR(in.Commit());
     if (resumed) return DigestStoredLayer(store, layer, *compression);

@@ -4,7 +4,10 @@
 // writes while a LayerDigester computes the diff_id → verify digests, sizes and diff_ids →
 // store the manifest → commit the image record.
 // Blobs already in the store are not fetched again; an interrupted blob resumes with a Range
-// request. Thread-safe: one DockerFetcher serves all jobs.
+// request (a partial file left by an earlier run, or a transfer cut now: the registry client
+// retries transient failures with backoff and continues from the bytes written). The hash of
+// resumed bytes is recomputed from disk, never trusted. Thread-safe: one DockerFetcher serves
+// all jobs.
 #pragma once
 
 #include "wharf/content/blob_store.h"
@@ -18,7 +21,9 @@ namespace wharf::pull {
 struct DockerFetcherOptions {
   oci::Platform platform;     // the platform chosen from an index
   int layer_parallelism = 6;  // layers fetched at once within one image
-  int attempts = 3;           // tries per blob for transient (Unavailable) errors
+  // Restarts from 0 of a blob whose server ignored a Range request. Transient failures are
+  // retried by the registry client (registry::Options::attempts), not here.
+  int attempts = 3;
 };
 
 class DockerFetcher : public Fetcher {

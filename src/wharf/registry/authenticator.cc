@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "wharf/registry/registry_errors.h"
+#include "wharf/registry/retry.h"
 
 namespace wharf::registry {
 
@@ -139,17 +140,23 @@ Result<std::string> Authenticator::FetchToken(const std::string& host_key,
   if (HasCredentials(host) && (realm_tls || request_url.starts_with("http://"))) {
     request.headers.push_back("Authorization: " + BasicValue(host));
   }
-  auto response = PerformHttp(request);
-  if (!response) return Error(response.error());
-  if (response->status != 200) {
-    std::string details = DescribeErrorBody(response->body);
-    std::string message =
-        peer + ": " + response->StatusText() + (details.empty() ? "" : ": " + details);
-    if (response->status == 401 || response->status == 403) {
-      return Unauthenticated(message);
+  // Token servers fail transiently like registries do (Docker Hub's answers 429 and 503).
+  RetryPolicy policy(endpoints_.options());
+  auto response = Retry(policy, policy.attempts(), {}, [&](RetryAdvice& advice) {
+    TransportFailure failure = TransportFailure::kNone;
+    auto got = PerformHttp(request, &failure);
+    if (!got) {
+      advice = AdviceForFailure(got.error(), failure);
+      return got;
     }
-    return Unavailable(message);
-  }
+    if (got->status == 200) return got;
+    advice = AdviceForResponse(*got);
+    std::string details = DescribeErrorBody(got->body);
+    std::string message = peer + ": " + got->StatusText() + (details.empty() ? "" : ": " + details);
+    if (got->status == 401 || got->status == 403) return Result<HttpResponse>(Unauthenticated(message));
+    return Result<HttpResponse>(Unavailable(message));
+  });
+  if (!response) return Error(response.error());
   std::string token;
   std::chrono::seconds lifetime = kDefaultTokenLifetime;
   try {

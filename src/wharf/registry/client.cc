@@ -1,6 +1,11 @@
 #include "wharf/registry/client.h"
 
+#include <spdlog/spdlog.h>
+
 #include <cctype>
+#include <chrono>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -8,6 +13,7 @@
 #include "wharf/registry/endpoints.h"
 #include "wharf/registry/http_transfer.h"
 #include "wharf/registry/registry_errors.h"
+#include "wharf/registry/retry.h"
 
 namespace wharf::registry {
 
@@ -23,6 +29,9 @@ constexpr std::string_view kManifestAccept =
     "application/vnd.docker.distribution.manifest.v1+prettyjws";
 
 constexpr int kMaxRedirects = 5;
+// A mirror that failed with Unavailable is skipped for this long, so that a dead mirror costs
+// one connect timeout, not one per request.
+constexpr std::chrono::seconds kMirrorRest{30};
 constexpr int kTagsPageSize = 1000;
 constexpr int kMaxTagPages = 10000;
 
@@ -89,35 +98,104 @@ std::string NextLink(const std::vector<std::string>& link_values) {
 
 }  // namespace
 
-// A repository on its registry, resolved once per call.
+// A repository on one registry or mirror, resolved once per try.
 struct Target {
   const reference::Reference& ref;
   std::string host_key;        // "127.0.0.1:5000", the Options::hosts key
   std::string repository_url;  // "http://127.0.0.1:5000/v2/library/ubuntu"
   std::string origin;          // where credentials may go: UrlOrigin(repository_url)
+  bool mirror = false;
 
-  // "registry 127.0.0.1:5000", naming the registry in messages.
-  std::string Peer() const { return "registry " + host_key; }
+  // "registry 127.0.0.1:5000" or "mirror 127.0.0.1:5001", naming it in messages.
+  std::string Peer() const { return (mirror ? "mirror " : "registry ") + host_key; }
 };
 
+// Where a request may be answered: a mirror's base URL, or "" for the reference's registry.
+using Source = std::string;
+
+// True for failures of a source (missing, refused, broken, lying) after which the next
+// source may do better; not for the caller's own errors or a stop.
+bool FallsThrough(const Status& status) {
+  return status.code != Code::kCancelled && status.code != Code::kInternal &&
+         status.code != Code::kInvalidArgument;
+}
+
 struct Client::Impl {
-  explicit Impl(Options o) : options(std::move(o)), endpoints(options), auth(endpoints) {}
+  explicit Impl(Options o)
+      : options(std::move(o)), endpoints(options), auth(endpoints), retry(options) {}
 
   Options options;
   Endpoints endpoints;
   Authenticator auth;
+  RetryPolicy retry;
+  std::mutex mu;
+  std::map<std::string, std::chrono::steady_clock::time_point> mirror_rest_until;
 
-  Target TargetFor(const reference::Reference& ref) {
-    std::string url = endpoints.BaseUrl(ref.domain) + "/v2/" + ref.path;
+  Target TargetFor(const reference::Reference& ref, const Source& source = "") {
+    if (source.empty()) {
+      std::string url = endpoints.BaseUrl(ref.domain) + "/v2/" + ref.path;
+      std::string origin = UrlOrigin(url);
+      return Target{ref, endpoints.HostKey(ref.domain), std::move(url), std::move(origin)};
+    }
+    std::string base = source;
+    while (base.ends_with('/')) base.pop_back();
+    std::string url = base + "/v2/" + ref.path;
     std::string origin = UrlOrigin(url);
-    return Target{ref, endpoints.HostKey(ref.domain), std::move(url), std::move(origin)};
+    return Target{ref, UrlHostPort(url), std::move(url), std::move(origin), /*mirror=*/true};
   }
 
-  // One attempt at `request`, following redirects: the Authorization value goes only to the
+  // The mirrors to ask for `ref` (docker.io only, minus those resting), then its registry.
+  std::vector<Source> SourcesFor(const reference::Reference& ref) {
+    std::vector<Source> sources;
+    if (ref.domain == reference::kDockerHubDomain) {
+      auto now = std::chrono::steady_clock::now();
+      std::lock_guard lock(mu);
+      for (const std::string& mirror : options.mirrors) {
+        auto it = mirror_rest_until.find(mirror);
+        if (it == mirror_rest_until.end() || now >= it->second) sources.push_back(mirror);
+      }
+    }
+    sources.emplace_back();
+    return sources;
+  }
+
+  // Asks `once` (const Target&, RetryAdvice& → Result<T>) of each source in turn: a mirror
+  // once, the registry up to Options::attempts times. The first success wins; a mirror's
+  // failure is logged and falls through. The registry's failure is returned, naming the
+  // mirrors' failures too.
+  template <typename Once>
+  auto FromSources(const reference::Reference& ref, const std::function<bool()>& cancelled,
+                   Once&& once) -> decltype(once(std::declval<const Target&>(),
+                                                 std::declval<RetryAdvice&>())) {
+    std::vector<Source> sources = SourcesFor(ref);
+    std::string mirror_failures;
+    for (size_t i = 0;; ++i) {
+      const bool last = i + 1 == sources.size();
+      auto got = Retry(retry, last ? retry.attempts() : 1, cancelled, [&](RetryAdvice& advice) {
+        return once(TargetFor(ref, sources[i]), advice);
+      });
+      if (got || last || !FallsThrough(got.error())) {
+        if (!got && !mirror_failures.empty()) {
+          got.error().message += " (mirrors failed first: " + mirror_failures + ")";
+        }
+        return got;
+      }
+      spdlog::warn("{}; trying the next source", got.error().message);
+      if (!mirror_failures.empty()) mirror_failures += "; ";
+      mirror_failures += got.error().message;
+      if (got.error().code == Code::kUnavailable) {
+        std::lock_guard lock(mu);
+        mirror_rest_until[sources[i]] = std::chrono::steady_clock::now() + kMirrorRest;
+      }
+    }
+  }
+
+  // One try at `request`, following redirects: the Authorization value goes only to the
   // registry's own origin, never to another host a redirect (or a Link) points at. Returns
-  // the last hop's response.
+  // the last hop's response; `failure` says what kind of transport failure ended it.
   Result<HttpResponse> FollowRedirects(const Target& target, const HttpRequest& request,
-                                       const std::string& authorization) {
+                                       const std::string& authorization,
+                                       TransportFailure& failure) {
     std::string url = request.url;
     for (int hop = 0; hop <= kMaxRedirects; ++hop) {
       bool same_origin = UrlOrigin(url) == target.origin;
@@ -129,10 +207,11 @@ struct Client::Impl {
       hop_request.max_body_bytes = request.max_body_bytes;
       hop_request.sink = request.sink;
       hop_request.body_policy = request.body_policy;
+      hop_request.cancelled = request.cancelled;
       if (same_origin && !authorization.empty()) {
         hop_request.headers.push_back("Authorization: " + authorization);
       }
-      auto response = PerformHttp(hop_request);
+      auto response = PerformHttp(hop_request, &failure);
       if (!response) return response;
       std::string location = response->headers.Get("location");
       if (!IsRedirect(response->status) || location.empty()) return response;
@@ -144,16 +223,23 @@ struct Client::Impl {
                        " redirects");
   }
 
-  // Sends `request` to the registry of `target`, authenticating as the registry demands:
-  // first with what is known for the host, then once more answering a 401's challenge. A 401
-  // that remains is returned as a response (StatusForResponse makes it Unauthenticated).
-  // This is one attempt as far as transport errors go; a retry loop belongs around it.
-  Result<HttpResponse> Send(const Target& target, const HttpRequest& request) {
+  // Sends `request` to `target`, authenticating as it demands: first with what is known for
+  // the host (a cached token), then once more answering a 401's challenge (with a fresh
+  // token). A 401 that remains is returned as a response (StatusForResponse makes it
+  // Unauthenticated). One try as far as transport errors go: `advice` says whether another
+  // may help.
+  Result<HttpResponse> Send(const Target& target, const HttpRequest& request,
+                            RetryAdvice& advice) {
     const std::string scope = PullScope(target.ref.path);
     std::string authorization = auth.Known(target.host_key, scope);
     for (int round = 0;; ++round) {
-      auto response = FollowRedirects(target, request, authorization);
-      if (!response || response->status != 401 || round == 1) return response;
+      TransportFailure failure = TransportFailure::kNone;
+      auto response = FollowRedirects(target, request, authorization, failure);
+      if (!response) {
+        advice = AdviceForFailure(response.error(), failure);
+        return response;
+      }
+      if (response->status != 401 || round == 1) return response;
       // Only the registry's own 401 is answered, not one from a host it redirected to.
       if (UrlOrigin(response->url) != target.origin) return response;
       std::vector<Challenge> challenges;
@@ -163,6 +249,7 @@ struct Client::Impl {
       }
       auto next = auth.Answer(target.host_key, request.url, challenges, scope, authorization);
       if (!next) {
+        // Not transient: a token server that failed transiently was retried already.
         std::string details = DescribeErrorBody(response->body);
         Status status = std::move(next).error();
         if (!details.empty()) status.message += ": " + details;
@@ -172,27 +259,62 @@ struct Client::Impl {
     }
   }
 
-  // GETs a body of at most max_manifest_bytes into memory; non-2xx answers become errors
-  // about `subject`.
-  Result<HttpResponse> GetSmall(const Target& target, std::string url, std::string_view accept,
-                                bool decode_content, const Subject& subject) {
+  // One try at GETting a body of at most max_manifest_bytes into memory; non-2xx answers
+  // become errors about `subject`.
+  Result<HttpResponse> GetSmallOnce(const Target& target, const std::string& url,
+                                    std::string_view accept, bool decode_content,
+                                    const Subject& subject, RetryAdvice& advice) {
     HttpRequest request;
-    request.url = std::move(url);
+    request.url = url;
     request.headers.emplace_back(accept);
     request.decode_content = decode_content;
     request.max_body_bytes = options.max_manifest_bytes;
-    auto response = Send(target, request);
+    auto response = Send(target, request, advice);
     if (!response) {
       if (response.error().code == Code::kTooLarge) {
-        return TooLarge(subject.noun + " of " + subject.name + " larger than " +
-                        FormatSize(options.max_manifest_bytes));
+        return TooLarge(target.Peer() + ": " + subject.noun + " of " + subject.name +
+                        " larger than " + FormatSize(options.max_manifest_bytes));
       }
       return Error(std::move(response).error());
     }
     if (!Is2xx(response->status)) {
+      advice = AdviceForResponse(*response);
       return Error(StatusForResponse(*response, target.Peer(), subject));
     }
     return response;
+  }
+
+  // One try at streaming a blob from `offset` on (see FetchBlob).
+  Result<BlobFetchResult> FetchBlobOnce(const Target& target, const Digest& digest,
+                                        int64_t offset, const BlobSink& sink,
+                                        const std::function<bool()>& cancelled,
+                                        RetryAdvice& advice) {
+    HttpRequest request;
+    request.url = target.repository_url + "/blobs/" + digest.str();
+    if (offset > 0) request.headers.push_back("Range: bytes=" + std::to_string(offset) + "-");
+    request.sink = sink;
+    request.cancelled = cancelled;
+    // Bytes reach the sink only from where the caller asked: a server that ignores the Range
+    // (200, or a 206 starting elsewhere) is cut off before the first byte.
+    request.body_policy = [offset](const HttpResponse& head) {
+      if (!Is2xx(head.status)) return BodyAction::kBuffer;
+      if (offset == 0) return BodyAction::kStream;
+      if (head.status == 206 && ContentRangeStart(head.headers.Get("content-range")) == offset) {
+        return BodyAction::kStream;
+      }
+      return BodyAction::kRefuse;
+    };
+    auto response = Send(target, request, advice);
+    if (!response) return Error(std::move(response).error());
+    if (offset > 0 && (response->status == 416 || response->body_refused)) {
+      return BlobFetchResult{.range_honoured = false};
+    }
+    if (!Is2xx(response->status)) {
+      advice = AdviceForResponse(*response);
+      return Error(
+          StatusForResponse(*response, target.Peer(), {"blob " + digest.str(), target.ref.Name()}));
+    }
+    return BlobFetchResult{.range_honoured = true};
   }
 };
 
@@ -216,62 +338,55 @@ Result<ManifestResponse> Client::GetManifest(const reference::Reference& ref,
     return InvalidArgument("invalid tag: " + std::string(tag_or_digest.substr(0, 200)));
   }
   Subject subject{"manifest " + std::string(tag_or_digest), ref.Name()};
-  Target target = impl_->TargetFor(ref);
-  auto response =
-      impl_->GetSmall(target, target.repository_url + "/manifests/" + std::string(tag_or_digest),
-                      kManifestAccept, /*decode_content=*/true, subject);
-  if (!response) return Error(std::move(response).error());
-  ManifestResponse out;
-  out.body = std::move(response->body);
-  out.media_type = MediaTypeOf(response->headers.Get("content-type"));
-  out.digest = Digest::Of(out.body);
-  if (wanted && out.digest != *wanted) {
-    return DataLoss(target.Peer() + " sent a manifest with digest " + out.digest.str() + " for " +
-                    subject.noun + " of " + subject.name);
-  }
-  return out;
+  return impl_->FromSources(
+      ref, {}, [&](const Target& target, RetryAdvice& advice) -> Result<ManifestResponse> {
+        auto response = impl_->GetSmallOnce(
+            target, target.repository_url + "/manifests/" + std::string(tag_or_digest),
+            kManifestAccept, /*decode_content=*/true, subject, advice);
+        if (!response) return Error(std::move(response).error());
+        ManifestResponse out;
+        out.body = std::move(response->body);
+        out.media_type = MediaTypeOf(response->headers.Get("content-type"));
+        out.digest = Digest::Of(out.body);
+        if (wanted && out.digest != *wanted) {
+          return DataLoss(target.Peer() + " sent a manifest with digest " + out.digest.str() +
+                          " for " + subject.noun + " of " + subject.name);
+        }
+        return out;
+      });
 }
 
 Result<std::string> Client::GetSmallBlob(const reference::Reference& ref, const Digest& digest) {
   Subject subject{"blob " + digest.str(), ref.Name()};
-  Target target = impl_->TargetFor(ref);
-  auto response = impl_->GetSmall(target, target.repository_url + "/blobs/" + digest.str(),
-                                  "Accept: */*", /*decode_content=*/false, subject);
-  if (!response) return Error(std::move(response).error());
-  if (Digest got = Digest::Of(response->body); got != digest) {
-    return DataLoss(target.Peer() + " sent bytes with digest " + got.str() + " for " +
-                    subject.noun + " of " + subject.name);
-  }
-  return std::move(response->body);
+  return impl_->FromSources(
+      ref, {}, [&](const Target& target, RetryAdvice& advice) -> Result<std::string> {
+        auto response =
+            impl_->GetSmallOnce(target, target.repository_url + "/blobs/" + digest.str(),
+                                "Accept: */*", /*decode_content=*/false, subject, advice);
+        if (!response) return Error(std::move(response).error());
+        if (Digest got = Digest::Of(response->body); got != digest) {
+          return DataLoss(target.Peer() + " sent bytes with digest " + got.str() + " for " +
+                          subject.noun + " of " + subject.name);
+        }
+        return std::move(response->body);
+      });
 }
 
 Result<BlobFetchResult> Client::FetchBlob(const reference::Reference& ref, const Digest& digest,
                                           const BlobFetch& fetch, const BlobSink& sink) {
-  const int64_t offset = fetch.offset;
-  Target target = impl_->TargetFor(ref);
-  HttpRequest request;
-  request.url = target.repository_url + "/blobs/" + digest.str();
-  if (offset > 0) request.headers.push_back("Range: bytes=" + std::to_string(offset) + "-");
-  request.sink = sink;
-  // Bytes reach the sink only from where the caller asked: a server that ignores the Range
-  // (200, or a 206 starting elsewhere) is cut off before the first byte.
-  request.body_policy = [offset](const HttpResponse& head) {
-    if (!Is2xx(head.status)) return BodyAction::kBuffer;
-    if (offset == 0) return BodyAction::kStream;
-    if (head.status == 206 && ContentRangeStart(head.headers.Get("content-range")) == offset) {
-      return BodyAction::kStream;
-    }
-    return BodyAction::kRefuse;
+  // Bytes delivered by every try so far: a try after a cut continues from there.
+  int64_t delivered = 0;
+  BlobSink counting = [&](const char* data, size_t n) -> Result<void> {
+    WHARF_RETURN_IF_ERROR(sink(data, n));
+    delivered += static_cast<int64_t>(n);
+    return {};
   };
-  auto response = impl_->Send(target, request);
-  if (!response) return Error(std::move(response).error());
-  if (offset > 0 && (response->status == 416 || response->body_refused)) {
-    return BlobFetchResult{.range_honoured = false};
-  }
-  if (!Is2xx(response->status)) {
-    return Error(StatusForResponse(*response, target.Peer(), {"blob " + digest.str(), ref.Name()}));
-  }
-  return BlobFetchResult{.range_honoured = true};
+  return impl_->FromSources(ref, fetch.cancelled,
+                            [&](const Target& target, RetryAdvice& advice) {
+                              return impl_->FetchBlobOnce(target, digest,
+                                                          fetch.offset + delivered, counting,
+                                                          fetch.cancelled, advice);
+                            });
 }
 
 Result<std::vector<std::string>> Client::ListTags(const reference::Reference& ref) {
@@ -281,8 +396,10 @@ Result<std::vector<std::string>> Client::ListTags(const reference::Reference& re
   std::vector<std::string> tags;
   std::set<std::string> visited;
   for (int page = 0; page < kMaxTagPages && visited.insert(url).second; ++page) {
-    auto response =
-        impl_->GetSmall(target, url, "Accept: application/json", /*decode_content=*/true, subject);
+    auto response = Retry(impl_->retry, impl_->retry.attempts(), {}, [&](RetryAdvice& advice) {
+      return impl_->GetSmallOnce(target, url, "Accept: application/json",
+                                 /*decode_content=*/true, subject, advice);
+    });
     if (!response) return Error(std::move(response).error());
     try {
       auto doc = nlohmann::json::parse(response->body);

@@ -3,14 +3,26 @@
 // It maps a reference's domain to an endpoint ("docker.io" → Options::dockerhub_registry),
 // negotiates the scheme (https; plain http only for hosts marked insecure or on loopback, as
 // Docker allows), authenticates (anonymous, Basic from per-host credentials, Bearer tokens
-// obtained from the WWW-Authenticate challenge and cached per host and scope), and streams
-// blobs with optional Range resume.
+// obtained from the WWW-Authenticate challenge and cached per host and scope; a 401 to a
+// cached token is answered once with a fresh one), and streams blobs with Range resume.
+//
+// Retries: each request is tried up to Options::attempts times while it fails transiently
+// (HTTP 408/429/5xx, connection refused or reset, a cut or stalled transfer) with exponential
+// backoff, honouring Retry-After (see retry.h); a blob cut half-way continues with a Range
+// request from the bytes already delivered. Certificate failures are not retried.
+//
+// Mirrors: for docker.io references, manifests and blobs are asked of Options::mirrors in
+// order, once each, before dockerhub_registry; any failure (or a missing image) falls through
+// to the next. Each host gets only its own credentials (Options::hosts[its host:port]). What
+// a mirror serves is trusted through digests: blobs and manifests asked by digest are
+// verified; a tag a mirror resolves is taken as it says, as Docker does.
 //
 // Errors: NotFound for a 404 / MANIFEST_UNKNOWN / NAME_UNKNOWN / BLOB_UNKNOWN; Unauthenticated
 // for a 401 after authentication was tried; PermissionDenied for a 403; Unavailable for other
 // HTTP failures, connection and TLS errors (the message names the host and carries the
 // registry's error code/message); TooLarge for a manifest over the size limit; DataLoss for
-// bytes that do not match the digest asked for. Each call is one attempt (no retries).
+// bytes that do not match the digest asked for; Cancelled when BlobFetch::cancelled says so.
+// With mirrors, the error is dockerhub_registry's, with the mirrors' failures appended.
 // Thread-safe: calls may run concurrently.
 #pragma once
 
@@ -38,6 +50,9 @@ struct HostOptions {
 struct Options {
   // Where docker.io images are pulled from (scheme included).
   std::string dockerhub_registry = "https://registry-1.docker.io";
+  // Pull-through mirrors for docker.io images ("https://mirror.example.com", scheme
+  // included, an optional path prefix before /v2/), tried in order before the registry.
+  std::vector<std::string> mirrors;
   // Per "host[:port]" settings.
   std::map<std::string, HostOptions> hosts;
   // Give up connecting after this long.
@@ -46,6 +61,13 @@ struct Options {
   int stall_timeout_s = 30;
   // Manifests and configs larger than this are refused.
   size_t max_manifest_bytes = 4 << 20;
+  // Tries per request for transient failures (see the top of this file); 1 = no retries.
+  int attempts = 5;
+  // The first wait before a retry; it doubles per try up to max_backoff_ms.
+  int backoff_ms = 250;
+  int max_backoff_ms = 8000;
+  // A longer Retry-After is cut to this.
+  int max_retry_after_s = 60;
   std::string user_agent = "wharf/0.1";
 };
 
@@ -60,12 +82,14 @@ using BlobSink = std::function<Result<void>(const char* data, size_t n)>;
 
 struct BlobFetch {
   int64_t offset = 0;  // ask for bytes from here (Range); 0 = whole blob
+  // Polled during transfers and waits between tries; true ends the fetch with Cancelled.
+  std::function<bool()> cancelled;
 };
 struct BlobFetchResult {
-  // false if offset > 0 but the server did not honour the Range (it answered 200 with the
-  // whole blob, a 206 from elsewhere, or 416). The transfer is then cut before the first byte
-  // and the sink has received NOTHING: the caller restarts its ingest from 0 and calls
-  // FetchBlob again with offset 0.
+  // false if a Range was asked (offset > 0, or a retry continuing a cut transfer) and the
+  // server did not honour it (it answered 200 with the whole blob, a 206 from elsewhere, or
+  // 416). That response is cut before its first byte, but bytes delivered by earlier tries
+  // stay delivered: the caller restarts its ingest from 0 and calls FetchBlob with offset 0.
   bool range_honoured = true;
 };
 
@@ -82,11 +106,13 @@ class Client {
   // GET a small blob (config) fully into memory, refusing more than max_manifest_bytes.
   Result<std::string> GetSmallBlob(const reference::Reference& ref, const Digest& digest);
   // Streams a blob to `sink`, from fetch.offset on (see BlobFetchResult when the server
-  // ignores the Range). Follows up to 5 redirects; Authorization never goes to another host.
-  // A sink error ends the transfer and is returned as is.
+  // ignores the Range). A transfer cut by a transient failure is continued from where it
+  // stopped, so the sink sees each byte once and in order. Follows up to 5 redirects;
+  // Authorization never goes to another host. A sink error ends the fetch and is returned
+  // as is.
   Result<BlobFetchResult> FetchBlob(const reference::Reference& ref, const Digest& digest,
                                     const BlobFetch& fetch, const BlobSink& sink);
-  // GET /v2/<name>/tags/list, following Link pagination.
+  // GET /v2/<name>/tags/list, following Link pagination (from the registry, never a mirror).
   Result<std::vector<std::string>> ListTags(const reference::Reference& ref);
 
   // "https://registry-1.docker.io" or "http://127.0.0.1:5000" for a reference's domain.

@@ -20,6 +20,8 @@ class Endpoints {
  public:
   explicit Endpoints(const Options& options) : options_(options) {}
 
+  const Options& options() const { return options_; }
+
   // The Options::hosts key of a reference domain: the domain itself, but for "docker.io" the
   // host[:port] of Options::dockerhub_registry (credentials follow the server that gets them).
   std::string HostKey(std::string_view domain) const;

@@ -68,6 +68,9 @@ struct HttpRequest {
   int connect_timeout_s = 15;
   int stall_timeout_s = 30;
   std::string user_agent;
+  // Polled while the transfer runs (about once a second even when no byte moves); returning
+  // true ends it with Cancelled. Lets a caller enforce a deadline or stop promptly. Unset: never.
+  std::function<bool()> cancelled;
 };
 
 // Why a transfer failed before an HTTP response arrived, for callers that react to the kind.
@@ -75,13 +78,15 @@ enum class TransportFailure {
   kNone,
   kTlsHandshake,  // the TLS handshake failed, e.g. the server speaks plain HTTP on the port:
                   // the case in which insecure hosts fall back to http
+  kTlsCertificate,  // the peer's certificate is not trusted, or the CA file is unusable: no
+                    // retry can help
   kOther,
 };
 
 // Performs one request (GET) without following redirects. Any HTTP status is a success here;
 // errors are transport failures (Unavailable, naming `peer`: "registry 127.0.0.1:5000:
 // connection refused"; `failure`, if given, says which kind), TooLarge for a 2xx body over the
-// limit, or the sink's own error.
+// limit, the sink's own error, or Cancelled when HttpRequest::cancelled said so.
 Result<HttpResponse> PerformHttp(const HttpRequest& request, TransportFailure* failure = nullptr);
 
 // Resolves `ref` (absolute, or relative as in a Location or Link header) against `base`.

@@ -356,7 +356,7 @@ void FakeHttpServer::ServeConnection(int fd) {
   for (const auto& [name, value] : response.headers) out += name + ": " + value + "\r\n";
   out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
   out += "Connection: close\r\n\r\n";
-  if (request.method != "HEAD") out += response.body;
+  if (request.method != "HEAD") out += response.body.substr(0, response.cut_after);
   for (size_t sent = 0; sent < out.size();) {
     ssize_t n = send(fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
     if (n <= 0) return;

@@ -88,6 +88,9 @@ struct FakeResponse {
   int status = 200;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // Hang up after this many body bytes (Content-Length still announces the whole body), as
+  // a connection cut half-way looks to the client.
+  size_t cut_after = std::string::npos;
 };
 
 class FakeHttpServer {

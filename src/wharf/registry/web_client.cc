@@ -1,5 +1,7 @@
 #include "wharf/registry/web_client.h"
 
+#include <chrono>
+
 #include "wharf/registry/http_transfer.h"
 
 namespace wharf::registry {
@@ -14,6 +16,9 @@ Result<WebResponse> WebClient::Stream(const WebRequest& request, const BlobSink&
 }
 
 Result<WebResponse> WebClient::Perform(const WebRequest& request, const BlobSink* sink) {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::seconds(request.total_timeout_s);
+  auto past_deadline = [&] { return request.total_timeout_s > 0 && Clock::now() >= deadline; };
   std::string url = request.url;
   for (int hop = 0; hop <= 5; ++hop) {
     if (!url.starts_with("http://") && !url.starts_with("https://")) {
@@ -36,6 +41,11 @@ Result<WebResponse> WebClient::Perform(const WebRequest& request, const BlobSink
     http.connect_timeout_s = options_.connect_timeout_s;
     http.stall_timeout_s = request.stall_timeout_s;
     http.user_agent = options_.user_agent;
+    if (request.total_timeout_s > 0 || request.cancelled) {
+      http.cancelled = [&] {
+        return past_deadline() || (request.cancelled && request.cancelled());
+      };
+    }
     bool range_ok = true;
     if (sink != nullptr) {
       http.sink = *sink;
@@ -57,6 +67,10 @@ Result<WebResponse> WebClient::Perform(const WebRequest& request, const BlobSink
       };
     }
     auto response = PerformHttp(http);
+    if (!response && response.error().code == Code::kCancelled && past_deadline()) {
+      return Unavailable(http.peer + ": no complete answer within " +
+                         std::to_string(request.total_timeout_s) + " s");
+    }
     if (!response) return Error(response.error());
     std::string location = response->headers.Get("location");
     if (response->status >= 300 && response->status < 400 && !location.empty()) {

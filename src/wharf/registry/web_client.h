@@ -5,8 +5,10 @@
 // body over the limit; any HTTP status is a success here — callers judge it. Thread-safe.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "wharf/base/status.h"
@@ -20,13 +22,19 @@ struct WebRequest {
   size_t max_body_bytes = 8 << 20;   // a 2xx body over this fails with TooLarge
   int stall_timeout_s = 30;          // no byte for this long: Unavailable
   int64_t offset = 0;                // Stream only: ask for bytes from here (Range)
+  // The whole exchange (redirects included) must end within this many seconds, else
+  // Unavailable "... no complete answer within N s". 0 = no limit beyond the stall timeout.
+  int total_timeout_s = 0;
+  // Polled about once a second while waiting; returning true ends the exchange with Cancelled
+  // (for a caller that is shutting down). Unset: never.
+  std::function<bool()> cancelled;
 };
 
 struct WebResponse {
   long status = 0;
-  std::string status_text;  // "404 Not Found"
-  std::string body;         // Get only
-  std::string url;          // the final URL after redirects
+  std::string status_text;                     // "404 Not Found"
+  std::string body;                            // Get only
+  std::string url;                             // the final URL after redirects
   std::map<std::string, std::string> headers;  // lower-case names, first value of each
   std::vector<std::string> links;              // every Link header value
   bool range_honoured = true;                  // Stream with offset > 0: false if the server
@@ -42,9 +50,21 @@ class WebClient {
   // Streams a 2xx body to `sink` (a non-2xx body is buffered into the response instead).
   Result<WebResponse> Stream(const WebRequest& request, const BlobSink& sink);
 
+  // The options this client was made with (per-host TLS settings and credentials), for the
+  // other clients of the module that must reach the same servers the same way.
+  const Options& options() const { return options_; }
+
  private:
   Result<WebResponse> Perform(const WebRequest& request, const BlobSink* sink);
   Options options_;
 };
+
+// For clients outside the module (both are defined with the registry client's helpers):
+// percent-encodes everything but RFC 3986 unreserved characters, for query values;
+std::string QueryEscape(std::string_view s);
+// and the error details of a response body for messages: a registry's JSON errors as
+// "CODE: message; ...", a "details" field, or the start of a plain-text body; "" if there is
+// nothing.
+std::string DescribeErrorBody(std::string_view body);
 
 }  // namespace wharf::registry
