@@ -87,15 +87,45 @@ nlohmann::json HubEntryView(const depot::HubResult& r, bool installed, bool down
   };
 }
 
+namespace {
+
+Result<nlohmann::json> ListLocal(
+    service::ImageService& images, const ListQuery& q,
+    const std::set<std::pair<std::string, std::string>>& downloading) {
+  auto local = images.ListLocal(q.type, q.filter_text, downloading);
+  if (!local) return Error(local.error());
+  nlohmann::json results = nlohmann::json::array();
+  for (const auto& image : *local) results.push_back(LocalEntryView(image));
+  return ListingView(q.depot, q.filter_text, q.type, std::move(results));
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const std::string>> LocalListingCache::Get(service::ImageService& images,
+                                                                  const ListQuery& q) {
+  // Both read before the listing is built, so an entry is never newer than its key says.
+  uint64_t version = images.LocalVersion();
+  auto downloading = images.DownloadingNames();
+  std::lock_guard lock(mu_);  // one build at a time; the others then find it
+  for (const Entry& e : entries_) {
+    if (e.version == version && e.type == q.type && e.filter_text == q.filter_text &&
+        e.downloading == downloading) {
+      return e.text;
+    }
+  }
+  auto listing = ListLocal(images, q, downloading);
+  if (!listing) return Error(listing.error());
+  auto text = std::make_shared<const std::string>(listing->dump());
+  // Entries of older versions can never match again.
+  std::erase_if(entries_, [&](const Entry& e) { return e.version != version; });
+  entries_.push_front(Entry{version, std::move(downloading), q.type, q.filter_text, text});
+  if (entries_.size() > kMaxEntries) entries_.pop_back();
+  return text;
+}
+
 Result<nlohmann::json> ListDepot(service::ImageService& images, depot::Depots& depots,
                                  const ListQuery& q) {
-  if (q.depot == "local") {
-    auto local = images.ListLocal(q.type, q.filter_text);
-    if (!local) return Error(local.error());
-    nlohmann::json results = nlohmann::json::array();
-    for (const auto& image : *local) results.push_back(LocalEntryView(image));
-    return ListingView(q.depot, q.filter_text, q.type, std::move(results));
-  }
+  if (q.depot == "local") return ListLocal(images, q, images.DownloadingNames());
   auto state = images.Snapshot();
   if (!state) return Error(state.error());
   if (q.depot == "appcenter" || q.depot == "qnap") return ListCatalog(*depots.Appcenter(), *state, q);

@@ -4,8 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
+#include <utility>
 
 #include "wharf/base/status.h"
 #include "wharf/depot/depots.h"
@@ -23,6 +28,28 @@ struct ListQuery {
 
 Result<nlohmann::json> ListDepot(service::ImageService& images, depot::Depots& depots,
                                  const ListQuery& query);
+
+// The JSON text of local listings (what ListDepot answers for depot "local", serialised),
+// kept between requests: rebuilt only when the image service's LocalVersion() or the set of
+// names downloading changed, or for a query not among the last few. A list request then costs
+// a version check and a copy of the text, not a read of every image. Thread-safe.
+class LocalListingCache {
+ public:
+  Result<std::shared_ptr<const std::string>> Get(service::ImageService& images,
+                                                 const ListQuery& query);
+
+ private:
+  struct Entry {
+    uint64_t version = 0;
+    std::set<std::pair<std::string, std::string>> downloading;
+    std::string type;
+    std::string filter_text;
+    std::shared_ptr<const std::string> text;
+  };
+  static constexpr size_t kMaxEntries = 8;
+  std::mutex mu_;
+  std::deque<Entry> entries_;  // most recently built first
+};
 
 // One catalog entry as the appcenter/qnap or official depot lists it. `depot` is the spelling
 // requested, which LXC entries carry as their repository.

@@ -19,6 +19,7 @@ int HttpStatus(Code code) {
     case Code::kNotFound: return 404;
     case Code::kConflict: return 409;
     case Code::kTooLarge: return 413;
+    case Code::kResourceExhausted: return 429;
     case Code::kUnavailable:
     case Code::kDataLoss: return 502;
     case Code::kCancelled: return 409;

@@ -1,69 +1,112 @@
 #include "wharf/depot/depots.h"
 
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <mutex>
+#include <thread>
 
-#include "wharf/base/file_util.h"
+#include "wharf/depot/catalog_source.h"
+#include "wharf/registry/catalog_list.h"
 
 namespace wharf::depot {
 
-namespace {
-
-Result<std::shared_ptr<const Catalog>> LoadLocal(const std::filesystem::path& file) {
-  auto text = ReadFile(file, 16 << 20);
-  if (!text) return InvalidArgument("cannot read catalog " + file.string() + ": " + text.error().message);
-  auto catalog = ParseCatalog(*text, file.string());
-  if (!catalog) return Error(catalog.error());
-  return std::make_shared<const Catalog>(std::move(*catalog));
-}
-
-}  // namespace
-
 struct Depots::Impl {
-  Impl(DepotsOptions o, registry::WebClient& w, registry::Client& r)
-      : options(std::move(o)), web(w), registry(r) {}
+  Impl(DepotsOptions o, registry::WebClient& web)
+      : options(std::move(o)),
+        appcenter(Location(options.appcenter, "appcenter"), web),
+        official(Location(options.official, "official"), web),
+        lister(web.options()),
+        hub({options.index_url, options.registry_url, options.search_timeout_s}, web, lister) {}
+
+  ~Impl() {
+    {
+      std::lock_guard lock(mu);
+      stopping = true;
+    }
+    wake.notify_all();
+    if (refresher.joinable()) refresher.join();
+  }
+
+  std::string Location(const std::string& configured, const char* name) const {
+    if (!configured.empty()) return configured;
+    return (options.share_dir / "catalog" / (std::string(name) + ".json")).string();
+  }
+
+  // Fetches a remote catalog again and logs what became of it.
+  void Refresh(const char* depot, CatalogSource& source) {
+    auto fresh = source.Refresh([this] { return stopping.load(); });
+    if (fresh) {
+      if (*fresh) {
+        spdlog::info("{} catalog: loaded {} entries from {}", depot,
+                     source.Current()->entries.size(), source.location());
+      } else {
+        spdlog::debug("{} catalog: {} unchanged (304 Not Modified)", depot, source.location());
+      }
+      return;
+    }
+    if (fresh.error().code == Code::kCancelled) return;  // shutting down
+    size_t kept = source.Current()->entries.size();
+    spdlog::warn("{} catalog: {}; {}", depot, fresh.error().message,
+                 kept > 0 ? "keeping the last good copy (" + std::to_string(kept) + " entries)"
+                          : std::string("the depot stays empty until a fetch succeeds"));
+  }
+
+  void RefreshLoop() {
+    const auto period = std::chrono::seconds(std::max<int64_t>(1, options.refresh_s));
+    std::unique_lock lock(mu);
+    while (!wake.wait_for(lock, period, [this] { return stopping.load(); })) {
+      lock.unlock();
+      for (auto [depot, source] :
+           {std::pair{"appcenter", &appcenter}, std::pair{"official", &official}}) {
+        if (source->remote() && !stopping) Refresh(depot, *source);
+      }
+      lock.lock();
+    }
+  }
+
   DepotsOptions options;
-  registry::WebClient& web;
-  registry::Client& registry;
-  mutable std::mutex mu;
-  std::shared_ptr<const Catalog> appcenter = std::make_shared<Catalog>();
-  std::shared_ptr<const Catalog> official = std::make_shared<Catalog>();
+  CatalogSource appcenter;
+  CatalogSource official;
+  registry::CatalogLister lister;
+  HubSearch hub;
+
+  std::mutex mu;
+  std::condition_variable wake;
+  std::atomic<bool> stopping{false};
+  std::thread refresher;  // last: started once everything above exists
 };
 
 Depots::Depots(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Depots::~Depots() = default;
 
-Result<std::unique_ptr<Depots>> Depots::Open(DepotsOptions options, registry::WebClient& web,
-                                             registry::Client& registry) {
-  auto impl = std::make_unique<Impl>(std::move(options), web, registry);
-  auto& o = impl->options;
-  auto spec = [&](const std::string& s, const char* name) {
-    return s.empty() ? o.share_dir / "catalog" / (std::string(name) + ".json")
-                     : std::filesystem::path(s);
-  };
-  auto appcenter = LoadLocal(spec(o.appcenter, "appcenter"));
-  if (!appcenter) return Error(appcenter.error());
-  auto official = LoadLocal(spec(o.official, "official"));
-  if (!official) return Error(official.error());
-  impl->appcenter = *appcenter;
-  impl->official = *official;
+Result<std::unique_ptr<Depots>> Depots::Open(DepotsOptions options, registry::WebClient& web) {
+  auto impl = std::make_unique<Impl>(std::move(options), web);
+  for (auto [depot, source] :
+       {std::pair{"appcenter", &impl->appcenter}, std::pair{"official", &impl->official}}) {
+    if (source->remote()) {
+      impl->Refresh(depot, *source);
+    } else if (auto loaded = source->Refresh(); !loaded) {
+      return Error(loaded.error());
+    }
+  }
+  if (impl->appcenter.remote() || impl->official.remote()) {
+    impl->refresher = std::thread([raw = impl.get()] { raw->RefreshLoop(); });
+  }
   return std::unique_ptr<Depots>(new Depots(std::move(impl)));
 }
 
-std::shared_ptr<const Catalog> Depots::Appcenter() const {
-  std::lock_guard lock(impl_->mu);
-  return impl_->appcenter;
-}
+std::shared_ptr<const Catalog> Depots::Appcenter() const { return impl_->appcenter.Current(); }
 
-std::shared_ptr<const Catalog> Depots::Official() const {
-  std::lock_guard lock(impl_->mu);
-  return impl_->official;
-}
+std::shared_ptr<const Catalog> Depots::Official() const { return impl_->official.Current(); }
 
-Result<HubPage> Depots::SearchHub(const std::string&, int64_t, int64_t) {
-  return Unavailable("Docker Hub search is not implemented yet");
+Result<HubPage> Depots::SearchHub(const std::string& text, int64_t page, int64_t n) {
+  return impl_->hub.Search(text, page, n);
 }
 
 std::filesystem::path FindShareDir() {

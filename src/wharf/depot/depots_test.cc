@@ -1,0 +1,113 @@
+// Depots as wharfd opens them: a broken local catalog refuses to start, a remote one is
+// refreshed in the background, and the refresh thread stops promptly.
+#include "wharf/depot/depots.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "wharf/registry/test_registry.h"
+
+namespace wharf::depot {
+namespace {
+
+using registry::testing::FakeHttpServer;
+using registry::testing::FakeRequest;
+using registry::testing::FakeResponse;
+using registry::testing::TempDir;
+
+const std::filesystem::path kShare = std::filesystem::path(WHARF_SOURCE_DIR) / "share";
+
+std::string CatalogWith(const std::string& name) {
+  return R"({"version":1,"images":[{"name":")" + name +
+         R"(","type":"docker","title":"T","version":"latest","description":"d","icon":"",
+            "arch":"amd64","size":null,"inspect":""}]})";
+}
+
+bool WaitFor(const std::function<bool()>& predicate, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (predicate()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return predicate();
+}
+
+TEST(DepotsTest, ShippedCatalogsByDefault) {
+  registry::WebClient web{registry::Options{}};
+  auto depots = Depots::Open({.share_dir = kShare}, web);
+  ASSERT_TRUE(depots) << depots.error().ToString();
+  EXPECT_NE((*depots)->Appcenter()->Find("lxc", "ubuntu-trusty"), nullptr);
+  EXPECT_NE((*depots)->Official()->Find("docker", "tutum/mysql"), nullptr);
+}
+
+TEST(DepotsTest, MalformedLocalCatalogRefusesToOpen) {
+  TempDir dir;
+  const std::string path = (dir.path() / "mine.json").string();
+  std::ofstream(path) << R"({"version":1,"images":[{"name":"x","type":"docker"}]})";
+  registry::WebClient web{registry::Options{}};
+  auto depots = Depots::Open({.official = path, .share_dir = kShare}, web);
+  ASSERT_FALSE(depots);
+  EXPECT_EQ(depots.error().code, Code::kInvalidArgument);
+  EXPECT_NE(depots.error().message.find(path + ": images[0] (x): missing \"title\""),
+            std::string::npos)
+      << depots.error().message;
+}
+
+TEST(DepotsTest, RemoteCatalogRefreshesAndKeepsTheLastGoodCopy) {
+  std::mutex mu;
+  int status = 200;
+  std::string body = CatalogWith("first");
+  FakeHttpServer server([&](const FakeRequest&) -> FakeResponse {
+    std::lock_guard lock(mu);
+    return {status, {}, body};
+  });
+  auto set = [&](int s, std::string b) {
+    std::lock_guard lock(mu);
+    status = s;
+    body = std::move(b);
+  };
+  registry::WebClient web{registry::Options{}};
+  auto depots = Depots::Open(
+      {.appcenter = "http://" + server.host() + "/a.json", .refresh_s = 1, .share_dir = kShare},
+      web);
+  ASSERT_TRUE(depots) << depots.error().ToString();
+  auto name = [&] {
+    auto c = (*depots)->Appcenter();
+    return c->entries.empty() ? std::string() : c->entries[0].name;
+  };
+  EXPECT_EQ(name(), "first");  // fetched during Open
+
+  set(500, "down");
+  const int served = static_cast<int>(server.requests().size());
+  ASSERT_TRUE(WaitFor([&] { return static_cast<int>(server.requests().size()) > served + 1; },
+                      std::chrono::seconds(5)));
+  EXPECT_EQ(name(), "first");
+
+  set(200, CatalogWith("second"));
+  EXPECT_TRUE(WaitFor([&] { return name() == "second"; }, std::chrono::seconds(5))) << name();
+}
+
+TEST(DepotsTest, DestructionCutsAStalledRefresh) {
+  std::atomic<int> served{0};
+  FakeHttpServer server([&](const FakeRequest&) -> FakeResponse {
+    if (served++ > 0) std::this_thread::sleep_for(std::chrono::seconds(6));
+    return {200, {}, CatalogWith("only")};
+  });
+  registry::WebClient web{registry::Options{}};
+  auto depots = Depots::Open(
+      {.official = "http://" + server.host() + "/o.json", .refresh_s = 1, .share_dir = kShare},
+      web);
+  ASSERT_TRUE(depots) << depots.error().ToString();
+  ASSERT_TRUE(WaitFor([&] { return served.load() >= 2; }, std::chrono::seconds(5)));
+  auto start = std::chrono::steady_clock::now();
+  depots->reset();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(2500));
+}
+
+}  // namespace
+}  // namespace wharf::depot

@@ -1,0 +1,164 @@
+// Docker Hub search: parsing the v1 answer, paging a registry's repositories, and the search
+// against loopback servers playing the index and a registry without a search API.
+#include "wharf/depot/hub_search.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "wharf/registry/test_registry.h"
+
+namespace wharf::depot {
+namespace {
+
+using registry::testing::FakeHttpServer;
+using registry::testing::FakeRequest;
+using registry::testing::FakeResponse;
+
+TEST(ParseHubSearchTest, DockerHubAnswer) {
+  auto page = ParseHubSearch(
+      R"({"num_pages":3,"num_results":53,"page":2,"page_size":25,"query":"dorowu","results":[
+          {"name":"dorowu/ubuntu-desktop-lxde-vnc","description":"Ubuntu with NoVNC",
+           "star_count":12,"is_official":false,"is_trusted":true,"is_automated":false},
+          {"name":"ubuntu","description":null,"star_count":9000,"is_official":true,
+           "is_automated":false},
+          {"repo_name":"team/app","short_description":"newer field names","is_automated":true},
+          {"description":"no name: skipped"}]})",
+      2, 25, "index");
+  ASSERT_TRUE(page) << page.error().ToString();
+  EXPECT_EQ(page->num_pages, 3);
+  EXPECT_EQ(page->num_results, 53);
+  EXPECT_EQ(page->page, 2);
+  EXPECT_EQ(page->page_size, 25);
+  ASSERT_EQ(page->results.size(), 3u);
+  EXPECT_EQ(page->results[0].name, "dorowu/ubuntu-desktop-lxde-vnc");
+  EXPECT_EQ(page->results[0].star_count, 12);
+  EXPECT_TRUE(page->results[0].is_trusted);
+  EXPECT_FALSE(page->results[0].is_official);
+  EXPECT_EQ(page->results[1].description, "");
+  EXPECT_TRUE(page->results[1].is_official);
+  EXPECT_EQ(page->results[2].name, "team/app");
+  EXPECT_EQ(page->results[2].description, "newer field names");
+  EXPECT_TRUE(page->results[2].is_trusted);  // is_automated
+
+  // Totals missing: derived from what is there.
+  auto bare = ParseHubSearch(R"({"results":[{"name":"a"},{"name":"b"}]})", 1, 1, "index");
+  ASSERT_TRUE(bare);
+  EXPECT_EQ(bare->num_results, 2);
+  EXPECT_EQ(bare->num_pages, 2);
+  EXPECT_EQ(bare->page_size, 1);
+
+  for (const char* bad : {"", "[]", "{}", R"({"results":{}})", "<html>"}) {
+    auto r = ParseHubSearch(bad, 1, 25, "Docker Hub search at http://x");
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, Code::kUnavailable);
+    EXPECT_NE(r.error().message.find("http://x"), std::string::npos);
+  }
+}
+
+TEST(PageOfRepositoriesTest, FiltersCaseInsensitivelyAndPages) {
+  const std::vector<std::string> names = {"library/Alpha", "library/beta", "team/alphabet",
+                                          "team/gamma", "zalpha"};
+  HubPage all = PageOfRepositories(names, "", 1, 100);
+  EXPECT_EQ(all.num_results, 5);
+  EXPECT_EQ(all.num_pages, 1);
+  ASSERT_EQ(all.results.size(), 5u);
+  EXPECT_EQ(all.results[0].name, "Alpha");
+  EXPECT_TRUE(all.results[0].is_official);
+  EXPECT_EQ(all.results[2].name, "team/alphabet");
+  EXPECT_FALSE(all.results[2].is_official);
+  EXPECT_FALSE(all.results[4].is_official);  // no namespace is not library/
+  EXPECT_EQ(all.results[4].star_count, 0);
+
+  HubPage second = PageOfRepositories(names, "ALPHA", 2, 2);
+  EXPECT_EQ(second.num_results, 3);
+  EXPECT_EQ(second.num_pages, 2);
+  EXPECT_EQ(second.page, 2);
+  EXPECT_EQ(second.page_size, 2);
+  ASSERT_EQ(second.results.size(), 1u);
+  EXPECT_EQ(second.results[0].name, "zalpha");
+
+  HubPage beyond = PageOfRepositories(names, "alpha", 9, 2);
+  EXPECT_TRUE(beyond.results.empty());
+  EXPECT_EQ(beyond.num_results, 3);
+
+  HubPage none = PageOfRepositories(names, "nothing", 1, 25);
+  EXPECT_EQ(none.num_results, 0);
+  EXPECT_EQ(none.num_pages, 0);
+}
+
+struct Servers {
+  std::atomic<int> index_status{200};
+  std::atomic<int> index_delay_ms{0};
+  FakeHttpServer index{[this](const FakeRequest& r) -> FakeResponse {
+    std::this_thread::sleep_for(std::chrono::milliseconds(index_delay_ms));
+    if (index_status != 200) {
+      return {index_status, {}, R"({"errors":[{"code":"X","message":"index says no"}]})"};
+    }
+    return {200,
+            {},
+            R"({"num_results":1,"num_pages":1,"page":1,"page_size":25,"results":[
+                        {"name":"q=)" +
+                r.target + R"(","star_count":1}]})"};
+  }};
+  FakeHttpServer registry{[](const FakeRequest& r) -> FakeResponse {
+    if (r.target == "/v2/_catalog?n=100") {
+      return {200,
+              {{"Link", R"(</v2/_catalog?n=100&last=b>; rel="next")"}},
+              R"({"repositories":["library/a","team/b"]})"};
+    }
+    return {200, {}, R"({"repositories":["team/c"]})"};
+  }};
+  registry::WebClient web{registry::Options{}};
+  registry::CatalogLister lister{registry::Options{}};
+  HubSearch search{{"http://" + index.host() + "/", "http://" + registry.host(), 2}, web, lister};
+};
+
+TEST(HubSearchTest, PassesQueryPageAndSizeThrough) {
+  Servers s;
+  auto page = s.search.Search("dorowu desktop", 3, 7);
+  ASSERT_TRUE(page) << page.error().ToString();
+  ASSERT_EQ(page->results.size(), 1u);
+  EXPECT_EQ(page->results[0].name, "q=/v1/search?q=dorowu%20desktop&n=7&page=3");
+  EXPECT_EQ(s.registry.requests().size(), 0u);
+}
+
+TEST(HubSearchTest, FallsBackToTheCatalogWhenTheIndexHasNoSearch) {
+  for (int status : {404, 405, 501}) {
+    Servers s;
+    s.index_status = status;
+    auto page = s.search.Search("", 1, 2);
+    ASSERT_TRUE(page) << status << ": " << page.error().ToString();
+    EXPECT_EQ(page->num_results, 3) << status;
+    EXPECT_EQ(page->num_pages, 2);
+    ASSERT_EQ(page->results.size(), 2u);
+    EXPECT_EQ(page->results[0].name, "a");
+    EXPECT_TRUE(page->results[0].is_official);
+    EXPECT_EQ(page->results[1].name, "team/b");
+    EXPECT_EQ(s.registry.requests().size(), 2u);  // both _catalog pages
+  }
+}
+
+TEST(HubSearchTest, UpstreamFailuresAreUnavailableWithTheirMessage) {
+  Servers s;
+  s.index_status = 503;
+  auto failed = s.search.Search("x", 1, 25);
+  ASSERT_FALSE(failed);
+  EXPECT_EQ(failed.error().code, Code::kUnavailable);
+  EXPECT_NE(failed.error().message.find("503"), std::string::npos) << failed.error().message;
+  EXPECT_NE(failed.error().message.find("index says no"), std::string::npos);
+
+  s.index_status = 200;
+  s.index_delay_ms = 4000;
+  auto start = std::chrono::steady_clock::now();
+  auto slow = s.search.Search("x", 1, 25);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(3900));
+  ASSERT_FALSE(slow);
+  EXPECT_EQ(slow.error().code, Code::kUnavailable);
+  EXPECT_NE(slow.error().message.find("within 2 s"), std::string::npos) << slow.error().message;
+}
+
+}  // namespace
+}  // namespace wharf::depot
