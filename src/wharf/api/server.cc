@@ -11,6 +11,8 @@
 #include "wharf/api/listing.h"
 #include "wharf/api/router.h"
 #include "wharf/api/views.h"
+#include "wharf/base/file_util.h"
+#include "wharf/service/login_throttle.h"
 
 namespace wharf::api {
 
@@ -124,11 +126,34 @@ struct Server::Impl {
   depot::Depots& depots;
   pull::EventBus& events;
   RequestCounts counts;
-  httplib::Server http;
+  service::LoginThrottle throttle;
+  LocalListingCache local_listings;
+  std::unique_ptr<httplib::Server> http;
 
   Impl(ServerOptions o, service::ImageService& i, service::Auth& a, depot::Depots& d,
        pull::EventBus& e)
-      : options(std::move(o)), images(i), auth(a), depots(d), events(e) {}
+      : options(std::move(o)), images(i), auth(a), depots(d), events(e) {
+    if (!options.tls_cert.empty()) {
+      http = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(),
+                                                  options.tls_key.c_str());
+    } else {
+      http = std::make_unique<httplib::Server>();
+    }
+  }
+
+  std::string CookieAttributes() const {
+    return std::string("; Path=/; HttpOnly; SameSite=Strict") +
+           (options.tls_cert.empty() ? "" : "; Secure");
+  }
+
+  // A state-changing request from a page of another site (cross-site request forgery) is
+  // refused; requests without Origin (curl, the CLI) and same-origin ones pass.
+  static bool CrossSite(const httplib::Request& req) {
+    if (req.method == "GET" || req.method == "HEAD" || !req.has_header("Origin")) return false;
+    std::string origin = req.get_header_value("Origin");
+    std::string host = req.get_header_value("Host");
+    return origin != "http://" + host && origin != "https://" + host;
+  }
 
   void Handle(const httplib::Request& req, httplib::Response& res) {
     RouteMatch m = MatchRoute(req.method, req.path);
@@ -153,11 +178,23 @@ struct Server::Impl {
       SendJson(res, 405, ErrorView(405, "method " + req.method + " not allowed; use " + m.allow));
       return;
     }
+    if (CrossSite(req)) {
+      SendJson(res, 403, ErrorView(403, "cross-site request refused (Origin " +
+                                            req.get_header_value("Origin") + ")"));
+      return;
+    }
     service::Session session;
     if (!IsPublic(m.route.id)) {
       auto s = auth.Check(SessionCookie(req));
       if (!s) return SendError(res, s.error());
       session = std::move(*s);
+    }
+    RouteId id = m.route.id;
+    if ((id == RouteId::kDownload || id == RouteId::kDelete || id == RouteId::kCancel) &&
+        !session.is_admin) {
+      SendJson(res, 403, ErrorView(403, "user " + session.username +
+                                            " may list and inspect images but not change them"));
+      return;
     }
     auto result = Dispatch(m.route, session, req, res);
     if (!result) SendError(res, result.error());
@@ -175,8 +212,8 @@ struct Server::Impl {
         return {};
       case RouteId::kLogout: {
         WHARF_RETURN_IF_ERROR(auth.Logout(session.id));
-        res.set_header("Set-Cookie", std::string(kCookieName) +
-                                         "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+        res.set_header("Set-Cookie",
+                       std::string(kCookieName) + "=" + CookieAttributes() + "; Max-Age=0");
         SendJson(res, 200, {{"username", session.username}});
         return {};
       }
@@ -208,18 +245,23 @@ struct Server::Impl {
         SendJson(res, 200, {{"installed", tags->installed}, {"tags", tags->tags}});
         return {};
       }
-      case RouteId::kDownload: return Download(r, req, res);
+      case RouteId::kDownload:
+        WHARF_RETURN_IF_ERROR(Download(r, req, res));
+        Audit(session, req, "download", r.source + " " + r.type + " " + r.name + ":" + r.tag);
+        return {};
       case RouteId::kDelete: {
         if (r.source != "local") {
           return InvalidArgument("images can only be deleted from local; got \"" + r.source +
                                  "\"");
         }
         WHARF_RETURN_IF_ERROR(images.Delete(r.type, r.name, r.tag));
+        Audit(session, req, "delete", r.type + " " + r.name + (r.tag.empty() ? "" : ":" + r.tag));
         SendJson(res, 200, nlohmann::json::object());
         return {};
       }
       case RouteId::kCancel:
         WHARF_RETURN_IF_ERROR(images.CancelDownload(r.type, r.name, r.tag));
+        Audit(session, req, "cancel", r.type + " " + r.name + ":" + r.tag);
         SendJson(res, 200, nlohmann::json::object());
         return {};
       case RouteId::kEvents:
@@ -234,6 +276,11 @@ struct Server::Impl {
         return ServeStatic(options.share_dir, r.name, res);
     }
     return Internal("unhandled route");
+  }
+
+  static void Audit(const service::Session& session, const httplib::Request& req,
+                    const char* action, const std::string& what) {
+    spdlog::info("audit: {} user={} from={} {}", action, session.username, req.remote_addr, what);
   }
 
   Result<void> Login(const httplib::Request& req, httplib::Response& res) {
@@ -252,15 +299,25 @@ struct Server::Impl {
       password = req.get_param_value("password");
     }
     if (username.empty()) return InvalidArgument("username is required");
+    if (int64_t wait = throttle.Check(username, req.remote_addr, NowSeconds()); wait > 0) {
+      res.set_header("Retry-After", std::to_string(wait));
+      spdlog::warn("audit: login throttled user=\"{}\" from={}", username, req.remote_addr);
+      return ResourceExhausted("too many failed logins; try again in " + std::to_string(wait) +
+                               " s");
+    }
     auto session = auth.Login(username, password);
     if (!session) {
-      spdlog::warn("login failed for user \"{}\" from {}", username, req.remote_addr);
+      if (session.error().code == Code::kUnauthenticated) {
+        throttle.Failure(username, req.remote_addr, NowSeconds());
+      }
+      spdlog::warn("audit: login failed user=\"{}\" from={}", username, req.remote_addr);
       return Error(session.error());
     }
-    spdlog::info("user {} logged in from {}", username, req.remote_addr);
+    throttle.Success(username);
+    spdlog::info("audit: login user={} from={}", username, req.remote_addr);
     res.set_header("Set-Cookie", std::string(kCookieName) + "=" + session->id +
-                                     "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" +
-                                     std::to_string(options.session_ttl_s));
+                                     CookieAttributes() +
+                                     "; Max-Age=" + std::to_string(options.session_ttl_s));
     SendJson(res, 200, LoginView(*session));
     return {};
   }
@@ -277,6 +334,13 @@ struct Server::Impl {
       auto value = PositiveParam(req.get_param_value(name), name, max);
       if (!value) return Error(value.error());
       *field = *value;
+    }
+    if (q.depot == "local") {  // the hot path: served as text kept between requests
+      auto text = local_listings.Get(images, q);
+      if (!text) return Error(text.error());
+      res.status = 200;
+      res.set_content(**text, "application/json");
+      return {};
     }
     auto listing = ListDepot(images, depots, q);
     if (!listing) return Error(listing.error());
@@ -303,7 +367,7 @@ struct Server::Impl {
 Server::Server(ServerOptions options, service::ImageService& images, service::Auth& auth,
                depot::Depots& depots, pull::EventBus& events)
     : impl_(std::make_unique<Impl>(options, images, auth, depots, events)) {
-  auto& http = impl_->http;
+  auto& http = *impl_->http;
   http.set_tcp_nodelay(true);
   // Event streams hold a thread each for as long as they are open.
   http.new_task_queue = [] { return new httplib::ThreadPool(64); };
@@ -340,9 +404,24 @@ Server::Server(ServerOptions options, service::ImageService& images, service::Au
 
 Server::~Server() { Stop(); }
 
+Result<std::unique_ptr<Server>> Server::Create(ServerOptions options,
+                                               service::ImageService& images,
+                                               service::Auth& auth, depot::Depots& depots,
+                                               pull::EventBus& events) {
+  if (options.tls_cert.empty() != options.tls_key.empty()) {
+    return InvalidArgument("tls_cert and tls_key must be set together");
+  }
+  std::string cert = options.tls_cert;
+  auto server = std::make_unique<Server>(std::move(options), images, auth, depots, events);
+  if (!server->impl_->http->is_valid()) {
+    return InvalidArgument("cannot load the TLS certificate or key (" + cert + ")");
+  }
+  return server;
+}
+
 Result<int> Server::Bind(const std::string& host, int port) {
-  int bound = port == 0 ? impl_->http.bind_to_any_port(host) : port;
-  if (port != 0 && !impl_->http.bind_to_port(host, port)) bound = -1;
+  int bound = port == 0 ? impl_->http->bind_to_any_port(host) : port;
+  if (port != 0 && !impl_->http->bind_to_port(host, port)) bound = -1;
   if (bound < 0) {
     return Unavailable("cannot listen on " + host + ":" + std::to_string(port) +
                        " (address in use or not available)");
@@ -351,10 +430,10 @@ Result<int> Server::Bind(const std::string& host, int port) {
 }
 
 Result<void> Server::Serve() {
-  if (!impl_->http.listen_after_bind()) return Internal("HTTP server stopped with an error");
+  if (!impl_->http->listen_after_bind()) return Internal("HTTP server stopped with an error");
   return {};
 }
 
-void Server::Stop() { impl_->http.stop(); }
+void Server::Stop() { impl_->http->stop(); }
 
 }  // namespace wharf::api

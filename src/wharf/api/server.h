@@ -22,10 +22,22 @@ struct ServerOptions {
   int read_timeout_s = 10;              // a client that stalls this long is dropped
   int write_timeout_s = 30;
   std::filesystem::path share_dir = "share";  // the web page (web/) and icons (icons/)
+  std::string tls_cert;  // PEM files; both set = serve HTTPS (and mark the cookie Secure)
+  std::string tls_key;
 };
 
+// Every route other than login, /healthz, /metrics and the page's static files needs a live
+// session; downloads, deletes and cancels need an admin session (403 otherwise). A request
+// that changes state and carries an Origin of another site is refused (403). Failed logins
+// are throttled per user and per address (429 with Retry-After). Logins, downloads, deletes
+// and cancels are written to the log as "audit:" lines (who, what, from where).
 class Server {
  public:
+  // InvalidArgument if the TLS certificate or key cannot be loaded.
+  static Result<std::unique_ptr<Server>> Create(ServerOptions options,
+                                                service::ImageService& images,
+                                                service::Auth& auth, depot::Depots& depots,
+                                                pull::EventBus& events);
   Server(ServerOptions options, service::ImageService& images, service::Auth& auth,
          depot::Depots& depots, pull::EventBus& events);
   ~Server();

@@ -146,6 +146,8 @@ struct MetadataStore::Impl {
   Statement put_session;
   Statement get_session;
   Statement delete_session;
+  Statement delete_user;
+  Statement delete_user_sessions;
   Statement delete_expired_sessions;
   Statement integrity_check;
 
@@ -219,6 +221,8 @@ Result<void> MetadataStore::Impl::PrepareStatements() {
       {&get_session,
        "SELECT id_hash, username, created_at, expires_at FROM sessions WHERE id_hash = ?"},
       {&delete_session, "DELETE FROM sessions WHERE id_hash = ?"},
+      {&delete_user, "DELETE FROM users WHERE username = ?"},
+      {&delete_user_sessions, "DELETE FROM sessions WHERE username = ?"},
       {&delete_expired_sessions, "DELETE FROM sessions WHERE expires_at <= ?"},
       {&integrity_check, "PRAGMA integrity_check"},
   };
@@ -407,6 +411,23 @@ Result<std::optional<UserRecord>> MetadataStore::GetUser(const std::string& user
     if (!row) return Error(row.error());
     if (!*row) return std::nullopt;
     return UserRecord{query.Text(0), query.Text(1), query.Int(2) != 0};
+  });
+}
+
+Result<void> MetadataStore::DeleteUser(const std::string& username) {
+  WHARF_RETURN_IF_ERROR(DeleteSessionsOf(username));
+  return impl_->Locked("DeleteUser", [&]() -> Result<void> {
+    ScopedReset reset(impl_->delete_user);
+    impl_->delete_user.Bind(username);
+    return impl_->delete_user.Run();
+  });
+}
+
+Result<void> MetadataStore::DeleteSessionsOf(const std::string& username) {
+  return impl_->Locked("DeleteSessionsOf", [&]() -> Result<void> {
+    ScopedReset reset(impl_->delete_user_sessions);
+    impl_->delete_user_sessions.Bind(username);
+    return impl_->delete_user_sessions.Run();
   });
 }
 

@@ -94,6 +94,10 @@ class MetadataStore {
   Result<void> PutUser(const UserRecord& user);  // insert or replace
   Result<std::optional<UserRecord>> GetUser(const std::string& username);
   Result<int64_t> CountUsers();
+  // Removes a user and their sessions (no error if absent).
+  Result<void> DeleteUser(const std::string& username);
+  // Ends every session of a user (e.g. after a password change).
+  Result<void> DeleteSessionsOf(const std::string& username);
 
   // Sessions.
   Result<void> PutSession(const SessionRecord& session);

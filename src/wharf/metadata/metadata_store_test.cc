@@ -1,5 +1,7 @@
 #include "wharf/metadata/metadata_store.h"
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -497,6 +499,27 @@ TEST_F(MetadataStoreTest, ConcurrentPutImageFromEightThreads) {
   auto ok = store->IntegrityOk();
   ASSERT_TRUE(ok) << ok.error().ToString();
   EXPECT_TRUE(*ok);
+}
+
+TEST(MetadataUserDeleteTest, DeleteUserEndsTheirSessions) {
+  auto dir = std::filesystem::temp_directory_path() / ("wharf-meta-del-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  {
+    auto store = MetadataStore::Open(dir / "wharf.db");
+    ASSERT_TRUE(store) << store.error().message;
+    ASSERT_TRUE((*store)->PutUser({"bob", "hash", false}));
+    ASSERT_TRUE((*store)->PutUser({"eve", "hash", false}));
+    ASSERT_TRUE((*store)->PutSession({"s1", "bob", 1, 100}));
+    ASSERT_TRUE((*store)->PutSession({"s2", "eve", 1, 100}));
+    ASSERT_TRUE((*store)->DeleteSessionsOf("eve"));
+    EXPECT_FALSE(*(*store)->GetSession("s2"));
+    EXPECT_TRUE(*(*store)->GetUser("eve"));
+    ASSERT_TRUE((*store)->DeleteUser("bob"));
+    EXPECT_FALSE(*(*store)->GetUser("bob"));
+    EXPECT_FALSE(*(*store)->GetSession("s1"));
+    EXPECT_EQ(*(*store)->CountUsers(), 1);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

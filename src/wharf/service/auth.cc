@@ -38,6 +38,21 @@ Result<void> Auth::SetUser(const std::string& username, const std::string& passw
   return metadata_.PutUser({username, *hash, is_admin});
 }
 
+Result<void> Auth::ChangePassword(const std::string& username, const std::string& password) {
+  auto user = metadata_.GetUser(username);
+  if (!user) return Error(user.error());
+  if (!*user) return NotFound("no user " + username);
+  WHARF_RETURN_IF_ERROR(SetUser(username, password, (*user)->is_admin));
+  return metadata_.DeleteSessionsOf(username);
+}
+
+Result<void> Auth::RemoveUser(const std::string& username) {
+  auto user = metadata_.GetUser(username);
+  if (!user) return Error(user.error());
+  if (!*user) return NotFound("no user " + username);
+  return metadata_.DeleteUser(username);
+}
+
 Result<std::string> Auth::EnsureAdmin(const std::string& password) {
   auto count = metadata_.CountUsers();
   if (!count) return Error(count.error());

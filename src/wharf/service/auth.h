@@ -31,6 +31,11 @@ class Auth {
   // Creates or replaces a user.
   Result<void> SetUser(const std::string& username, const std::string& password, bool is_admin);
 
+  // Changes a password (NotFound if no such user) and ends the user's sessions.
+  Result<void> ChangePassword(const std::string& username, const std::string& password);
+  // Removes a user and their sessions; NotFound if no such user.
+  Result<void> RemoveUser(const std::string& username);
+
   // Unauthenticated "invalid username or password" for any mismatch.
   Result<Session> Login(const std::string& username, const std::string& password);
   // Unauthenticated if the id is unknown or expired.
