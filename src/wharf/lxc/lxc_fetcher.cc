@@ -1,0 +1,188 @@
+#include "wharf/lxc/lxc_fetcher.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <thread>
+
+#include "wharf/lxc/archive_scan.h"
+
+namespace wharf::lxc {
+
+namespace {
+
+std::string FileName(const ResolvedFile& file) {
+  return file.role == "meta" ? "meta.tar.xz" : "rootfs.tar.xz";
+}
+
+void SleepUnlessCancelled(const pull::JobProgress& progress, std::chrono::milliseconds total) {
+  auto until = std::chrono::steady_clock::now() + total;
+  while (!progress.cancel && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+// An HTTP answer that is not a success, as an error: 404 is NotFound, others Unavailable.
+Status StatusOf(const registry::WebResponse& response, const std::string& url) {
+  std::string message = "GET " + url + ": " + response.status_text;
+  if (response.status == 404 || response.status == 410) return {Code::kNotFound, message};
+  return {Code::kUnavailable, message};
+}
+
+}  // namespace
+
+LxcFetcher::LxcFetcher(LxcFetcherOptions options, content::BlobStore& store,
+                       registry::WebClient& web, pull::BlobPins& pins, LxcCache& cache,
+                       CatalogSource catalog)
+    : options_(options),
+      store_(store),
+      web_(web),
+      pins_(pins),
+      cache_(cache),
+      catalog_(std::move(catalog)),
+      resolver_({options.attempts, options.stall_timeout_s}, web) {}
+
+Result<void> LxcFetcher::FetchFile(const ResolvedFile& file, const Digest& digest, int64_t cap,
+                                   pull::JobProgress& progress) {
+  auto ingest = store_.StartIngest(digest, file.size);
+  if (!ingest) return Error(ingest.error());
+  if (*ingest == nullptr) {  // already complete in the store
+    progress.bytes_done += store_.Size(digest).value_or(0);
+    return {};
+  }
+  content::Ingest& in = **ingest;
+  const std::string name = FileName(file);
+  int64_t counted = in.offset();
+  progress.bytes_done += counted;
+  auto uncount = [&] {
+    progress.bytes_done -= counted;
+    counted = 0;
+  };
+  registry::BlobSink sink = [&](const char* data, size_t n) -> Result<void> {
+    if (progress.cancel) return Cancelled("download stopped");
+    int64_t after = in.offset() + static_cast<int64_t>(n);
+    if (file.size >= 0 && after > file.size) {
+      return DataLoss(name + " from " + file.url + " is larger than the " +
+                      std::to_string(file.size) + " bytes the index gives");
+    }
+    if (file.size < 0 && after > cap) {
+      return TooLarge(name + " from " + file.url + " is larger than " + std::to_string(cap) +
+                      " bytes");
+    }
+    WHARF_RETURN_IF_ERROR(in.Write(data, n));
+    counted += static_cast<int64_t>(n);
+    progress.bytes_done += static_cast<int64_t>(n);
+    return {};
+  };
+  int restarts = 0;
+  for (int attempt = 1; !(file.size >= 0 && in.offset() == file.size);) {
+    registry::WebRequest request;
+    request.url = file.url;
+    request.stall_timeout_s = options_.stall_timeout_s;
+    request.offset = in.offset();
+    auto response = web_.Stream(request, sink);
+    bool ignored_range =
+        response && (!response->range_honoured || (request.offset > 0 && response->status == 416));
+    if (ignored_range && restarts++ < 3) {
+      // The server does not do Range (Python's http.server does not): start over.
+      WHARF_RETURN_IF_ERROR(in.Restart());
+      uncount();
+      continue;
+    }
+    if (response && response->status >= 200 && response->status < 300) break;
+    Status error = response ? StatusOf(*response, file.url) : response.error();
+    bool transient = error.code == Code::kUnavailable &&
+                     (!response || response->status >= 500 || response->status == 429);
+    if (!transient || ++attempt > options_.attempts || progress.cancel) {
+      if (error.code == Code::kDataLoss || error.code == Code::kTooLarge) in.Abort();
+      if (progress.cancel && error.code == Code::kCancelled) uncount();
+      return Error(error);
+    }
+    SleepUnlessCancelled(progress, std::chrono::milliseconds(250 << attempt));
+  }
+  if (auto s = in.Commit(); !s) {
+    return Fail(s.error().code, name + " from " + file.url + ": " + s.error().message);
+  }
+  return {};
+}
+
+Result<void> LxcFetcher::Fetch(const metadata::JobRecord& job, pull::JobProgress& progress,
+                               const pull::CommitFn& commit) {
+  auto catalog = catalog_ ? catalog_() : nullptr;
+  const depot::CatalogEntry* entry = catalog ? catalog->Find("lxc", job.name) : nullptr;
+  if (entry == nullptr || !entry->source) {
+    return NotFound("Image not found: " + job.name + " (the appcenter catalog does not list it)");
+  }
+  auto resolved = resolver_.Resolve(*entry, job.tag);
+  if (!resolved) return Error(resolved.error());
+  auto rootfs_digest = Digest::FromHex(resolved->rootfs.sha256);
+  if (!rootfs_digest) return Error(rootfs_digest.error());
+  std::optional<Digest> meta_digest;
+  std::vector<std::string> blobs = {rootfs_digest->str()};
+  if (resolved->meta) {
+    auto d = Digest::FromHex(resolved->meta->sha256);
+    if (!d) return Error(d.error());
+    meta_digest = *d;
+    blobs.push_back(d->str());
+  }
+  pull::BlobPins::Lease lease = pins_.Pin(blobs);
+  progress.bytes_done = 0;
+  progress.bytes_total = -1;
+  spdlog::info("lxc {}:{} is build {} of {} {}", job.name, job.tag, resolved->serial,
+               resolved->protocol,
+               resolved->server.empty() ? resolved->rootfs.url : resolved->server);
+
+  // meta.tar.xz first: it is small, and an image without "config" is refused before the
+  // rootfs is fetched.
+  std::vector<MetaFile> meta_files;
+  int64_t meta_size = 0;
+  if (meta_digest) {
+    WHARF_RETURN_IF_ERROR(
+        FetchFile(*resolved->meta, *meta_digest, options_.max_meta_bytes, progress));
+    auto files = ReadMeta(store_.BlobPath(*meta_digest));
+    if (!files) return Error(files.error());
+    meta_files = std::move(*files);
+    meta_size = store_.Size(*meta_digest).value_or(0);
+  }
+  if (resolved->rootfs.size >= 0) progress.bytes_total = meta_size + resolved->rootfs.size;
+  WHARF_RETURN_IF_ERROR(
+      FetchFile(resolved->rootfs, *rootfs_digest, options_.max_rootfs_bytes, progress));
+  if (progress.cancel) return Cancelled("download stopped");
+  int64_t rootfs_size = store_.Size(*rootfs_digest).value_or(0);
+  progress.bytes_total = meta_size + rootfs_size;
+  auto summary = ScanRootfs(store_.BlobPath(*rootfs_digest));
+  if (!summary) return Error(summary.error());
+
+  LxcImageInfo info;
+  info.serial = resolved->serial;
+  info.protocol = resolved->protocol;
+  info.server = resolved->server;
+  info.files.push_back({"rootfs", rootfs_digest->str(), rootfs_size, resolved->rootfs.url});
+  if (meta_digest) {
+    info.files.push_back({"meta", meta_digest->str(), meta_size, resolved->meta->url});
+  }
+  info.cache_key = resolved->cache_key;
+
+  if (cache_.enabled() && info.cache_key) {
+    if (!meta_digest) {
+      spdlog::warn(
+          "lxc {}:{} not placed in the LXC cache: its source has no meta.tar.xz, "
+          "whose config lxc-create needs",
+          job.name, job.tag);
+    } else if (auto s = cache_.Place(*info.cache_key, store_.BlobPath(*rootfs_digest), meta_files,
+                                     info.serial);
+               !s) {
+      return Fail(s.error().code, "cannot place the image in the LXC cache: " + s.error().message);
+    }
+  }
+
+  metadata::ImageRecord image;
+  image.architecture = resolved->architecture;
+  image.os = "linux";
+  image.size = summary->unpacked_size;
+  image.blobs = std::move(blobs);
+  image.extra = info.ToJson();
+  return commit(image);
+}
+
+}  // namespace wharf::lxc

@@ -1,0 +1,58 @@
+// Fetches an LXC image into the content store for the download queue (type "lxc"): resolve
+// the catalog entry's source for the job's tag → pin the files' digests → stream meta.tar.xz,
+// then rootfs.tar.xz, into resumable ingests (sha256 checked; a download is cut at the size
+// the index gives) → read meta.tar.xz (it must hold "config") and scan rootfs.tar.xz (a broken
+// archive or an unsafe entry fails the job; its unpacked size becomes the image's size) →
+// place it in the LXC cache when one is configured → record the image.
+//
+// The record: type "lxc", name = the catalog name, tag as requested ("latest" or a build
+// serial), architecture, size = unpacked bytes, blobs = the files, and LxcImageInfo (serial,
+// source, files, cache key) as `extra`. Thread-safe: one LxcFetcher serves all jobs.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "wharf/content/blob_store.h"
+#include "wharf/depot/catalog.h"
+#include "wharf/lxc/lxc_cache.h"
+#include "wharf/lxc/source_resolver.h"
+#include "wharf/pull/blob_pins.h"
+#include "wharf/pull/pull_queue.h"
+#include "wharf/registry/web_client.h"
+
+namespace wharf::lxc {
+
+struct LxcFetcherOptions {
+  int attempts = 3;                              // tries per request for transient failures
+  int stall_timeout_s = 30;                      // a transfer with no byte for this long fails
+  int64_t max_rootfs_bytes = int64_t{16} << 30;  // cap when the index gives no size
+  int64_t max_meta_bytes = 64 << 20;
+};
+
+// The appcenter catalog as it is now (it may be refreshed between jobs); may return null.
+using CatalogSource = std::function<std::shared_ptr<const depot::Catalog>()>;
+
+class LxcFetcher : public pull::Fetcher {
+ public:
+  LxcFetcher(LxcFetcherOptions options, content::BlobStore& store, registry::WebClient& web,
+             pull::BlobPins& pins, LxcCache& cache, CatalogSource catalog);
+
+  Result<void> Fetch(const metadata::JobRecord& job, pull::JobProgress& progress,
+                     const pull::CommitFn& commit) override;
+
+ private:
+  // Streams one file into the store (resuming a partial one), counting progress.
+  Result<void> FetchFile(const ResolvedFile& file, const Digest& digest, int64_t cap,
+                         pull::JobProgress& progress);
+
+  LxcFetcherOptions options_;
+  content::BlobStore& store_;
+  registry::WebClient& web_;
+  pull::BlobPins& pins_;
+  LxcCache& cache_;
+  CatalogSource catalog_;
+  SourceResolver resolver_;
+};
+
+}  // namespace wharf::lxc
