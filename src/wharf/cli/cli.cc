@@ -1,0 +1,171 @@
+#include "wharf/cli/cli.h"
+
+#include <curl/curl.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "wharf/cli/commands.h"
+#include "wharf/cli/exit_code.h"
+#include "wharf/cli/image_arg.h"
+#include "wharf/cli/pull.h"
+
+namespace wharf::cli {
+
+namespace {
+
+constexpr const char* kFooter =
+    "Exit codes: 0 ok, 1 server or network error, 2 usage, 3 not logged in or not allowed,\n"
+    "4 not found, 5 conflict, 130 pull cancelled. Errors are one line on stderr.";
+
+// What the parsed command line asks for.
+struct Flags {
+  bool json = false;
+  std::string server;
+  std::string username;
+  bool password_stdin = false;
+  std::string type;
+  std::string from;
+  std::string text;
+  bool no_trunc = false;
+  bool official = false;
+  bool remote = false;
+  std::string image;
+  std::vector<std::string> images;
+};
+
+int Report(const Status& error) {
+  std::string message = error.message;
+  if (error.code == Code::kUnauthenticated && message.find("wharf login") == std::string::npos) {
+    message += " (run `wharf login`)";
+  }
+  std::fprintf(stderr, "wharf: %s\n", message.c_str());
+  return ExitCodeFor(error.code);
+}
+
+// An API client for the saved session.
+Result<ApiClient> SessionClient(const SessionStore& store, const std::string& user_agent) {
+  auto session = store.Load();
+  if (!session) return Error(session.error());
+  return ApiClient(
+      {.server = session->server, .cookie = session->cookie, .user_agent = user_agent});
+}
+
+Result<void> RunPull(const ApiClient& api, const Flags& f) {
+  auto arg = ParseImageArg(f.image);
+  if (!arg) return Error(arg.error());
+  PullRequest r;
+  r.type = f.type.empty() ? "docker" : f.type;
+  r.from = !f.from.empty() ? f.from : (r.type == "lxc" ? "appcenter" : "dockerhub");
+  r.name = arg->name;
+  r.tag = arg->tag.empty() ? "latest" : arg->tag;
+  r.json = f.json;
+  return Pull(api, r);
+}
+
+}  // namespace
+
+int Main(int argc, char** argv, std::string_view version) {
+  CLI::App app{"wharf - the command-line client of wharfd (container images)", "wharf"};
+  app.footer(kFooter);
+  app.set_version_flag("--version", "wharf " + std::string(version));
+  app.require_subcommand(1);
+  app.fallthrough();  // --json is accepted after the command too
+  Flags f;
+  app.add_flag("--json", f.json, "print the API's JSON instead of tables and text");
+
+  auto* login = app.add_subcommand("login", "log in to wharfd and save the session");
+  login->add_option("--server", f.server,
+                    "wharfd's URL (default: $WHARF_SERVER, the saved session's, or " +
+                        std::string(kDefaultServer) + ")");
+  login->add_option("-u,--username", f.username, "user name (asked when missing)");
+  login->add_flag("--password-stdin", f.password_stdin, "read the password from stdin");
+  auto* logout = app.add_subcommand("logout", "end the session and forget it");
+
+  auto* ls = app.add_subcommand("ls", "list local images, one row per tag");
+  ls->alias("images");
+  ls->add_option("--type", f.type, "lxc or docker")->check(CLI::IsMember({"lxc", "docker"}));
+  ls->add_option("--filter", f.text, "only names or descriptions containing TEXT");
+  ls->add_flag("--no-trunc", f.no_trunc, "do not cut descriptions");
+
+  auto* search = app.add_subcommand("search", "search a depot (Docker Hub or a catalog)");
+  search->add_option("--from", f.from, "dockerhub (default), appcenter, qnap or official")
+      ->check(CLI::IsMember({"dockerhub", "appcenter", "qnap", "official"}));
+  search->add_option("--type", f.type, "lxc or docker")->check(CLI::IsMember({"lxc", "docker"}));
+  search->add_option("TEXT", f.text, "what to look for (empty: the whole catalog)");
+  search->add_flag("--no-trunc", f.no_trunc, "do not cut descriptions");
+
+  auto* tags = app.add_subcommand("tags", "list the tags of a repository at its registry");
+  tags->add_option("NAME", f.image, "image name, without a tag")->required();
+  tags->add_flag("--official", f.official, "an official Docker Hub image (library/NAME)");
+
+  auto* pull = app.add_subcommand("pull", "download an image, showing its progress");
+  pull->add_option("--from", f.from, "dockerhub (default for docker) or appcenter (for lxc)")
+      ->check(CLI::IsMember({"dockerhub", "appcenter", "qnap"}));
+  pull->add_option("--type", f.type, "docker (default) or lxc")
+      ->check(CLI::IsMember({"lxc", "docker"}));
+  pull->add_option("IMAGE", f.image, "NAME[:TAG], TAG defaults to latest")->required();
+
+  auto* status = app.add_subcommand("status", "list downloads that run, wait or failed");
+  auto* inspect = app.add_subcommand("inspect", "show an image's details (Docker's JSON)");
+  inspect->add_option("IMAGE", f.image, "NAME[:TAG], TAG defaults to latest")->required();
+  inspect->add_flag("--remote", f.remote, "ask the registry instead of the local store");
+
+  auto* rm = app.add_subcommand("rm", "delete local images: NAME (every tag) or NAME:TAG");
+  rm->alias("rmi");
+  rm->add_option("IMAGE", f.images, "NAME or NAME:TAG")->required();
+  rm->add_option("--type", f.type, "docker (default) or lxc")
+      ->check(CLI::IsMember({"lxc", "docker"}));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string what = e.what();
+    if (what.empty()) what = "invalid command line";
+    std::fprintf(stderr, "wharf: %s (see `wharf --help`)\n", what.c_str());
+    return kExitUsage;
+  }
+
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  auto path = DefaultSessionPath();
+  if (!path) return Report(path.error());
+  SessionStore store(*path);
+  const std::string user_agent = "wharf/" + std::string(version);
+
+  Result<void> done;
+  if (*login) {
+    done = Login(store, {f.server, f.username, f.password_stdin, f.json, user_agent});
+  } else if (*logout) {
+    done = Logout(store, user_agent, f.json);
+  } else {
+    auto api = SessionClient(store, user_agent);
+    if (!api) return Report(api.error());
+    if (*ls) {
+      done = ListImages(*api, {"local", f.type, f.text, f.no_trunc, f.json});
+    } else if (*search) {
+      done = ListImages(
+          *api, {f.from.empty() ? "dockerhub" : f.from, f.type, f.text, f.no_trunc, f.json});
+    } else if (*tags) {
+      done = ShowTags(*api, f.image, f.official, f.json);
+    } else if (*pull) {
+      done = RunPull(*api, f);
+    } else if (*status) {
+      done = ShowDownloads(*api, f.json);
+    } else if (*inspect) {
+      done = Inspect(*api, f.image, f.remote);
+    } else if (*rm) {
+      done = RemoveImages(*api, f.images, f.type.empty() ? "docker" : f.type, f.json);
+    }
+  }
+  std::fflush(stdout);
+  curl_global_cleanup();
+  return done ? kExitOk : Report(done.error());
+}
+
+}  // namespace wharf::cli

@@ -1,0 +1,51 @@
+// The commands of `wharf` other than pull, each printing its result on stdout (a table or
+// text, or with `json` the API's JSON) and returning its error for Main to report.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "wharf/base/status.h"
+#include "wharf/cli/api_client.h"
+#include "wharf/cli/session_store.h"
+
+namespace wharf::cli {
+
+inline constexpr std::string_view kDefaultServer = "http://127.0.0.1:8080";
+
+struct LoginOptions {
+  std::string server;    // empty: $WHARF_SERVER, else the saved session's, else the default
+  std::string username;  // empty: asked on the terminal
+  bool password_stdin = false;
+  bool json = false;
+  std::string user_agent;
+};
+
+// Logs in and saves the session. The password is read from stdin (up to its end, one
+// trailing newline dropped) or asked on the terminal without echo.
+Result<void> Login(const SessionStore& store, const LoginOptions& options);
+// Ends the session on the server and removes the saved one (even when the server cannot be
+// reached or the session already expired: the local copy is useless then).
+Result<void> Logout(const SessionStore& store, const std::string& user_agent, bool json);
+
+struct ListOptions {
+  std::string from;  // depot; "local" for ls
+  std::string type;  // "", "docker" or "lxc"
+  std::string text;  // filter_text
+  bool no_trunc = false;
+  bool json = false;
+};
+Result<void> ListImages(const ApiClient& api, const ListOptions& options);  // ls and search
+
+Result<void> ShowTags(const ApiClient& api, const std::string& name, bool official, bool json);
+Result<void> ShowDownloads(const ApiClient& api, bool json);
+Result<void> Inspect(const ApiClient& api, const std::string& image, bool remote);
+// Deletes each NAME (every tag) or NAME:TAG; goes on after a failure, reports every failure
+// but the last on stderr and returns the last.
+Result<void> RemoveImages(const ApiClient& api, const std::vector<std::string>& images,
+                          const std::string& type, bool json);
+
+// Prints JSON on stdout, indented, invalid UTF-8 replaced rather than fatal.
+void PrintJson(const nlohmann::json& j, int indent = 2);
+
+}  // namespace wharf::cli

@@ -1,0 +1,103 @@
+#include "wharf/cli/listing_tables.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "wharf/cli/api_client.h"
+
+namespace wharf::cli {
+
+namespace {
+
+std::string Describe(const nlohmann::json& entry, bool no_trunc) {
+  std::string d = StringField(entry, "description");
+  return no_trunc ? Truncate(d, d.size()) : Truncate(d, kDescriptionWidth);
+}
+
+// A size as the API gives it: a number, or a string of digits (LXC and catalog entries).
+std::string SizeCell(const nlohmann::json& size) {
+  if (size.is_number_integer()) return HumanSize(size.get<int64_t>());
+  if (size.is_string()) {
+    const std::string& s = size.get_ref<const std::string&>();
+    int64_t n = 0;
+    auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (ec == std::errc() && ptr == s.data() + s.size()) return HumanSize(n);
+  }
+  return "-";
+}
+
+}  // namespace
+
+Table LocalImagesTable(const nlohmann::json& listing, bool no_trunc) {
+  Table table({"NAME", "TAG", "TYPE", "SIZE", "DESCRIPTION"});
+  for (const auto& entry : ArrayField(listing, "results")) {
+    const auto& tags = ArrayField(entry, "tags");
+    const auto& sizes = ArrayField(entry, "size");
+    for (size_t i = 0; i < tags.size(); ++i) {
+      std::string tag = tags[i].is_string() ? tags[i].get<std::string>() : "";
+      table.AddRow({StringField(entry, "name"), tag, StringField(entry, "type"),
+                    i < sizes.size() ? SizeCell(sizes[i]) : "-", Describe(entry, no_trunc)});
+    }
+  }
+  return table;
+}
+
+Table SearchTable(const nlohmann::json& listing, bool no_trunc) {
+  std::string depot = StringField(listing, "from");
+  if (depot.empty()) depot = StringField(listing, "category");
+  if (depot == "dockerhub") {
+    Table table({"NAME", "DESCRIPTION", "STARS", "OFFICIAL"});
+    for (const auto& e : ArrayField(listing, "results")) {
+      auto stars = e.find("star_count");
+      bool official = e.contains("is_official") && e["is_official"].is_boolean() &&
+                      e["is_official"].get<bool>();
+      table.AddRow({StringField(e, "name"), Describe(e, no_trunc),
+                    stars != e.end() && stars->is_number_integer()
+                        ? std::to_string(stars->get<int64_t>())
+                        : "0",
+                    official ? "[OK]" : ""});
+    }
+    return table;
+  }
+  Table table({"NAME", "TITLE", "VERSION", "TYPE", "DESCRIPTION"});
+  for (const auto& e : ArrayField(listing, "results")) {
+    table.AddRow({StringField(e, "name"), StringField(e, "title"), StringField(e, "version"),
+                  StringField(e, "type"), Describe(e, no_trunc)});
+  }
+  return table;
+}
+
+Table TagsTable(const nlohmann::json& tags) {
+  Table table({"TAG", "INSTALLED"});
+  const auto& installed = ArrayField(tags, "installed");
+  for (const auto& t : ArrayField(tags, "tags")) {
+    if (!t.is_string()) continue;
+    bool here = std::find(installed.begin(), installed.end(), t) != installed.end();
+    table.AddRow({t.get<std::string>(), here ? "yes" : ""});
+  }
+  return table;
+}
+
+Table DownloadsTable(const nlohmann::json& jobs) {
+  Table table({"NAME", "TAG", "TYPE", "STATUS", "PROGRESS", "ERROR"});
+  if (!jobs.is_array()) return table;
+  for (const auto& j : jobs) {
+    std::string progress = "-";
+    auto percent = j.find("percent");
+    if (percent != j.end() && percent->is_number()) {
+      progress = std::to_string(percent->get<int64_t>()) + "%";
+      auto done = j.find("bytes_done");
+      auto total = j.find("bytes_total");
+      if (done != j.end() && done->is_number_integer() && total != j.end() &&
+          total->is_number_integer() && total->get<int64_t>() > 0) {
+        progress +=
+            " (" + HumanSize(done->get<int64_t>()) + "/" + HumanSize(total->get<int64_t>()) + ")";
+      }
+    }
+    table.AddRow({StringField(j, "name"), StringField(j, "tag"), StringField(j, "type"),
+                  StringField(j, "status"), progress, Truncate(StringField(j, "error"), 80)});
+  }
+  return table;
+}
+
+}  // namespace wharf::cli

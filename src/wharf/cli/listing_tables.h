@@ -1,0 +1,24 @@
+// The tables the CLI prints for the API's answers, built from the JSON exactly as the API
+// documents it (quirks included: a local Docker entry's `size` is an array of integers, an
+// LXC entry's an array of strings). Pure, so the shapes are tested without a server.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "wharf/cli/table.h"
+
+namespace wharf::cli {
+
+inline constexpr size_t kDescriptionWidth = 45;  // docker search cuts descriptions alike
+
+// `wharf ls`: NAME, TAG, TYPE, SIZE, DESCRIPTION; one row per tag.
+Table LocalImagesTable(const nlohmann::json& listing, bool no_trunc);
+// `wharf search`: for dockerhub NAME, DESCRIPTION, STARS, OFFICIAL; for the curated
+// catalogs NAME, TITLE, VERSION, TYPE, DESCRIPTION.
+Table SearchTable(const nlohmann::json& listing, bool no_trunc);
+// `wharf tags`: TAG, INSTALLED.
+Table TagsTable(const nlohmann::json& tags);
+// `wharf status`: NAME, TAG, TYPE, STATUS, PROGRESS, ERROR.
+Table DownloadsTable(const nlohmann::json& jobs);
+
+}  // namespace wharf::cli

@@ -1,0 +1,77 @@
+#include "wharf/cli/listing_tables.h"
+
+#include <gtest/gtest.h>
+
+namespace wharf::cli {
+namespace {
+
+// The local listing of the API documents, quirks included.
+const char* kLocal = R"({"category": "local", "filter_text": "", "total_count": 3, "type": "",
+  "results": [
+    {"description": "Ubuntu 14.04", "downloading": false, "icon": "", "installed": true,
+     "name": "ubuntu-trusty", "repository": "local", "size": ["275382272"], "tags": ["latest"],
+     "type": "lxc"},
+    {"description": "", "downloading": false, "icon": "", "installed": true, "is_latest": [],
+     "name": "sameersbn/redmine", "repository": "local", "size": [618160542, 617775210],
+     "tags": ["3.0.2", "3.0.3"], "type": "docker"},
+    {"description": "A description much longer than forty-five characters, cut short",
+     "downloading": false, "icon": "", "installed": true, "is_latest": ["latest"],
+     "name": "ubuntu", "repository": "local", "size": [188304295], "tags": ["latest"],
+     "type": "docker"}]})";
+
+TEST(ListingTablesTest, LocalImagesOneRowPerTag) {
+  Table t = LocalImagesTable(nlohmann::json::parse(kLocal), false);
+  EXPECT_EQ(t.Render(),
+            "NAME                TAG      TYPE     SIZE    DESCRIPTION\n"
+            "ubuntu-trusty       latest   lxc      275MB   Ubuntu 14.04\n"
+            "sameersbn/redmine   3.0.2    docker   618MB\n"
+            "sameersbn/redmine   3.0.3    docker   618MB\n"
+            "ubuntu              latest   docker   188MB   A description much longer than "
+            "forty-five ch…\n");
+  std::string full = LocalImagesTable(nlohmann::json::parse(kLocal), true).Render();
+  EXPECT_NE(full.find("characters, cut short\n"), std::string::npos);
+}
+
+TEST(ListingTablesTest, EmptyOrOddListingsGiveTheHeaderOnly) {
+  EXPECT_EQ(LocalImagesTable(nlohmann::json::parse(R"({"results": []})"), false).Render(),
+            "NAME   TAG   TYPE   SIZE   DESCRIPTION\n");
+  EXPECT_EQ(LocalImagesTable(nlohmann::json::parse("[1, 2]"), false).rows(), 0u);
+  // Sizes missing for a tag show as "-".
+  auto t = LocalImagesTable(
+      nlohmann::json::parse(R"({"results": [{"name": "x", "tags": ["a", "b"], "size": [5]}]})"),
+      false);
+  EXPECT_NE(t.Render().find("x      b            -"), std::string::npos) << t.Render();
+}
+
+TEST(ListingTablesTest, SearchTablesDependOnTheDepot) {
+  auto hub = nlohmann::json::parse(R"({"from": "dockerhub", "results": [
+    {"name": "ubuntu", "description": "Ubuntu", "star_count": 10, "is_official": true},
+    {"name": "lgsd/diamond", "description": "", "star_count": 0, "is_official": false}]})");
+  EXPECT_EQ(SearchTable(hub, false).Render(),
+            "NAME           DESCRIPTION   STARS   OFFICIAL\n"
+            "ubuntu         Ubuntu        10      [OK]\n"
+            "lgsd/diamond                 0\n");
+  auto catalog = nlohmann::json::parse(R"({"category": "qnap", "results": [
+    {"name": "debian-wheezy", "title": "Debian", "version": "7.8", "type": "lxc",
+     "description": "Debian"}]})");
+  EXPECT_EQ(SearchTable(catalog, false).Render(),
+            "NAME            TITLE    VERSION   TYPE   DESCRIPTION\n"
+            "debian-wheezy   Debian   7.8       lxc    Debian\n");
+}
+
+TEST(ListingTablesTest, TagsAndDownloads) {
+  auto tags = nlohmann::json::parse(R"({"installed": ["1.0"], "tags": ["latest", "1.0"]})");
+  EXPECT_EQ(TagsTable(tags).Render(), "TAG      INSTALLED\nlatest\n1.0      yes\n");
+  auto jobs = nlohmann::json::parse(R"([
+    {"name": "a", "tag": "latest", "type": "docker", "status": "downloading", "percent": 42,
+     "bytes_done": 420000, "bytes_total": 1000000, "error": ""},
+    {"name": "b", "tag": "x", "type": "docker", "status": "failed", "percent": null,
+     "bytes_done": 0, "bytes_total": -1, "error": "manifest unknown"}])");
+  EXPECT_EQ(DownloadsTable(jobs).Render(),
+            "NAME   TAG      TYPE     STATUS        PROGRESS          ERROR\n"
+            "a      latest   docker   downloading   42% (420kB/1MB)\n"
+            "b      x        docker   failed        -                 manifest unknown\n");
+}
+
+}  // namespace
+}  // namespace wharf::cli

@@ -1,0 +1,238 @@
+#include "wharf/cli/pull.h"
+
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+
+#include "wharf/cli/event_feed.h"
+#include "wharf/cli/image_arg.h"
+#include "wharf/cli/progress.h"
+#include "wharf/cli/terminal.h"
+
+namespace wharf::cli {
+
+namespace {
+
+constexpr int kOpenTimeoutMs = 10000;
+constexpr double kSilenceCheckS = 5.0;  // with the stream, poll after this long without news
+constexpr double kPollIntervalS = 0.5;  // without the stream
+constexpr double kFrameIntervalS = 0.1;
+
+double Now() {
+  using namespace std::chrono;
+  return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+// Sleeps, but returns early on Ctrl-C (nanosleep fails with EINTR).
+void Nap(double seconds) {
+  timespec ts{
+      static_cast<time_t>(seconds),
+      static_cast<long>((seconds - static_cast<double>(static_cast<time_t>(seconds))) * 1e9)};
+  ::nanosleep(&ts, nullptr);
+}
+
+class PullSession {
+ public:
+  PullSession(const ApiClient& api, const PullRequest& r)
+      : api_(api), r_(r), display_(r.type == "docker" ? DisplayName(r.name) : r.name) {
+    state_.type = r.type;
+    state_.name = display_;
+    state_.tag = r.tag;
+    state_.status = "waiting";
+    terminal_ = !r.json && IsTerminal(STDOUT_FILENO);
+  }
+
+  Result<void> Run();
+
+ private:
+  std::string Ref() const { return display_ + ":" + r_.tag; }
+  bool Ours(const nlohmann::json& j) const {
+    return StringField(j, "type") == r_.type && StringField(j, "tag") == r_.tag &&
+           StringField(j, "name") == display_;
+  }
+  Result<void> StartDownload();
+  void Update(const nlohmann::json& j, bool has_layers);
+  Result<void> PollOnce();
+  Result<bool> Installed();
+  void Show(bool force);
+  // Ctrl-C: true to keep following, false to stop (the answer is in the return of Run).
+  Result<bool> OnInterrupt();
+
+  const ApiClient& api_;
+  const PullRequest& r_;
+  const std::string display_;
+  JobState state_;
+  bool terminal_;
+  SpeedMeter speed_;
+  TerminalView view_;
+  PlainProgress plain_;
+  double last_frame_s_ = -1;
+  std::string last_status_shown_;
+  std::string last_json_;
+};
+
+Result<void> PullSession::StartDownload() {
+  std::string path = "/api/v1/image/" + r_.from + "/" + r_.type + "/" + EscapePath(r_.name) + "/" +
+                     EscapePath(r_.tag) + "/download";
+  auto started = api_.Call("POST", path, nlohmann::json::object());
+  if (!started) return Error(started.error());
+  return {};
+}
+
+void PullSession::Update(const nlohmann::json& j, bool has_layers) {
+  JobState next = ParseJobState(j);
+  if (!has_layers) next.layers = std::move(state_.layers);  // downloadstatus has none
+  state_ = std::move(next);
+  speed_.Add(Now(), state_.bytes_done);
+  if (r_.json) {
+    std::string line = j.dump();
+    if (line != last_json_) std::printf("%s\n", line.c_str());
+    last_json_ = std::move(line);
+    std::fflush(stdout);
+  }
+}
+
+// Reads the job from downloadstatus; once it has left the list, decides how it ended.
+Result<void> PullSession::PollOnce() {
+  auto jobs = api_.Get("/api/v1/image/downloadstatus");
+  if (!jobs) return Error(jobs.error());
+  if (jobs->is_array()) {
+    for (const auto& j : *jobs) {
+      if (Ours(j)) {
+        Update(j, false);
+        return {};
+      }
+    }
+  }
+  auto installed = Installed();
+  if (!installed) return Error(installed.error());
+  nlohmann::json end = {{"type", r_.type}, {"name", display_}, {"tag", r_.tag}};
+  if (*installed) {
+    end["status"] = "done";
+    end["percent"] = 100;
+    end["bytes_done"] = state_.bytes_total > 0 ? state_.bytes_total : state_.bytes_done;
+    end["bytes_total"] = state_.bytes_total;
+  } else {
+    end["status"] = "cancelled";
+    end["error"] = "the download ended without an image (cancelled elsewhere?)";
+  }
+  Update(end, false);
+  return {};
+}
+
+Result<bool> PullSession::Installed() {
+  auto listing = api_.Get("/api/v1/image/?from=local&type=" + r_.type +
+                          "&filter_text=" + EscapeQuery(display_));
+  if (!listing) return Error(listing.error());
+  for (const auto& entry : ArrayField(*listing, "results")) {
+    if (StringField(entry, "name") != display_) continue;
+    const auto& tags = ArrayField(entry, "tags");
+    if (std::find(tags.begin(), tags.end(), r_.tag) != tags.end()) return true;
+  }
+  return false;
+}
+
+void PullSession::Show(bool force) {
+  if (r_.json) return;
+  double now = Now();
+  bool status_changed = state_.status != last_status_shown_;
+  if (terminal_) {
+    if (!force && !status_changed && now - last_frame_s_ < kFrameIntervalS) return;
+    FrameInput in{&state_, speed_.BytesPerSecond(), TerminalWidth(STDOUT_FILENO),
+                  TerminalHeight(STDOUT_FILENO) - 1};
+    std::fputs(view_.Draw(RenderFrame(in)).c_str(), stdout);
+  } else if (auto line = plain_.Update(state_, now)) {
+    std::printf("%s\n", line->c_str());
+  }
+  std::fflush(stdout);
+  last_frame_s_ = now;
+  last_status_shown_ = state_.status;
+}
+
+Result<bool> PullSession::OnInterrupt() {
+  if (terminal_) std::fputs("\r\x1b[K", stdout);  // over the "^C" the terminal echoed
+  std::fflush(stdout);
+  auto answer = AskTerminal("Cancel the download of " + Ref() + "? [y/N] ", false);
+  view_.Detach();
+  std::string a = answer ? *answer : "";
+  std::transform(a.begin(), a.end(), a.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (a != "y" && a != "yes") {
+    std::fprintf(stderr, "The download of %s continues in the background; see `wharf status`.\n",
+                 Ref().c_str());
+    return false;
+  }
+  std::string path = "/api/v1/image/downloadstatus/" + r_.type + "/" + EscapePath(r_.name) + "/" +
+                     EscapePath(r_.tag);
+  auto cancelled = api_.Call("DELETE", path);
+  if (!cancelled && cancelled.error().code == Code::kNotFound) {
+    return true;  // it ended on its own meanwhile: follow it to report how
+  }
+  if (!cancelled) return Error(cancelled.error());
+  return Cancelled("the download of " + Ref() + " was cancelled");
+}
+
+Result<void> PullSession::Run() {
+  InterruptCatcher catcher;
+  EventFeed feed(api_);
+  feed.Start();
+  auto open = feed.WaitOpen(kOpenTimeoutMs);
+  if (!open && (open.error().code == Code::kUnauthenticated ||
+                open.error().code == Code::kPermissionDenied)) {
+    return Error(open.error());
+  }
+  bool streaming = open && *open;
+  if (!streaming) feed.Stop();  // an older wharfd, or a stream that would not open: poll
+
+  WHARF_RETURN_IF_ERROR(StartDownload());
+  WHARF_RETURN_IF_ERROR(PollOnce());  // a joined job shows its progress at once
+  Show(true);
+  double last_news = Now();
+  while (!state_.finished()) {
+    if (InterruptCatcher::Take()) {
+      auto follow = OnInterrupt();
+      if (!follow) return Error(follow.error());
+      if (!*follow) return {};
+    }
+    if (streaming) {
+      if (auto e = feed.Next(200)) {
+        auto j =
+            e->type == "job" ? nlohmann::json::parse(e->data, nullptr, false) : nlohmann::json();
+        if (Ours(j)) {
+          Update(j, true);
+          last_news = Now();
+        }
+      } else if (feed.failure()) {
+        streaming = false;  // the stream gave up: carry on by polling
+      }
+      if (Now() - last_news > kSilenceCheckS) {
+        WHARF_RETURN_IF_ERROR(PollOnce());
+        last_news = Now();
+      }
+    } else {
+      Nap(kPollIntervalS);  // Ctrl-C cuts it short; the loop's head asks
+      WHARF_RETURN_IF_ERROR(PollOnce());
+    }
+    Show(false);
+  }
+  feed.Stop();
+  Show(true);
+  if (state_.status == "done") {
+    if (!r_.json) std::printf("Pulled %s\n", Ref().c_str());
+    return {};
+  }
+  return Unavailable("pull " + Ref() + " " + state_.status +
+                     (state_.error.empty() ? "" : ": " + state_.error));
+}
+
+}  // namespace
+
+Result<void> Pull(const ApiClient& api, const PullRequest& request) {
+  PullSession session(api, request);
+  return session.Run();
+}
+
+}  // namespace wharf::cli

@@ -1,0 +1,88 @@
+#include "wharf/cli/table.h"
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+
+namespace wharf::cli {
+
+namespace {
+
+constexpr std::string_view kGap = "   ";
+
+}  // namespace
+
+Table::Table(std::vector<std::string> headers) : headers_(std::move(headers)) {}
+
+void Table::AddRow(std::vector<std::string> cells) {
+  cells.resize(headers_.size());
+  rows_.push_back(std::move(cells));
+}
+
+std::string Table::Render() const {
+  std::vector<size_t> widths(headers_.size(), 0);
+  auto measure = [&](const std::vector<std::string>& row) {
+    for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], TextWidth(row[i]));
+  };
+  measure(headers_);
+  for (const auto& row : rows_) measure(row);
+
+  std::string out;
+  auto emit = [&](const std::vector<std::string>& row) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size()) {
+        line.append(widths[i] - TextWidth(row[i]), ' ');
+        line += kGap;
+      }
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();  // empty last cells
+    out += line;
+    out += '\n';
+  };
+  emit(headers_);
+  for (const auto& row : rows_) emit(row);
+  return out;
+}
+
+size_t TextWidth(std::string_view text) {
+  return static_cast<size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;  // not a continuation byte
+  }));
+}
+
+std::string Truncate(std::string_view text, size_t max) {
+  std::string flat(text);
+  std::replace_if(
+      flat.begin(), flat.end(), [](char c) { return c == '\n' || c == '\r' || c == '\t'; }, ' ');
+  if (TextWidth(flat) <= max) return flat;
+  if (max == 0) return {};
+  // Keep max-1 code points, then the ellipsis.
+  size_t kept = 0;
+  size_t cut = 0;
+  for (; cut < flat.size(); ++cut) {
+    if ((static_cast<unsigned char>(flat[cut]) & 0xC0) != 0x80) {
+      if (kept == max - 1) break;
+      ++kept;
+    }
+  }
+  return flat.substr(0, cut) + "…";
+}
+
+std::string HumanSize(int64_t bytes) {
+  if (bytes < 0) return "-";
+  static constexpr std::array<const char*, 7> kUnits = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
+  double size = static_cast<double>(bytes);
+  size_t unit = 0;
+  // 999.5 would print as "1e+03" with three significant digits: move up a unit instead.
+  while (size >= 999.5 && unit + 1 < kUnits.size()) {
+    size /= 1000.0;
+    ++unit;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3g%s", size, kUnits[unit]);
+  return buf;
+}
+
+}  // namespace wharf::cli

@@ -1,0 +1,39 @@
+// Text output helpers: tables aligned like `docker images` and human-readable sizes. Pure.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace wharf::cli {
+
+// A table with a header row. Columns are padded to their widest cell (in characters, not
+// bytes, so UTF-8 descriptions line up) and separated by three spaces, as docker's
+// tabwriter does; the last column is not padded, so lines carry no trailing spaces.
+class Table {
+ public:
+  explicit Table(std::vector<std::string> headers);
+  // A row shorter than the header is padded with empty cells; a longer one is cut.
+  void AddRow(std::vector<std::string> cells);
+  size_t rows() const { return rows_.size(); }
+  // Every line ends with '\n'.
+  std::string Render() const;
+
+ private:
+  std::vector<std::string> headers_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+// Display width of UTF-8 text: its number of code points.
+size_t TextWidth(std::string_view text);
+
+// `text` cut to at most `max` characters, the last one "…" when cut; newlines and tabs
+// become spaces so a cell stays on one line.
+std::string Truncate(std::string_view text, size_t max);
+
+// Bytes in SI units with three significant digits, as docker shows them: 0 → "0B",
+// 188304295 → "188MB", 1183207922 → "1.18GB", 1200000000 → "1.2GB". Negative → "-".
+std::string HumanSize(int64_t bytes);
+
+}  // namespace wharf::cli

@@ -1,0 +1,57 @@
+#include "wharf/cli/table.h"
+
+#include <gtest/gtest.h>
+
+namespace wharf::cli {
+namespace {
+
+TEST(TableTest, AlignsColumnsLikeDockerImages) {
+  Table t({"NAME", "TAG", "SIZE"});
+  t.AddRow({"ubuntu", "latest", "188MB"});
+  t.AddRow({"sameersbn/redmine", "3.0.2", "618MB"});
+  EXPECT_EQ(t.Render(),
+            "NAME                TAG      SIZE\n"
+            "ubuntu              latest   188MB\n"
+            "sameersbn/redmine   3.0.2    618MB\n");
+}
+
+TEST(TableTest, PadsShortRowsAndLeavesNoTrailingSpaces) {
+  Table t({"A", "B"});
+  t.AddRow({"xyz"});
+  t.AddRow({"1", "2", "dropped"});
+  EXPECT_EQ(t.Render(), "A     B\nxyz\n1     2\n");
+  EXPECT_EQ(t.rows(), 2u);
+}
+
+TEST(TableTest, MeasuresUtf8ByCharacters) {
+  Table t({"N", "D"});
+  t.AddRow({"é", "x"});
+  t.AddRow({"ab", "y"});
+  EXPECT_EQ(t.Render(), "N    D\né    x\nab   y\n");
+  EXPECT_EQ(TextWidth("héllo…"), 6u);
+}
+
+TEST(TableTest, TruncatesWithAnEllipsis) {
+  EXPECT_EQ(Truncate("short", 10), "short");
+  EXPECT_EQ(Truncate("exactly10!", 10), "exactly10!");
+  EXPECT_EQ(Truncate("a longer description", 10), "a longer …");
+  EXPECT_EQ(Truncate("ééééé", 3), "éé…");
+  EXPECT_EQ(Truncate("two\nlines\tand tab", 100), "two lines and tab");
+}
+
+TEST(HumanSizeTest, UsesSiUnitsWithThreeDigits) {
+  struct Case {
+    int64_t bytes;
+    const char* text;
+  };
+  for (const Case& c : {Case{0, "0B"}, Case{999, "999B"}, Case{1000, "1kB"}, Case{1500, "1.5kB"},
+                        Case{999'999, "1MB"}, Case{188'304'295, "188MB"},
+                        Case{228'211'218, "228MB"}, Case{1'183'207'922, "1.18GB"},
+                        Case{1'200'000'000, "1.2GB"}, Case{2'500'000'000'000, "2.5TB"}}) {
+    EXPECT_EQ(HumanSize(c.bytes), c.text) << c.bytes;
+  }
+  EXPECT_EQ(HumanSize(-1), "-");
+}
+
+}  // namespace
+}  // namespace wharf::cli
