@@ -1,0 +1,337 @@
+// wharf's web page: login, the four depots, downloads with live progress, local images.
+// The state that matters across a reload or an expired session (tab, search, type, page)
+// lives in location.hash: #dockerhub?q=redis&type=docker&page=2
+
+import { api, ApiError, onUnauthorized } from './api.js';
+import { debounce, toast } from './dom.js';
+import { ResultsView, DEPOT_LABELS } from './views.js';
+import { Downloads, familiarName } from './downloads.js';
+import { DownloadDialog, ConfirmDialog, InspectPanel } from './dialogs.js';
+
+const DEPOTS = ['local', 'appcenter', 'official', 'dockerhub'];
+const HUB_PAGE_SIZE = 24;
+const $ = (id) => document.getElementById(id);
+
+const state = {
+  depot: 'local',
+  filters: Object.fromEntries(DEPOTS.map((d) => [d, { q: '', type: '', page: 1 }])),
+  user: null,
+  loadToken: 0,
+  lastData: null,
+};
+
+// --- location.hash ------------------------------------------------------------------------
+
+function readHash() {
+  const raw = location.hash.replace(/^#\/?/, '');
+  const [depot, query = ''] = raw.split('?');
+  if (!DEPOTS.includes(depot)) return;
+  state.depot = depot;
+  const params = new URLSearchParams(query);
+  const type = params.get('type') || '';
+  state.filters[depot] = {
+    q: params.get('q') || '',
+    type: ['docker', 'lxc'].includes(type) ? type : '',
+    page: Math.max(1, parseInt(params.get('page') || '1', 10) || 1),
+  };
+}
+
+function writeHash() {
+  const f = state.filters[state.depot];
+  const params = new URLSearchParams();
+  if (f.q) params.set('q', f.q);
+  if (f.type) params.set('type', f.type);
+  if (state.depot === 'dockerhub' && f.page > 1) params.set('page', String(f.page));
+  const query = params.toString();
+  const hash = `#${state.depot}${query ? `?${query}` : ''}`;
+  if (location.hash !== hash) history.replaceState(null, '', hash);
+}
+
+// --- views -------------------------------------------------------------------------------
+
+const announcer = $('announcer');
+function announce(message) {
+  announcer.textContent = '';
+  setTimeout(() => { announcer.textContent = message; }, 50);
+}
+
+const results = new ResultsView({
+  onDownload: (entry, button) => downloadDialog.open(entry, button),
+  onInspect: (entry, tag, button) => inspectPanel.show(entry.name, tag, button),
+  onDelete: (entry, tag, button) => confirmDelete(entry, tag, button),
+});
+
+const downloads = new Downloads({
+  announce,
+  onBusyChange: () => results.updateBusy((type, name) => downloads.isBusy(type, name)),
+  onImageEvent: (event) => imageChanged(event),
+});
+
+const downloadDialog = new DownloadDialog({
+  onStarted: (type, name, tag) => {
+    downloads.started(type, name, tag);
+    toast(`Downloading ${familiarName(type, name)}:${tag}`);
+  },
+});
+const confirmDialog = new ConfirmDialog();
+const inspectPanel = new InspectPanel();
+
+function confirmDelete(entry, tag, opener) {
+  const what = tag ? `${entry.name}:${tag}` : entry.name;
+  const text = tag
+    ? `${what} will be removed from this server. Layers that other images use are kept.`
+    : `Every tag of ${entry.name} (${entry.tags.join(', ')}) will be removed from this server.`;
+  confirmDialog.ask({ title: `Delete ${what}?`, text, confirm: 'Delete', opener }, async () => {
+    await api.remove(entry.type, entry.name, tag);
+    toast(`Deleted ${what}`, 'success');
+    announce(`Deleted ${what}.`);
+    await load({ quiet: true });
+  });
+}
+
+// An image was added or removed (here, in another tab or by the CLI).
+const refreshAfterImageEvent = debounce(async () => {
+  if (!state.user) return;
+  if (state.depot === 'local') {
+    await load({ quiet: true });
+    return;
+  }
+  try {
+    const local = await api.list({ from: 'local' });
+    const installed = new Set(local.results.map((e) => `${e.type}|${e.name}`));
+    results.updateInstalled(installed);
+  } catch {
+    // the next listing shows the truth
+  }
+}, 300);
+
+function imageChanged() {
+  refreshAfterImageEvent();
+}
+
+// --- the listing -------------------------------------------------------------------------
+
+function selectTab(depot, { focus = false } = {}) {
+  for (const tab of document.querySelectorAll('[role="tab"]')) {
+    const selected = tab.dataset.depot === depot;
+    tab.setAttribute('aria-selected', String(selected));
+    tab.tabIndex = selected ? 0 : -1;
+    if (selected && focus) tab.focus();
+  }
+  $('panel').setAttribute('aria-labelledby', `tab-${depot}`);
+  const f = state.filters[depot];
+  $('search').value = f.q;
+  $('search').placeholder = depot === 'dockerhub' ? 'Search Docker Hub'
+                                                  : `Search ${DEPOT_LABELS[depot]} images`;
+  const radio = document.querySelector(`#type-filter input[value="${f.type}"]`);
+  if (radio) radio.checked = true;
+  document.body.dataset.depot = depot;
+}
+
+async function load({ quiet = false } = {}) {
+  const depot = state.depot;
+  const f = state.filters[depot];
+  const token = ++state.loadToken;
+  writeHash();
+  $('pager').hidden = depot !== 'dockerhub' || $('pager').hidden;
+  if (!quiet) results.loading(depot);
+  const focusKey = document.activeElement?.getAttribute('aria-label');
+  try {
+    const data = await api.list({
+      from: depot, type: f.type, filterText: f.q,
+      ...(depot === 'dockerhub' ? { page: f.page, n: HUB_PAGE_SIZE } : {}),
+    });
+    if (token !== state.loadToken) return;
+    state.lastData = data;
+    results.render(depot, data, { filterText: f.q,
+                                  isBusy: (type, name) => downloads.isBusy(type, name) });
+    updatePager(depot, data);
+    if (focusKey && quiet) {
+      // A quiet reload keeps the keyboard where it was, when that button still exists.
+      const again = [...document.querySelectorAll('#results button')]
+        .find((b) => b.getAttribute('aria-label') === focusKey);
+      if (again) again.focus();
+    }
+  } catch (err) {
+    if (token !== state.loadToken) return;
+    if (err instanceof ApiError && err.status === 401) return;
+    results.error(depot, err, () => load());
+    $('pager').hidden = true;
+  }
+}
+
+function updatePager(depot, data) {
+  const pager = $('pager');
+  if (depot !== 'dockerhub') {
+    pager.hidden = true;
+    return;
+  }
+  const page = Number(data.page) || 1;
+  const pages = Number(data.num_pages) || 1;
+  pager.hidden = pages <= 1;
+  $('page-info').textContent = `Page ${page} of ${pages}`;
+  $('page-prev').disabled = page <= 1;
+  $('page-next').disabled = page >= pages;
+}
+
+function goToPage(delta) {
+  const f = state.filters.dockerhub;
+  f.page = Math.max(1, f.page + delta);
+  load();
+  $('panel').scrollIntoView({ block: 'start', behavior: 'smooth' });
+}
+
+function switchDepot(depot, opts) {
+  if (!DEPOTS.includes(depot)) return;
+  state.depot = depot;
+  selectTab(depot, opts);
+  load();
+}
+
+// --- login and session -------------------------------------------------------------------
+
+function showLogin(message) {
+  state.user = null;
+  downloads.reset();
+  for (const d of document.querySelectorAll('dialog[open]')) d.close();
+  $('main').hidden = true;
+  $('session-bar').hidden = true;
+  $('login-view').hidden = false;
+  const error = $('login-error');
+  error.textContent = message || '';
+  error.hidden = !message;
+  const user = $('login-username');
+  (user.value ? $('login-password') : user).focus();
+}
+
+function showApp(session) {
+  state.user = session.username;
+  $('user-name').textContent = session.username;
+  $('login-view').hidden = true;
+  $('login-form').reset();
+  $('main').hidden = false;
+  $('session-bar').hidden = false;
+  readHash();
+  selectTab(state.depot);
+  load();
+  downloads.start();
+}
+
+onUnauthorized(() => {
+  if (state.user) showLogin('Your session has ended. Sign in again to continue.');
+});
+
+$('login-form').addEventListener('submit', async (e) => {
+  e.preventDefault();
+  const username = $('login-username').value.trim();
+  const password = $('login-password').value;
+  const error = $('login-error');
+  if (!username || !password) {
+    error.textContent = 'Enter your username and password.';
+    error.hidden = false;
+    (!username ? $('login-username') : $('login-password')).focus();
+    return;
+  }
+  const submit = $('login-submit');
+  submit.disabled = true;
+  submit.textContent = 'Signing in…';
+  error.hidden = true;
+  try {
+    const session = await api.login(username, password);
+    showApp(session);
+  } catch (err) {
+    error.textContent = err.status === 401 || err.status === 403
+      ? `Sign-in failed: ${err.message}` : err.message;
+    error.hidden = false;
+    $('login-password').select();
+    $('login-password').focus();
+  } finally {
+    submit.disabled = false;
+    submit.textContent = 'Sign in';
+  }
+});
+
+$('logout').addEventListener('click', async () => {
+  try {
+    await api.logout();
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 401) {
+      toast(`Cannot log out: ${err.message}`, 'error');
+      return;
+    }
+  }
+  showLogin('');
+  $('login-hint').textContent = 'You have signed out.';
+});
+
+// --- controls ------------------------------------------------------------------------------
+
+const tabs = [...document.querySelectorAll('[role="tab"]')];
+for (const tab of tabs) {
+  tab.addEventListener('click', () => switchDepot(tab.dataset.depot));
+  tab.addEventListener('keydown', (e) => {
+    const i = tabs.indexOf(tab);
+    let next = null;
+    if (e.key === 'ArrowRight') next = tabs[(i + 1) % tabs.length];
+    else if (e.key === 'ArrowLeft') next = tabs[(i - 1 + tabs.length) % tabs.length];
+    else if (e.key === 'Home') next = tabs[0];
+    else if (e.key === 'End') next = tabs[tabs.length - 1];
+    if (!next) return;
+    e.preventDefault();
+    switchDepot(next.dataset.depot, { focus: true });
+  });
+}
+
+const searchNow = () => {
+  const f = state.filters[state.depot];
+  const q = $('search').value.trim();
+  if (q === f.q) return;
+  f.q = q;
+  f.page = 1;
+  load();
+};
+const searchLater = debounce(searchNow, 350);
+$('search').addEventListener('input', searchLater);
+$('toolbar').addEventListener('submit', (e) => {
+  e.preventDefault();
+  searchLater.cancel();
+  searchNow();
+});
+for (const radio of document.querySelectorAll('#type-filter input')) {
+  radio.addEventListener('change', () => {
+    const f = state.filters[state.depot];
+    f.type = radio.value;
+    f.page = 1;
+    load();
+  });
+}
+$('page-prev').addEventListener('click', () => goToPage(-1));
+$('page-next').addEventListener('click', () => goToPage(1));
+
+$('downloads-toggle').addEventListener('click', () => {
+  const panel = $('downloads');
+  const open = !panel.classList.contains('open');
+  panel.classList.toggle('open', open);
+  $('downloads-toggle').setAttribute('aria-expanded', String(open));
+  if (open) {
+    panel.scrollIntoView({ block: 'nearest' });
+    panel.focus();
+  }
+});
+
+window.addEventListener('hashchange', () => {
+  if (!state.user) return;
+  const before = JSON.stringify([state.depot, state.filters[state.depot]]);
+  readHash();
+  if (JSON.stringify([state.depot, state.filters[state.depot]]) === before) return;
+  selectTab(state.depot);
+  load();
+});
+
+// --- start -------------------------------------------------------------------------------
+
+readHash();
+selectTab(state.depot);
+api.session().then(showApp, (err) => {
+  showLogin(err instanceof ApiError && err.status === 401 ? '' : err.message);
+});

@@ -1,0 +1,354 @@
+// End-to-end test of wharf's web page in Debian's chromium, driven by playwright-core.
+// tests/web/run_e2e.py starts the docker-registry, the throttling proxy and wharfd, then runs
+// this with WHARF_URL, WHARF_PASSWORD and WHARF_ARTIFACTS (where the screenshots go).
+
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.WHARF_URL;
+const PASSWORD = process.env.WHARF_PASSWORD;
+const ARTIFACTS = process.env.WHARF_ARTIFACTS || path.resolve('tests/artifacts/web');
+assert.ok(BASE && PASSWORD, 'WHARF_URL and WHARF_PASSWORD must be set (run run_e2e.py)');
+
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+  '--no-first-run', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync'];
+
+fs.mkdirSync(ARTIFACTS, { recursive: true });
+for (const f of fs.readdirSync(ARTIFACTS)) if (f.endsWith('.png')) fs.rmSync(path.join(ARTIFACTS, f));
+
+// The same rule as share/web/dom.js: decimal units, three significant digits.
+function humanBytes(n) {
+  if (n < 1000) return `${n} B`;
+  const units = ['kB', 'MB', 'GB', 'TB', 'PB'];
+  let value = n;
+  let unit = -1;
+  do { value /= 1000; unit += 1; } while (value >= 999.95 && unit < units.length - 1);
+  return `${value.toFixed(value >= 100 ? 0 : value >= 10 ? 1 : 2)} ${units[unit]}`;
+}
+
+const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wharf-chromium-'));
+const context = await chromium.launchPersistentContext(userDataDir, {
+  executablePath: '/usr/bin/chromium',
+  headless: true,
+  args: CHROMIUM_ARGS,
+  viewport: { width: 1360, height: 860 },
+  colorScheme: 'light',
+});
+context.setDefaultTimeout(15000);
+const page = context.pages()[0] || await context.newPage();
+
+// Anything the page logs as an error (a CSP violation, an exception) fails the test. Images
+// from the catalogs' remote hosts cannot load here: those fall back, by design.
+const pageErrors = [];
+page.on('pageerror', (e) => pageErrors.push(`exception: ${e.message}`));
+page.on('console', (m) => {
+  if (m.type() !== 'error') return;
+  const text = m.text();
+  if (/Failed to load resource/.test(text)) return;  // expected 4xx/5xx answers, remote icons
+  pageErrors.push(`console: ${text}`);
+});
+
+let shot = 0;
+async function screenshot(name, target = page) {
+  shot += 1;
+  const file = path.join(ARTIFACTS, `${String(shot).padStart(2, '0')}-${name}.png`);
+  await target.screenshot({ path: file, animations: 'disabled' });
+}
+
+async function api(method, url, data) {
+  const res = await context.request.fetch(BASE + url, { method, data });
+  return { status: res.status(), body: await res.json().catch(() => null) };
+}
+
+const results = [];
+async function step(name, fn) {
+  const started = Date.now();
+  try {
+    await fn();
+    results.push([name, null]);
+    console.log(`ok ${results.length} - ${name} (${Date.now() - started} ms)`);
+  } catch (err) {
+    results.push([name, err]);
+    console.log(`not ok ${results.length} - ${name}\n${err.stack || err}`);
+    await screenshot(`FAILED-${name.replace(/\W+/g, '-')}`).catch(() => {});
+    throw err;
+  }
+}
+
+const tab = (name) => page.getByRole('tab', { name });
+const search = () => page.getByRole('searchbox', { name: 'Search images' });
+const card = (title) => page.locator('article.card').filter({
+  has: page.getByRole('heading', { name: title, exact: true }) });
+const job = (name, tag) => page.locator(`#job-list li.job[data-name="${name}"][data-tag="${tag}"]`);
+
+async function searchFor(text) {
+  await search().fill(text);  // the page searches after a short pause in typing
+  await page.waitForFunction((q) => document.getElementById('result-status').textContent
+    .includes(`“${q}”`), text);
+}
+
+async function startDownload(name, { tag, other } = {}) {
+  await card(name).getByRole('button', { name: `Download ${name}` }).click();
+  const dialog = page.getByRole('dialog', { name: `Download ${name}` });
+  await dialog.waitFor();
+  if (other) {
+    await dialog.getByRole('textbox', { name: 'Other tag' }).fill(other);
+    await assert.ok(await dialog.getByRole('radio', { name: 'Other tag' }).isChecked());
+  } else {
+    await dialog.getByRole('radio', { name: tag }).check();
+  }
+  await dialog.getByRole('button', { name: 'Download', exact: true }).click();
+  await dialog.waitFor({ state: 'hidden' });
+}
+
+let exitCode = 0;
+try {
+  await step('the page is served with its security headers', async () => {
+    const res = await page.goto(BASE + '/');
+    const headers = res.headers();
+    assert.match(headers['content-security-policy'], /default-src 'self'/);
+    assert.equal(headers['x-content-type-options'], 'nosniff');
+    assert.equal(headers['x-frame-options'], 'DENY');
+    assert.equal(headers['referrer-policy'], 'no-referrer');
+    await page.getByRole('heading', { name: 'Sign in to wharf' }).waitFor();
+    await screenshot('login');
+  });
+
+  await step('a wrong password shows the error', async () => {
+    await page.getByLabel('Username').fill('admin');
+    await page.getByLabel('Password').fill('not-the-password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const alert = page.locator('#login-error');
+    await alert.waitFor();
+    assert.match(await alert.textContent(), /Sign-in failed: .+/);
+    assert.equal(await page.locator('#main').isHidden(), true);
+    await screenshot('login-wrong-password');
+  });
+
+  await step('log in', async () => {
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await tab('Local').waitFor();
+    assert.equal(await tab('Local').getAttribute('aria-selected'), 'true');
+    await page.getByRole('heading', { name: 'No local images yet' }).waitFor();
+    assert.equal(await page.locator('#user-name').textContent(), 'admin');
+    await screenshot('local-empty');
+  });
+
+  await step('App Center lists its catalog with fallback icons', async () => {
+    await tab('App Center').click();
+    await page.locator('article.card').first().waitFor();
+    assert.equal(await tab('App Center').getAttribute('aria-selected'), 'true');
+    const icons = await page.locator('article.card img.image-icon').evaluateAll(
+      (imgs) => imgs.map((i) => i.getAttribute('src')));
+    assert.ok(icons.length > 0 && icons.every((s) => s.startsWith('/icons/') || /^https?:/.test(s)),
+              JSON.stringify(icons));
+    // Keyboard: arrows move between tabs and select them.
+    await tab('App Center').focus();
+    await page.keyboard.press('ArrowRight');
+    assert.equal(await tab('Official').getAttribute('aria-selected'), 'true');
+    await page.keyboard.press('ArrowLeft');
+    await page.locator('article.card').first().waitFor();
+    await page.waitForFunction(() => !document.querySelector('#results[aria-busy="true"]'));
+    await screenshot('appcenter');
+  });
+
+  await step('search the Docker Hub tab (the registry catalog)', async () => {
+    await tab('Docker Hub').click();
+    await searchFor('diamond');
+    await card('lgsd/diamond').waitFor();
+    assert.equal(await card('team/slow').count(), 0);
+    assert.match(await page.evaluate(() => location.hash), /^#dockerhub\?q=diamond/);
+    await screenshot('dockerhub-search');
+  });
+
+  await step('the tag chooser lists the tags', async () => {
+    await card('lgsd/diamond').getByRole('button', { name: 'Download lgsd/diamond' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Download lgsd/diamond' });
+    await dialog.getByRole('radio', { name: '1.0' }).waitFor();
+    assert.ok(await dialog.getByRole('radio', { name: 'latest' }).isChecked());
+    await screenshot('tag-chooser');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+  });
+
+  let slowSize = 0;
+  await step('download: the progress bar reaches 100%', async () => {
+    await searchFor('slow');
+    await startDownload('team/slow', { tag: 'latest' });
+    const bar = job('team/slow', 'latest').getByRole('progressbar',
+                                                      { name: 'Download of team/slow:latest' });
+    await bar.waitFor();
+    await page.waitForFunction(() => {
+      const b = document.querySelector('li.job[data-name="team/slow"] [role="progressbar"]');
+      const v = Number(b?.getAttribute('aria-valuenow'));
+      return v >= 15 && v <= 85;
+    }, null, { timeout: 20000 });
+    assert.match(await job('team/slow', 'latest').locator('.job-bytes').textContent(),
+                 /[\d.]+ [kMG]?B of [\d.]+ MB/);
+    await page.waitForFunction(() => /\/s/.test(
+      document.querySelector('li.job[data-name="team/slow"] .job-speed')?.textContent || ''));
+    await screenshot('download-progress');
+    await page.waitForFunction(() => document.querySelector(
+      'li.job[data-name="team/slow"] [role="progressbar"]')?.getAttribute('aria-valuenow') === '100',
+    null, { timeout: 30000 });
+    assert.equal(await job('team/slow', 'latest').locator('.job-status').textContent(), 'Completed');
+    await card('team/slow').locator('.badge-installed').waitFor();
+    await screenshot('download-complete');
+  });
+
+  await step('a failed download shows its error', async () => {
+    await searchFor('diamond');
+    await startDownload('lgsd/diamond', { other: 'no-such-tag' });
+    const failed = job('lgsd/diamond', 'no-such-tag');
+    await failed.locator('.job-status', { hasText: 'Failed' }).waitFor({ timeout: 20000 });
+    const error = (await failed.locator('.job-error').textContent()).trim();
+    assert.ok(error.length > 5, `error message shown: "${error}"`);
+    const status = await api('GET', '/api/v1/image/downloadstatus');
+    const entry = status.body.find((j) => j.name === 'lgsd/diamond' && j.tag === 'no-such-tag');
+    assert.equal(entry.status, 'failed');
+    assert.equal(error, entry.error);
+    await screenshot('download-failed');
+    await failed.getByRole('button', { name: 'Dismiss lgsd/diamond:no-such-tag' }).click();
+    await failed.waitFor({ state: 'detached' });
+  });
+
+  await step('Cancel stops a download', async () => {
+    await searchFor('cancel');
+    await startDownload('team/cancel', { tag: 'latest' });
+    await page.waitForFunction(() => Number(document.querySelector(
+      'li.job[data-name="team/cancel"] [role="progressbar"]')?.getAttribute('aria-valuenow')) >= 3,
+    null, { timeout: 20000 });
+    await card('team/cancel').locator('.badge-busy').waitFor();
+    await job('team/cancel', 'latest')
+      .getByRole('button', { name: 'Cancel download of team/cancel:latest' }).click();
+    await job('team/cancel', 'latest').locator('.job-status', { hasText: 'Cancelled' }).waitFor();
+    await screenshot('download-cancelled');
+    const status = await api('GET', '/api/v1/image/downloadstatus');
+    assert.equal(status.body.filter((j) => j.name === 'team/cancel').length, 0);
+    await card('team/cancel').locator('.badge-busy').waitFor({ state: 'detached' });
+    const local = await api('GET', '/api/v1/image/?from=local');
+    assert.ok(!local.body.results.some((e) => e.name === 'team/cancel'));
+  });
+
+  await step('a download started elsewhere shows in the panel', async () => {
+    const res = await api('POST', '/api/v1/image/dockerhub/docker/lgsd/diamond/1.0/download', {});
+    assert.equal(res.status, 200);
+    await job('lgsd/diamond', '1.0').waitFor();
+    await page.waitForFunction(() => document.querySelector(
+      'li.job[data-name="lgsd/diamond"][data-tag="1.0"] .job-status')?.textContent === 'Completed',
+    null, { timeout: 20000 });
+  });
+
+  await step('the image is under Local with the right size', async () => {
+    await tab('Local').click();
+    await card('team/slow').waitFor();
+    const local = await api('GET', '/api/v1/image/?from=local');
+    const entry = local.body.results.find((e) => e.name === 'team/slow');
+    slowSize = entry.size[entry.tags.indexOf('latest')];
+    assert.ok(slowSize > 9 * 1024 * 1024, `unpacked size ${slowSize}`);
+    const row = card('team/slow').locator('li.tag-row[data-tag="latest"]');
+    assert.equal(await row.locator('.tag-size').textContent(), humanBytes(slowSize));
+    assert.equal(Number(await row.locator('.tag-size').getAttribute('data-bytes')), slowSize);
+    await card('lgsd/diamond').locator('li.tag-row[data-tag="1.0"]').waitFor();
+    await screenshot('local');
+  });
+
+  await step('inspect it', async () => {
+    const truth = (await api('GET', '/api/v1/image/docker/team/slow/latest/inspect')).body;
+    await card('team/slow').getByRole('button', { name: 'Details of team/slow:latest' }).click();
+    const sheet = page.getByRole('dialog', { name: 'team/slow:latest' });
+    await sheet.getByRole('heading', { name: 'Config' }).waitFor();
+    const props = await sheet.locator('dl.props').first().evaluate((dl) => {
+      const out = {};
+      for (const dt of dl.querySelectorAll('dt')) out[dt.textContent] = dt.nextElementSibling.textContent;
+      return out;
+    });
+    assert.equal(props.Architecture, truth.Architecture);
+    assert.equal(props.Os, truth.Os);
+    assert.ok(props.Created && props.Created !== '—');
+    assert.ok(props.Size.startsWith(humanBytes(truth.Size)), props.Size);
+    assert.equal(await sheet.locator('ol.layer-list li').count(), truth.RootFS.Layers.length);
+    assert.ok((await sheet.getByRole('heading', { name: /^Layers/ }).textContent())
+      .includes(String(truth.RootFS.Layers.length)));
+    await screenshot('inspect');
+    await page.keyboard.press('Escape');
+    await sheet.waitFor({ state: 'hidden' });
+  });
+
+  await step('delete one tag, then the image, with confirmation', async () => {
+    await card('lgsd/diamond').getByRole('button', { name: 'Delete lgsd/diamond:1.0' }).click();
+    let confirm = page.getByRole('dialog', { name: 'Delete lgsd/diamond:1.0?' });
+    await confirm.waitFor();
+    await confirm.getByRole('button', { name: 'Delete' }).click();
+    await confirm.waitFor({ state: 'hidden' });
+    await card('lgsd/diamond').waitFor({ state: 'detached' });
+
+    await card('team/slow').getByRole('button', { name: 'Delete team/slow:latest' }).click();
+    confirm = page.getByRole('dialog', { name: 'Delete team/slow:latest?' });
+    await confirm.waitFor();
+    await screenshot('delete-confirm');
+    await confirm.getByRole('button', { name: 'Delete' }).click();
+    await confirm.waitFor({ state: 'hidden' });
+    await card('team/slow').waitFor({ state: 'detached' });
+    const local = await api('GET', '/api/v1/image/?from=local');
+    assert.equal(local.body.results.length, 0);
+    await page.getByRole('heading', { name: 'No local images yet' }).waitFor();
+    await screenshot('deleted');
+  });
+
+  await step('an ended session returns to the login form and keeps the tab', async () => {
+    await tab('Official').click();
+    await page.locator('article.card').first().waitFor();
+    await searchFor('mongo');
+    await api('PUT', '/api/v1/logout');  // the session ends behind the page's back
+    // The next request the page makes meets the 401; the event stream may meet it first,
+    // in which case the filter is already hidden behind the login form.
+    await page.locator('label[for="type-docker"]').click({ timeout: 3000 }).catch(() => {});
+    await page.locator('#login-error', { hasText: 'session' }).waitFor();
+    assert.match(await page.evaluate(() => location.hash), /^#official\?q=mongo/);
+    await screenshot('session-ended');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await tab('Official').waitFor();
+    assert.equal(await tab('Official').getAttribute('aria-selected'), 'true');
+    assert.equal(await search().inputValue(), 'mongo');
+  });
+
+  await step('dark mode and phone width', async () => {
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await tab('Docker Hub').click();
+    await search().fill('');
+    await search().press('Enter');
+    await card('team/slow').waitFor();
+    await screenshot('dockerhub-dark');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await screenshot('phone-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+    await tab('Local').click();
+    await page.getByRole('heading', { name: 'No local images yet' }).waitFor();
+    await tab('App Center').click();
+    await page.locator('article.card').first().waitFor();
+    await screenshot('phone-light');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
+    assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone`);
+  });
+
+  await step('the page logged no errors', async () => {
+    assert.deepEqual(pageErrors, []);
+  });
+} catch {
+  exitCode = 1;
+} finally {
+  await context.close();
+  fs.rmSync(userDataDir, { recursive: true, force: true });
+}
+
+const failed = results.filter(([, e]) => e).length;
+console.log(`screenshots in ${ARTIFACTS}`);
+console.log(`${results.length - failed} passed, ${failed} failed`);
+process.exit(exitCode);
