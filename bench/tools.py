@@ -1,0 +1,319 @@
+"""The contenders of the pull benchmark, each pulling images from the loopback
+registry into an empty store and returning the wall time: wharf (through its
+API), skopeo (copy to an OCI layout), podman (pull into vfs storage) and curl
+(every blob in parallel to /dev/null: what the registry can serve).
+"""
+
+import concurrent.futures
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import urllib.parse
+
+import harness  # tests/integration, put on sys.path by run.py
+from fixtures import skopeo_policy
+
+POLL_S = 0.02
+# Data dirs are reused across wharfd starts, so the admin password is fixed.
+ADMIN_PASSWORD = "wharf-bench"
+
+
+def rss_kib(pid, field="VmRSS"):
+    """VmRSS (or VmHWM) of a process in KiB, or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+class RssSampler:
+    """Samples a process's VmRSS every few milliseconds in a thread; peak in KiB."""
+
+    def __init__(self, pid, interval=0.005):
+        self.pid = pid
+        self.interval = interval
+        self.peak = rss_kib(pid) or 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            v = rss_kib(self.pid)
+            if v is None:
+                return
+            self.peak = max(self.peak, v)
+            time.sleep(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        v = rss_kib(self.pid)
+        if v:
+            self.peak = max(self.peak, v)
+
+
+class Api:
+    """A keep-alive client of the wharf API with the session cookie (urllib opens a
+    connection per request, which would cost more than what is measured)."""
+
+    def __init__(self, wharfd):
+        api = wharfd.client()
+        self.cookie = "; ".join(f"{c.name}={c.value}" for c in api.jar)
+        self.host = urllib.parse.urlsplit(wharfd.url).netloc
+        self.conn = None
+
+    def call(self, method, path, body=None):
+        for attempt in range(2):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection(self.host, timeout=60)
+            headers = {"Cookie": self.cookie}
+            data = None
+            if body is not None:
+                data = json.dumps(body).encode()
+                headers["Content-Type"] = "application/json"
+            try:
+                self.conn.request(method, path, body=data, headers=headers)
+                resp = self.conn.getresponse()
+                raw = resp.read()
+                return resp.status, json.loads(raw) if raw else None
+            except (OSError, http.client.HTTPException):
+                self.conn.close()
+                self.conn = None
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self):
+        if self.conn:
+            self.conn.close()
+
+
+def wharf_name(image):
+    # wharfd's Docker Hub is the loopback registry, so "bench/a" is pulled from it.
+    return image.repo
+
+
+class Wharf:
+    """A fresh wharfd (new data dir) per measurement, stopped afterwards."""
+
+    name = "wharf"
+
+    def __init__(self, binary, registry, max_concurrent=3, data_parent=None):
+        self.binary = binary
+        self.registry = registry
+        self.max_concurrent = max_concurrent
+        self.data_parent = data_parent
+        self.last_rss = None  # (idle KiB before the pull, peak KiB during it)
+
+    def start(self, data_dir=None):
+        w = harness.Wharfd(self.registry.url, binary=self.binary,
+                           max_concurrent=self.max_concurrent, data_dir=data_dir)
+        w.admin_password = ADMIN_PASSWORD
+        w.start()
+        return w
+
+    def pull(self, images, timeout=1800):
+        w = self.start()
+        try:
+            api = Api(w)
+            api.call("GET", "/api/v1/image/?from=local")  # warm the connection
+            idle = rss_kib(w.proc.pid)
+            with RssSampler(w.proc.pid) as rss:
+                seconds = pull_through_api(api, images, timeout)
+            self.last_rss = (idle, rss.peak)
+            local = api.call("GET", "/api/v1/image/?from=local")[1]
+            names = {e["name"] for e in local["results"]}
+            missing = [i.repo for i in images if wharf_name(i) not in names]
+            if missing:
+                raise RuntimeError(f"wharf finished but {missing[:3]} are not local")
+            api.close()
+            return seconds
+        except Exception:
+            print(w.log())
+            raise
+        finally:
+            w.stop()
+
+
+def pull_through_api(api, images, timeout):
+    """Asks wharf for every image, then polls downloadstatus until all have left it.
+    Returns the seconds from the first request to the last image being complete."""
+    t0 = time.monotonic()
+    for image in images:
+        status, body = api.call("POST", f"/api/v1/image/dockerhub/docker/{wharf_name(image)}/"
+                                        f"{image.tag}/download", {})
+        if status != 200:
+            raise RuntimeError(f"download {image.repo} -> {status} {body}")
+    wanted = {(wharf_name(i), i.tag) for i in images}
+    deadline = t0 + timeout
+    while True:
+        status, jobs = api.call("GET", "/api/v1/image/downloadstatus")
+        if status != 200:
+            raise RuntimeError(f"downloadstatus -> {status} {jobs}")
+        failed = [j for j in jobs if j["status"] == "failed" and (j["name"], j["tag"]) in wanted]
+        if failed:
+            raise RuntimeError(f"wharf download failed: {failed[0]}")
+        if not any((j["name"], j["tag"]) in wanted for j in jobs):
+            return time.monotonic() - t0
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"wharf pulls not done after {timeout}s: {jobs[:3]}")
+        time.sleep(POLL_S)
+
+
+def _timed(cmd, env=None, timeout=1800):
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+    seconds = time.monotonic() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:6])}... failed ({proc.returncode}): "
+                           f"{proc.stderr[-800:]}")
+    return seconds
+
+
+class Skopeo:
+    """skopeo copy docker://... oci:DIR, `parallel` images at once (each into its own
+    layout, as concurrent copies into one layout would race on index.json)."""
+
+    name = "skopeo"
+
+    def __init__(self, registry, parallel=3, tmp_parent=None):
+        self.registry = registry
+        self.parallel = parallel
+        self.tmp_parent = tmp_parent
+
+    def command(self, image, layout):
+        return ["skopeo", "--policy", skopeo_policy(), "copy", "--quiet",
+                "--src-tls-verify=false", f"docker://{self.registry.host}/{image.repo}:{image.tag}",
+                f"oci:{layout}:{image.tag}"]
+
+    def pull(self, images):
+        work = tempfile.mkdtemp(prefix="bench-skopeo-", dir=self.tmp_parent)
+        try:
+            if len(images) == 1:
+                return _timed(self.command(images[0], os.path.join(work, "oci")))
+            t0 = time.monotonic()
+            with concurrent.futures.ThreadPoolExecutor(self.parallel) as pool:
+                list(pool.map(lambda ix: _timed(self.command(ix[1], os.path.join(work, str(ix[0])))),
+                              enumerate(images)))
+            return time.monotonic() - t0
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+class Podman:
+    """podman pull into a fresh vfs storage (--root/--runroot temp dirs)."""
+
+    name = "podman"
+
+    def __init__(self, registry, tmp_parent=None):
+        self.registry = registry
+        self.tmp_parent = tmp_parent
+        self.conf_dir = tempfile.mkdtemp(prefix="bench-podman-conf-")
+        self.registries_conf = os.path.join(self.conf_dir, "registries.conf")
+        # insecure here rather than --tls-verify=false: podman 4.3 ignores the flag with
+        # --all-tags.
+        with open(self.registries_conf, "w") as f:
+            f.write(f'[[registry]]\nlocation = "{registry.host}"\ninsecure = true\n')
+
+    def env(self):
+        return dict(os.environ, CONTAINERS_REGISTRIES_CONF=self.registries_conf)
+
+    @staticmethod
+    def base(root):
+        """podman with its storage in root/root and its runroot in root/run, which
+        is a link to a short path: podman refuses runroots over 50 characters."""
+        run = os.path.join(root, "run")
+        if not os.path.islink(run):
+            os.symlink(tempfile.mkdtemp(prefix="bpr-", dir="/tmp"), run)
+        return ["podman", "--events-backend", "none", "--root", os.path.join(root, "root"),
+                "--runroot", os.readlink(run), "--storage-driver", "vfs"]
+
+    @staticmethod
+    def remove(root):
+        run = os.path.join(root, "run")
+        if os.path.islink(run):
+            shutil.rmtree(os.readlink(run), ignore_errors=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+    def pull(self, images):
+        root = tempfile.mkdtemp(prefix="bench-podman-", dir=self.tmp_parent)
+        try:
+            refs = [f"{self.registry.host}/{i.repo}:{i.tag}" for i in images]
+            return _timed(self.base(root) + ["pull", "--quiet", "--tls-verify=false", *refs],
+                          env=self.env())
+        finally:
+            self.remove(root)
+
+    def close(self):
+        shutil.rmtree(self.conf_dir, ignore_errors=True)
+
+
+class Curl:
+    """Every manifest and blob of the images, fetched in parallel to /dev/null."""
+
+    name = "curl"
+
+    def __init__(self, registry, parallel=16):
+        self.registry = registry
+        self.parallel = parallel
+
+    def urls(self, images):
+        urls = []
+        seen = set()
+        for image in images:
+            urls.append(f"{self.registry.url}/v2/{image.repo}/manifests/{image.tag}")
+            for blob in image.blobs:
+                if blob.digest not in seen:
+                    seen.add(blob.digest)
+                    urls.append(f"{self.registry.url}/v2/{image.repo}/blobs/{blob.digest}")
+        return urls
+
+    def pull(self, images):
+        cmd = ["curl", "--silent", "--show-error", "--fail", "--location", "--parallel",
+               "--parallel-max", str(self.parallel),
+               "-H", "Accept: application/vnd.oci.image.manifest.v1+json"]
+        for url in self.urls(images):
+            cmd += ["-o", "/dev/null", url]
+        return _timed(cmd)
+
+
+def wait_http(url, timeout, proc=None, interval=0.002):
+    """Seconds until GET url answers 200 (polling every `interval`)."""
+    parts = urllib.parse.urlsplit(url)
+    t0 = time.monotonic()
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before {url} answered")
+        try:
+            conn = http.client.HTTPConnection(parts.netloc, timeout=2)
+            conn.request("GET", parts.path or "/")
+            status = conn.getresponse().status
+            conn.close()
+            if status == 200:
+                return time.monotonic() - t0
+        except (OSError, http.client.HTTPException):
+            pass
+        if time.monotonic() - t0 > timeout:
+            raise TimeoutError(f"{url} did not answer within {timeout}s")
+        time.sleep(interval)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
