@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <utility>
 
@@ -21,6 +23,9 @@ namespace {
 
 // Large enough that write(2) and SHA-256 run at memory speed rather than per-call overhead.
 constexpr size_t kWriteBufferSize = 1 << 20;
+// Direct I/O needs buffers, offsets and lengths aligned to the device's logical block size;
+// 4096 covers 512-byte and 4K devices.
+constexpr size_t kDirectAlign = 4096;
 constexpr mode_t kDirMode = 0755;
 constexpr mode_t kBlobMode = 0644;
 constexpr std::string_view kPartialSuffix = ".partial";
@@ -154,20 +159,71 @@ std::string IndexJson(const std::vector<BlobStore::IndexEntry>& entries) {
 Ingest::Ingest(BlobStore* store, Digest digest, int64_t expected_size)
     : store_(store), digest_(std::move(digest)), expected_size_(expected_size) {}
 
+void Ingest::FreeDeleter::operator()(char* p) const { std::free(p); }
+
 Ingest::~Ingest() {
   // Keep what was written for a resume; the bytes are re-hashed then, so no fsync is needed.
   if (fd_ >= 0) {
-    WriteAll(fd_, buffer_.data(), buffer_.size());
+    Flush(true);
     CloseQuietly(fd_);
   }
   store_->Release(digest_);
 }
 
+void Ingest::SetDirect(bool on) {
+  if (fd_ < 0 || direct_ == on || (on && !direct_supported_)) return;
+  int flags = ::fcntl(fd_, F_GETFL);
+  if (flags >= 0 && ::fcntl(fd_, F_SETFL, on ? (flags | O_DIRECT) : (flags & ~O_DIRECT)) == 0) {
+    direct_ = on;
+  }
+}
+
+int Ingest::Flush(bool all) {
+  size_t n = buffered_;
+  size_t written = 0;
+  if (direct_) {
+    const size_t blocks = n / kDirectAlign * kDirectAlign;
+    while (written < blocks) {
+      ssize_t w = ::write(fd_, buffer_.get() + written, blocks - written);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0 && errno == EINVAL && written == 0) {
+        // The filesystem took the flag at open but refuses the write: no direct I/O then.
+        direct_supported_ = false;
+        SetDirect(false);
+        break;
+      }
+      if (w < 0) return errno;
+      if (w == 0) return EIO;
+      written += static_cast<size_t>(w);
+    }
+    if (direct_ && written % kDirectAlign != 0) SetDirect(false);  // a short write
+    if (direct_ && written < n && !all) {  // keep the tail for the next flush
+      std::memmove(buffer_.get(), buffer_.get() + written, n - written);
+      buffered_ = n - written;
+      return 0;
+    }
+    // A tail that is not a whole block goes through the page cache; the offset after it is
+    // no longer aligned, so direct I/O stays off for this file until Restart.
+    if (written < n) SetDirect(false);
+  }
+  int err = WriteAll(fd_, buffer_.get() + written, n - written);
+  if (err == 0) buffered_ = 0;
+  return err;
+}
+
 Result<void> Ingest::Open() {
   const fs::path path = store_->PartialPath(digest_);
-  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, kBlobMode);
+  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_DIRECT, kBlobMode);
+  direct_supported_ = direct_ = fd_ >= 0;
+  if (fd_ < 0 && errno == EINVAL) {  // tmpfs and others refuse O_DIRECT
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, kBlobMode);
+  }
   if (fd_ < 0) return IoError("open", path, errno);
-  buffer_.reserve(kWriteBufferSize);
+  void* memory = nullptr;
+  if (::posix_memalign(&memory, kDirectAlign, kWriteBufferSize) != 0) {
+    return Internal("out of memory for the write buffer of " + digest_.str());
+  }
+  buffer_.reset(static_cast<char*>(memory));
   struct stat st {};
   if (::fstat(fd_, &st) != 0) return IoError("stat", path, errno);
 
@@ -175,7 +231,8 @@ Result<void> Ingest::Open() {
   // Longer than the blob can be: not a prefix of it, start over.
   if (expected_size_ >= 0 && resume_at > expected_size_) resume_at = 0;
   if (resume_at > 0) {
-    auto hashed = HashPrefix(path, resume_at, hash_, buffer_);
+    std::string scratch;
+    auto hashed = HashPrefix(path, resume_at, hash_, scratch);
     if (!hashed) return Error(std::move(hashed).error());
     resume_at = *hashed;
   }
@@ -184,6 +241,7 @@ Result<void> Ingest::Open() {
   }
   if (::lseek(fd_, resume_at, SEEK_SET) < 0) return IoError("seek", path, errno);
   offset_ = resume_at;
+  if (resume_at % kDirectAlign != 0) SetDirect(false);
   return {};
 }
 
@@ -196,24 +254,18 @@ Result<void> Ingest::Write(const void* data, size_t n) {
   const char* bytes = static_cast<const char*>(data);
   hash_.Update(bytes, n);
   offset_ += static_cast<int64_t>(n);
-  if (buffer_.size() + n <= kWriteBufferSize) {
-    buffer_.append(bytes, n);
-    return {};
-  }
-  int err = WriteAll(fd_, buffer_.data(), buffer_.size());
-  buffer_.clear();
-  if (err == 0) {
-    // Big writes skip the copy into the buffer.
-    if (n >= kWriteBufferSize) {
-      err = WriteAll(fd_, bytes, n);
-    } else {
-      buffer_.append(bytes, n);
+  while (n > 0) {
+    size_t take = std::min(n, kWriteBufferSize - buffered_);
+    std::memcpy(buffer_.get() + buffered_, bytes, take);
+    buffered_ += take;
+    bytes += take;
+    n -= take;
+    if (buffered_ < kWriteBufferSize) break;
+    if (int err = Flush(false); err != 0) {
+      // What reached the file is a valid prefix; the next StartIngest resumes from it.
+      CloseQuietly(fd_);
+      return IoError("write", store_->PartialPath(digest_), err);
     }
-  }
-  if (err != 0) {
-    // What reached the file is a valid prefix; the next StartIngest resumes from it.
-    CloseQuietly(fd_);
-    return IoError("write", store_->PartialPath(digest_), err);
   }
   return {};
 }
@@ -221,12 +273,14 @@ Result<void> Ingest::Write(const void* data, size_t n) {
 Result<void> Ingest::Restart() {
   if (done_) return Unusable(digest_, done_);
   const fs::path path = store_->PartialPath(digest_);
-  buffer_.clear();
+  buffered_ = 0;
   hash_.Finish();  // resets the hasher
   offset_ = 0;
   if (fd_ < 0) {
     fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, kBlobMode);
     if (fd_ < 0) return IoError("open", path, errno);
+    direct_ = false;
+    SetDirect(true);
     return {};
   }
   if (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) < 0) {
@@ -234,14 +288,14 @@ Result<void> Ingest::Restart() {
     CloseQuietly(fd_);
     return IoError("truncate", path, err);
   }
+  SetDirect(true);  // offset 0 is aligned again
   return {};
 }
 
 Result<void> Ingest::Commit() {
   if (fd_ < 0) return Unusable(digest_, done_);
   const fs::path partial = store_->PartialPath(digest_);
-  int err = WriteAll(fd_, buffer_.data(), buffer_.size());
-  buffer_.clear();
+  int err = Flush(true);
   if (err != 0) {
     CloseQuietly(fd_);
     return IoError("write", partial, err);
@@ -277,7 +331,7 @@ Result<void> Ingest::Commit() {
 
 void Ingest::Abort() {
   CloseQuietly(fd_);
-  buffer_.clear();
+  buffered_ = 0;
   if (!done_) ::unlink(store_->PartialPath(digest_).c_str());
   done_ = true;
 }

@@ -528,5 +528,47 @@ TEST_F(BlobStoreTest, KillingTheWriterHalfWayLeavesOnlyAResumablePartial) {
   EXPECT_EQ(FileNames(blobs_dir()), std::vector<std::string>{d.hex()});
 }
 
+// Direct I/O needs block-aligned offsets: a partial that ends mid-block (its tail went
+// through the page cache) must resume and commit byte-exact, and so must odd-sized chunks
+// and tails on both sides of a buffer boundary.
+TEST_F(BlobStoreTest, UnalignedPartialsAndTailsStayByteExact) {
+  const std::string data = RandomBytes((3 << 20) + 4097, 11);
+  const Digest d = Digest::Of(data);
+  const size_t cut = (1 << 20) + 12345;  // not a multiple of any block size
+  {
+    auto ingest = Start(d, static_cast<int64_t>(data.size()));
+    ASSERT_NE(ingest, nullptr);
+    ASSERT_TRUE(WriteInChunks(*ingest, std::string_view(data).substr(0, cut), 16383));
+  }
+  EXPECT_EQ(store_->PartialSize(d), static_cast<int64_t>(cut));
+  auto ingest = Start(d, static_cast<int64_t>(data.size()));
+  ASSERT_NE(ingest, nullptr);
+  ASSERT_EQ(ingest->offset(), static_cast<int64_t>(cut));
+  ASSERT_TRUE(WriteInChunks(*ingest, std::string_view(data).substr(cut), 3 << 19));
+  auto committed = ingest->Commit();
+  ASSERT_TRUE(committed.has_value()) << committed.error().ToString();
+  EXPECT_EQ(Slurp(store_->BlobPath(d)), data);
+}
+
+// tmpfs refuses O_DIRECT; the store falls back to buffered writes there.
+TEST(BlobStoreOnTmpfsTest, IngestsWhereDirectIoIsRefused) {
+  if (!fs::is_directory("/dev/shm")) GTEST_SKIP() << "no /dev/shm";
+  const fs::path root = fs::path("/dev/shm") / ("wharf-blob-store-test-" + RandomHex(8));
+  {
+    auto store = BlobStore::Open(root);
+    ASSERT_TRUE(store.has_value()) << store.error().ToString();
+    const std::string data = RandomBytes((2 << 20) + 333, 12);
+    const Digest d = Digest::Of(data);
+    auto ingest = (*store)->StartIngest(d, static_cast<int64_t>(data.size()));
+    ASSERT_TRUE(ingest.has_value()) << ingest.error().ToString();
+    ASSERT_TRUE(WriteInChunks(**ingest, data, 100000));
+    auto committed = (**ingest).Commit();
+    ASSERT_TRUE(committed.has_value()) << committed.error().ToString();
+    EXPECT_EQ(Slurp((*store)->BlobPath(d)), data);
+  }
+  std::error_code ec;
+  fs::remove_all(root, ec);
+}
+
 }  // namespace
 }  // namespace wharf::content
