@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-release run test demo clean format
+.PHONY: all deps build build-release run test demo bench clean format fuzz
 
 all: build
 
@@ -24,9 +24,49 @@ run: build
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 900
 
+# wharf against skopeo, podman and raw curl on a loopback registry, with a Release wharfd
+# (about 25 minutes on 2 cores). Prints the table, writes bench/results/latest.md and appends a
+# summary to BENCHMARKS.md. BENCH_FLAGS="--tiny" for a quick run; see bench/run.py --help.
+bench: build
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build $(BUILD) -j $(JOBS) --target wharfd
+	WHARFD=$(BUILD)/wharfd python3 bench/run.py $(BENCH_FLAGS)
+
 # A loopback docker-registry with a few small images, and a wharfd pulling from it.
 demo: build
 	scripts/demo
+
+# Installs what `make build` made: make install [PREFIX=/usr/local] [DESTDIR=staging dir].
+# Binaries in PREFIX/bin, the shipped data in PREFIX/share/wharf (where wharfd looks, next to
+# its binary), the systemd unit in PREFIX/lib/systemd/system (ExecStart rewritten to
+# PREFIX/bin/wharfd), and /etc/wharf/wharf.toml unless one exists already (it is yours).
+PREFIX ?= /usr/local
+DESTDIR ?=
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+.PHONY: install
+install:
+	@test -x $(BUILD)/wharfd -a -x $(BUILD)/wharf || \
+	  { echo "make install: no $(BUILD)/wharfd or $(BUILD)/wharf; run make build first" >&2; exit 1; }
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/wharf \
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)/etc/wharf
+	install -m 0755 $(BUILD)/wharfd $(BUILD)/wharf $(DESTDIR)$(PREFIX)/bin/
+	cp -R share/. $(DESTDIR)$(PREFIX)/share/wharf/
+	chmod -R u=rwX,go=rX $(DESTDIR)$(PREFIX)/share/wharf
+	sed 's|/usr/local/bin/wharfd|$(PREFIX)/bin/wharfd|' etc/wharfd.service > $(DESTDIR)$(UNITDIR)/wharfd.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/wharfd.service
+	@if [ -e $(DESTDIR)/etc/wharf/wharf.toml ]; then \
+	  echo "kept the existing $(DESTDIR)/etc/wharf/wharf.toml"; \
+	else \
+	  install -m 0644 etc/wharf.toml $(DESTDIR)/etc/wharf/wharf.toml; \
+	fi
+
+# Every libFuzzer target for FUZZ_SECONDS each (two at a time), and on until it has made
+# FUZZ_MIN_RUNS executions, in a clang build of its own (build-fuzz); prints each target's
+# executions and rates. See README, "Reliability".
+FUZZ_SECONDS ?= 600
+FUZZ_MIN_RUNS ?= 10000000
+fuzz: deps
+	fuzz/run.sh --seconds $(FUZZ_SECONDS) --min-runs $(FUZZ_MIN_RUNS) --build-dir build-fuzz
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

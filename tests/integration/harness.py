@@ -15,6 +15,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -72,10 +73,10 @@ def wait_until(predicate, timeout, what, interval=0.1):
         time.sleep(interval)
 
 
-def http_status(url, timeout=2):
+def http_status(url, timeout=2, context=None):
     """Status of a GET, or None when nothing answers."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
+        with urllib.request.urlopen(url, timeout=timeout, context=context) as r:
             return r.status
     except urllib.error.HTTPError as e:
         return e.code
@@ -111,10 +112,17 @@ class Registry:
     """A docker-registry on 127.0.0.1, optionally behind htpasswd Basic auth.
 
         with Registry() as reg:  reg.host == "127.0.0.1:PORT"
+
+    extra_config: more top-level YAML lines (auth: token, proxy: ...); tls: (cert, key)
+    PEM paths to serve https; storage: a directory to serve from, kept on stop.
     """
 
-    def __init__(self, auth=None, user="tester", password=None, port=None):
+    def __init__(self, auth=None, user="tester", password=None, port=None, extra_config=(),
+                 tls=None, storage=None):
         assert auth in (None, "htpasswd")
+        self.extra_config = list(extra_config)
+        self.tls = tls
+        self.storage = storage
         self.auth = auth
         self.user = user
         self.password = password or secrets.token_hex(8)
@@ -128,7 +136,7 @@ class Registry:
 
     @property
     def url(self):
-        return f"http://{self.host}"
+        return f"{'https' if self.tls else 'http'}://{self.host}"
 
     @property
     def creds(self):
@@ -140,8 +148,8 @@ class Registry:
 
     def start(self):
         self.dir = tempfile.mkdtemp(prefix="wharf-registry-")
-        storage = os.path.join(self.dir, "storage")
-        os.mkdir(storage)
+        storage = self.storage or os.path.join(self.dir, "storage")
+        os.makedirs(storage, exist_ok=True)
         lines = [
             "version: 0.1",
             "log:",
@@ -155,6 +163,9 @@ class Registry:
             f"  addr: {self.host}",
             f"  secret: {secrets.token_hex(16)}",
         ]
+        if self.tls:
+            lines += ["  tls:", f"    certificate: {self.tls[0]}", f"    key: {self.tls[1]}"]
+        lines += self.extra_config
         if self.auth == "htpasswd":
             htpasswd = os.path.join(self.dir, "htpasswd")
             entry = subprocess.run(["htpasswd", "-Bbn", self.user, self.password],
@@ -168,7 +179,9 @@ class Registry:
                                          stdout=log, stderr=subprocess.STDOUT,
                                          stdin=subprocess.DEVNULL)
         try:
-            wait_until(lambda: self._check_alive() and http_status(self.url + "/v2/") in (200, 401),
+            context = ssl._create_unverified_context() if self.tls else None
+            wait_until(lambda: self._check_alive() and
+                       http_status(self.url + "/v2/", context=context) in (200, 401),
                        20, f"docker-registry on {self.host}")
         except Exception:
             print(read_log(self.log_path))
@@ -195,22 +208,28 @@ class Registry:
         self.stop()
 
     def client(self):
-        return RegistryClient(self.host, self.creds)
+        return RegistryClient(self.host, self.creds,
+                              ssl._create_unverified_context() if self.tls else None)
 
 
 class RegistryClient:
     """The truth about what a registry holds, read over the distribution API."""
 
-    def __init__(self, host, creds=None):
+    def __init__(self, host, creds=None, tls_context=None):
         self.host = host
         self.creds = creds
+        self.tls_context = tls_context  # set: speak https with it
 
     def request(self, method, path, body=None, headers=None, timeout=60):
         headers = dict(headers or {})
         if self.creds:
             token = base64.b64encode(f"{self.creds[0]}:{self.creds[1]}".encode()).decode()
             headers["Authorization"] = "Basic " + token
-        conn = http.client.HTTPConnection(self.host, timeout=timeout)
+        if self.tls_context:
+            conn = http.client.HTTPSConnection(self.host, timeout=timeout,
+                                               context=self.tls_context)
+        else:
+            conn = http.client.HTTPConnection(self.host, timeout=timeout)
         try:
             conn.request(method, path, body=body, headers=headers)
             resp = conn.getresponse()
@@ -258,7 +277,8 @@ class Wharfd:
 
     def __init__(self, registry_url, registries=None, data_dir=None, binary=None,
                  env=None, platform="", port=None, max_concurrent=3, failed_ttl_s=600,
-                 host="127.0.0.1"):
+                 host="127.0.0.1", top_toml="", extra_toml="", index_url=None,
+                 dockerhub_toml="", mirrors=(), downloads_toml=""):
         self.binary = Path(binary or wharfd_binary())
         self.registry_url = registry_url
         self.registries = registries or {}
@@ -266,6 +286,12 @@ class Wharfd:
         self.max_concurrent = max_concurrent
         self.failed_ttl_s = failed_ttl_s
         self.extra_env = env or {}
+        self.top_toml = top_toml      # top-level keys (before any table)
+        self.extra_toml = extra_toml  # more tables, appended
+        self.index_url = index_url or registry_url  # [dockerhub] index (search API)
+        self.dockerhub_toml = dockerhub_toml  # more keys of the [dockerhub] table
+        self.mirrors = list(mirrors)  # [dockerhub] mirrors (URLs)
+        self.downloads_toml = downloads_toml  # more keys of the [downloads] table
         self.host = host
         self.port = port or free_port()
         self.admin_password = secrets.token_urlsafe(12)
@@ -287,19 +313,22 @@ class Wharfd:
         lines = [
             f"listen = {_toml_str(self.listen)}",
             f"data_dir = {_toml_str(self.data_dir)}",
+            self.top_toml,
             "",
             "[auth]",
             "session_ttl_s = 86400",
             "",
             "[dockerhub]",
             f"registry = {_toml_str(self.registry_url)}",
-            f"index = {_toml_str(self.registry_url)}",
-            "mirrors = []",
+            f"index = {_toml_str(self.index_url)}",
+            f"mirrors = {json.dumps(self.mirrors)}",
+            self.dockerhub_toml,
             "",
             "[downloads]",
             f"max_concurrent = {self.max_concurrent}",
             f"failed_ttl_s = {self.failed_ttl_s}",
             f"platform = {_toml_str(self.platform)}",
+            self.downloads_toml,
         ]
         for host, opts in self.registries.items():
             lines += ["", f"[registries.{_toml_str(host)}]",
@@ -307,6 +336,7 @@ class Wharfd:
                       f"ca_file = {_toml_str(opts.get('ca_file', ''))}",
                       f"username = {_toml_str(opts.get('username', ''))}",
                       f"password = {_toml_str(opts.get('password', ''))}"]
+        lines.append(self.extra_toml)
         Path(self.config_path).write_text("\n".join(lines) + "\n")
 
     def command(self):
@@ -559,6 +589,15 @@ class WharfTestCase(unittest.TestCase):
         if result and len(result.failures) + len(result.errors) > failures and self.wharfd:
             sys.stderr.write(self.wharfd.log() + "\n")
         return outcome
+
+    @classmethod
+    def serve(cls, thing):
+        """Starts a registry, proxy, server or wharfd for the whole class and stops it once
+        the class is done, or at once if setUpClass fails later on (last started, first
+        stopped). Returns it."""
+        started = thing.start()
+        cls.addClassCleanup(thing.stop)
+        return started
 
     def assertError(self, status, body, code, message=None, mentions=None):
         """The documented error shape {"error": {"code": N, "message": "..."}}."""

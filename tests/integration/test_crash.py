@@ -21,27 +21,13 @@ NAME, TAG = "lgsd/big", "latest"
 class CrashResumeTest(WharfTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.registry = Registry().start()
-        cls.proxy = None
-        cls.wharfd = None
-        try:
-            with FixtureBuilder(cls.registry) as fx:
-                cls.truth = fx.big(NAME, TAG, size=LAYER_SIZE)
-            client = cls.registry.client()
-            cls.compressed = sum(len(client.blob(NAME, d)) for d in cls.truth.layers)
-            cls.proxy = ThrottleProxy(cls.registry.host, rate=None).start()
-            cls.wharfd = Wharfd(cls.proxy.url).start()
-        except Exception:
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.wharfd:
-            cls.wharfd.stop()
-        if cls.proxy:
-            cls.proxy.stop()
-        cls.registry.stop()
+        cls.registry = cls.serve(Registry())
+        with FixtureBuilder(cls.registry) as fx:
+            cls.truth = fx.big(NAME, TAG, size=LAYER_SIZE)
+        client = cls.registry.client()
+        cls.compressed = sum(len(client.blob(NAME, d)) for d in cls.truth.layers)
+        cls.proxy = cls.serve(ThrottleProxy(cls.registry.host, rate=None))
+        cls.wharfd = cls.serve(Wharfd(cls.proxy.url))
 
     def job(self, api):
         return api.find_job(api.download_jobs(), NAME, TAG)

@@ -56,25 +56,12 @@ class EventStream:
 class EventsTest(WharfTestCase):
     @classmethod
     def setUpClass(cls):
-        cls.registry = Registry().start()
-        cls.proxy = cls.wharfd = None
-        try:
-            with FixtureBuilder(cls.registry) as fx:
-                fx.big("lgsd/slow", "latest", size=6 * MiB)
-                fx.big("lgsd/cancel", "latest", size=12 * MiB)
-            cls.proxy = ThrottleProxy(cls.registry.host, rate=2 * MiB).start()
-            cls.wharfd = Wharfd(cls.proxy.url).start()
-        except Exception:
-            cls.tearDownClass()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.wharfd:
-            cls.wharfd.stop()
-        if cls.proxy:
-            cls.proxy.stop()
-        cls.registry.stop()
+        cls.registry = cls.serve(Registry())
+        with FixtureBuilder(cls.registry) as fx:
+            fx.big("lgsd/slow", "latest", size=6 * MiB)
+            fx.big("lgsd/cancel", "latest", size=12 * MiB)
+        cls.proxy = cls.serve(ThrottleProxy(cls.registry.host, rate=2 * MiB))
+        cls.wharfd = cls.serve(Wharfd(cls.proxy.url))
 
     def test_1_progress_events_then_done_and_replay(self):
         api = self.wharfd.client()

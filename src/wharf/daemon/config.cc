@@ -115,6 +115,12 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin) 
   WHARF_RETURN_IF_ERROR(top.Read("listen", c.listen));
   WHARF_RETURN_IF_ERROR(top.Read("data_dir", c.data_dir));
   WHARF_RETURN_IF_ERROR(top.Read("log_level", c.log_level));
+  WHARF_RETURN_IF_ERROR(top.Read("tls_cert", c.tls_cert));
+  WHARF_RETURN_IF_ERROR(top.Read("tls_key", c.tls_key));
+  if (c.tls_cert.empty() != c.tls_key.empty()) {
+    return top.Bad(c.tls_cert.empty() ? "tls_cert" : "tls_key",
+                   "tls_cert and tls_key must be set together");
+  }
   static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error"};
   if (!kLevels.contains(c.log_level)) {
     return top.Bad("log_level", "must be one of trace, debug, info, warn, error");
@@ -195,6 +201,13 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin) 
 
   WHARF_RETURN_IF_ERROR(top.RejectUnknown());
   return c;
+}
+
+bool HoldsCredentials(const Config& config) {
+  for (const auto& [host, r] : config.registries) {
+    if (!r.password.empty()) return true;
+  }
+  return false;
 }
 
 Result<Config> LoadConfig(const std::filesystem::path& file) {

@@ -25,6 +25,8 @@ struct Config {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = "var";
   std::string log_level = "info";  // trace, debug, info, warn, error
+  std::string tls_cert;  // PEM certificate (chain) for HTTPS; with tls_key
+  std::string tls_key;   // PEM private key
   int64_t session_ttl_s = 86400;
   std::string dockerhub_registry = "https://registry-1.docker.io";
   std::string dockerhub_index = "https://index.docker.io";
@@ -45,6 +47,8 @@ struct Config {
 
 // Parses TOML text. `origin` names the source in messages (usually the file name).
 Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin);
+// True if any [registries] table carries a password.
+bool HoldsCredentials(const Config& config);
 // Reads and parses a file; a missing file is an error naming it.
 Result<Config> LoadConfig(const std::filesystem::path& file);
 // Splits "HOST:PORT" (IPv6 as "[::1]:8080"); InvalidArgument naming the value otherwise.

@@ -23,6 +23,8 @@ TEST(ConfigTest, ReadsEveryDocumentedKey) {
   auto c = ParseConfig(R"(
 listen = "0.0.0.0:9000"
 data_dir = "/srv/wharf"
+tls_cert = "/etc/wharf/cert.pem"
+tls_key = "/etc/wharf/key.pem"
 log_level = "debug"
 [auth]
 session_ttl_s = 60
@@ -54,6 +56,9 @@ stall_timeout_s = 7
   EXPECT_EQ(c->listen, "0.0.0.0:9000");
   EXPECT_EQ(c->data_dir, "/srv/wharf");
   EXPECT_EQ(c->log_level, "debug");
+  EXPECT_EQ(c->tls_cert, "/etc/wharf/cert.pem");
+  EXPECT_EQ(c->tls_key, "/etc/wharf/key.pem");
+  EXPECT_TRUE(HoldsCredentials(*c));
   EXPECT_EQ(c->session_ttl_s, 60);
   EXPECT_EQ(c->dockerhub_registry, "http://127.0.0.1:5000");
   ASSERT_EQ(c->dockerhub_mirrors.size(), 1u);
@@ -91,6 +96,7 @@ TEST(ConfigTest, ErrorsNameTheFileAndKey) {
       {"[registries.\"h:1\"]\ninsecure = \"yes\"", "registries.\"h:1\".insecure: expected a boolean"},
       {"listen = \"nonsense\"", "listen:"},
       {"log_level = \"loud\"", "log_level: must be one of"},
+      {"tls_cert = \"c.pem\"", "tls_key: tls_cert and tls_key must be set together"},
       {"auth = 3", "auth: expected a table"},
       {"[dockerhub]\nmirrors = [\"m:5000\"]", "dockerhub.mirrors: \"m:5000\" must be an http"},
       {"[catalogs]\nrefresh_s = -1", "catalogs.refresh_s: must be greater than 0"},

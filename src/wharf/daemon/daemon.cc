@@ -11,6 +11,9 @@
 #include "wharf/base/file_util.h"
 #include "wharf/content/blob_store.h"
 #include "wharf/depot/depots.h"
+#include "wharf/fsck/data_dir_lock.h"
+#include "wharf/lxc/lxc_cache.h"
+#include "wharf/lxc/lxc_fetcher.h"
 #include "wharf/metadata/metadata_store.h"
 #include "wharf/oci/image.h"
 #include "wharf/pull/blob_pins.h"
@@ -28,7 +31,9 @@ namespace {
 registry::Options RegistryOptions(const Config& config) {
   registry::Options o;
   o.dockerhub_registry = config.dockerhub_registry;
+  o.mirrors = config.dockerhub_mirrors;
   o.stall_timeout_s = static_cast<int>(config.stall_timeout_s);
+  o.attempts = static_cast<int>(config.attempts);
   for (const auto& [host, rc] : config.registries) {
     o.hosts[host] = registry::HostOptions{rc.insecure, rc.ca_file, rc.username, rc.password};
   }
@@ -68,6 +73,10 @@ Result<void> Run(const Config& config) {
 
   std::filesystem::path data = config.data_dir;
   WHARF_RETURN_IF_ERROR(MakeDirs(data));
+  // One process at a time owns the data directory: a second wharfd, or a `wharfd fsck`, is
+  // refused while this one runs (the kernel drops the lock when the process ends).
+  auto data_lock = fsck::DataDirLock::Acquire(data);
+  if (!data_lock) return Error(data_lock.error());
   auto store = content::BlobStore::Open(data);
   if (!store) return Error(store.error());
   auto metadata = metadata::MetadataStore::Open(data / "wharf.db");
@@ -111,17 +120,32 @@ Result<void> Run(const Config& config) {
                                      config.catalog_refresh_s,  depot::FindShareDir(),
                                      config.dockerhub_index,    config.dockerhub_registry,
                                      config.search_timeout_s};
-  auto depots = depot::Depots::Open(depot_options, web, client);
+  auto depots = depot::Depots::Open(depot_options, web);
   if (!depots) return Error(depots.error());
+
+  // LXC images: names from the appcenter catalog, files from its image servers.
+  lxc::LxcCache lxc_cache(config.lxc_cache_dir);
+  lxc::LxcFetcherOptions lxc_options;
+  lxc_options.attempts = static_cast<int>(config.attempts);
+  lxc_options.stall_timeout_s = static_cast<int>(config.stall_timeout_s);
+  lxc::LxcFetcher lxc_fetcher(lxc_options, **store, web, pins, lxc_cache,
+                              [&depots] { return (*depots)->Appcenter(); });
+  queue.AddFetcher("lxc", &lxc_fetcher);
+  images.SetLxc(depots->get(), &lxc_cache);
 
   api::ServerOptions server_options;
   server_options.session_ttl_s = config.session_ttl_s;
   server_options.share_dir = depot_options.share_dir;
-  api::Server server(server_options, images, auth, **depots, events);
+  server_options.tls_cert = config.tls_cert;
+  server_options.tls_key = config.tls_key;
+  auto created = api::Server::Create(server_options, images, auth, **depots, events);
+  if (!created) return Error(created.error());
+  api::Server& server = **created;
   auto port = server.Bind(listen->first, listen->second);
   if (!port) return Error(port.error());
   WHARF_RETURN_IF_ERROR(queue.Start());
-  spdlog::info("wharfd listening on {}:{} (data in {}, platform {})", listen->first, *port,
+  spdlog::info("wharfd listening on {}://{}:{} (data in {}, platform {})",
+               config.tls_cert.empty() ? "http" : "https", listen->first, *port,
                data.string(), platform->String());
 
   Result<void> served;

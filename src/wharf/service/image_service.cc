@@ -59,14 +59,38 @@ ImageService::ImageService(content::BlobStore& store, metadata::MetadataStore& m
       client_(client),
       platform_(std::move(platform)) {}
 
+uint64_t ImageService::LocalVersion() {
+  // Both counters only grow, so their sum moves whenever either does.
+  return local_changes_.load() + static_cast<uint64_t>(queue_.Stats().done);
+}
+
+Result<ImageService::Records> ImageService::LocalRecords() {
+  // Read before the records: a change after this point moves the version again, so records
+  // are never kept under a version newer than they are.
+  uint64_t version = LocalVersion();
+  std::lock_guard lock(records_mu_);
+  if (records_ != nullptr && records_version_ == version) return records_;
+  auto images = metadata_.ListImages();
+  if (!images) return Error(images.error());
+  records_ = std::make_shared<const std::vector<metadata::ImageRecord>>(std::move(*images));
+  records_version_ = version;
+  return records_;
+}
+
 Result<std::vector<LocalImage>> ImageService::ListLocal(const std::string& type,
                                                         const std::string& filter_text) {
-  auto images = metadata_.ListImages();
+  return ListLocal(type, filter_text, queue_.BusyNames());
+}
+
+Result<std::vector<LocalImage>> ImageService::ListLocal(
+    const std::string& type, const std::string& filter_text,
+    const std::set<std::pair<std::string, std::string>>& downloading) {
+  auto images = LocalRecords();
   if (!images) return Error(images.error());
   const std::string needle = Lower(filter_text);
   std::map<std::pair<std::string, std::string>, LocalImage> groups;  // (display, type)
   std::map<std::pair<std::string, std::string>, std::string> canonical;
-  for (const auto& image : *images) {
+  for (const auto& image : **images) {
     if (!type.empty() && image.type != type) continue;
     if (!needle.empty() && !Contains(image.display_name, needle) &&
         !Contains(image.description, needle)) {
@@ -96,17 +120,17 @@ Result<std::vector<LocalImage>> ImageService::ListLocal(const std::string& type,
       sorted.tags[i] = group.tags[order[i]];
       sorted.sizes[i] = group.sizes[order[i]];
     }
-    sorted.downloading = queue_.Busy(group.type, canonical[key], "");
+    sorted.downloading = downloading.contains({group.type, canonical[key]});
     out.push_back(std::move(sorted));
   }
   return out;
 }
 
 Result<LocalState> ImageService::Snapshot() {
-  auto images = metadata_.ListImages();
+  auto images = LocalRecords();
   if (!images) return Error(images.error());
   LocalState state;
-  for (const auto& image : *images) state.installed[{image.type, image.name}].push_back(image.tag);
+  for (const auto& image : **images) state.installed[{image.type, image.name}].push_back(image.tag);
   state.downloading = queue_.BusyNames();
   return state;
 }
@@ -130,10 +154,18 @@ Result<nlohmann::json> ImageService::Inspect(const std::string& name, const std:
   if (!config) return Error(config.error());
 
   InspectFacts facts{*config, (*image)->config_digest, {}, {}, (*image)->size};
-  auto all = metadata_.ListImages();
+  auto all = LocalRecords();
   if (!all) return Error(all.error());
+  bool listed = std::any_of((*all)->begin(), (*all)->end(), [&](const auto& other) {
+    return other.type == "docker" && other.name == (*image)->name && other.tag == (*image)->tag;
+  });
+  if (!listed) {  // committed a moment ago, not yet counted: read the store itself
+    auto fresh = metadata_.ListImages();
+    if (!fresh) return Error(fresh.error());
+    *all = std::make_shared<const std::vector<metadata::ImageRecord>>(std::move(*fresh));
+  }
   std::set<std::string> repo_digests;
-  for (const auto& other : *all) {
+  for (const auto& other : **all) {
     if (other.type != "docker" || other.config_digest != (*image)->config_digest) continue;
     facts.repo_tags.push_back(other.display_name + ":" + other.tag);
     repo_digests.insert(other.display_name + "@" + RepoDigestOf(other));
@@ -146,32 +178,48 @@ Result<nlohmann::json> ImageService::RemoteInspect(const std::string& name,
                                                    const std::string& tag) {
   auto ref = ParseImage(name, tag);
   if (!ref) return Error(ref.error());
+  // Past the name, every failure is the registry's: a 502 carrying its message (an
+  // authentication refusal included, which must not read as this API's own 401), except
+  // "no such image or tag", a 404.
+  auto upstream = [](Status status) {
+    if (status.code != Code::kNotFound && status.code != Code::kCancelled &&
+        status.code != Code::kInternal) {
+      status.code = Code::kUnavailable;
+    }
+    return Error(std::move(status));
+  };
   auto top = client_.GetManifest(*ref, ref->digest.empty() ? ref->tag : ref->digest);
-  if (!top) return Error(top.error());
+  if (!top) return upstream(top.error());
   auto kind = oci::ClassifyManifest(top->media_type, top->body);
-  if (!kind) return Error(kind.error());
+  if (!kind) return upstream(kind.error());
   registry::ManifestResponse chosen = *top;
   if (*kind == oci::ManifestKind::kIndex) {
     auto index = oci::ParseIndex(top->body);
-    if (!index) return Error(index.error());
+    if (!index) return upstream(index.error());
     auto desc = oci::ChoosePlatform(*index, platform_);
-    if (!desc) return Error(desc.error());
+    if (!desc) return upstream(desc.error());
     auto inner = client_.GetManifest(*ref, desc->digest.str());
-    if (!inner) return Error(inner.error());
+    if (!inner) return upstream(inner.error());
     chosen = std::move(*inner);
   }
   auto manifest = oci::ParseManifest(chosen.body);
-  if (!manifest) return Error(manifest.error());
+  if (!manifest) return upstream(manifest.error());
   auto config = client_.GetSmallBlob(*ref, manifest->config.digest);
-  if (!config) return Error(config.error());
-  int64_t size = 0;
+  if (!config) return upstream(config.error());
+  int64_t size = 0;  // compressed, as the registry stores it: nothing is unpacked here
   for (const auto& layer : manifest->layers) size += layer.size;
-  InspectFacts facts{*config, manifest->config.digest.str(), {ref->FamiliarString()},
+  std::vector<std::string> repo_tags;
+  if (ref->digest.empty()) repo_tags.push_back(ref->FamiliarString());
+  InspectFacts facts{*config, manifest->config.digest.str(), repo_tags,
                      {ref->Familiar() + "@" + top->digest.str()}, size};
   auto view = BuildInspect(facts);
-  if (!view) return Error(view.error());
+  if (!view) return upstream(view.error());
   (*view)["Digest"] = top->digest.str();
-  (*view)["MediaType"] = top->media_type;
+  std::string media_type = top->media_type;
+  if (media_type.empty() || media_type == "application/json") {
+    if (*kind == oci::ManifestKind::kImage) media_type = manifest->media_type;
+  }
+  (*view)["MediaType"] = media_type;
   return view;
 }
 
@@ -180,13 +228,23 @@ Result<TagList> ImageService::Tags(const std::string& name, bool official) {
   auto ref = ParseImage(full, "latest");
   if (!ref) return Error(ref.error());
   auto tags = client_.ListTags(*ref);
+  if (!tags && tags.error().code == Code::kNotFound) {
+    return NotFound("Repository not found: " + ref->Familiar());
+  }
+  // Docker Hub answers 401 for a repository that does not exist, as for a private one; like
+  // Docker, say both. A 401 must not reach the API's client, for whom it means "log in".
+  if (!tags && (tags.error().code == Code::kUnauthenticated ||
+                tags.error().code == Code::kPermissionDenied)) {
+    return NotFound("Repository not found or access denied: " + ref->Familiar() + " (" +
+                    tags.error().message + ")");
+  }
   if (!tags) return Error(tags.error());
   TagList out;
   out.tags = std::move(*tags);
   SortTags(out.tags);
-  auto images = metadata_.ListImages();
+  auto images = LocalRecords();
   if (!images) return Error(images.error());
-  for (const auto& image : *images) {
+  for (const auto& image : **images) {
     if (image.type == "docker" && image.name == ref->Name()) out.installed.push_back(image.tag);
   }
   SortTags(out.installed);
@@ -199,10 +257,7 @@ Result<void> ImageService::Download(const DownloadRequest& request) {
     return InvalidArgument("repository must be dockerhub, appcenter or qnap, not \"" +
                            request.source + "\"");
   }
-  if (request.type == "lxc") {
-    // LXC images come only from the catalog, which names none yet.
-    return NotFound("Image not found: " + request.name);
-  }
+  if (request.type == "lxc") return DownloadLxc(request);
   if (request.type != "docker") {
     return InvalidArgument("image_type must be docker or lxc, not \"" + request.type + "\"");
   }
@@ -220,6 +275,36 @@ Result<void> ImageService::Download(const DownloadRequest& request) {
   return queue_.Submit(std::move(job));
 }
 
+// LXC images come only from the appcenter catalog: a name it lacks is NotFound at once. The
+// tag is "latest" (the newest build) or a build serial ("20240101_05:24").
+Result<void> ImageService::DownloadLxc(const DownloadRequest& request) {
+  if (request.source == "dockerhub") {
+    return InvalidArgument("repository must be appcenter or qnap for lxc images");
+  }
+  const std::string& tag = request.tag;
+  if (tag.empty() || tag.size() > 64 || tag.front() == '.' || tag.front() == '-' ||
+      tag.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-") !=
+          std::string::npos) {
+    return InvalidArgument("image_tag: \"" + tag + "\" is neither latest nor a build serial");
+  }
+  auto catalog = depots_ != nullptr ? depots_->Appcenter() : nullptr;
+  const depot::CatalogEntry* entry = catalog ? catalog->Find("lxc", request.name) : nullptr;
+  if (entry == nullptr) return NotFound("Image not found: " + request.name);
+  metadata::JobRecord job;
+  job.type = "lxc";
+  job.name = entry->name;
+  job.tag = tag;
+  job.display_name = entry->name;
+  job.source = request.source;
+  job.description = request.description.empty() ? entry->description : request.description;
+  job.location = request.location;
+  job.icon = !request.icon.empty()        ? request.icon
+             : !entry->icon.empty()       ? entry->icon
+             : !entry->icon_local.empty() ? "/icons/" + entry->icon_local
+                                          : "";
+  return queue_.Submit(std::move(job));
+}
+
 std::vector<pull::JobView> ImageService::DownloadStatus() { return queue_.List(); }
 
 Result<void> ImageService::Delete(const std::string& type, const std::string& name,
@@ -230,7 +315,13 @@ Result<void> ImageService::Delete(const std::string& type, const std::string& na
   std::string canonical = name;
   std::string shown = tag.empty() ? name : name + ":" + tag;
   std::string key_tag = tag;
-  if (type == "docker") {
+  if (type == "lxc") {
+    // LXC names have no ':' but build serials do ("20240101_05:24"), and the route splits
+    // NAME:TAG at the last ':', so split again at the first.
+    size_t colon = shown.find(':');
+    canonical = shown.substr(0, colon);
+    key_tag = colon == std::string::npos ? "" : shown.substr(colon + 1);
+  } else {
     auto ref = ParseImage(name, tag.empty() ? "latest" : tag);
     if (!ref) return Error(ref.error());
     canonical = ref->Name();
@@ -241,6 +332,7 @@ Result<void> ImageService::Delete(const std::string& type, const std::string& na
     return Conflict("Image is downloading: " + shown);
   }
   auto deleted = metadata_.DeleteImages(type, canonical, key_tag);
+  ++local_changes_;  // also on failure: the transaction may have committed
   if (!deleted) return Error(deleted.error());
   if (deleted->empty()) return NotFound("Image not found: " + shown);
   for (const auto& image : *deleted) {
@@ -251,6 +343,14 @@ Result<void> ImageService::Delete(const std::string& type, const std::string& na
                                                {"name", image.display_name},
                                                {"tag", image.tag}}
                                     .dump());
+    }
+  }
+  if (type == "lxc" && lxc_cache_ != nullptr) {
+    auto remaining = metadata_.ListImages();
+    if (remaining) {
+      lxc_cache_->Forget(*deleted, *remaining, store_);
+    } else {
+      spdlog::warn("LXC cache not updated: {}", remaining.error().message);
     }
   }
   CollectGarbage();
@@ -277,13 +377,16 @@ int64_t ImageService::StoreBytes() {
 }
 
 void ImageService::OnJobEnded(bool committed) {
+  // A commit is already counted by the queue; a failed job may have recorded its image
+  // before failing (e.g. deleting its job record).
+  ++local_changes_;
   if (committed) {
     if (auto s = RefreshLayoutIndex(); !s) {
       spdlog::error("cannot rewrite index.json: {}", s.error().message);
     }
-  } else {
-    CollectGarbage();
   }
+  // Also after a commit: a new build under the same tag ("latest") frees the old one's blobs.
+  CollectGarbage();
 }
 
 Result<void> ImageService::RefreshLayoutIndex() {

@@ -9,8 +9,10 @@
 // needs. Thread-safe.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <nlohmann/json.hpp>
@@ -19,6 +21,8 @@
 
 #include "wharf/base/status.h"
 #include "wharf/content/blob_store.h"
+#include "wharf/depot/depots.h"
+#include "wharf/lxc/lxc_cache.h"
 #include "wharf/metadata/metadata_store.h"
 #include "wharf/oci/image.h"
 #include "wharf/pull/blob_pins.h"
@@ -74,9 +78,22 @@ class ImageService {
                oci::Platform platform);
 
   // type: "", "docker" or "lxc". filter_text: case-insensitive substring of name or
-  // description. Sorted by name.
+  // description. Sorted by name. Served from an in-memory copy of the image records, read
+  // again only after LocalVersion() moved.
   Result<std::vector<LocalImage>> ListLocal(const std::string& type,
                                             const std::string& filter_text);
+  // The same, with the entries marked downloading taken from `downloading` (what
+  // DownloadingNames() returned), so that a caller caching views knows what they show.
+  Result<std::vector<LocalImage>> ListLocal(
+      const std::string& type, const std::string& filter_text,
+      const std::set<std::pair<std::string, std::string>>& downloading);
+  // Changes whenever the local images may have changed: a download committed (counted by the
+  // queue when its job leaves the list, so never later than downloadstatus shows it done), a
+  // job failed or an image was deleted. Views of ListLocal may be cached until it moves.
+  // Changes made to the metadata store behind this service's back are not seen.
+  uint64_t LocalVersion();
+  // (type, canonical name) of every download waiting or running.
+  std::set<std::pair<std::string, std::string>> DownloadingNames() { return queue_.BusyNames(); }
   Result<LocalState> Snapshot();
   // The canonical name of a Docker name as the API writes it ("ubuntu" →
   // "docker.io/library/ubuntu"); InvalidArgument naming image_name if it is not a name.
@@ -100,6 +117,13 @@ class ImageService {
                               const std::string& tag);
   // Publishes "image removed" events from now on (null = none).
   void SetEvents(pull::EventBus* events) { events_ = events; }
+  // LXC downloads look their names up in the appcenter catalog of `depots` (null: every LXC
+  // name is NotFound); deleting an LXC image also removes its copy from `cache` (may be null).
+  // Set before serving.
+  void SetLxc(depot::Depots* depots, lxc::LxcCache* cache) {
+    depots_ = depots;
+    lxc_cache_ = cache;
+  }
   pull::QueueStats DownloadStats() { return queue_.Stats(); }
   // Bytes of every complete blob in the store.
   int64_t StoreBytes();
@@ -112,6 +136,11 @@ class ImageService {
   void CollectGarbage();
 
  private:
+  Result<void> DownloadLxc(const DownloadRequest& request);
+  // Every image record, from memory unless LocalVersion() moved since the last read.
+  using Records = std::shared_ptr<const std::vector<metadata::ImageRecord>>;
+  Result<Records> LocalRecords();
+
   content::BlobStore& store_;
   metadata::MetadataStore& metadata_;
   pull::PullQueue& queue_;
@@ -119,7 +148,13 @@ class ImageService {
   registry::Client& client_;
   oci::Platform platform_;
   pull::EventBus* events_ = nullptr;
+  depot::Depots* depots_ = nullptr;
+  lxc::LxcCache* lxc_cache_ = nullptr;
   std::mutex index_mu_;
+  std::atomic<uint64_t> local_changes_{0};  // deletions and ended jobs, see LocalVersion()
+  std::mutex records_mu_;
+  Records records_;  // null until first read
+  uint64_t records_version_ = 0;
 };
 
 }  // namespace wharf::service

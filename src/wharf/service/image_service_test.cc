@@ -1,0 +1,196 @@
+// The local listing is served from memory: these cases check that it follows every change
+// made through the service and the download queue, without waiting for the queue's
+// after-job callback (which runs only after the job has left downloadstatus).
+#include "wharf/service/image_service.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
+#include "wharf/base/file_util.h"
+
+namespace wharf::service {
+namespace {
+
+namespace fs = std::filesystem;
+
+// Commits an image record for every job at once, or, after Hold(), once Release() is called.
+class FakeFetcher : public pull::Fetcher {
+ public:
+  Result<void> Fetch(const metadata::JobRecord& job, pull::JobProgress&,
+                     const pull::CommitFn& commit) override {
+    {
+      std::unique_lock lock(mu_);
+      started_ = true;
+      cv_.notify_all();
+      cv_.wait(lock, [&] { return !hold_; });
+    }
+    metadata::ImageRecord image;
+    image.manifest_digest = "sha256:" + std::string(64, 'a');
+    image.config_digest = "sha256:" + std::string(64, 'b');
+    image.size = 1000 + static_cast<int64_t>(job.tag.size());
+    return commit(image);
+  }
+  void WaitStarted() {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(20), [&] { return started_; });
+  }
+  void Hold() {
+    std::lock_guard lock(mu_);
+    hold_ = true;
+    started_ = false;
+  }
+  void Release() {
+    std::lock_guard lock(mu_);
+    hold_ = false;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool hold_ = false;
+  bool started_ = false;
+};
+
+class ImageServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("wharf-image-service-test-" + RandomHex(8));
+    store_ = std::move(content::BlobStore::Open(root_).value());
+    metadata_ = std::move(metadata::MetadataStore::Open(root_ / "wharf.db").value());
+    client_ = std::make_unique<registry::Client>(registry::Options{});
+  }
+  void TearDown() override {
+    if (queue_) queue_->Stop();
+    service_.reset();
+    queue_.reset();
+    std::error_code ec;
+    fs::remove_all(root_, ec);
+  }
+
+  // The queue's after-job callback is deliberately not wired to the service.
+  void StartQueue(pull::Fetcher& fetcher) {
+    queue_ = std::make_unique<pull::PullQueue>(pull::QueueOptions{}, *metadata_,
+                                               [](bool) {});
+    queue_->AddFetcher("docker", &fetcher);
+    service_ = std::make_unique<ImageService>(*store_, *metadata_, *queue_, pins_, *client_,
+                                              oci::Platform{"linux", "amd64", ""});
+    ASSERT_TRUE(queue_->Start().has_value());
+  }
+
+  void Download(const std::string& name, const std::string& tag) {
+    DownloadRequest r{"dockerhub", "docker", name, tag};
+    auto s = service_->Download(r);
+    ASSERT_TRUE(s.has_value()) << s.error().ToString();
+  }
+
+  // Polls downloadstatus (bounded) until no job is listed: what an API client sees as done.
+  void WaitQueueEmpty() {
+    for (int i = 0; i < 2000 && !service_->DownloadStatus().empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    ASSERT_TRUE(service_->DownloadStatus().empty());
+  }
+
+  std::vector<LocalImage> List(const std::string& filter = "") {
+    auto local = service_->ListLocal("", filter);
+    EXPECT_TRUE(local.has_value()) << local.error().ToString();
+    return local.value_or(std::vector<LocalImage>{});
+  }
+
+  fs::path root_;
+  std::unique_ptr<content::BlobStore> store_;
+  std::unique_ptr<metadata::MetadataStore> metadata_;
+  std::unique_ptr<registry::Client> client_;
+  pull::BlobPins pins_;
+  std::unique_ptr<pull::PullQueue> queue_;
+  std::unique_ptr<ImageService> service_;
+};
+
+TEST_F(ImageServiceTest, ListingShowsACommittedDownloadAsSoonAsItsJobIsGone) {
+  FakeFetcher fetcher;
+  StartQueue(fetcher);
+  EXPECT_TRUE(List().empty());  // read once: now cached
+  uint64_t before = service_->LocalVersion();
+
+  Download("team/app", "1.0");
+  WaitQueueEmpty();
+  EXPECT_GT(service_->LocalVersion(), before);
+  auto local = List();
+  ASSERT_EQ(local.size(), 1u);
+  EXPECT_EQ(local[0].name, "team/app");
+  EXPECT_EQ(local[0].tags, std::vector<std::string>{"1.0"});
+
+  Download("team/app", "latest");
+  WaitQueueEmpty();
+  local = List();
+  ASSERT_EQ(local.size(), 1u);
+  EXPECT_EQ(local[0].tags, (std::vector<std::string>{"1.0", "latest"}));
+  EXPECT_EQ(local[0].sizes, (std::vector<int64_t>{1003, 1006}));
+}
+
+TEST_F(ImageServiceTest, ListingIsStableWithoutChangesAndFollowsDeletes) {
+  FakeFetcher fetcher;
+  StartQueue(fetcher);
+  Download("team/a", "latest");
+  Download("team/b", "latest");
+  WaitQueueEmpty();
+  ASSERT_EQ(List().size(), 2u);
+  uint64_t version = service_->LocalVersion();
+  EXPECT_EQ(List("team/b").size(), 1u);
+  EXPECT_EQ(service_->LocalVersion(), version);  // reads do not move it
+
+  // A record written behind the service's back is not seen: the listing really is served
+  // from memory, so the cases above exercised its invalidation.
+  metadata::ImageRecord hidden;
+  hidden.type = "docker";
+  hidden.name = "docker.io/team/hidden";
+  hidden.display_name = "team/hidden";
+  hidden.tag = "latest";
+  ASSERT_TRUE(metadata_->PutImage(hidden).has_value());
+  EXPECT_EQ(List().size(), 2u);
+
+  auto deleted = service_->Delete("docker", "team/a", "");
+  ASSERT_TRUE(deleted.has_value()) << deleted.error().ToString();
+  EXPECT_GT(service_->LocalVersion(), version);
+  auto local = List();  // read again after the delete: now with the hidden record
+  ASSERT_EQ(local.size(), 2u);
+  EXPECT_EQ(local[0].name, "team/b");
+  EXPECT_EQ(local[1].name, "team/hidden");
+
+  // Inspect's RepoTags come from the same records.
+  auto inspect = service_->Inspect("team/a", "latest");
+  ASSERT_FALSE(inspect.has_value());
+  EXPECT_EQ(inspect.error().code, Code::kNotFound);
+}
+
+TEST_F(ImageServiceTest, DownloadingFlagFollowsTheQueue) {
+  FakeFetcher held;
+  StartQueue(held);
+  Download("team/app", "1.0");
+  WaitQueueEmpty();
+  ASSERT_EQ(List().size(), 1u);
+  EXPECT_FALSE(List()[0].downloading);
+
+  held.Hold();
+  Download("team/app", "2.0");
+  held.WaitStarted();
+  auto downloading = service_->DownloadingNames();
+  EXPECT_TRUE(downloading.contains({"docker", "docker.io/team/app"}));
+  ASSERT_EQ(List().size(), 1u);
+  EXPECT_TRUE(List()[0].downloading);
+  held.Release();
+  WaitQueueEmpty();
+  auto local = List();
+  ASSERT_EQ(local.size(), 1u);
+  EXPECT_FALSE(local[0].downloading);
+  EXPECT_EQ(local[0].tags, (std::vector<std::string>{"1.0", "2.0"}));
+}
+
+}  // namespace
+}  // namespace wharf::service
