@@ -62,7 +62,8 @@ def build_image(layout, tag, layers, config=None, arch="amd64", base=None):
     layout:base so the images share base's layers; otherwise from nothing.
 
     config keys: cmd, entrypoint (lists), env (list of K=V), workingdir, user,
-    exposedports (list like "8080/tcp"), labels (dict)."""
+    exposedports (list like "8080/tcp"), labels (dict), volumes (list of paths),
+    stopsignal, author."""
     init_layout(layout)
     image = f"{layout}:{tag}"
     if base:
@@ -98,6 +99,12 @@ def build_image(layout, tag, layers, config=None, arch="amd64", base=None):
         args += ["--config.workingdir", config["workingdir"]]
     if "user" in config:
         args += ["--config.user", config["user"]]
+    for value in config.get("volumes", []):
+        args += ["--config.volume", value]
+    if "stopsignal" in config:
+        args += ["--config.stopsignal", config["stopsignal"]]
+    if "author" in config:
+        args += ["--author", config["author"]]
     run(args)
     return image
 

@@ -11,6 +11,7 @@ import http.client
 import http.cookiejar
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -109,7 +110,10 @@ def read_log(path, limit=20000):
 
 
 class Registry:
-    """A docker-registry on 127.0.0.1, optionally behind htpasswd Basic auth.
+    """A docker-registry on 127.0.0.1, optionally behind htpasswd Basic auth, or token
+    auth (auth="token", token={realm, service, issuer, rootcertbundle}, as
+    token_issuer.TokenIssuer.registry_auth gives; user/password are then an account of
+    that token server, used to push fixtures and read them back).
 
         with Registry() as reg:  reg.host == "127.0.0.1:PORT"
 
@@ -118,8 +122,10 @@ class Registry:
     """
 
     def __init__(self, auth=None, user="tester", password=None, port=None, extra_config=(),
-                 tls=None, storage=None):
-        assert auth in (None, "htpasswd")
+                 tls=None, storage=None, token=None):
+        assert auth in (None, "htpasswd", "token")
+        assert (auth == "token") == (token is not None)
+        self.token = token
         self.extra_config = list(extra_config)
         self.tls = tls
         self.storage = storage
@@ -172,6 +178,9 @@ class Registry:
                                    check=True, capture_output=True, text=True).stdout
             Path(htpasswd).write_text(entry.strip() + "\n")
             lines += ["auth:", "  htpasswd:", "    realm: test", f"    path: {htpasswd}"]
+        if self.auth == "token":
+            lines += ["auth:", "  token:"] + [f"    {k}: {json.dumps(str(v))}"
+                                              for k, v in self.token.items()]
         config = os.path.join(self.dir, "config.yml")
         Path(config).write_text("\n".join(lines) + "\n")
         with open(self.log_path, "wb") as log:
@@ -213,18 +222,38 @@ class Registry:
 
 
 class RegistryClient:
-    """The truth about what a registry holds, read over the distribution API."""
+    """The truth about what a registry holds, read over the distribution API. With creds,
+    sends Basic auth, and answers a Bearer challenge with a token from its realm."""
 
     def __init__(self, host, creds=None, tls_context=None):
         self.host = host
         self.creds = creds
         self.tls_context = tls_context  # set: speak https with it
 
+    def _basic(self):
+        return "Basic " + base64.b64encode(f"{self.creds[0]}:{self.creds[1]}".encode()).decode()
+
     def request(self, method, path, body=None, headers=None, timeout=60):
         headers = dict(headers or {})
         if self.creds:
-            token = base64.b64encode(f"{self.creds[0]}:{self.creds[1]}".encode()).decode()
-            headers["Authorization"] = "Basic " + token
+            headers["Authorization"] = self._basic()
+        got = self._request(method, path, body, headers, timeout)
+        challenge = got[1].get("www-authenticate", "")
+        if got[0] == 401 and self.creds and challenge.lower().startswith("bearer "):
+            params = dict(re.findall(r'(\w+)="([^"]*)"', challenge))
+            query = urllib.parse.urlencode({k: params[k] for k in ("service", "scope")
+                                            if k in params})
+            req = urllib.request.Request(params["realm"] + "?" + query,
+                                         headers={"Authorization": self._basic()})
+            opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                                 urllib.request.HTTPSHandler(
+                                                     context=self.tls_context))
+            with opener.open(req, timeout=timeout) as r:
+                headers["Authorization"] = "Bearer " + json.loads(r.read())["token"]
+            got = self._request(method, path, body, headers, timeout)
+        return got
+
+    def _request(self, method, path, body, headers, timeout):
         if self.tls_context:
             conn = http.client.HTTPSConnection(self.host, timeout=timeout,
                                                context=self.tls_context)

@@ -1,6 +1,7 @@
 """Loopback proxies for the tests: a throttling TCP proxy, so a download can be
 watched in progress, and a fault-injecting HTTP proxy (cuts, stalls, 503/429)."""
 
+import random
 import re
 import socket
 import threading
@@ -172,18 +173,23 @@ class FaultProxy(_Listener):
         self._rules = []
 
     def add_rule(self, action, method="GET", path="", times=1, status=503, headers=None,
-                 body=b"", after=0, seconds=0.0):
+                 body=b"", after=0, seconds=0.0, when=None, probability=1.0):
         """Injects a fault into the next `times` requests (None = every one) whose method
-        is `method` and whose path matches the regex `path`. Actions:
+        is `method`, whose path matches the regex `path`, for which `when(headers)` (if
+        given; lower-case header names) is true, and then only with `probability`.
+        Actions:
           "status": answer `status` with `headers` and `body` instead of forwarding;
           "cut":    forward, then hang up after `after` bytes of the response body;
           "stall":  forward, send `after` body bytes, then nothing for `seconds`, then hang up;
-          "drop":   hang up without answering."""
-        assert action in ("status", "cut", "stall", "drop")
+          "flip":   forward all of it, but with the body byte at offset `after` inverted;
+          "drop":   hang up without answering.
+        `after` may be a function of the request's path and headers, called per request (a
+        random offset for each)."""
+        assert action in ("status", "cut", "stall", "flip", "drop")
         rule = {"action": action, "method": method, "path": re.compile(path), "times": times,
                 "status": status, "headers": dict(headers or {}), "after": after,
                 "seconds": seconds, "body": body.encode() if isinstance(body, str) else body,
-                "hits": 0}
+                "when": when, "probability": probability, "hits": 0}
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -202,15 +208,23 @@ class FaultProxy(_Listener):
     def _accepted(self, client):
         threading.Thread(target=self._serve, args=(client,), daemon=True).start()
 
-    def _rule_for(self, method, path):
+    def _rule_for(self, method, path, headers):
+        """The first rule that applies to this request, with its `after` resolved."""
         with self._lock:
             for rule in self._rules:
                 if rule["method"] != method or not rule["path"].search(path):
                     continue
                 if rule["times"] is not None and rule["hits"] >= rule["times"]:
                     continue
+                if rule["when"] is not None and not rule["when"](headers):
+                    continue
+                if rule["probability"] < 1.0 and random.random() >= rule["probability"]:
+                    continue
                 rule["hits"] += 1
-                return rule
+                after = rule["after"]
+                if callable(after):
+                    after = after(path, headers)
+                return {**rule, "after": after}
         return None
 
     def _read_head(self, sock):
@@ -247,7 +261,7 @@ class FaultProxy(_Listener):
             with self._lock:
                 self.requests.append({"method": method, "path": path, "headers": headers,
                                       "time": time.monotonic()})
-            rule = self._rule_for(method, path)
+            rule = self._rule_for(method, path, headers)
             if rule and rule["action"] == "drop":
                 return
             if rule and rule["action"] == "status":
@@ -280,8 +294,10 @@ class FaultProxy(_Listener):
         client.sendall(head.encode("latin-1") + rule["body"])
 
     def _relay(self, upstream, client, rule):
-        """Copies the response to the client; a cut or stall rule limits the body bytes."""
-        limit = rule["after"] if rule else None
+        """Copies the response to the client; a cut or stall rule limits the body bytes, a
+        flip rule changes one of them."""
+        flip = rule["after"] if rule and rule["action"] == "flip" else None
+        limit = rule["after"] if rule and rule["action"] in ("cut", "stall") else None
         head_done = False
         buffered = b""
         sent_body = 0
@@ -301,5 +317,8 @@ class FaultProxy(_Listener):
                 if rule["action"] == "stall":
                     self._stopping.wait(rule["seconds"])
                 return
+            if flip is not None and sent_body <= flip < sent_body + len(data):
+                i = flip - sent_body
+                data = data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:]
             client.sendall(data)
             sent_body += len(data)

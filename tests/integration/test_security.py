@@ -154,6 +154,10 @@ class SecurityTest(WharfTestCase):
         self.assertRegex(log, r"audit: download user=admin .*lgsd/diamond:1\.0")
         self.assertRegex(log, r"audit: delete user=admin .*lgsd/diamond")
         self.assertRegex(log, r'audit: login failed user="throttled-user"')
+        # The config holds the registry's password: wharfd says so when others can read it.
+        readable = os.stat(self.wharfd.config_path).st_mode & 0o044
+        self.assertEqual("holds registry passwords and is readable by other users" in log,
+                         bool(readable), oct(os.stat(self.wharfd.config_path).st_mode))
 
 
 class AddressThrottleTest(WharfTestCase):

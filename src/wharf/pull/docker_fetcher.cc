@@ -87,10 +87,17 @@ struct LayerJob {
       stop.progress.bytes_done -= counted;
       counted = 0;
     };
+    // A layer that does not unpack is reported only once its digest has been checked: bytes
+    // changed on the way fail the digest (the cause), not the decompression (a symptom).
+    std::optional<Status> unpack_error;
     registry::BlobSink sink = [&](const char* data, size_t n) -> Result<void> {
       if (stop.stop()) return Cancelled("download stopped");
       WHARF_RETURN_IF_ERROR(in.Write(data, n));
-      if (!resumed) WHARF_RETURN_IF_ERROR(digester->Update(data, n));
+      if (!resumed && !unpack_error) {
+        if (auto digested = digester->Update(data, n); !digested) {
+          unpack_error = digested.error();
+        }
+      }
       counted += static_cast<int64_t>(n);
       stop.progress.bytes_done += static_cast<int64_t>(n);
       return {};
@@ -115,9 +122,13 @@ struct LayerJob {
       WHARF_RETURN_IF_ERROR(in.Restart());
       uncount();
       resumed = false;
+      unpack_error.reset();
       digester.emplace(*compression);
     }
-    WHARF_RETURN_IF_ERROR(in.Commit());
+    WHARF_RETURN_IF_ERROR(in.Commit());  // checks the size and the digest
+    if (unpack_error) {
+      return DataLoss("layer " + layer.digest.str() + ": " + unpack_error->message);
+    }
     if (resumed) return DigestStoredLayer(store, layer, *compression);
     return digester->Finish();
   }

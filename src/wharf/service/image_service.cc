@@ -167,7 +167,10 @@ Result<nlohmann::json> ImageService::Inspect(const std::string& name, const std:
   std::set<std::string> repo_digests;
   for (const auto& other : **all) {
     if (other.type != "docker" || other.config_digest != (*image)->config_digest) continue;
-    facts.repo_tags.push_back(other.display_name + ":" + other.tag);
+    // A record kept under a digest ("name@sha256:...") is a RepoDigest, not a tag.
+    if (!other.tag.starts_with("sha256:")) {
+      facts.repo_tags.push_back(other.display_name + ":" + other.tag);
+    }
     repo_digests.insert(other.display_name + "@" + RepoDigestOf(other));
   }
   facts.repo_digests.assign(repo_digests.begin(), repo_digests.end());

@@ -28,6 +28,41 @@ nlohmann::json WithDockerDefaults(nlohmann::json config) {
 
 }  // namespace
 
+std::string GoTimeString(const std::string& rfc3339) {
+  // YYYY-MM-DDTHH:MM:SS[.digits](Z|+HH:MM|-HH:MM)
+  auto digits = [&](size_t from, size_t n) {
+    if (from + n > rfc3339.size()) return false;
+    for (size_t i = from; i < from + n; ++i) {
+      if (rfc3339[i] < '0' || rfc3339[i] > '9') return false;
+    }
+    return true;
+  };
+  const std::string& t = rfc3339;
+  if (!digits(0, 4) || t[4] != '-' || !digits(5, 2) || t[7] != '-' || !digits(8, 2) ||
+      t.size() < 20 || t[10] != 'T' || !digits(11, 2) || t[13] != ':' || !digits(14, 2) ||
+      t[16] != ':' || !digits(17, 2)) {
+    return rfc3339;
+  }
+  size_t pos = 19;
+  std::string fraction;
+  if (t[pos] == '.') {
+    size_t end = pos + 1;
+    while (end < t.size() && t[end] >= '0' && t[end] <= '9') ++end;
+    if (end == pos + 1 || end - pos - 1 > 9) return rfc3339;
+    fraction = t.substr(pos + 1, end - pos - 1);
+    pos = end;
+  }
+  std::string zone = t.substr(pos);
+  if (zone == "+00:00" || zone == "-00:00") {
+    zone = "Z";
+  } else if (zone != "Z" && !(zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') &&
+                              digits(pos + 1, 2) && zone[3] == ':' && digits(pos + 4, 2))) {
+    return rfc3339;
+  }
+  while (!fraction.empty() && fraction.back() == '0') fraction.pop_back();
+  return t.substr(0, 19) + (fraction.empty() ? "" : "." + fraction) + zone;
+}
+
 Result<nlohmann::json> BuildInspect(const InspectFacts& facts) {
   nlohmann::json config = nlohmann::json::parse(facts.config_json, nullptr, false);
   if (config.is_discarded() || !config.is_object()) {
@@ -51,7 +86,7 @@ Result<nlohmann::json> BuildInspect(const InspectFacts& facts) {
       {"RepoDigests", facts.repo_digests},
       {"Parent", StringOr(config, "parent")},
       {"Comment", StringOr(config, "comment")},
-      {"Created", StringOr(config, "created")},
+      {"Created", GoTimeString(StringOr(config, "created"))},
       {"Container", StringOr(config, "container")},
       {"ContainerConfig", WithDockerDefaults(object_or_empty("container_config"))},
       {"DockerVersion", StringOr(config, "docker_version")},

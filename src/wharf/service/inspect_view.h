@@ -25,4 +25,8 @@ struct InspectFacts {
 
 Result<nlohmann::json> BuildInspect(const InspectFacts& facts);
 
+// An RFC 3339 time as Go (and so podman and Docker) writes it back: trailing zeros of the
+// fraction dropped, a zero offset as "Z", other offsets kept. Anything else is returned as is.
+std::string GoTimeString(const std::string& rfc3339);
+
 }  // namespace wharf::service

@@ -47,5 +47,23 @@ TEST(InspectViewTest, RejectsAConfigThatIsNotJson) {
   EXPECT_EQ(view.error().code, Code::kDataLoss);
 }
 
+TEST(InspectViewTest, CreatedIsWrittenAsGoWritesIt) {
+  EXPECT_EQ(GoTimeString("2024-01-02T03:04:05.120000+00:00"), "2024-01-02T03:04:05.12Z");
+  EXPECT_EQ(GoTimeString("2024-01-02T03:04:05.000Z"), "2024-01-02T03:04:05Z");
+  EXPECT_EQ(GoTimeString("2024-01-02T03:04:05.123456789Z"), "2024-01-02T03:04:05.123456789Z");
+  EXPECT_EQ(GoTimeString("2024-01-02T03:04:05-00:00"), "2024-01-02T03:04:05Z");
+  EXPECT_EQ(GoTimeString("2024-01-02T03:04:05.50+02:00"), "2024-01-02T03:04:05.5+02:00");
+  // Not RFC 3339 as Go reads it: unchanged.
+  EXPECT_EQ(GoTimeString(""), "");
+  EXPECT_EQ(GoTimeString("yesterday"), "yesterday");
+  EXPECT_EQ(GoTimeString("2024-01-02 03:04:05Z"), "2024-01-02 03:04:05Z");
+  EXPECT_EQ(GoTimeString("2024-01-02T03:04:05.1234567891Z"), "2024-01-02T03:04:05.1234567891Z");
+  EXPECT_EQ(GoTimeString("2024-01-02T03:04:05+0200"), "2024-01-02T03:04:05+0200");
+  auto view = BuildInspect({R"({"created": "2024-01-02T03:04:05.100000+00:00"})",
+                            "sha256:x", {}, {}, 0});
+  ASSERT_TRUE(view);
+  EXPECT_EQ((*view)["Created"], "2024-01-02T03:04:05.1Z");
+}
+
 }  // namespace
 }  // namespace wharf::service
