@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-release run test demo bench clean format fuzz
+.PHONY: all deps build build-release run test demo bench clean format fuzz soak
 
 all: build
 
@@ -67,6 +67,13 @@ FUZZ_SECONDS ?= 600
 FUZZ_MIN_RUNS ?= 10000000
 fuzz: deps
 	fuzz/run.sh --seconds $(FUZZ_SECONDS) --min-runs $(FUZZ_MIN_RUNS) --build-dir build-fuzz
+
+# The long reliability campaigns: load for SOAK_SECONDS under ASan+UBSan and under TSan,
+# 20 kill -9 rounds, bad network, disk full (scripts/soak; sanitized builds in build/build-asan
+# and build/build-tsan). About 20 minutes on 2 cores.
+SOAK_SECONDS ?= 60
+soak: deps
+	SOAK_SECONDS=$(SOAK_SECONDS) scripts/soak
 
 format:
 	clang-format -i $$(git ls-files '*.cc' '*.h')

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
@@ -114,6 +115,13 @@ Result<void> Run(const Config& config) {
   images_ptr = &images;
   images.SetEvents(&events);
   WHARF_RETURN_IF_ERROR(images.RefreshLayoutIndex());
+  // A kill between a delete's commit and its garbage collection leaves unreferenced blobs:
+  // collect them now, unless an unfinished download may resume from what is on disk.
+  if (auto jobs = (*metadata)->ListJobs(); jobs && std::ranges::all_of(*jobs, [](const auto& j) {
+        return j.state == "failed";
+      })) {
+    images.CollectGarbage();
+  }
 
   registry::WebClient web(RegistryOptions(config));
   depot::DepotsOptions depot_options{config.catalog_appcenter, config.catalog_official,

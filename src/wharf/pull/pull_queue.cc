@@ -282,6 +282,7 @@ void PullQueue::Run(const std::shared_ptr<Job>& job) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   bool committed = result.has_value();
+  bool record_failure_again = false;
   {
     std::lock_guard lock(mu_);
     if (committed) {
@@ -320,11 +321,25 @@ void PullQueue::Run(const std::shared_ptr<Job>& job) {
       spdlog::warn("download of {}:{} failed: {}", record.display_name, record.tag,
                    result.error().message);
       if (auto s = metadata_.UpdateJob(job->record); !s) {
-        spdlog::warn("cannot record failed job: {}", s.error().message);
+        // A full disk is often full of this job's own partial blobs, which the garbage
+        // collection below removes: try again after it. Unrecorded, the job would stay
+        // "downloading" in the database and start again by itself at the next start.
+        spdlog::info("cannot record failed job yet: {}", s.error().message);
+        record_failure_again = true;
       }
     }
   }
   if (on_change_) on_change_(committed);
+  if (record_failure_again) {
+    std::lock_guard lock(mu_);
+    auto it = jobs_.find(record.id);
+    // Unless it was resubmitted or expired meanwhile.
+    if (it != jobs_.end() && it->second == job && job->record.state == kFailed) {
+      if (auto s = metadata_.UpdateJob(job->record); !s) {
+        spdlog::warn("cannot record failed job: {}", s.error().message);
+      }
+    }
+  }
 }
 
 }  // namespace wharf::pull

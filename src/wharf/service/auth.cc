@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <semaphore>
+
 #include "wharf/base/digest.h"
 #include "wharf/base/file_util.h"
 
@@ -11,7 +13,21 @@ namespace {
 
 std::string HashId(const std::string& id) { return Digest::Of(id).hex(); }
 
+// An argon2id hash takes crypto_pwhash_MEMLIMIT_INTERACTIVE (64 MiB) while it runs: at most
+// this many run at once, so that a burst of logins waits its turn instead of taking gigabytes.
+constexpr int kConcurrentHashes = 2;
+std::counting_semaphore<kConcurrentHashes> hash_slots(kConcurrentHashes);
+
+class HashSlot {
+ public:
+  HashSlot() { hash_slots.acquire(); }
+  ~HashSlot() { hash_slots.release(); }
+  HashSlot(const HashSlot&) = delete;
+  HashSlot& operator=(const HashSlot&) = delete;
+};
+
 Result<std::string> HashPassword(const std::string& password) {
+  HashSlot slot;
   char out[crypto_pwhash_STRBYTES];
   if (crypto_pwhash_str(out, password.data(), password.size(),
                         crypto_pwhash_OPSLIMIT_INTERACTIVE,
@@ -65,10 +81,13 @@ Result<std::string> Auth::EnsureAdmin(const std::string& password) {
 Result<Session> Auth::Login(const std::string& username, const std::string& password) {
   auto user = metadata_.GetUser(username);
   if (!user) return Error(user.error());
-  if (!*user || crypto_pwhash_str_verify((*user)->password_hash.c_str(), password.data(),
-                                         password.size()) != 0) {
-    return Unauthenticated("invalid username or password");
+  bool valid = false;
+  if (*user) {
+    HashSlot slot;
+    valid = crypto_pwhash_str_verify((*user)->password_hash.c_str(), password.data(),
+                                     password.size()) == 0;
   }
+  if (!valid) return Unauthenticated("invalid username or password");
   Session s{RandomHex(32), username, (*user)->is_admin, NowSeconds()};
   WHARF_RETURN_IF_ERROR(metadata_.PutSession({HashId(s.id), username, s.created_at,
                                               s.created_at + ttl_s_}));
