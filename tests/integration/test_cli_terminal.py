@@ -88,7 +88,6 @@ class PullTerminalTest(WharfTestCase):
                 cls.big = fx.big("lgsd/big", "latest", size=8 * MiB)
                 fx.big("lgsd/slow", "latest", size=6 * MiB)
                 fx.big("lgsd/keep", "latest", size=6 * MiB)
-                fx.image("lgsd/probe", ["latest"], [{"/probe": os.urandom(1000)}])
             cls.proxy = ThrottleProxy(cls.registry.host).start()
             cls.wharfd = Wharfd(cls.proxy.url).start()
             cls.api = cls.wharfd.client()
@@ -97,11 +96,6 @@ class PullTerminalTest(WharfTestCase):
             if login.returncode != 0:
                 raise RuntimeError(f"wharf login failed: {login.stderr}")
             cls.tmux = Tmux()
-            # Does this wharfd report progress per layer in its job events? (--json prints them)
-            probe = cls.cli.run("--json", "pull", "lgsd/probe")
-            if probe.returncode != 0:
-                raise RuntimeError(f"wharf pull lgsd/probe failed: {probe.stderr}")
-            cls.layered = any(json.loads(line).get("layers") for line in probe.stdout.split())
         except Exception:
             cls.tearDownClass()
             raise
@@ -131,11 +125,7 @@ class PullTerminalTest(WharfTestCase):
         bars = [line for s in during for line in s.splitlines() if TOTAL_BAR.match(line)]
         self.assertTrue(bars, "no progress bar was drawn:\n" + during[-1])
         layer_bars = [line for s in during for line in s.splitlines() if BAR.match(line)]
-        if self.layered:
-            self.assertTrue(layer_bars, "no layer's bar was drawn:\n" + during[-1])
-        else:
-            sys.stderr.write("note: this wharfd reports no per-layer progress; only the "
-                             "total's bar is checked\n")
+        self.assertTrue(layer_bars, "no layer's bar was drawn:\n" + during[-1])
         totals = [line for s in during for line in s.splitlines() if line.startswith("Total")]
         self.assertTrue(any(re.search(r"\]  \S+/\S+  \d+%  \S+/s  ETA \S+$", t) for t in totals),
                         "no total with speed and ETA:\n" + "\n".join(totals[-5:]))
@@ -150,7 +140,7 @@ class PullTerminalTest(WharfTestCase):
         total = next(line for line in lines if line.startswith("Total"))
         self.assertRegex(total, r"\[=+\]  (\S+)/\1  100%$")
         layers = [line for line in lines if re.match(r"^[0-9a-f]{12}: ", line)]
-        self.assertEqual(len(layers), len(self.big.layers) if self.layered else 0, final)
+        self.assertEqual(len(layers), len(self.big.layers), final)
         self.assertTrue(all(line.endswith(": Pull complete") for line in layers), final)
         self.assertIn("Pulled lgsd/big:latest", lines)
         self.assertIn("lgsd/big", self.api.local_images())

@@ -58,7 +58,7 @@ class EventsTest(WharfTestCase):
     def setUpClass(cls):
         cls.registry = cls.serve(Registry())
         with FixtureBuilder(cls.registry) as fx:
-            fx.big("lgsd/slow", "latest", size=6 * MiB)
+            cls.slow = fx.big("lgsd/slow", "latest", size=6 * MiB)
             fx.big("lgsd/cancel", "latest", size=12 * MiB)
         cls.proxy = cls.serve(ThrottleProxy(cls.registry.host, rate=2 * MiB))
         cls.wharfd = cls.serve(Wharfd(cls.proxy.url))
@@ -85,6 +85,18 @@ class EventsTest(WharfTestCase):
         self.assertTrue(any(0 < j["bytes_done"] < j["bytes_total"] for j in progress),
                         "no intermediate progress event: " + str(statuses))
         done_bytes = [j["bytes_done"] for j in progress]
+        # Bytes per layer: the manifest's layers, each within its size, adding up to no more
+        # than the total (which also counts the config).
+        layered = [j for j in progress if j.get("layers")]
+        self.assertTrue(layered, "no event with per-layer progress")
+        for j in layered:
+            self.assertEqual([lay["digest"] for lay in j["layers"]], self.slow.layers)
+            for lay in j["layers"]:
+                self.assertTrue(0 <= lay["bytes_done"] <= lay["bytes_total"], lay)
+            self.assertLessEqual(sum(lay["bytes_done"] for lay in j["layers"]), j["bytes_done"])
+        self.assertTrue(any(0 < lay["bytes_done"] < lay["bytes_total"]
+                            for j in layered for lay in j["layers"]),
+                        "no layer seen part-way")
         self.assertEqual(done_bytes, sorted(done_bytes))
         image = seen[-1][2]
         self.assertEqual((image["action"], image["type"], image["tag"]),

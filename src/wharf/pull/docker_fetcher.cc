@@ -66,14 +66,19 @@ struct LayerJob {
   const reference::Reference& ref;
   JobStop& stop;
 
-  // Fetches one layer into the store (resuming a partial one) and returns its diff_id.
-  Result<LayerDigester::Output> Run(const oci::Descriptor& layer) {
+  // Fetches layer number `index` into the store (resuming a partial one) and returns its
+  // diff_id. Its bytes count in the job's total and in the layer's own progress.
+  Result<LayerDigester::Output> Run(const oci::Descriptor& layer, size_t index) {
+    auto add = [&](int64_t n) {
+      stop.progress.bytes_done += n;
+      stop.progress.AddLayerBytes(index, n);
+    };
     auto compression = oci::LayerCompression(layer.media_type);
     if (!compression) return Error(compression.error());
     auto ingest = store.StartIngest(layer.digest, layer.size);
     if (!ingest) return Error(ingest.error());
     if (*ingest == nullptr) {  // already complete in the store
-      stop.progress.bytes_done += layer.size;
+      add(layer.size);
       return DigestStoredLayer(store, layer, *compression);
     }
     content::Ingest& in = **ingest;
@@ -82,9 +87,9 @@ struct LayerJob {
     bool resumed = in.offset() > 0;
     std::optional<LayerDigester> digester(std::in_place, *compression);
     int64_t counted = in.offset();
-    stop.progress.bytes_done += counted;
+    add(counted);
     auto uncount = [&] {
-      stop.progress.bytes_done -= counted;
+      add(-counted);
       counted = 0;
     };
     // A layer that does not unpack is reported only once its digest has been checked: bytes
@@ -99,7 +104,7 @@ struct LayerJob {
         }
       }
       counted += static_cast<int64_t>(n);
-      stop.progress.bytes_done += static_cast<int64_t>(n);
+      add(static_cast<int64_t>(n));
       return {};
     };
     // Transient failures are retried inside FetchBlob (backoff, Retry-After, continuing a cut
@@ -190,6 +195,9 @@ Result<void> DockerFetcher::Fetch(const metadata::JobRecord& job, JobProgress& p
   progress.bytes_done += manifest->config.size;
 
   const size_t n = manifest->layers.size();
+  std::vector<std::pair<std::string, int64_t>> layer_sizes;
+  for (const auto& layer : manifest->layers) layer_sizes.emplace_back(layer.digest.str(), layer.size);
+  progress.SetLayers(layer_sizes);
   std::vector<std::optional<LayerDigester::Output>> outputs(n);
   JobStop stop{progress};
   std::mutex error_mu;
@@ -198,7 +206,7 @@ Result<void> DockerFetcher::Fetch(const metadata::JobRecord& job, JobProgress& p
   LayerJob layer_job{options_, store_, client_, *ref, stop};
   auto worker = [&] {
     for (size_t i; (i = next++) < n && !stop.stop();) {
-      auto out = layer_job.Run(manifest->layers[i]);
+      auto out = layer_job.Run(manifest->layers[i], i);
       if (out) {
         outputs[i] = *out;
         continue;
