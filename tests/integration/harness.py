@@ -20,11 +20,13 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 import urllib.error
 import urllib.parse
 import urllib.request
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 from proxy import ThrottleProxy  # noqa: F401  (re-exported for the tests)
@@ -72,6 +74,21 @@ def wait_until(predicate, timeout, what, interval=0.1):
             raise TimeoutError(f"timed out after {timeout}s waiting for {what}"
                                f" (last error: {last_error!r})")
         time.sleep(interval)
+
+
+def serve_http(handler, port=0):
+    """A ThreadingHTTPServer on 127.0.0.1:port (0: a free port) serving `handler` from a
+    thread of its own; stop it with stop_http."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
+                     daemon=True).start()
+    return server
+
+
+def stop_http(server):
+    server.shutdown()
+    server.server_close()
 
 
 def http_status(url, timeout=2, context=None):

@@ -23,13 +23,12 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness import Wharfd
+from harness import Wharfd, serve_http, stop_http
 
 
 def sha256(data):
@@ -157,7 +156,6 @@ class ImageServer:
         self.index_lines = []
         self.requests = []   # (path, Range header) answered, in order
         self._httpd = None
-        self._thread = None
 
     @property
     def url(self):
@@ -169,20 +167,14 @@ class ImageServer:
 
     def start(self):
         handler = lambda *a, **kw: _Handler(*a, directory=str(self.root), **kw)  # noqa: E731
-        self._httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._httpd.daemon_threads = True
+        self._httpd = serve_http(handler)
         self._httpd.owner = self
-        self._thread = threading.Thread(target=self._httpd.serve_forever,
-                                        kwargs={"poll_interval": 0.1}, daemon=True)
-        self._thread.start()
         self.publish()
         return self
 
     def stop(self):
         if self._httpd:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._thread.join(timeout=10)
+            stop_http(self._httpd)
             self._httpd = None
         shutil.rmtree(self.root, ignore_errors=True)
 

@@ -11,13 +11,12 @@ import shutil
 import stat
 import subprocess
 import tempfile
-import threading
 import unittest
 import urllib.parse
 from pathlib import Path
 
 from fixtures import FixtureBuilder, random_files
-from harness import REPO_ROOT, Registry, WharfTestCase, Wharfd
+from harness import REPO_ROOT, Registry, WharfTestCase, Wharfd, serve_http, stop_http
 
 WHARF = Path(os.environ.get("WHARF") or REPO_ROOT / "build" / "wharf")
 LS_COLUMNS = ["NAME", "TAG", "TYPE", "SIZE", "DESCRIPTION"]
@@ -124,14 +123,11 @@ class NoEventsProxy:
 
             do_GET = do_POST = do_PUT = do_DELETE = forward
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = serve_http(Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        stop_http(self.server)
 
 
 registry = None

@@ -12,9 +12,9 @@ import subprocess
 import tempfile
 import threading
 import unittest
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
-from harness import WharfTestCase, Wharfd, free_port, wait_until
+from harness import WharfTestCase, Wharfd, free_port, serve_http, stop_http, wait_until
 
 LXC_SOURCE = {"protocol": "simplestreams", "server": "https://images.example.org", "os": "demo",
               "release": "one", "arch": "amd64", "variant": "default"}
@@ -80,10 +80,7 @@ class CatalogServer:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server = serve_http(Handler, port)
 
     @property
     def url(self):
@@ -100,8 +97,7 @@ class CatalogServer:
             return self.counts[status]
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        stop_http(self.server)
 
 
 def catalog_toml(url):

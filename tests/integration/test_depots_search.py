@@ -6,15 +6,14 @@ so more than one page, behind Basic auth) when the index has no search API."""
 import hashlib
 import json
 import math
-import threading
 import time
 import unittest
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import test_depots as shapes
 from fixtures import FixtureBuilder
-from harness import Registry, WharfTestCase, Wharfd
+from harness import Registry, WharfTestCase, Wharfd, serve_http, stop_http
 
 SEARCH_TIMEOUT_S = 2
 STALL_S = 6  # the test index's "stall" query answers after this long
@@ -60,9 +59,8 @@ class RecordedIndex:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.handler = Handler
+        self.server = None
 
     @staticmethod
     def recording(q):
@@ -89,12 +87,11 @@ class RecordedIndex:
         return f"http://127.0.0.1:{self.server.server_address[1]}"
 
     def start(self):
-        self.thread.start()
+        self.server = serve_http(self.handler)
         return self
 
     def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
+        stop_http(self.server)
 
 
 class HubSearchTest(WharfTestCase):

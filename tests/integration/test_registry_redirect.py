@@ -22,10 +22,10 @@ import threading
 import time
 import unittest
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from fixtures import FixtureBuilder
-from harness import Registry, WharfTestCase, Wharfd
+from harness import Registry, WharfTestCase, Wharfd, serve_http, stop_http
 
 ATTEMPTS = 3
 BLOB_PATH = re.compile(r"^/v2/(?P<repo>.+)/blobs/(?P<digest>sha256:[0-9a-f]{64})$")
@@ -41,7 +41,6 @@ class _RecordingServer:
         self.requests = []
         self._lock = threading.Lock()
         self._server = None
-        self._thread = None
 
     @property
     def host(self):
@@ -64,18 +63,12 @@ class _RecordingServer:
             def do_HEAD(self):
                 owner._dispatch(self, "HEAD")
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.1}, daemon=True)
-        self._thread.start()
+        self._server = serve_http(Handler)
         return self
 
     def stop(self):
         if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join(timeout=5)
+            stop_http(self._server)
             self._server = None
 
     def _dispatch(self, handler, method):

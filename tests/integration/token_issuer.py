@@ -27,9 +27,10 @@ import tempfile
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from certs import openssl
+from harness import serve_http, stop_http
 
 ISSUER = "wharf-test-issuer"
 
@@ -46,7 +47,6 @@ class TokenIssuer:
         self._lock = threading.Lock()
         self.dir = None
         self._server = None
-        self._thread = None
 
     @property
     def host(self):
@@ -74,21 +74,15 @@ class TokenIssuer:
                     "-subj", "/CN=wharf test token issuer")
             der = openssl("x509", "-in", self.cert, "-outform", "DER")
             self._x5c = [base64.b64encode(der).decode()]  # standard base64, as RFC 7515 says
-            self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-            self._server.daemon_threads = True
+            self._server = serve_http(self._handler())
         except Exception:
             shutil.rmtree(self.dir, ignore_errors=True)
             raise
-        self._thread = threading.Thread(target=self._server.serve_forever,
-                                        kwargs={"poll_interval": 0.1}, daemon=True)
-        self._thread.start()
         return self
 
     def stop(self):
         if self._server:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join(timeout=5)
+            stop_http(self._server)
             self._server = None
         if self.dir:
             shutil.rmtree(self.dir, ignore_errors=True)
