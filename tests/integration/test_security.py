@@ -74,6 +74,21 @@ class SecurityTest(WharfTestCase):
         resp = api.request("GET", "/api/v1/image/?filter_text=" + "a" * 20000)
         self.assertIn(resp.status, (414, 400))
 
+    def test_a_second_wharfd_cannot_take_the_port(self):
+        """No SO_REUSEPORT: another wharfd (another data dir) on the same port stops at once
+        instead of silently taking half of the connections."""
+        other = Wharfd(self.registry.url, port=self.wharfd.port)
+        try:
+            os.makedirs(other.data_dir)
+            other.write_config()
+            run = subprocess.run(other.command(), env=other.env(), capture_output=True,
+                                 text=True, timeout=30)
+            self.assertNotEqual(run.returncode, 0, run.stdout + run.stderr)
+            self.assertIn(f"cannot listen on 127.0.0.1:{self.wharfd.port}", run.stderr)
+        finally:
+            other.stop()
+        self.assertEqual(self.wharfd.client().get("/api/v1/login_refresh")[0], 200)
+
     def test_a_slowloris_client_is_dropped(self):
         sock = socket.create_connection(("127.0.0.1", self.wharfd.port))
         try:

@@ -2,8 +2,11 @@
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
 
+#include <cerrno>
 #include <charconv>
+#include <cstring>
 #include <set>
 #include <tuple>
 
@@ -129,6 +132,7 @@ struct Server::Impl {
   service::LoginThrottle throttle;
   LocalListingCache local_listings;
   std::unique_ptr<httplib::Server> http;
+  int listen_fd = -1;  // the listening socket, once bound
 
   Impl(ServerOptions o, service::ImageService& i, service::Auth& a, depot::Depots& d,
        pull::EventBus& e)
@@ -369,6 +373,15 @@ Server::Server(ServerOptions options, service::ImageService& images, service::Au
     : impl_(std::make_unique<Impl>(options, images, auth, depots, events)) {
   auto& http = *impl_->http;
   http.set_tcp_nodelay(true);
+  // cpp-httplib's defaults: SO_REUSEPORT, which lets a second process bind the same port and
+  // take half of the connections, and a listen backlog of 5 (fixed in Debian's shared
+  // library), which drops the SYNs of a burst of clients (a second's retransmit each). Here:
+  // SO_REUSEADDR only, and the socket is kept so that Bind can widen the backlog.
+  http.set_socket_options([this](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    impl_->listen_fd = sock;
+  });
   // Event streams hold a thread each for as long as they are open.
   http.new_task_queue = [] { return new httplib::ThreadPool(64); };
   http.set_payload_max_length(options.max_body_bytes);
@@ -425,6 +438,11 @@ Result<int> Server::Bind(const std::string& host, int port) {
   if (bound < 0) {
     return Unavailable("cannot listen on " + host + ":" + std::to_string(port) +
                        " (address in use or not available)");
+  }
+  // Listening again on a listening socket only changes its backlog (Linux).
+  constexpr int kListenBacklog = 1024;
+  if (impl_->listen_fd >= 0 && ::listen(impl_->listen_fd, kListenBacklog) != 0) {
+    spdlog::warn("cannot widen the listen backlog: {}", std::strerror(errno));
   }
   return bound;
 }
