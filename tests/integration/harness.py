@@ -15,21 +15,21 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import unittest
 import urllib.error
 import urllib.parse
 import urllib.request
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
+from api_client import ApiClient, Response  # noqa: F401  (re-exported for the tests)
 from proxy import ThrottleProxy  # noqa: F401  (re-exported for the tests)
+from support import (free_port, http_status, port_is_free, read_log, serve_http,  # noqa: F401
+                     stop_http, stop_process, wait_until)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,91 +39,6 @@ MANIFEST_ACCEPT = ", ".join([
     "application/vnd.docker.distribution.manifest.v2+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
 ])
-
-
-def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_is_free(port):
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        try:
-            s.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
-def wait_until(predicate, timeout, what, interval=0.1):
-    """Calls predicate until it returns a truthy value, which is returned.
-    Connection errors are retried; other exceptions (assertions) propagate.
-    Raises TimeoutError naming `what` after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    last_error = None
-    while True:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except (OSError, http.client.HTTPException, ValueError) as e:
-            last_error = e  # the server may not be up yet; assertions propagate
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"timed out after {timeout}s waiting for {what}"
-                               f" (last error: {last_error!r})")
-        time.sleep(interval)
-
-
-def serve_http(handler, port=0):
-    """A ThreadingHTTPServer on 127.0.0.1:port (0: a free port) serving `handler` from a
-    thread of its own; stop it with stop_http."""
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1},
-                     daemon=True).start()
-    return server
-
-
-def stop_http(server):
-    server.shutdown()
-    server.server_close()
-
-
-def http_status(url, timeout=2, context=None):
-    """Status of a GET, or None when nothing answers."""
-    try:
-        with urllib.request.urlopen(url, timeout=timeout, context=context) as r:
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
-    except (OSError, http.client.HTTPException):
-        return None
-
-
-def wharfd_binary():
-    return Path(os.environ.get("WHARFD") or REPO_ROOT / "build" / "wharfd")
-
-
-def stop_process(proc, grace=10):
-    """SIGTERM, then SIGKILL after `grace` seconds. Safe to call twice."""
-    if proc is None or proc.poll() is not None:
-        return
-    proc.terminate()
-    try:
-        proc.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
-
-
-def read_log(path, limit=20000):
-    try:
-        text = Path(path).read_text(errors="replace")
-    except OSError:
-        return ""
-    return text[-limit:]
 
 
 class Registry:
@@ -311,6 +226,10 @@ class RegistryClient:
         return json.loads(data).get("tags") or [] if status == 200 else []
 
 
+def wharfd_binary():
+    return Path(os.environ.get("WHARFD") or REPO_ROOT / "build" / "wharfd")
+
+
 def _toml_str(s):
     return json.dumps(str(s))  # a JSON string is a valid TOML basic string
 
@@ -487,139 +406,6 @@ class Wharfd:
 
     def __exit__(self, *exc):
         self.stop()
-
-
-class Response:
-    def __init__(self, status, headers, raw):
-        self.status = status
-        self.headers = headers  # http.client.HTTPMessage (get_all works)
-        self.raw = raw
-        try:
-            self.json = json.loads(raw) if raw else None
-        except ValueError:
-            self.json = None
-
-
-class ApiClient:
-    """The wharf API as `curl -b cookies.txt -c cookies.txt` uses it."""
-
-    def __init__(self, base_url, timeout=30):
-        self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(self.jar),
-            urllib.request.ProxyHandler({}))
-
-    def request(self, method, path, body=None, form=None, headers=None):
-        headers = dict(headers or {})
-        data = None
-        if form is not None:
-            data = urllib.parse.urlencode(form).encode()
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        elif isinstance(body, (bytes, str)):
-            data = body.encode() if isinstance(body, str) else body
-        elif body is not None:
-            data = json.dumps(body).encode()
-            headers["Content-Type"] = "application/json"
-        req = urllib.request.Request(self.base_url + path, data=data, method=method,
-                                     headers=headers)
-        try:
-            with self.opener.open(req, timeout=self.timeout) as r:
-                return Response(r.status, r.headers, r.read())
-        except urllib.error.HTTPError as e:
-            return Response(e.code, e.headers, e.read())
-
-    def bare(self, method, path):
-        """A request with the session cookie and no body nor Content-Length, as
-        `curl -XPOST -b cookies.txt URL` sends it (urllib always adds a length)."""
-        host = urllib.parse.urlsplit(self.base_url).netloc
-        cookie = "; ".join(f"{c.name}={c.value}" for c in self.jar)
-        conn = http.client.HTTPConnection(host, timeout=self.timeout)
-        try:
-            conn.putrequest(method, path)
-            if cookie:
-                conn.putheader("Cookie", cookie)
-            conn.endheaders()
-            resp = conn.getresponse()
-            r = Response(resp.status, resp.headers, resp.read())
-            return r.status, r.json
-        finally:
-            conn.close()
-
-    def call(self, method, path, body=None):
-        r = self.request(method, path, body=body)
-        return r.status, r.json
-
-    def get(self, path):
-        return self.call("GET", path)
-
-    def post(self, path, body=None):
-        return self.call("POST", path, body)
-
-    def put(self, path, body=None):
-        return self.call("PUT", path, body)
-
-    def delete(self, path):
-        return self.call("DELETE", path)
-
-    def login(self, user, password, form=True):
-        creds = {"username": user, "password": password}
-        r = self.request("POST", "/api/v1/login", form=creds if form else None,
-                         body=None if form else creds)
-        return r.status, r.json
-
-    def logout(self):
-        return self.put("/api/v1/logout")
-
-    def local_images(self):
-        status, body = self.get("/api/v1/image/?from=local")
-        if status != 200:
-            raise AssertionError(f"GET local listing -> {status} {body}")
-        return {entry["name"]: entry for entry in body["results"]}
-
-    def download(self, name, tag, depot="dockerhub", meta=None):
-        path = f"/api/v1/image/{depot}/docker/{name}/{tag}/download"
-        return self.post(path, meta if meta is not None else {})
-
-    def download_jobs(self):
-        status, body = self.get("/api/v1/image/downloadstatus")
-        if status != 200:
-            raise AssertionError(f"GET downloadstatus -> {status} {body}")
-        return body
-
-    @staticmethod
-    def find_job(jobs, name, tag):
-        for job in jobs:
-            if job.get("name") == name and job.get("tag", tag) == tag:
-                return job
-        return None
-
-    def wait_jobs(self, refs, timeout=120, seen=None):
-        """Polls downloadstatus until every (name, tag) in refs has left the list
-        (finished) or shows status "failed". Returns {(name, tag): None when
-        finished, else the failed entry}. Appends every entry observed to `seen`.
-        Raises TimeoutError."""
-        pending = set(refs)
-        results = {}
-
-        def settled():
-            jobs = self.download_jobs()
-            if seen is not None:
-                seen.extend(jobs)
-            for ref in list(pending):
-                job = self.find_job(jobs, *ref)
-                if job is None or job.get("status") == "failed":
-                    results[ref] = job
-                    pending.discard(ref)
-            return not pending
-
-        wait_until(settled, timeout, f"downloads of {sorted(pending)}", interval=0.2)
-        return results
-
-    def wait_download(self, name, tag, timeout=120, seen=None):
-        """None when the job finished, its entry when it failed."""
-        return self.wait_jobs([(name, tag)], timeout, seen)[(name, tag)]
 
 
 class WharfTestCase(unittest.TestCase):
