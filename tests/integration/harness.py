@@ -317,7 +317,6 @@ class Wharfd:
     def start(self, timeout=30):
         if not self.binary.exists():
             raise FileNotFoundError(f"wharfd binary not found: {self.binary}")
-        os.makedirs(self.data_dir, exist_ok=True)
         self.write_config()
         with open(self.log_path, "ab") as log:
             log.write(f"\n==== start {time.strftime('%H:%M:%S')} ====\n".encode())

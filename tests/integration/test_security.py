@@ -89,6 +89,25 @@ class SecurityTest(WharfTestCase):
             other.stop()
         self.assertEqual(self.wharfd.client().get("/api/v1/login_refresh")[0], 200)
 
+    def test_the_data_directory_must_be_wharfds_own(self):
+        other = Wharfd(self.registry.url)
+        try:
+            other.start()  # a data directory wharfd creates is private
+            self.assertEqual(os.stat(other.data_dir).st_mode & 0o777, 0o700)
+            other.stop(cleanup=False)
+            os.chmod(other.data_dir, 0o777)
+            run = subprocess.run(other.command(), env=other.env(), capture_output=True,
+                                 text=True, timeout=30)
+            self.assertEqual(run.returncode, 1, run.stdout + run.stderr)
+            self.assertIn(f"data directory {other.data_dir} is writable by every user",
+                          run.stderr)
+            os.chmod(other.data_dir, 0o755)  # others may read: a warning, not a refusal
+            other.start()
+            self.assertIn(f"data directory {other.data_dir} is open to other users (mode 0755)",
+                          other.log())
+        finally:
+            other.stop()
+
     def test_a_slowloris_client_is_dropped(self):
         sock = socket.create_connection(("127.0.0.1", self.wharfd.port))
         try:

@@ -2,8 +2,11 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <thread>
@@ -11,6 +14,7 @@
 #include "wharf/api/server.h"
 #include "wharf/base/file_util.h"
 #include "wharf/content/blob_store.h"
+#include "wharf/daemon/data_dir_check.h"
 #include "wharf/depot/depots.h"
 #include "wharf/fsck/data_dir_lock.h"
 #include "wharf/lxc/lxc_cache.h"
@@ -73,7 +77,14 @@ Result<void> Run(const Config& config) {
   if (!listen) return Error(listen.error());
 
   std::filesystem::path data = config.data_dir;
+  const bool fresh = !std::filesystem::exists(data);
   WHARF_RETURN_IF_ERROR(MakeDirs(data));
+  if (fresh && ::chmod(data.c_str(), 0700) != 0) {
+    return ErrnoError("chmod " + data.string(), errno);
+  }
+  auto data_warnings = CheckDataDir(data, ::geteuid());
+  if (!data_warnings) return Error(data_warnings.error());
+  for (const auto& warning : *data_warnings) spdlog::warn("{}", warning);
   // One process at a time owns the data directory: a second wharfd, or a `wharfd fsck`, is
   // refused while this one runs (the kernel drops the lock when the process ends).
   auto data_lock = fsck::DataDirLock::Acquire(data);
