@@ -194,6 +194,26 @@ class SecurityTest(WharfTestCase):
                          bool(readable), oct(os.stat(self.wharfd.config_path).st_mode))
 
 
+class ConnectionCapTest(WharfTestCase):
+    def test_connections_over_the_cap_get_503_until_some_close(self):
+        with Wharfd("http://127.0.0.1:9", top_toml="max_connections = 4") as wharfd:
+            host, port = "127.0.0.1", wharfd.port
+            idle = [socket.create_connection((host, port)) for _ in range(4)]
+            try:
+                time.sleep(0.3)  # accepted and handed to the pool
+                status, body = ApiClient(wharfd.url).call("GET", "/healthz")
+                self.assertError(status, body, 503, mentions=["too many connections",
+                                                              "max_connections is 4"])
+            finally:
+                for s in idle:
+                    s.close()
+            # Once the idle clients are gone, the server answers again.
+            wait_until(lambda: ApiClient(wharfd.url).call("GET", "/healthz")[0] == 200, 10,
+                       "wharfd to answer after the idle connections closed")
+            api = wharfd.client()
+            self.assertEqual(api.get("/api/v1/image/?from=local")[0], 200)
+
+
 class AddressThrottleTest(WharfTestCase):
     def test_many_failures_from_one_address_block_it(self):
         with Wharfd("http://127.0.0.1:9") as wharfd:

@@ -10,6 +10,7 @@
 #include <set>
 #include <tuple>
 
+#include "wharf/api/connection_pool.h"
 #include "wharf/api/handlers.h"
 #include "wharf/api/listing.h"
 #include "wharf/api/router.h"
@@ -382,8 +383,10 @@ Server::Server(ServerOptions options, service::ImageService& images, service::Au
     ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     impl_->listen_fd = sock;
   });
-  // Event streams hold a thread each for as long as they are open.
-  http.new_task_queue = [] { return new httplib::ThreadPool(64); };
+  // Connections over the cap get a 503 at once (pre-routing handler below); event streams hold
+  // a thread each for as long as they are open.
+  const size_t max_connections = impl_->options.max_connections;
+  http.new_task_queue = [max_connections] { return new ConnectionPool(max_connections, 64); };
   http.set_payload_max_length(options.max_body_bytes);
   http.set_read_timeout(options.read_timeout_s, 0);
   http.set_write_timeout(options.write_timeout_s, 0);
@@ -394,6 +397,15 @@ Server::Server(ServerOptions options, service::ImageService& images, service::Au
   // Content-Length nor chunked encoding (what `curl -XPOST URL` sends). Such a request has no
   // body (RFC 9112 6.3), so it is answered before the server tries to read one.
   http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (ConnectionPool::OverCapacity()) {
+      res.set_header("Connection", "close");
+      res.set_header("Retry-After", "1");
+      SendJson(res, 503,
+               ErrorView(503, "too many connections (max_connections is " +
+                                  std::to_string(impl_->options.max_connections) +
+                                  "); try again"));
+      return httplib::Server::HandlerResponse::Handled;
+    }
     if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding")) {
       return httplib::Server::HandlerResponse::Unhandled;
     }

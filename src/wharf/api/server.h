@@ -21,6 +21,7 @@ struct ServerOptions {
   size_t max_body_bytes = 1 << 20;      // larger request bodies get 413
   int read_timeout_s = 10;              // a client that stalls this long is dropped
   int write_timeout_s = 30;
+  size_t max_connections = 256;         // open at once; more are answered 503 and closed
   std::filesystem::path share_dir = "share";  // the web page (web/) and icons (icons/)
   std::string tls_cert;  // PEM files; both set = serve HTTPS (and mark the cookie Secure)
   std::string tls_key;

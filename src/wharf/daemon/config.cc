@@ -117,6 +117,8 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin) 
   WHARF_RETURN_IF_ERROR(top.Read("log_level", c.log_level));
   WHARF_RETURN_IF_ERROR(top.Read("tls_cert", c.tls_cert));
   WHARF_RETURN_IF_ERROR(top.Read("tls_key", c.tls_key));
+  WHARF_RETURN_IF_ERROR(top.Read("max_connections", c.max_connections));
+  WHARF_RETURN_IF_ERROR(CheckPositive(top, "max_connections", c.max_connections));
   if (c.tls_cert.empty() != c.tls_key.empty()) {
     return top.Bad(c.tls_cert.empty() ? "tls_cert" : "tls_key",
                    "tls_cert and tls_key must be set together");

@@ -27,6 +27,7 @@ struct Config {
   std::string log_level = "info";  // trace, debug, info, warn, error
   std::string tls_cert;  // PEM certificate (chain) for HTTPS; with tls_key
   std::string tls_key;   // PEM private key
+  int64_t max_connections = 256;  // HTTP connections open at once; more get 503
   int64_t session_ttl_s = 86400;
   std::string dockerhub_registry = "https://registry-1.docker.io";
   std::string dockerhub_index = "https://index.docker.io";

@@ -157,6 +157,7 @@ Result<void> Run(const Config& config) {
   server_options.share_dir = depot_options.share_dir;
   server_options.tls_cert = config.tls_cert;
   server_options.tls_key = config.tls_key;
+  server_options.max_connections = static_cast<size_t>(config.max_connections);
   auto created = api::Server::Create(server_options, images, auth, **depots, events);
   if (!created) return Error(created.error());
   api::Server& server = **created;
