@@ -198,6 +198,7 @@ class ConnectionCapTest(WharfTestCase):
     def test_connections_over_the_cap_get_503_until_some_close(self):
         with Wharfd("http://127.0.0.1:9", top_toml="max_connections = 4") as wharfd:
             host, port = "127.0.0.1", wharfd.port
+            time.sleep(0.5)  # the start-up health checks' connections have ended
             idle = [socket.create_connection((host, port)) for _ in range(4)]
             try:
                 time.sleep(0.3)  # accepted and handed to the pool
