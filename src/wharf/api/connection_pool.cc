@@ -20,11 +20,6 @@ ConnectionPool::~ConnectionPool() { shutdown(); }
 
 bool ConnectionPool::OverCapacity() { return tl_over_capacity; }
 
-uint64_t ConnectionPool::rejected() const {
-  std::lock_guard lock(mu_);
-  return rejected_;
-}
-
 void ConnectionPool::enqueue(std::function<void()> fn) {
   {
     std::lock_guard lock(mu_);
@@ -32,7 +27,6 @@ void ConnectionPool::enqueue(std::function<void()> fn) {
       ++in_flight_;
       queue_.push_back(std::move(fn));
     } else {
-      ++rejected_;
       overflow_.push_back(std::move(fn));
     }
   }

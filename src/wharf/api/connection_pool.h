@@ -9,7 +9,6 @@
 #include <httplib.h>
 
 #include <condition_variable>
-#include <cstdint>
 #include <deque>
 #include <functional>
 #include <mutex>
@@ -28,19 +27,16 @@ class ConnectionPool : public httplib::TaskQueue {
 
   // True on the overflow thread, i.e. for a connection over the cap.
   static bool OverCapacity();
-  // Connections turned away since the start.
-  uint64_t rejected() const;
 
  private:
   void Work(bool overflow);
 
   const size_t max_connections_;
-  mutable std::mutex mu_;
+  std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;     // within the cap, waiting for a thread
   std::deque<std::function<void()>> overflow_;  // over the cap
   size_t in_flight_ = 0;                        // queued or running within the cap
-  uint64_t rejected_ = 0;
   bool stopping_ = false;
   std::vector<std::thread> threads_;
 };
