@@ -412,5 +412,29 @@ class PlatformOverrideTest(WharfTestCase):
                                  [truth[name]["arm64"].size])
 
 
+class LazyLibrariesTest(WharfTestCase):
+    """libcurl and libarchive (with GnuTLS, Kerberos, ICU... behind them) are loaded only
+    when first needed, which keeps an idle wharfd small."""
+
+    def mapped(self, wharfd):
+        with open(f"/proc/{wharfd.proc.pid}/maps") as f:
+            maps = f.read()
+        return {lib for lib in ("libcurl.so", "libarchive.so", "libgnutls.so") if lib in maps}
+
+    def test_loaded_on_first_use_only(self):
+        wharfd = Wharfd(registry.url).start()
+        try:
+            api = wharfd.client()
+            for depot in ("local", "appcenter", "official"):
+                status, _ = api.get(f"/api/v1/image/?from={depot}")
+                self.assertEqual(status, 200)
+            self.assertEqual(self.mapped(wharfd), set())
+            self.assertEqual(api.download("lgsd/diamond", "latest"), (200, {}))
+            self.assertIsNone(api.wait_download("lgsd/diamond", "latest", timeout=60))
+            self.assertEqual(self.mapped(wharfd), {"libcurl.so", "libgnutls.so"})
+        finally:
+            wharfd.stop()
+
+
 if __name__ == "__main__":
     unittest.main()
