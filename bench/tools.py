@@ -19,7 +19,6 @@ import urllib.parse
 import harness  # tests/integration, put on sys.path by run.py
 from fixtures import skopeo_policy
 
-POLL_S = 0.02
 # Data dirs are reused across wharfd starts, so the admin password is fixed.
 ADMIN_PASSWORD = "wharf-bench"
 
@@ -149,29 +148,91 @@ class Wharf:
             w.stop()
 
 
+class EventWatch:
+    """Follows GET /api/v1/events (Server-Sent Events) in a thread and notes when each
+    image is added and which jobs failed, so a pull's end is seen when it happens rather
+    than at the next poll. Opened before the downloads are asked for, so nothing is missed."""
+
+    def __init__(self, api):
+        self.conn = http.client.HTTPConnection(api.host, timeout=60)
+        self.conn.request("GET", "/api/v1/events", headers={"Cookie": api.cookie,
+                                                            "Accept": "text/event-stream"})
+        resp = self.conn.getresponse()
+        if resp.status != 200:
+            raise RuntimeError(f"GET /api/v1/events -> {resp.status}")
+        self.resp = resp
+        self.added = {}    # (name, tag) -> monotonic time of its `image` added event
+        self.failed = {}   # (name, tag) -> error
+        self.cond = threading.Condition()
+        self.closing = False
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def _read(self):
+        event, data = None, []
+        try:
+            for raw in self.resp:
+                line = raw.decode().rstrip("\r\n")
+                if line.startswith("event:"):
+                    event = line[6:].strip()
+                elif line.startswith("data:"):
+                    data.append(line[5:].strip())
+                elif not line:
+                    self._dispatch(event, "\n".join(data))
+                    event, data = None, []
+        except Exception:  # noqa: BLE001 -- http.client fails in odd ways when closed under it
+            if not self.closing:
+                raise
+
+    def _dispatch(self, event, data):
+        if not data:
+            return
+        body = json.loads(data)
+        with self.cond:
+            key = (body.get("name"), body.get("tag"))
+            if event == "image" and body.get("action") == "added":
+                self.added.setdefault(key, time.monotonic())
+            elif event == "job" and body.get("status") == "failed":
+                self.failed[key] = body.get("error")
+            self.cond.notify_all()
+
+    def wait(self, wanted, deadline):
+        """Monotonic time at which the last of `wanted` was added."""
+        with self.cond:
+            while True:
+                failed = [(k, e) for k, e in self.failed.items() if k in wanted]
+                if failed:
+                    raise RuntimeError(f"wharf download failed: {failed[0]}")
+                if wanted <= self.added.keys():
+                    return max(self.added[k] for k in wanted)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"wharf pulls not done: {sorted(wanted - self.added.keys())[:3]}")
+                self.cond.wait(min(left, 1.0))
+
+    def close(self):
+        self.closing = True
+        self.conn.sock and self.conn.sock.shutdown(socket.SHUT_RDWR)
+        self.conn.close()
+        self.thread.join(timeout=5)
+
+
 def pull_through_api(api, images, timeout):
-    """Asks wharf for every image, then polls downloadstatus until all have left it.
-    Returns the seconds from the first request to the last image being complete."""
-    t0 = time.monotonic()
-    for image in images:
-        status, body = api.call("POST", f"/api/v1/image/dockerhub/docker/{wharf_name(image)}/"
-                                        f"{image.tag}/download", {})
-        if status != 200:
-            raise RuntimeError(f"download {image.repo} -> {status} {body}")
-    wanted = {(wharf_name(i), i.tag) for i in images}
-    deadline = t0 + timeout
-    while True:
-        status, jobs = api.call("GET", "/api/v1/image/downloadstatus")
-        if status != 200:
-            raise RuntimeError(f"downloadstatus -> {status} {jobs}")
-        failed = [j for j in jobs if j["status"] == "failed" and (j["name"], j["tag"]) in wanted]
-        if failed:
-            raise RuntimeError(f"wharf download failed: {failed[0]}")
-        if not any((j["name"], j["tag"]) in wanted for j in jobs):
-            return time.monotonic() - t0
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"wharf pulls not done after {timeout}s: {jobs[:3]}")
-        time.sleep(POLL_S)
+    """Asks wharf for every image and waits for the events stream to report each one
+    added to local. Returns the seconds from the first request to the last image being
+    complete."""
+    watch = EventWatch(api)
+    try:
+        t0 = time.monotonic()
+        for image in images:
+            status, body = api.call("POST", f"/api/v1/image/dockerhub/docker/"
+                                            f"{wharf_name(image)}/{image.tag}/download", {})
+            if status != 200:
+                raise RuntimeError(f"download {image.repo} -> {status} {body}")
+        wanted = {(wharf_name(i), i.tag) for i in images}
+        return watch.wait(wanted, t0 + timeout) - t0
+    finally:
+        watch.close()
 
 
 def _timed(cmd, env=None, timeout=1800):
