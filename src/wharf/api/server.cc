@@ -6,13 +6,17 @@
 
 #include <cerrno>
 #include <charconv>
+#include <algorithm>
 #include <cstring>
+#include <optional>
 #include <set>
+#include <thread>
 #include <tuple>
 
 #include "wharf/api/connection_pool.h"
 #include "wharf/api/handlers.h"
 #include "wharf/api/listing.h"
+#include "wharf/api/request_gate.h"
 #include "wharf/api/router.h"
 #include "wharf/api/views.h"
 #include "wharf/base/file_util.h"
@@ -121,6 +125,24 @@ const char* RouteName(RouteId id) {
   return "unknown";
 }
 
+// Routes answered from wharfd's own memory and files, without waiting on another server:
+// they go through the RequestGate. (The Docker Hub listing searches the registry.)
+bool CpuOnly(RouteId id, const httplib::Request& req) {
+  switch (id) {
+    case RouteId::kHealth:
+    case RouteId::kDownloadStatus:
+    case RouteId::kInspect:
+    case RouteId::kMetrics:
+      return true;
+    case RouteId::kList: {
+      auto depot = DepotParam(req);
+      return depot && *depot != "dockerhub";
+    }
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -132,6 +154,7 @@ struct Server::Impl {
   RequestCounts counts;
   service::LoginThrottle throttle;
   LocalListingCache local_listings;
+  RequestGate gate{std::max(2u, std::thread::hardware_concurrency())};
   std::unique_ptr<httplib::Server> http;
   int listen_fd = -1;  // the listening socket, once bound
 
@@ -188,6 +211,8 @@ struct Server::Impl {
                                             req.get_header_value("Origin") + ")"));
       return;
     }
+    std::optional<RequestGate::Pass> pass;
+    if (CpuOnly(m.route.id, req)) pass.emplace(gate);
     service::Session session;
     if (!IsPublic(m.route.id)) {
       auto s = auth.Check(SessionCookie(req));

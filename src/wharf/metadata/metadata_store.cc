@@ -219,7 +219,8 @@ Result<void> MetadataStore::Impl::PrepareStatements() {
        "INSERT OR REPLACE INTO sessions (id_hash, username, created_at, expires_at) "
        "VALUES (?, ?, ?, ?)"},
       {&get_session,
-       "SELECT id_hash, username, created_at, expires_at FROM sessions WHERE id_hash = ?"},
+       "SELECT s.id_hash, s.username, s.created_at, s.expires_at, u.is_admin FROM sessions s "
+       "JOIN users u ON u.username = s.username WHERE s.id_hash = ?"},
       {&delete_session, "DELETE FROM sessions WHERE id_hash = ?"},
       {&delete_user, "DELETE FROM users WHERE username = ?"},
       {&delete_user_sessions, "DELETE FROM sessions WHERE username = ?"},
@@ -458,7 +459,8 @@ Result<std::optional<SessionRecord>> MetadataStore::GetSession(const std::string
     auto row = query.Step();
     if (!row) return Error(row.error());
     if (!*row) return std::nullopt;
-    return SessionRecord{query.Text(0), query.Text(1), query.Int(2), query.Int(3)};
+    return SessionRecord{query.Text(0), query.Text(1), query.Int(2), query.Int(3),
+                         query.Int(4) != 0};
   });
 }
 

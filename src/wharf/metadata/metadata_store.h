@@ -66,6 +66,7 @@ struct SessionRecord {
   std::string username;
   int64_t created_at = 0;
   int64_t expires_at = 0;
+  bool is_admin = false;      // its user's, read with it by GetSession (not stored here)
 };
 
 class MetadataStore {
@@ -101,6 +102,7 @@ class MetadataStore {
 
   // Sessions.
   Result<void> PutSession(const SessionRecord& session);
+  // The session with its user's is_admin, in one query; none when its user is gone.
   Result<std::optional<SessionRecord>> GetSession(const std::string& id_hash);
   Result<void> DeleteSession(const std::string& id_hash);
   Result<void> DeleteExpiredSessions(int64_t now);

@@ -355,10 +355,16 @@ TEST_F(MetadataStoreTest, UsersRoundTripAndReplace) {
   ASSERT_TRUE(got && got->has_value());
   EXPECT_EQ(Fields(**got), Fields(replaced));
   EXPECT_EQ(*store->CountUsers(), 1);
-  // Replacing a user updates it in place: its sessions are not cascaded away.
+  // Replacing a user updates it in place: its sessions are not cascaded away, and they
+  // carry the user's new is_admin.
   auto session = store->GetSession("hash-1");
   ASSERT_TRUE(session);
-  EXPECT_TRUE(session->has_value());
+  ASSERT_TRUE(session->has_value());
+  EXPECT_FALSE((*session)->is_admin);
+  ASSERT_TRUE(store->PutUser(admin));
+  session = store->GetSession("hash-1");
+  ASSERT_TRUE(session && session->has_value());
+  EXPECT_TRUE((*session)->is_admin);
 
   auto missing = store->GetUser("nobody");
   ASSERT_TRUE(missing);

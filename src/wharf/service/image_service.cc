@@ -144,29 +144,38 @@ Result<std::string> ImageService::CanonicalName(const std::string& name) {
 Result<nlohmann::json> ImageService::Inspect(const std::string& name, const std::string& tag) {
   auto ref = ParseImage(name, tag);
   if (!ref) return Error(ref.error());
-  std::string key_tag = ref->tag.empty() ? ref->digest : ref->tag;
-  auto image = metadata_.GetImage("docker", ref->Name(), key_tag);
-  if (!image) return Error(image.error());
-  if (!*image) return NotFound("Image not found: " + ref->FamiliarString());
-  auto digest = Digest::Parse((*image)->config_digest);
+  const std::string key_tag = ref->tag.empty() ? ref->digest : ref->tag;
+  const std::string key_name = ref->Name();
+  // From the records kept in memory (no turn of the metadata store's lock per request).
+  auto all = LocalRecords();
+  if (!all) return Error(all.error());
+  auto find = [&](const std::vector<metadata::ImageRecord>& records) {
+    auto it = std::find_if(records.begin(), records.end(), [&](const auto& r) {
+      return r.type == "docker" && r.name == key_name && r.tag == key_tag;
+    });
+    return it == records.end() ? nullptr : &*it;
+  };
+  const metadata::ImageRecord* image = find(**all);
+  if (image == nullptr) {
+    auto stored = metadata_.GetImage("docker", key_name, key_tag);
+    if (!stored) return Error(stored.error());
+    if (!*stored) return NotFound("Image not found: " + ref->FamiliarString());
+    // Committed a moment ago, not yet in the records: read them from the store itself.
+    auto fresh = metadata_.ListImages();
+    if (!fresh) return Error(fresh.error());
+    *all = std::make_shared<const std::vector<metadata::ImageRecord>>(std::move(*fresh));
+    image = find(**all);
+    if (image == nullptr) return NotFound("Image not found: " + ref->FamiliarString());
+  }
+  auto digest = Digest::Parse(image->config_digest);
   if (!digest) return Error(digest.error());
   auto config = store_.Read(*digest);
   if (!config) return Error(config.error());
 
-  InspectFacts facts{*config, (*image)->config_digest, {}, {}, (*image)->size};
-  auto all = LocalRecords();
-  if (!all) return Error(all.error());
-  bool listed = std::any_of((*all)->begin(), (*all)->end(), [&](const auto& other) {
-    return other.type == "docker" && other.name == (*image)->name && other.tag == (*image)->tag;
-  });
-  if (!listed) {  // committed a moment ago, not yet counted: read the store itself
-    auto fresh = metadata_.ListImages();
-    if (!fresh) return Error(fresh.error());
-    *all = std::make_shared<const std::vector<metadata::ImageRecord>>(std::move(*fresh));
-  }
+  InspectFacts facts{*config, image->config_digest, {}, {}, image->size};
   std::set<std::string> repo_digests;
   for (const auto& other : **all) {
-    if (other.type != "docker" || other.config_digest != (*image)->config_digest) continue;
+    if (other.type != "docker" || other.config_digest != image->config_digest) continue;
     // A record kept under a digest ("name@sha256:...") is a RepoDigest, not a tag.
     if (!other.tag.starts_with("sha256:")) {
       facts.repo_tags.push_back(other.display_name + ":" + other.tag);
