@@ -83,8 +83,8 @@ int main(int argc, char** argv) {
       if (best < 0 || s < best) best = s;
     }
     total += best;
-    json += std::string(first ? "" : ", ") + "{\"path\": \"" + path + "\", \"cpu_s\": " +
-            std::to_string(best) + "}";
+    json += std::string(first ? "" : ", ") + "{\"path\": \"" + path +
+            "\", \"cpu_s\": " + std::to_string(best) + "}";
     first = false;
   }
   json += "], \"cpu_s\": " + std::to_string(total) + "}\n";

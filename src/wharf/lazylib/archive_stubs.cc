@@ -20,9 +20,9 @@ using Entry = archive_entry;
 WHARF_ARCHIVE_STUB(archive*, archive_read_new, (void), ())
 WHARF_ARCHIVE_STUB(int, archive_read_free, (archive * a), (a))
 WHARF_ARCHIVE_STUB(int, archive_read_support_format_tar, (archive * a), (a))
-WHARF_ARCHIVE_STUB(int, archive_read_open, (archive * a, void* data, archive_open_callback* open,
-                                            archive_read_callback* read,
-                                            archive_close_callback* close),
+WHARF_ARCHIVE_STUB(int, archive_read_open,
+                   (archive * a, void* data, archive_open_callback* open,
+                    archive_read_callback* read, archive_close_callback* close),
                    (a, data, open, read, close))
 WHARF_ARCHIVE_STUB(int, archive_read_next_header, (archive * a, Entry** e), (a, e))
 WHARF_ARCHIVE_STUB(la_ssize_t, archive_read_data, (archive * a, void* buf, size_t n), (a, buf, n))

@@ -28,17 +28,19 @@ WHARF_CURL_STUB(time_t, curl_getdate, (const char* s, const time_t* unused), (s,
 WHARF_CURL_STUB(void, curl_free, (void* p), (p))
 WHARF_CURL_STUB(CURLU*, curl_url, (void), ())
 WHARF_CURL_STUB(void, curl_url_cleanup, (CURLU * u), (u))
-WHARF_CURL_STUB(CURLUcode, curl_url_get, (CURLU * u, CURLUPart what, char** part,
-                                          unsigned int flags), (u, what, part, flags))
-WHARF_CURL_STUB(CURLUcode, curl_url_set, (CURLU * u, CURLUPart what, const char* part,
-                                          unsigned int flags), (u, what, part, flags))
+WHARF_CURL_STUB(CURLUcode, curl_url_get,
+                (CURLU * u, CURLUPart what, char** part, unsigned int flags),
+                (u, what, part, flags))
+WHARF_CURL_STUB(CURLUcode, curl_url_set,
+                (CURLU * u, CURLUPart what, const char* part, unsigned int flags),
+                (u, what, part, flags))
 WHARF_CURL_STUB(CURLM*, curl_multi_init, (void), ())
 WHARF_CURL_STUB(CURLMcode, curl_multi_cleanup, (CURLM * m), (m))
 WHARF_CURL_STUB(CURLMcode, curl_multi_add_handle, (CURLM * m, CURL* h), (m, h))
 WHARF_CURL_STUB(CURLMcode, curl_multi_remove_handle, (CURLM * m, CURL* h), (m, h))
 WHARF_CURL_STUB(CURLMcode, curl_multi_perform, (CURLM * m, int* running), (m, running))
-WHARF_CURL_STUB(CURLMcode, curl_multi_poll, (CURLM * m, curl_waitfd extra[], unsigned int n,
-                                             int timeout_ms, int* numfds),
+WHARF_CURL_STUB(CURLMcode, curl_multi_poll,
+                (CURLM * m, curl_waitfd extra[], unsigned int n, int timeout_ms, int* numfds),
                 (m, extra, n, timeout_ms, numfds))
 WHARF_CURL_STUB(CURLMcode, curl_multi_wakeup, (CURLM * m), (m))
 WHARF_CURL_STUB(CURLMsg*, curl_multi_info_read, (CURLM * m, int* left), (m, left))

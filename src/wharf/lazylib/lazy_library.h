@@ -53,8 +53,8 @@ Fn Resolve(LazyLibrary& lib, const char* name) {
 
 // Defines the C function `name` (as its header declares it) to call the real one in `lib`,
 // resolved on the first call.
-#define WHARF_LAZY_STUB(lib, ret, name, params, args)                                      \
-  extern "C" ret name params {                                                              \
-    static const auto real = ::wharf::lazylib::Resolve<decltype(&name)>(lib(), #name);     \
-    return real args;                                                                       \
+#define WHARF_LAZY_STUB(lib, ret, name, params, args)                                  \
+  extern "C" ret name params {                                                         \
+    static const auto real = ::wharf::lazylib::Resolve<decltype(&name)>(lib(), #name); \
+    return real args;                                                                  \
   }

@@ -53,10 +53,10 @@ TEST(LazyLibrary, SetoptPassesEveryArgumentKind) {
   CURL* h = curl_easy_init();
   ASSERT_NE(h, nullptr);
   std::string body;
-  ASSERT_EQ(curl_easy_setopt(h, CURLOPT_URL, url.c_str()), CURLE_OK);           // pointer
-  ASSERT_EQ(curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, Collect), CURLE_OK);     // function
+  ASSERT_EQ(curl_easy_setopt(h, CURLOPT_URL, url.c_str()), CURLE_OK);        // pointer
+  ASSERT_EQ(curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, Collect), CURLE_OK);  // function
   ASSERT_EQ(curl_easy_setopt(h, CURLOPT_WRITEDATA, &body), CURLE_OK);
-  ASSERT_EQ(curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L), CURLE_OK);               // long
+  ASSERT_EQ(curl_easy_setopt(h, CURLOPT_TIMEOUT, 10L), CURLE_OK);  // long
   ASSERT_EQ(curl_easy_perform(h), CURLE_OK);
   EXPECT_EQ(body, std::string(1000, 'x'));
   char* effective = nullptr;

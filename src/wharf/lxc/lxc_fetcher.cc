@@ -2,9 +2,6 @@
 
 #include <spdlog/spdlog.h>
 
-#include <chrono>
-#include <thread>
-
 #include "wharf/lxc/archive_scan.h"
 
 namespace wharf::lxc {
@@ -13,20 +10,6 @@ namespace {
 
 std::string FileName(const ResolvedFile& file) {
   return file.role == "meta" ? "meta.tar.xz" : "rootfs.tar.xz";
-}
-
-void SleepUnlessCancelled(const pull::JobProgress& progress, std::chrono::milliseconds total) {
-  auto until = std::chrono::steady_clock::now() + total;
-  while (!progress.cancel && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-}
-
-// An HTTP answer that is not a success, as an error: 404 is NotFound, others Unavailable.
-Status StatusOf(const registry::WebResponse& response, const std::string& url) {
-  std::string message = "GET " + url + ": " + response.status_text;
-  if (response.status == 404 || response.status == 410) return {Code::kNotFound, message};
-  return {Code::kUnavailable, message};
 }
 
 }  // namespace
@@ -74,31 +57,30 @@ Result<void> LxcFetcher::FetchFile(const ResolvedFile& file, const Digest& diges
     progress.bytes_done += static_cast<int64_t>(n);
     return {};
   };
-  int restarts = 0;
-  for (int attempt = 1; !(file.size >= 0 && in.offset() == file.size);) {
+  // Transient failures are tried again inside the client, which continues a cut transfer
+  // with a Range. What is left here: a server that ignores Range (Python's http.server)
+  // makes the file start over.
+  for (int restarts = 0; !(file.size >= 0 && in.offset() == file.size); ++restarts) {
     registry::WebRequest request;
     request.url = file.url;
     request.stall_timeout_s = options_.stall_timeout_s;
     request.offset = in.offset();
+    request.attempts = options_.attempts;
+    request.cancelled = [&] { return progress.cancel.load(); };
     auto response = web_.Stream(request, sink);
     bool ignored_range =
         response && (!response->range_honoured || (request.offset > 0 && response->status == 416));
-    if (ignored_range && restarts++ < 3) {
-      // The server does not do Range (Python's http.server does not): start over.
+    if (ignored_range && restarts < 3) {
       WHARF_RETURN_IF_ERROR(in.Restart());
       uncount();
       continue;
     }
     if (response && response->status >= 200 && response->status < 300) break;
-    Status error = response ? StatusOf(*response, file.url) : response.error();
-    bool transient = error.code == Code::kUnavailable &&
-                     (!response || response->status >= 500 || response->status == 429);
-    if (!transient || ++attempt > options_.attempts || progress.cancel) {
-      if (error.code == Code::kDataLoss || error.code == Code::kTooLarge) in.Abort();
-      if (progress.cancel && error.code == Code::kCancelled) uncount();
-      return Error(error);
-    }
-    SleepUnlessCancelled(progress, std::chrono::milliseconds(250 << attempt));
+    Status error =
+        response ? registry::AnswerError(*response, "GET " + file.url) : response.error();
+    if (error.code == Code::kDataLoss || error.code == Code::kTooLarge) in.Abort();
+    if (progress.cancel && error.code == Code::kCancelled) uncount();
+    return Error(error);
   }
   if (auto s = in.Commit(); !s) {
     return Fail(s.error().code, name + " from " + file.url + ": " + s.error().message);

@@ -1,8 +1,5 @@
 #include "wharf/lxc/source_resolver.h"
 
-#include <chrono>
-#include <thread>
-
 #include "wharf/lxc/arch.h"
 #include "wharf/lxc/index_system.h"
 #include "wharf/lxc/simplestreams.h"
@@ -39,21 +36,11 @@ Result<std::string> SourceResolver::GetText(const std::string& url, size_t max_b
   request.url = url;
   request.max_body_bytes = max_bytes;
   request.stall_timeout_s = options_.stall_timeout_s;
-  for (int attempt = 1;; ++attempt) {
-    auto response = web_.Get(request);
-    bool transient = !response ? response.error().code == Code::kUnavailable
-                               : response->status >= 500 || response->status == 429;
-    if (response && response->status >= 200 && response->status < 300) {
-      return std::move(response->body);
-    }
-    if (!transient || attempt >= options_.attempts) {
-      if (!response) return Error(response.error());
-      std::string message = "GET " + url + ": " + response->status_text;
-      if (response->status == 404 || response->status == 410) return NotFound(message);
-      return Unavailable(message);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(250 << attempt));
-  }
+  request.attempts = options_.attempts;  // transient failures are tried again by the client
+  auto response = web_.Get(request);
+  if (!response) return Error(response.error());
+  if (response->status >= 200 && response->status < 300) return std::move(response->body);
+  return Error(registry::AnswerError(*response, "GET " + url));
 }
 
 Result<std::map<std::string, std::string>> SourceResolver::GetSums(const std::string& server,

@@ -36,7 +36,7 @@ struct ResolvedImage {
 };
 
 struct ResolverOptions {
-  int attempts = 3;          // tries per index request for transient failures
+  int attempts = 3;          // tries per index request (WebClient retries transient ones)
   int stall_timeout_s = 30;  // no byte for this long: the request fails
 };
 

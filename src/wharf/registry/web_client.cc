@@ -2,20 +2,67 @@
 
 #include <chrono>
 
-#include "wharf/registry/http_transfer.h"
+#include "wharf/registry/retry.h"
 
 namespace wharf::registry {
 
 WebClient::WebClient(Options options) : options_(std::move(options)) {}
 WebClient::~WebClient() = default;
 
-Result<WebResponse> WebClient::Get(const WebRequest& request) { return Perform(request, nullptr); }
-
-Result<WebResponse> WebClient::Stream(const WebRequest& request, const BlobSink& sink) {
-  return Perform(request, &sink);
+Status AnswerError(const WebResponse& response, const std::string& what) {
+  std::string message = what + ": " + response.status_text;
+  if (response.status == 404 || response.status == 410) return {Code::kNotFound, message};
+  return {Code::kUnavailable, message};
 }
 
-Result<WebResponse> WebClient::Perform(const WebRequest& request, const BlobSink* sink) {
+Result<WebResponse> WebClient::Get(const WebRequest& request) { return Tried(request, nullptr); }
+
+Result<WebResponse> WebClient::Stream(const WebRequest& request, const BlobSink& sink) {
+  return Tried(request, &sink);
+}
+
+Result<WebResponse> WebClient::Tried(const WebRequest& request, const BlobSink* sink) {
+  const RetryPolicy policy(options_);
+  WebRequest attempt_request = request;
+  int64_t streamed = 0;
+  BlobSink counting;
+  if (sink != nullptr) {
+    counting = [&](const char* data, size_t n) -> Result<void> {
+      WHARF_RETURN_IF_ERROR((*sink)(data, n));
+      streamed += static_cast<int64_t>(n);
+      return {};
+    };
+  }
+  for (int attempt = 1;; ++attempt) {
+    // A body cut half-way goes on from where the sink is.
+    attempt_request.offset = request.offset + streamed;
+    TransportFailure failure = TransportFailure::kNone;
+    auto response = Perform(attempt_request, sink ? &counting : nullptr, &failure);
+    RetryAdvice advice;
+    if (!response) {
+      advice = AdviceForFailure(response.error(), failure);
+    } else if (IsTransientStatus(response->status)) {
+      advice.transient = true;
+      auto it = response->headers.find("retry-after");
+      if (it != response->headers.end()) advice.retry_after = ParseRetryAfter(it->second);
+    }
+    if (response) response->streamed = streamed;
+    if (!advice.transient || attempt >= request.attempts) {
+      if (!response && attempt > 1) {
+        response.error().message += " (tried " + std::to_string(attempt) + " times)";
+      }
+      return response;
+    }
+    if (!RetryPolicy::Sleep(policy.Delay(attempt, advice.retry_after), request.cancelled)) {
+      return Cancelled((response ? "GET " + request.url + ": " + response->status_text
+                                 : response.error().message) +
+                       " (stopped before trying again)");
+    }
+  }
+}
+
+Result<WebResponse> WebClient::Perform(const WebRequest& request, const BlobSink* sink,
+                                       TransportFailure* failure) {
   using Clock = std::chrono::steady_clock;
   const auto deadline = Clock::now() + std::chrono::seconds(request.total_timeout_s);
   auto past_deadline = [&] { return request.total_timeout_s > 0 && Clock::now() >= deadline; };
@@ -66,7 +113,7 @@ Result<WebResponse> WebClient::Perform(const WebRequest& request, const BlobSink
         return BodyAction::kStream;
       };
     }
-    auto response = PerformHttp(http);
+    auto response = PerformHttp(http, failure);
     if (!response && response.error().code == Code::kCancelled && past_deadline()) {
       return Unavailable(http.peer + ": no complete answer within " +
                          std::to_string(request.total_timeout_s) + " s");

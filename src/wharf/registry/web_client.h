@@ -2,7 +2,12 @@
 // API, LXC image servers. TLS settings (insecure, ca_file) come from Options::hosts by the
 // URL's host[:port]; redirects are followed (at most 5 hops, http(s) only); nothing is
 // authenticated. Errors: Unavailable for transport failures (naming the host), TooLarge for a
-// body over the limit; any HTTP status is a success here — callers judge it. Thread-safe.
+// body over the limit; any HTTP status is a success here — callers judge it.
+// With WebRequest::attempts > 1, transient failures are tried again as registry requests are
+// (retry.h: 408, 429 and 5xx gateway statuses, transport failures but certificate problems;
+// doubling backoff from Options, Retry-After honoured); a streamed body cut half-way goes on
+// with a Range from the bytes the sink took. The last answer or failure is returned.
+// Thread-safe.
 #pragma once
 
 #include <functional>
@@ -13,6 +18,7 @@
 
 #include "wharf/base/status.h"
 #include "wharf/registry/client.h"
+#include "wharf/registry/http_transfer.h"
 
 namespace wharf::registry {
 
@@ -28,6 +34,8 @@ struct WebRequest {
   // Polled about once a second while waiting; returning true ends the exchange with Cancelled
   // (for a caller that is shutting down). Unset: never.
   std::function<bool()> cancelled;
+  // Tries while the failure is transient (see above); 1 = no retry.
+  int attempts = 1;
 };
 
 struct WebResponse {
@@ -39,6 +47,7 @@ struct WebResponse {
   std::vector<std::string> links;              // every Link header value
   bool range_honoured = true;                  // Stream with offset > 0: false if the server
                                                // ignored Range (no byte was delivered then)
+  int64_t streamed = 0;                        // Stream: bytes the sink took, all tries
 };
 
 class WebClient {
@@ -55,9 +64,15 @@ class WebClient {
   const Options& options() const { return options_; }
 
  private:
-  Result<WebResponse> Perform(const WebRequest& request, const BlobSink* sink);
+  Result<WebResponse> Tried(const WebRequest& request, const BlobSink* sink);
+  Result<WebResponse> Perform(const WebRequest& request, const BlobSink* sink,
+                              TransportFailure* failure);
   Options options_;
 };
+
+// A non-2xx answer as an error, `what` first ("GET URL: 404 Not Found"): NotFound for 404 and
+// 410, Unavailable for every other status.
+Status AnswerError(const WebResponse& response, const std::string& what);
 
 // For clients outside the module (both are defined with the registry client's helpers):
 // percent-encodes everything but RFC 3986 unreserved characters, for query values;

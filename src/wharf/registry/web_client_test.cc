@@ -1,10 +1,12 @@
 // The plain web client against a tiny loopback server: headers both ways, the total time
-// limit and cancellation.
+// limit and cancellation, retries and the continuation of a cut body.
 #include "wharf/registry/web_client.h"
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <string>
 #include <thread>
 
 #include "wharf/registry/test_registry.h"
@@ -57,6 +59,66 @@ TEST(WebClientTest, TotalTimeoutAndCancellation) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(3000));
   ASSERT_FALSE(cancelled);
   EXPECT_EQ(cancelled.error().code, Code::kCancelled) << cancelled.error().ToString();
+}
+
+Options QuickRetries() {
+  Options options;
+  options.backoff_ms = 10;
+  options.max_backoff_ms = 20;
+  return options;
+}
+
+TEST(WebClientTest, TransientStatusesAreTriedAgainWhenAsked) {
+  std::atomic<int> served{0};
+  FakeHttpServer server([&](const FakeRequest&) -> FakeResponse {
+    if (++served <= 2) return {503, {{"Retry-After", "0"}}, "busy"};
+    return {200, {}, "index"};
+  });
+  WebClient web{QuickRetries()};
+  auto once = web.Get({.url = "http://" + server.host() + "/i"});
+  ASSERT_TRUE(once) << once.error().ToString();
+  EXPECT_EQ(once->status, 503);  // one try: the answer is the caller's to judge
+  served = 0;
+  auto tried = web.Get({.url = "http://" + server.host() + "/i", .attempts = 3});
+  ASSERT_TRUE(tried) << tried.error().ToString();
+  EXPECT_EQ(tried->status, 200);
+  EXPECT_EQ(tried->body, "index");
+  EXPECT_EQ(served.load(), 3);
+}
+
+TEST(WebClientTest, NotFoundIsAnAnswerNotRetried) {
+  FakeHttpServer server([](const FakeRequest&) -> FakeResponse { return {404, {}, "no"}; });
+  WebClient web{QuickRetries()};
+  auto got = web.Get({.url = "http://" + server.host() + "/gone", .attempts = 3});
+  ASSERT_TRUE(got) << got.error().ToString();
+  EXPECT_EQ(got->status, 404);
+  EXPECT_EQ(server.CountRequests("/gone"), 1);
+  Status error = AnswerError(*got, "GET /gone");
+  EXPECT_EQ(error.code, Code::kNotFound);
+  EXPECT_EQ(error.message, "GET /gone: 404 Not Found");
+}
+
+TEST(WebClientTest, ACutBodyGoesOnWithARangeFromWhatTheSinkTook) {
+  std::string body(1000, '\0');
+  for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 26);
+  FakeHttpServer server([&](const FakeRequest& r) -> FakeResponse {
+    std::string range = r.Header("range");
+    if (range.empty()) return {200, {}, body, 400};  // hangs up after 400 bytes
+    if (range != "bytes=400-") return {400, {}, "unexpected range " + range};
+    return {206, {{"Content-Range", "bytes 400-999/1000"}}, body.substr(400)};
+  });
+  WebClient web{QuickRetries()};
+  std::string got;
+  auto response = web.Stream({.url = "http://" + server.host() + "/rootfs", .attempts = 3},
+                             [&](const char* data, size_t n) -> Result<void> {
+                               got.append(data, n);
+                               return {};
+                             });
+  ASSERT_TRUE(response) << response.error().ToString();
+  EXPECT_EQ(response->status, 206);
+  EXPECT_EQ(response->streamed, 1000);
+  EXPECT_EQ(got, body);  // every byte once, in order
+  EXPECT_EQ(server.CountRequests("/rootfs"), 2);
 }
 
 }  // namespace
