@@ -1,6 +1,6 @@
 """LXC downloads through a faulty image server: transient answers (503, 429) are tried
-again with backoff, a rootfs cut half-way goes on with a Range from where it stopped, and
-a 404 is not retried. The faults come from a FaultProxy in front of a real image server."""
+again with backoff, a rootfs cut half-way goes on with a Range from where it stopped (and
+the per-file progress counts each byte once), and a 404 is not retried. The faults come from a FaultProxy in front of a real image server."""
 
 import os
 import shutil
@@ -12,6 +12,7 @@ from harness import WharfTestCase
 from lxc_servers import (ImageServer, LxcWharfd, catalog_entry, rootfs_tar_xz, server_source,
                          write_catalog)
 from proxy import FaultProxy
+from test_events import EventStream
 
 SERIAL = "20260101_00:00"
 
@@ -50,10 +51,23 @@ class LxcRetriesTest(WharfTestCase):
                             headers={"Retry-After": "0"})
         self.proxy.add_rule("status", path=r"rootfs\.tar\.xz$", status=429)
         self.proxy.add_rule("cut", path=r"rootfs\.tar\.xz$", after=150_000)
+        stream = EventStream(self.api)
         status, body = self.wharfd.lxc_download(self.api, "testos-flaky")
         self.assertEqual((status, body), (200, {}))
         self.assertIsNone(self.api.wait_download("testos-flaky", "latest", timeout=60),
                           self.wharfd.log())
+        done = [d for _, kind, d in stream.events(
+            lambda e: e[1] == "job" and e[2]["name"] == "testos-flaky" and e[2]["status"] == "done")
+            if kind == "job" and d["status"] == "done"]
+        stream.close()
+        # Per-file progress: meta.tar.xz, then rootfs.tar.xz, each byte counted once despite
+        # the retries and the cut.
+        files = done[-1]["layers"]
+        self.assertEqual([f["digest"] for f in files],
+                         [self.build.meta_digest, self.build.rootfs_digest])
+        self.assertEqual([f["bytes_done"] for f in files],
+                         [len(self.build.meta), len(self.build.rootfs)])
+        self.assertEqual(files[1]["bytes_total"], len(self.build.rootfs))
         self.assertEqual(self.api.local_images()["testos-flaky"]["size"],
                          [str(self.build.unpacked)])
         self.assertIn(self.build.rootfs_digest, self.wharfd.blob_digests())

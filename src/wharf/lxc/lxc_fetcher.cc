@@ -26,19 +26,23 @@ LxcFetcher::LxcFetcher(LxcFetcherOptions options, content::BlobStore& store,
       resolver_({options.attempts, options.stall_timeout_s}, web) {}
 
 Result<void> LxcFetcher::FetchFile(const ResolvedFile& file, const Digest& digest, int64_t cap,
-                                   pull::JobProgress& progress) {
+                                   pull::JobProgress& progress, size_t index) {
+  auto add = [&](int64_t n) {
+    progress.bytes_done += n;
+    progress.AddLayerBytes(index, n);
+  };
   auto ingest = store_.StartIngest(digest, file.size);
   if (!ingest) return Error(ingest.error());
   if (*ingest == nullptr) {  // already complete in the store
-    progress.bytes_done += store_.Size(digest).value_or(0);
+    add(store_.Size(digest).value_or(0));
     return {};
   }
   content::Ingest& in = **ingest;
   const std::string name = FileName(file);
   int64_t counted = in.offset();
-  progress.bytes_done += counted;
+  add(counted);
   auto uncount = [&] {
-    progress.bytes_done -= counted;
+    add(-counted);
     counted = 0;
   };
   registry::BlobSink sink = [&](const char* data, size_t n) -> Result<void> {
@@ -54,7 +58,7 @@ Result<void> LxcFetcher::FetchFile(const ResolvedFile& file, const Digest& diges
     }
     WHARF_RETURN_IF_ERROR(in.Write(data, n));
     counted += static_cast<int64_t>(n);
-    progress.bytes_done += static_cast<int64_t>(n);
+    add(static_cast<int64_t>(n));
     return {};
   };
   // Transient failures are tried again inside the client, which continues a cut transfer
@@ -116,19 +120,23 @@ Result<void> LxcFetcher::Fetch(const metadata::JobRecord& job, pull::JobProgress
 
   // meta.tar.xz first: it is small, and an image without "config" is refused before the
   // rootfs is fetched.
+  std::vector<std::pair<std::string, int64_t>> files;  // per-file progress, in fetch order
+  if (meta_digest) files.emplace_back(meta_digest->str(), resolved->meta->size);
+  files.emplace_back(rootfs_digest->str(), resolved->rootfs.size);
+  progress.SetLayers(files);
   std::vector<MetaFile> meta_files;
   int64_t meta_size = 0;
   if (meta_digest) {
     WHARF_RETURN_IF_ERROR(
-        FetchFile(*resolved->meta, *meta_digest, options_.max_meta_bytes, progress));
+        FetchFile(*resolved->meta, *meta_digest, options_.max_meta_bytes, progress, 0));
     auto files = ReadMeta(store_.BlobPath(*meta_digest));
     if (!files) return Error(files.error());
     meta_files = std::move(*files);
     meta_size = store_.Size(*meta_digest).value_or(0);
   }
   if (resolved->rootfs.size >= 0) progress.bytes_total = meta_size + resolved->rootfs.size;
-  WHARF_RETURN_IF_ERROR(
-      FetchFile(resolved->rootfs, *rootfs_digest, options_.max_rootfs_bytes, progress));
+  WHARF_RETURN_IF_ERROR(FetchFile(resolved->rootfs, *rootfs_digest, options_.max_rootfs_bytes,
+                                  progress, files.size() - 1));
   if (progress.cancel) return Cancelled("download stopped");
   int64_t rootfs_size = store_.Size(*rootfs_digest).value_or(0);
   progress.bytes_total = meta_size + rootfs_size;

@@ -42,9 +42,10 @@ class LxcFetcher : public pull::Fetcher {
                      const pull::CommitFn& commit) override;
 
  private:
-  // Streams one file into the store (resuming a partial one), counting progress.
+  // Streams one file into the store (resuming a partial one), counting progress in the
+  // job's total and in its file number `index`.
   Result<void> FetchFile(const ResolvedFile& file, const Digest& digest, int64_t cap,
-                         pull::JobProgress& progress);
+                         pull::JobProgress& progress, size_t index);
 
   LxcFetcherOptions options_;
   content::BlobStore& store_;
