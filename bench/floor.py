@@ -15,6 +15,8 @@ import os
 import subprocess
 import tempfile
 
+from report import fmt_ratio
+
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -54,3 +56,11 @@ def verify_cpu(binary, images, tmp_parent):
 def floor_s(verify_total_s, verify_longest_s, registry_cpu_s, cores=None):
     cores = cores or os.cpu_count() or 1
     return max((verify_total_s + registry_cpu_s) / cores, verify_longest_s)
+
+
+def describe(measured, floor_ratio, limit):
+    """"0.53x (floor 0.32x)", with ": out of reach here" when the floor is past `limit`."""
+    text = f"{fmt_ratio(measured)} (floor {fmt_ratio(floor_ratio)}"
+    if floor_ratio is not None and floor_ratio > limit:
+        text += ": out of reach here"
+    return text + ")"

@@ -7,6 +7,7 @@ import subprocess
 import time
 
 import harness  # tests/integration, put on sys.path by run.py
+import floor
 import tools
 from report import median
 
@@ -78,6 +79,20 @@ class PodmanService:
 
     def url(self, path):
         return f"http://127.0.0.1:{self.port}/v1.41{path}"
+
+    def wait_idle(self, quiet_s=0.5, max_s=120):
+        """Waits until the service has stopped working on requests wrk already gave up on
+        (podman goes on answering them for seconds), so that it does not take the CPU from
+        the next measurement. Returns the seconds waited (at most max_s)."""
+        t0 = time.monotonic()
+        last = floor.process_cpu_s(self.proc.pid)
+        while time.monotonic() - t0 < max_s:
+            time.sleep(quiet_s)
+            now = floor.process_cpu_s(self.proc.pid)
+            if now - last < 0.05 * quiet_s:  # under 5% of a core
+                break
+            last = now
+        return time.monotonic() - t0
 
     def __exit__(self, *exc):
         harness.stop_process(self.proc, grace=10)

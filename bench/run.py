@@ -192,16 +192,10 @@ def measure_pulls(args, scale, reg, fixtures, res, work):
 
     v = res.values
 
-    def with_floor(measured, floor_ratio, limit):
-        text = f"{fmt_ratio(measured)} (floor {fmt_ratio(floor_ratio)}"
-        if floor_ratio is not None and floor_ratio > limit:
-            text += ": out of reach here"
-        return text + ")"
-
     for label in ("A", "B"):
         rs, rp = v.get(f"pull.{label}.ratio_skopeo"), v.get(f"pull.{label}.ratio_podman")
         res.target(f"pull {label} vs skopeo", "<= 0.5x",
-                   with_floor(rs, v.get(f"pull.{label}.floor_skopeo"), 0.5),
+                   floor.describe(rs, v.get(f"pull.{label}.floor_skopeo"), 0.5),
                    rs is not None and rs <= 0.5)
         res.target(f"pull {label} vs podman", "<= 0.25x", fmt_ratio(rp),
                    rp is not None and rp <= 0.25)
@@ -209,7 +203,7 @@ def measure_pulls(args, scale, reg, fixtures, res, work):
         res.target(f"wharfd RSS growth, pull {label}", "<= 32 MiB",
                    "n/a" if g is None else f"{g:.1f} MiB", g is not None and g <= 32)
     rc = v.get("pull.A.ratio_curl")
-    res.target("pull A vs raw curl", "<= 1.3x", with_floor(rc, v.get("pull.A.floor_curl"), 1.3),
+    res.target("pull A vs raw curl", "<= 1.3x", floor.describe(rc, v.get("pull.A.floor_curl"), 1.3),
                rc is not None and rc <= 1.3)
     rcs = v.get("pull.C.ratio_skopeo")
     res.target("pull C (many images) vs skopeo", "<= 0.5x", fmt_ratio(rcs),
@@ -282,11 +276,16 @@ def measure_api(args, scale, reg, fixtures, res, work):
                 for endpoint in ("list", "inspect"):
                     for who, url, hdr in (("wharf", wharf_urls[endpoint], cookie),
                                           ("podman", podman_urls[endpoint], ())):
+                        svc.wait_idle()
                         single[(endpoint, who)] = res.put(f"api.{endpoint}.single.{who}_ms",
                                                           one_request_ms(url, hdr))
                     for conns in (8, 32):
                         for who, url, hdr in (("wharf", wharf_urls[endpoint], cookie),
                                               ("podman", podman_urls[endpoint], ())):
+                            waited = svc.wait_idle()
+                            if waited > 1:
+                                log(f"  (podman's service was busy {waited:.1f} s after the "
+                                    "last measurement; waited)")
                             r = run_wrk(url, conns, scale["wrk_seconds"], hdr)
                             rows[(endpoint, conns, who)] = r
                             for k, v in r.items():
