@@ -1,13 +1,14 @@
 """The lower bound of a wharf pull on this machine, to tell a missed target that wharf
 could still reach from one that no client doing the same checks could.
 
-A pull must at least (1) have the registry serve every byte and (2) verify every layer:
-SHA-256 of the blob and, for the diff_id, inflate it and SHA-256 the tar. Both run on the
-same cores, so the pull cannot take less than their CPU time divided by the cores, nor less
-than the longest single layer's verification (one layer is one stream). Receiving, storing
-and everything else are left out, so the real floor is higher still.
+A pull must at least (1) have the registry serve every byte, (2) receive them, and (3)
+verify every layer: SHA-256 of the blob and, for the diff_id, inflate it and SHA-256 the
+tar. All run on the same cores, so the pull cannot take less than their CPU time divided by
+the cores, nor less than the longest single layer's verification (one layer is one
+stream). Storing and everything else are left out, so the real floor is higher still.
   (1) is docker-registry's CPU time while curl fetched the same blobs (from /proc);
-  (2) is wharf-verify-cost, wharf's own LayerDigester timed on one thread (best of 3).
+  (2) is curl's own CPU time doing so, to /dev/null (its rusage);
+  (3) is wharf-verify-cost, wharf's own LayerDigester timed on one thread (best of 3).
 """
 
 import json
@@ -53,9 +54,10 @@ def verify_cpu(binary, images, tmp_parent):
     return result["cpu_s"], max((layer["cpu_s"] for layer in result["layers"]), default=0.0)
 
 
-def floor_s(verify_total_s, verify_longest_s, registry_cpu_s, cores=None):
+def floor_s(verify_total_s, verify_longest_s, transfer_cpu_s, cores=None):
+    """transfer_cpu_s: the CPU of serving and receiving the bytes ((1) + (2))."""
     cores = cores or os.cpu_count() or 1
-    return max((verify_total_s + registry_cpu_s) / cores, verify_longest_s)
+    return max((verify_total_s + transfer_cpu_s) / cores, verify_longest_s)
 
 
 def describe(measured, floor_ratio, limit):

@@ -8,6 +8,7 @@ import concurrent.futures
 import http.client
 import json
 import os
+import resource
 import shutil
 import socket
 import subprocess
@@ -345,12 +346,18 @@ class Curl:
         return urls
 
     def pull(self, images):
+        """Wall seconds; self.last_cpu_s is the CPU time curl took (user + system, its
+        kernel receive copies included): what receiving the bytes costs any client."""
         cmd = ["curl", "--silent", "--show-error", "--fail", "--location", "--parallel",
                "--parallel-max", str(self.parallel),
                "-H", "Accept: application/vnd.oci.image.manifest.v1+json"]
         for url in self.urls(images):
             cmd += ["-o", "/dev/null", url]
-        return _timed(cmd)
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        seconds = _timed(cmd)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        self.last_cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        return seconds
 
 
 def wait_http(url, timeout, proc=None, interval=0.002):
