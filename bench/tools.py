@@ -18,6 +18,7 @@ import time
 import urllib.parse
 
 import harness  # tests/integration, put on sys.path by run.py
+from api_client import EventStream
 from fixtures import skopeo_policy
 
 # Data dirs are reused across wharfd starts, so the admin password is fixed.
@@ -150,52 +151,32 @@ class Wharf:
 
 
 class EventWatch:
-    """Follows GET /api/v1/events (Server-Sent Events) in a thread and notes when each
-    image is added and which jobs failed, so a pull's end is seen when it happens rather
-    than at the next poll. Opened before the downloads are asked for, so nothing is missed."""
+    """Follows GET /api/v1/events in a thread and notes when each image is added and which
+    jobs failed, so a pull's end is seen when it happens rather than at the next poll.
+    Opened before the downloads are asked for, so nothing is missed."""
 
-    def __init__(self, api):
-        self.conn = http.client.HTTPConnection(api.host, timeout=60)
-        self.conn.request("GET", "/api/v1/events", headers={"Cookie": api.cookie,
-                                                            "Accept": "text/event-stream"})
-        resp = self.conn.getresponse()
-        if resp.status != 200:
-            raise RuntimeError(f"GET /api/v1/events -> {resp.status}")
-        self.resp = resp
+    def __init__(self, api, timeout=3600):
+        self.stream = EventStream(api.host, api.cookie, timeout=60)
         self.added = {}    # (name, tag) -> monotonic time of its `image` added event
         self.failed = {}   # (name, tag) -> error
         self.cond = threading.Condition()
         self.closing = False
-        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread = threading.Thread(target=self._read, args=(timeout,), daemon=True)
         self.thread.start()
 
-    def _read(self):
-        event, data = None, []
+    def _read(self, timeout):
         try:
-            for raw in self.resp:
-                line = raw.decode().rstrip("\r\n")
-                if line.startswith("event:"):
-                    event = line[6:].strip()
-                elif line.startswith("data:"):
-                    data.append(line[5:].strip())
-                elif not line:
-                    self._dispatch(event, "\n".join(data))
-                    event, data = None, []
+            for _, event, body in self.stream.events(lambda e: False, deadline_s=timeout):
+                with self.cond:
+                    key = (body.get("name"), body.get("tag"))
+                    if event == "image" and body.get("action") == "added":
+                        self.added.setdefault(key, time.monotonic())
+                    elif event == "job" and body.get("status") == "failed":
+                        self.failed[key] = body.get("error")
+                    self.cond.notify_all()
         except Exception:  # noqa: BLE001 -- http.client fails in odd ways when closed under it
             if not self.closing:
                 raise
-
-    def _dispatch(self, event, data):
-        if not data:
-            return
-        body = json.loads(data)
-        with self.cond:
-            key = (body.get("name"), body.get("tag"))
-            if event == "image" and body.get("action") == "added":
-                self.added.setdefault(key, time.monotonic())
-            elif event == "job" and body.get("status") == "failed":
-                self.failed[key] = body.get("error")
-            self.cond.notify_all()
 
     def wait(self, wanted, deadline):
         """Monotonic time at which the last of `wanted` was added."""
@@ -213,8 +194,10 @@ class EventWatch:
 
     def close(self):
         self.closing = True
-        self.conn.sock and self.conn.sock.shutdown(socket.SHUT_RDWR)
-        self.conn.close()
+        sock = self.stream.conn.sock
+        if sock:
+            sock.shutdown(socket.SHUT_RDWR)
+        self.stream.close()
         self.thread.join(timeout=5)
 
 

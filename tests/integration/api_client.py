@@ -3,6 +3,7 @@
 import http.client
 import http.cookiejar
 import json
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -141,3 +142,48 @@ class ApiClient:
     def wait_download(self, name, tag, timeout=120, seen=None):
         """None when the job finished, its entry when it failed."""
         return self.wait_jobs([(name, tag)], timeout, seen)[(name, tag)]
+
+
+class EventStream:
+    """A minimal reader of GET /api/v1/events (text/event-stream) over http.client."""
+
+    def __init__(self, host, cookie, last_event_id=None, timeout=20):
+        self.conn = http.client.HTTPConnection(host, timeout=timeout)
+        headers = {"Cookie": cookie}
+        if last_event_id is not None:
+            headers["Last-Event-ID"] = str(last_event_id)
+        self.conn.request("GET", "/api/v1/events", headers=headers)
+        self.resp = self.conn.getresponse()
+        if self.resp.status != 200:
+            raise AssertionError(f"GET /api/v1/events -> {self.resp.status}")
+
+    @classmethod
+    def of(cls, api, **kw):
+        """The stream of an ApiClient's session."""
+        return cls(urllib.parse.urlsplit(api.base_url).netloc,
+                   "; ".join(f"{c.name}={c.value}" for c in api.jar), **kw)
+
+    def events(self, until, deadline_s=60):
+        """Yields (id, type, data) until `until(event)` is true or the stream ends; bounded
+        in time."""
+        end = time.time() + deadline_s
+        event = {}
+        while time.time() < end:
+            line = self.resp.fp.readline()
+            if not line:
+                return
+            line = line.decode().rstrip("\r\n")
+            if line == "":
+                if "data" in event:
+                    e = (int(event["id"]), event["event"], json.loads(event["data"]))
+                    yield e
+                    if until(e):
+                        return
+                event = {}
+            elif not line.startswith(":"):
+                key, _, value = line.partition(": ")
+                event[key] = value
+        raise AssertionError("no matching event before the deadline")
+
+    def close(self):
+        self.conn.close()

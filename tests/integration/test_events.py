@@ -3,54 +3,15 @@ download runs, a reconnect with Last-Event-ID replays what was missed, a cancel
 stops the download and leaves nothing behind, a slow stream client does not
 block wharfd, and /metrics counts what happened."""
 
-import http.client
-import json
 import socket
-import time
 import unittest
 import urllib.parse
 
+from api_client import EventStream
 from fixtures import FixtureBuilder
 from harness import Registry, ThrottleProxy, WharfTestCase, Wharfd, wait_until
 
 MiB = 1024 * 1024
-
-
-class EventStream:
-    """A minimal text/event-stream reader over http.client."""
-
-    def __init__(self, api, last_event_id=None, timeout=20):
-        host = urllib.parse.urlsplit(api.base_url).netloc
-        self.conn = http.client.HTTPConnection(host, timeout=timeout)
-        headers = {"Cookie": "; ".join(f"{c.name}={c.value}" for c in api.jar)}
-        if last_event_id is not None:
-            headers["Last-Event-ID"] = str(last_event_id)
-        self.conn.request("GET", "/api/v1/events", headers=headers)
-        self.resp = self.conn.getresponse()
-
-    def events(self, until, deadline_s=60):
-        """Yields (id, type, data) until `until(event)` is true; bounded in time."""
-        end = time.time() + deadline_s
-        event = {}
-        while time.time() < end:
-            line = self.resp.fp.readline()
-            if not line:
-                return
-            line = line.decode().rstrip("\r\n")
-            if line == "":
-                if "data" in event:
-                    e = (int(event["id"]), event["event"], json.loads(event["data"]))
-                    yield e
-                    if until(e):
-                        return
-                event = {}
-            elif not line.startswith(":"):
-                key, _, value = line.partition(": ")
-                event[key] = value
-        raise AssertionError("no matching event before the deadline")
-
-    def close(self):
-        self.conn.close()
 
 
 class EventsTest(WharfTestCase):
@@ -65,7 +26,7 @@ class EventsTest(WharfTestCase):
 
     def test_1_progress_events_then_done_and_replay(self):
         api = self.wharfd.client()
-        stream = EventStream(api)
+        stream = EventStream.of(api)
         self.assertEqual(stream.resp.status, 200)
         self.assertTrue(stream.resp.getheader("Content-Type").startswith("text/event-stream"))
         status, _ = api.download("lgsd/slow", "latest")
@@ -102,7 +63,7 @@ class EventsTest(WharfTestCase):
         self.assertEqual((image["action"], image["type"], image["tag"]),
                          ("added", "docker", "latest"))
         # A client that reconnects after the first event gets everything after it.
-        replay = EventStream(api, last_event_id=ids[0])
+        replay = EventStream.of(api, last_event_id=ids[0])
         again = list(replay.events(lambda e: e[0] == ids[-1], deadline_s=10))
         replay.close()
         self.assertEqual([e[0] for e in again], ids[1:])
@@ -112,7 +73,7 @@ class EventsTest(WharfTestCase):
         self.assertEqual(api.download("lgsd/cancel", "latest")[0], 200)
         wait_until(lambda: (api.find_job(api.download_jobs(), "lgsd/cancel", "latest") or {})
                    .get("bytes_done", 0) > MiB, 30, "download in progress")
-        stream = EventStream(api)
+        stream = EventStream.of(api)
         status, body = api.delete("/api/v1/image/downloadstatus/docker/lgsd/cancel/latest")
         self.assertEqual((status, body), (200, {}))
         list(stream.events(lambda e: e[1] == "job" and e[2]["name"] == "lgsd/cancel"

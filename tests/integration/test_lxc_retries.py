@@ -8,11 +8,11 @@ import tempfile
 import unittest
 from pathlib import Path
 
+from api_client import EventStream
 from harness import WharfTestCase
 from lxc_servers import (ImageServer, LxcWharfd, catalog_entry, rootfs_tar_xz, server_source,
                          write_catalog)
 from proxy import FaultProxy
-from test_events import EventStream
 
 SERIAL = "20260101_00:00"
 
@@ -51,7 +51,7 @@ class LxcRetriesTest(WharfTestCase):
                             headers={"Retry-After": "0"})
         self.proxy.add_rule("status", path=r"rootfs\.tar\.xz$", status=429)
         self.proxy.add_rule("cut", path=r"rootfs\.tar\.xz$", after=150_000)
-        stream = EventStream(self.api)
+        stream = EventStream.of(self.api)
         status, body = self.wharfd.lxc_download(self.api, "testos-flaky")
         self.assertEqual((status, body), (200, {}))
         self.assertIsNone(self.api.wait_download("testos-flaky", "latest", timeout=60),

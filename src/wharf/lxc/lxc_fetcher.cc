@@ -27,10 +27,7 @@ LxcFetcher::LxcFetcher(LxcFetcherOptions options, content::BlobStore& store,
 
 Result<void> LxcFetcher::FetchFile(const ResolvedFile& file, const Digest& digest, int64_t cap,
                                    pull::JobProgress& progress, size_t index) {
-  auto add = [&](int64_t n) {
-    progress.bytes_done += n;
-    progress.AddLayerBytes(index, n);
-  };
+  auto add = [&](int64_t n) { progress.AddBytes(index, n); };
   auto ingest = store_.StartIngest(digest, file.size);
   if (!ingest) return Error(ingest.error());
   if (*ingest == nullptr) {  // already complete in the store

@@ -69,10 +69,7 @@ struct LayerJob {
   // Fetches layer number `index` into the store (resuming a partial one) and returns its
   // diff_id. Its bytes count in the job's total and in the layer's own progress.
   Result<LayerDigester::Output> Run(const oci::Descriptor& layer, size_t index) {
-    auto add = [&](int64_t n) {
-      stop.progress.bytes_done += n;
-      stop.progress.AddLayerBytes(index, n);
-    };
+    auto add = [&](int64_t n) { stop.progress.AddBytes(index, n); };
     auto compression = oci::LayerCompression(layer.media_type);
     if (!compression) return Error(compression.error());
     auto ingest = store.StartIngest(layer.digest, layer.size);
@@ -196,7 +193,9 @@ Result<void> DockerFetcher::Fetch(const metadata::JobRecord& job, JobProgress& p
 
   const size_t n = manifest->layers.size();
   std::vector<std::pair<std::string, int64_t>> layer_sizes;
-  for (const auto& layer : manifest->layers) layer_sizes.emplace_back(layer.digest.str(), layer.size);
+  for (const auto& layer : manifest->layers) {
+    layer_sizes.emplace_back(layer.digest.str(), layer.size);
+  }
   progress.SetLayers(layer_sizes);
   std::vector<std::optional<LayerDigester::Output>> outputs(n);
   JobStop stop{progress};

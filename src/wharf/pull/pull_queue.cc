@@ -26,7 +26,8 @@ void JobProgress::SetLayers(const std::vector<std::pair<std::string, int64_t>>& 
   for (const auto& [digest, size] : files) layers_.push_back({digest, 0, size});
 }
 
-void JobProgress::AddLayerBytes(size_t index, int64_t n) {
+void JobProgress::AddBytes(size_t index, int64_t n) {
+  bytes_done += n;
   std::lock_guard lock(layers_mu_);
   if (index < layers_.size()) layers_[index].bytes_done += n;
 }

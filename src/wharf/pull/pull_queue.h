@@ -33,9 +33,11 @@ struct JobProgress {
   std::atomic<bool> cancel{false};  // set on shutdown or cancel; fetchers stop soon
 
   // Per-file progress (layers, rootfs...): set once the fetcher knows the files, then
-  // AddLayerBytes from any thread.
+  // AddBytes from any thread.
   void SetLayers(const std::vector<std::pair<std::string, int64_t>>& digests_and_sizes);
-  void AddLayerBytes(size_t index, int64_t n);
+  // Counts n bytes (negative to take back bytes dropped) of file number `index`, in the file's
+  // progress and in bytes_done.
+  void AddBytes(size_t index, int64_t n);
   struct Layer {
     std::string digest;
     int64_t bytes_done = 0;

@@ -35,13 +35,15 @@ bool IsTransientStatus(long status) {
          status == 504;
 }
 
-RetryAdvice AdviceForResponse(const HttpResponse& response) {
+RetryAdvice AdviceForStatus(long status, std::string_view retry_after) {
   RetryAdvice advice;
-  advice.transient = IsTransientStatus(response.status);
-  if (std::string value = response.headers.Get("retry-after"); !value.empty()) {
-    advice.retry_after = ParseRetryAfter(value);
-  }
+  advice.transient = IsTransientStatus(status);
+  if (!retry_after.empty()) advice.retry_after = ParseRetryAfter(retry_after);
   return advice;
+}
+
+RetryAdvice AdviceForResponse(const HttpResponse& response) {
+  return AdviceForStatus(response.status, response.headers.Get("retry-after"));
 }
 
 RetryAdvice AdviceForFailure(const Status& status, TransportFailure failure) {

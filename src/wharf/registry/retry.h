@@ -31,7 +31,9 @@ struct RetryAdvice {
 
 // True for the HTTP statuses worth another try.
 bool IsTransientStatus(long status);
-// The advice for a response that is not a success (its status and Retry-After header).
+// The advice for an answer that is not a success: its status and its Retry-After header
+// value ("" when absent).
+RetryAdvice AdviceForStatus(long status, std::string_view retry_after);
 RetryAdvice AdviceForResponse(const HttpResponse& response);
 // The advice for a PerformHttp error: transient for transport failures other than TLS
 // certificate problems; never for TooLarge, Cancelled or a sink's error.
@@ -61,22 +63,27 @@ class RetryPolicy {
   Millis max_retry_after_;
 };
 
-// Runs `once` (a callable RetryAdvice& → Result<T>) up to `attempts` times while it fails
-// with transient advice, waiting as `policy` says between tries. A cancelled wait ends with
-// Cancelled. The last failure is returned, saying how many tries it took.
+// Runs `once` (a callable RetryAdvice& → Result<T>) up to `attempts` times while its advice
+// says transient, waiting as `policy` says between tries. That is a failure, or an answer
+// `once` returns for its caller to judge (the web client returns a 503 as a response). A
+// cancelled wait ends with Cancelled. The last result is returned; a failure says how many
+// tries it took.
 template <typename Once>
 auto Retry(const RetryPolicy& policy, int attempts, const std::function<bool()>& cancelled,
            Once&& once) -> decltype(once(std::declval<RetryAdvice&>())) {
   for (int attempt = 1;; ++attempt) {
     RetryAdvice advice;
     auto result = once(advice);
-    if (result || !advice.transient) return result;
+    if (!advice.transient) return result;
     if (attempt >= attempts) {
-      if (attempts > 1) result.error().message += " (tried " + std::to_string(attempts) + " times)";
+      if (!result && attempts > 1) {
+        result.error().message += " (tried " + std::to_string(attempts) + " times)";
+      }
       return result;
     }
     if (!RetryPolicy::Sleep(policy.Delay(attempt, advice.retry_after), cancelled)) {
-      return Cancelled(result.error().message + " (stopped before trying again)");
+      return Cancelled((result ? std::string("a transient answer") : result.error().message) +
+                       " (stopped before trying again)");
     }
   }
 }

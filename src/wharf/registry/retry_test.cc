@@ -129,6 +129,24 @@ TEST(RetryTest, RetryStopsOnSuccessPermanentFailureOrAttempts) {
   });
   ASSERT_FALSE(stopped);
   EXPECT_EQ(stopped.error().code, Code::kCancelled);
+
+  // An answer returned for the caller to judge (the web client's 503) is tried again while
+  // its advice says transient, and the last one is returned as it is.
+  calls = 0;
+  auto busy = Retry(policy, 5, {}, [&](RetryAdvice& advice) -> Result<int> {
+    advice.transient = ++calls < 3;
+    return 500 + calls;
+  });
+  ASSERT_TRUE(busy);
+  EXPECT_EQ(*busy, 503);
+  EXPECT_EQ(calls, 3);
+  calls = 0;
+  auto still_busy = Retry(policy, 2, {}, [&](RetryAdvice& advice) -> Result<int> {
+    advice.transient = true;
+    return ++calls;
+  });
+  ASSERT_TRUE(still_busy);
+  EXPECT_EQ(*still_busy, 2);
 }
 
 }  // namespace

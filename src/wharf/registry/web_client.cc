@@ -22,8 +22,6 @@ Result<WebResponse> WebClient::Stream(const WebRequest& request, const BlobSink&
 }
 
 Result<WebResponse> WebClient::Tried(const WebRequest& request, const BlobSink* sink) {
-  const RetryPolicy policy(options_);
-  WebRequest attempt_request = request;
   int64_t streamed = 0;
   BlobSink counting;
   if (sink != nullptr) {
@@ -33,32 +31,23 @@ Result<WebResponse> WebClient::Tried(const WebRequest& request, const BlobSink* 
       return {};
     };
   }
-  for (int attempt = 1;; ++attempt) {
-    // A body cut half-way goes on from where the sink is.
-    attempt_request.offset = request.offset + streamed;
-    TransportFailure failure = TransportFailure::kNone;
-    auto response = Perform(attempt_request, sink ? &counting : nullptr, &failure);
-    RetryAdvice advice;
-    if (!response) {
-      advice = AdviceForFailure(response.error(), failure);
-    } else if (IsTransientStatus(response->status)) {
-      advice.transient = true;
-      auto it = response->headers.find("retry-after");
-      if (it != response->headers.end()) advice.retry_after = ParseRetryAfter(it->second);
-    }
-    if (response) response->streamed = streamed;
-    if (!advice.transient || attempt >= request.attempts) {
-      if (!response && attempt > 1) {
-        response.error().message += " (tried " + std::to_string(attempt) + " times)";
-      }
-      return response;
-    }
-    if (!RetryPolicy::Sleep(policy.Delay(attempt, advice.retry_after), request.cancelled)) {
-      return Cancelled((response ? "GET " + request.url + ": " + response->status_text
-                                 : response.error().message) +
-                       " (stopped before trying again)");
-    }
-  }
+  WebRequest attempt_request = request;
+  auto response =
+      Retry(RetryPolicy(options_), request.attempts, request.cancelled, [&](RetryAdvice& advice) {
+        // A body cut half-way goes on from where the sink is.
+        attempt_request.offset = request.offset + streamed;
+        TransportFailure failure = TransportFailure::kNone;
+        auto got = Perform(attempt_request, sink ? &counting : nullptr, &failure);
+        if (!got) {
+          advice = AdviceForFailure(got.error(), failure);
+        } else {
+          auto it = got->headers.find("retry-after");
+          advice = AdviceForStatus(got->status, it == got->headers.end() ? "" : it->second);
+        }
+        return got;
+      });
+  if (response) response->streamed = streamed;
+  return response;
 }
 
 Result<WebResponse> WebClient::Perform(const WebRequest& request, const BlobSink* sink,
