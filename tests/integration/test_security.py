@@ -2,6 +2,7 @@
 changes, cross-site requests, login throttling, request limits and timeouts, the audit log,
 secrets kept out of logs and answers, and the TLS listener with a test CA."""
 
+import http.client
 import http.cookiejar
 import os
 import socket
@@ -213,6 +214,26 @@ class ConnectionCapTest(WharfTestCase):
                        "wharfd to answer after the idle connections closed")
             api = wharfd.client()
             self.assertEqual(api.get("/api/v1/image/?from=local")[0], 200)
+
+
+    def test_a_kept_alive_connection_serves_many_requests(self):
+        # A connection is closed after 100 requests (cpp-httplib's own default is 5): a busy
+        # client reconnects rarely, and still goes back in the queue now and then.
+        with Wharfd("http://127.0.0.1:9") as wharfd:
+            conn = http.client.HTTPConnection("127.0.0.1", wharfd.port, timeout=10)
+            try:
+                closes = []
+                for i in range(100):
+                    conn.request("GET", "/healthz")
+                    r = conn.getresponse()
+                    r.read()
+                    self.assertEqual(r.status, 200)
+                    if (r.getheader("Connection") or "").lower() == "close":
+                        closes.append(i + 1)
+                        break
+                self.assertEqual(closes, [100], "the request after which wharfd closed")
+            finally:
+                conn.close()
 
 
 class AddressThrottleTest(WharfTestCase):

@@ -21,16 +21,16 @@ ConnectionPool::~ConnectionPool() { shutdown(); }
 bool ConnectionPool::OverCapacity() { return tl_over_capacity; }
 
 void ConnectionPool::enqueue(std::function<void()> fn) {
+  bool over;
   {
     std::lock_guard lock(mu_);
-    if (in_flight_ < max_connections_) {
-      ++in_flight_;
-      queue_.push_back(std::move(fn));
-    } else {
-      overflow_.push_back(std::move(fn));
-    }
+    over = in_flight_ >= max_connections_;
+    if (!over) ++in_flight_;
+    (over ? overflow_ : queue_).push_back(std::move(fn));
   }
-  cv_.notify_all();
+  // One connection needs one thread: waking every idle one (64 of them) for each accepted
+  // connection cost more CPU than serving its first request.
+  (over ? overflow_cv_ : cv_).notify_one();
 }
 
 void ConnectionPool::shutdown() {
@@ -40,6 +40,7 @@ void ConnectionPool::shutdown() {
     stopping_ = true;
   }
   cv_.notify_all();
+  overflow_cv_.notify_all();
   for (auto& t : threads_) {
     if (t.joinable()) t.join();
   }
@@ -48,11 +49,12 @@ void ConnectionPool::shutdown() {
 void ConnectionPool::Work(bool overflow) {
   tl_over_capacity = overflow;
   auto& mine = overflow ? overflow_ : queue_;
+  auto& cv = overflow ? overflow_cv_ : cv_;
   for (;;) {
     std::function<void()> fn;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !mine.empty(); });
+      cv.wait(lock, [&] { return stopping_ || !mine.empty(); });
       if (mine.empty()) return;  // stopping, and nothing left to serve
       fn = std::move(mine.front());
       mine.pop_front();

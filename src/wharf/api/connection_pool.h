@@ -33,7 +33,8 @@ class ConnectionPool : public httplib::TaskQueue {
 
   const size_t max_connections_;
   std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable cv_;           // for the threads serving queue_
+  std::condition_variable overflow_cv_;  // for the overflow thread
   std::deque<std::function<void()>> queue_;     // within the cap, waiting for a thread
   std::deque<std::function<void()>> overflow_;  // over the cap
   size_t in_flight_ = 0;                        // queued or running within the cap
