@@ -122,5 +122,32 @@ class CrashResumeTest(WharfTestCase):
                             f"{served_at_kill} bytes served before the kill, {served_after}"
                             f" after, image {self.compressed}: the partial layer was not reused")
 
+    def test_start_repairs_what_a_kill_left_behind(self):
+        """A kill after a download's commit and before index.json was written leaves the
+        OCI index behind the metadata; one between a delete and its garbage collection
+        leaves an unreferenced blob. wharfd answers at once after a start, and puts both
+        right in the background."""
+        self.proxy.set_rate(None)
+        api = self.wharfd.client()
+        if NAME not in api.local_images():
+            self.assertEqual(api.download(NAME, TAG), (200, {}))
+            wait_until(lambda: NAME in api.local_images(), 60, "the image to be local")
+        self.wharfd.stop(cleanup=False)
+        with open(os.path.join(self.wharfd.data_dir, "index.json"), "w") as f:
+            f.write('{"schemaVersion":2,"manifests":[]}')
+        orphan_bytes = os.urandom(4096)
+        orphan = hashlib.sha256(orphan_bytes).hexdigest()
+        orphan_path = os.path.join(self.wharfd.data_dir, "blobs", "sha256", orphan)
+        with open(orphan_path, "wb") as f:
+            f.write(orphan_bytes)
+
+        self.wharfd.start()
+        wait_until(lambda: self.wharfd.oci_ref_names() == {f"{NAME}:{TAG}": self.truth.digest}
+                   and not os.path.exists(orphan_path), 10,
+                   "index.json rewritten and the orphan blob collected after the start")
+        self.assertEqual(set(self.wharfd.client().local_images()), {NAME})
+        self.assertTrue(self.truth.blobs <= self.wharfd.blob_digests())
+
+
 if __name__ == "__main__":
     unittest.main()

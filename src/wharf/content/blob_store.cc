@@ -456,7 +456,11 @@ void BlobStore::RemovePartials(const std::set<Digest>& keep) {
 
 Result<void> BlobStore::WriteIndex(const std::vector<IndexEntry>& entries) {
   std::lock_guard lock(index_mu_);
-  return WriteFileAtomic(root_ / "index.json", IndexJson(entries), kBlobMode);
+  const fs::path path = root_ / "index.json";
+  std::string text = IndexJson(entries);
+  // Only this store writes the file, always whole (temp file, fsync, rename).
+  if (auto current = ReadFile(path); current && *current == text) return {};
+  return WriteFileAtomic(path, text, kBlobMode);
 }
 
 void BlobStore::Release(const Digest& d) {

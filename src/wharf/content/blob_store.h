@@ -123,7 +123,8 @@ class BlobStore {
     std::string ref_name;     // org.opencontainers.image.ref.name, e.g. "ubuntu:latest"
     std::string image_name;   // io.containerd.image.name, e.g. "docker.io/library/ubuntu:latest"
   };
-  // Rewrites index.json atomically with exactly these entries.
+  // Rewrites index.json atomically with exactly these entries; leaves it alone (no write, no
+  // fsync) when it already says exactly that, as at most starts.
   Result<void> WriteIndex(const std::vector<IndexEntry>& entries);
 
  private:

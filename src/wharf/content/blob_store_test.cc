@@ -408,6 +408,28 @@ TEST_F(BlobStoreTest, WriteIndexWritesDescriptorsWithAnnotations) {
   for (const auto& name : FileNames(root_)) EXPECT_THAT(name, ::testing::Not(HasSubstr(".tmp-")));
 }
 
+TEST_F(BlobStoreTest, WriteIndexLeavesAnUnchangedIndexAlone) {
+  const std::vector<BlobStore::IndexEntry> one = {
+      {Digest::Of("m1"), "application/vnd.oci.image.manifest.v1+json", 10, "a:1", "x/a:1"}};
+  auto two = one;
+  two.push_back({Digest::Of("m2"), "application/vnd.oci.image.manifest.v1+json", 20, "b:1", ""});
+  auto inode = [&] {
+    struct stat st {};
+    EXPECT_EQ(::stat((root_ / "index.json").c_str(), &st), 0);
+    return st.st_ino;
+  };
+  ASSERT_TRUE(store_->WriteIndex(one));
+  const auto first = inode();
+  const std::string text = Slurp(root_ / "index.json");
+  ASSERT_TRUE(store_->WriteIndex(one));  // same text: no temp file, no rename
+  EXPECT_EQ(inode(), first);
+  EXPECT_EQ(Slurp(root_ / "index.json"), text);
+  ASSERT_TRUE(store_->WriteIndex(two));  // changed: replaced whole
+  EXPECT_NE(inode(), first);
+  auto index = nlohmann::json::parse(Slurp(root_ / "index.json"));
+  EXPECT_EQ(index["manifests"].size(), 2u);
+}
+
 TEST_F(BlobStoreTest, OpenRemovesTempFilesButKeepsPartials) {
   const Digest d = Digest::Of("partial blob");
   {

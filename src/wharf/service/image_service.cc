@@ -403,10 +403,11 @@ void ImageService::OnJobEnded(bool committed) {
 
 Result<void> ImageService::RefreshLayoutIndex() {
   std::lock_guard lock(index_mu_);
-  auto images = metadata_.ListImages();
+  // Every change moves LocalVersion() before its caller gets here, so these are current.
+  auto images = LocalRecords();
   if (!images) return Error(images.error());
   std::vector<content::BlobStore::IndexEntry> entries;
-  for (const auto& image : *images) {
+  for (const auto& image : **images) {
     if (image.type != "docker") continue;
     auto digest = Digest::Parse(image.manifest_digest);
     if (!digest) continue;
