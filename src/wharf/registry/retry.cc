@@ -38,6 +38,7 @@ bool IsTransientStatus(long status) {
 RetryAdvice AdviceForStatus(long status, std::string_view retry_after) {
   RetryAdvice advice;
   advice.transient = IsTransientStatus(status);
+  advice.answer = "HTTP " + std::to_string(status);
   if (!retry_after.empty()) advice.retry_after = ParseRetryAfter(retry_after);
   return advice;
 }

@@ -27,6 +27,7 @@ using Millis = std::chrono::milliseconds;
 struct RetryAdvice {
   bool transient = false;
   std::optional<Millis> retry_after;  // the server's Retry-After, if it sent one
+  std::string answer;                 // "HTTP 503": set by AdviceForStatus, named if cancelled
 };
 
 // True for the HTTP statuses worth another try.
@@ -82,7 +83,8 @@ auto Retry(const RetryPolicy& policy, int attempts, const std::function<bool()>&
       return result;
     }
     if (!RetryPolicy::Sleep(policy.Delay(attempt, advice.retry_after), cancelled)) {
-      return Cancelled((result ? std::string("a transient answer") : result.error().message) +
+      std::string last = result ? advice.answer : result.error().message;
+      return Cancelled((last.empty() ? std::string("a transient answer") : last) +
                        " (stopped before trying again)");
     }
   }

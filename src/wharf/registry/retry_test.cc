@@ -129,6 +129,16 @@ TEST(RetryTest, RetryStopsOnSuccessPermanentFailureOrAttempts) {
   });
   ASSERT_FALSE(stopped);
   EXPECT_EQ(stopped.error().code, Code::kCancelled);
+  EXPECT_EQ(stopped.error().message, "down (stopped before trying again)");
+  // A cancelled wait after a transient answer names the answer.
+  auto stopped_answer = Retry(
+      policy, 4, [] { return true; },
+      [&](RetryAdvice& advice) -> Result<int> {
+        advice = AdviceForStatus(503, "");
+        return 503;
+      });
+  ASSERT_FALSE(stopped_answer);
+  EXPECT_EQ(stopped_answer.error().message, "HTTP 503 (stopped before trying again)");
 
   // An answer returned for the caller to judge (the web client's 503) is tried again while
   // its advice says transient, and the last one is returned as it is.
