@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """make bench: wharf against skopeo, podman and the wire, side by side in one run.
 
-    python3 bench/run.py                 # full sizes (about 20-25 min on 2 cores)
+    python3 bench/run.py                 # full sizes (about 15-25 min on 2 cores)
     python3 bench/run.py --tiny          # tiny sizes, a minute or two (what `make test` runs)
     WHARF_BENCH_SCALE=tiny python3 bench/run.py
     python3 bench/run.py --runs 3 --only pulls,api
@@ -12,9 +12,9 @@ C: 200 small images; 1,000 tiny images for the API; 64 MiB and 1 GiB images for
 the size series), then measures:
 
   pulls    median of --runs runs per tool, tools alternating within each run, each
-           from an empty store: wharf (POST download, poll downloadstatus until
-           the job left it, i.e. the image is in local), skopeo copy to oci:DIR,
-           podman pull (vfs), curl of every blob in parallel to /dev/null;
+           from an empty store and after a sync: wharf (POST download, until the
+           events stream says the image was added to local), skopeo copy to
+           oci:DIR, podman pull (vfs), curl of every blob in parallel to /dev/null;
   api      1,000 distinct images in wharf and in podman storage; wrk on the local
            listing and on inspect at 8 and 32 connections, against podman's
            Docker-compatible service;
@@ -129,6 +129,9 @@ def measure_pulls(args, scale, reg, fixtures, res, work):
             for run in range(args.runs):
                 order = contenders[run % len(contenders):] + contenders[:run % len(contenders)]
                 for c in order:
+                    # The previous tool's unwritten pages (skopeo and podman do not fsync)
+                    # are flushed now, not during this tool's pull.
+                    os.sync()
                     cpu0 = floor.process_cpu_s(reg.proc.pid)
                     seconds = c.pull(imgs)
                     if c is curl:
