@@ -123,10 +123,11 @@ class ThrottleProxy(_Listener):
                     break
                 if downstream:
                     self._wait_for_budget(len(data))
-                dst.sendall(data)
-                if downstream:
+                    # Counted before it is sent: a client that has read everything must
+                    # find it counted (one chunk more if the send then fails).
                     with self._lock:
                         self.served += len(data)
+                dst.sendall(data)
         except OSError:
             pass
         finally:
