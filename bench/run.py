@@ -182,7 +182,7 @@ def measure_pulls(args, scale, reg, fixtures, res, work):
         res.put(f"pull.{label}.floor_curl", ratio(med["floor"], med.get("curl")))
     lines.append("")
     lines.append(f"Medians of {args.runs} runs, tools alternating within each run, every run from "
-                 "an empty store. skopeo copies C three images at a time (wharf's default "
+                 "an empty store and after a sync. skopeo copies C three images at a time (wharf's default "
                  "`downloads.max_concurrent`); wharf RSS growth is the peak VmRSS during the pull "
                  "minus VmRSS before it (worst run).")
     lines.append("")
@@ -197,7 +197,6 @@ def measure_pulls(args, scale, reg, fixtures, res, work):
     res.section("Pulls", lines)
 
     v = res.values
-
     for label in ("A", "B"):
         rs, rp = v.get(f"pull.{label}.ratio_skopeo"), v.get(f"pull.{label}.ratio_podman")
         res.target(f"pull {label} vs skopeo", "<= 0.5x",

@@ -373,7 +373,7 @@ struct Server::Impl {
       if (!text) return Error(text.error());
       res.status = 200;
       // Written to the socket straight from the kept text: a listing of 1,000 images is
-      // ~350 KB, and copying it into the response for every request cost more than the rest.
+      // ~180 KB, and copying it into the response for every request cost more than the rest.
       std::shared_ptr<const std::string> body = *text;
       res.set_content_provider(
           body->size(), "application/json",
