@@ -161,10 +161,16 @@ Ingest::Ingest(BlobStore* store, Digest digest, int64_t expected_size)
 
 void Ingest::FreeDeleter::operator()(char* p) const { std::free(p); }
 
+Ingest::Buffer Ingest::AlignedBuffer() {
+  void* memory = nullptr;
+  if (::posix_memalign(&memory, kDirectAlign, kWriteBufferSize) != 0) return nullptr;
+  return Buffer(static_cast<char*>(memory));
+}
+
 Ingest::~Ingest() {
   // Keep what was written for a resume; the bytes are re-hashed then, so no fsync is needed.
   if (fd_ >= 0) {
-    Flush(true);
+    Drain();
     CloseQuietly(fd_);
   }
   store_->Release(digest_);
@@ -178,35 +184,33 @@ void Ingest::SetDirect(bool on) {
   }
 }
 
-int Ingest::Flush(bool all) {
-  size_t n = buffered_;
+// Whole blocks go out with direct I/O while it is on; what follows a short write (an
+// unaligned offset) or a refusal goes through the page cache, and direct I/O stays off for
+// this file until Restart.
+int Ingest::WriteBlocks(const char* data, size_t n) {
+  const size_t blocks = n / kDirectAlign * kDirectAlign;
   size_t written = 0;
-  if (direct_) {
-    const size_t blocks = n / kDirectAlign * kDirectAlign;
-    while (written < blocks) {
-      ssize_t w = ::write(fd_, buffer_.get() + written, blocks - written);
-      if (w < 0 && errno == EINTR) continue;
-      if (w < 0 && errno == EINVAL && written == 0) {
-        // The filesystem took the flag at open but refuses the write: no direct I/O then.
-        direct_supported_ = false;
-        SetDirect(false);
-        break;
-      }
-      if (w < 0) return errno;
-      if (w == 0) return EIO;
-      written += static_cast<size_t>(w);
+  while (direct_ && written < blocks) {
+    ssize_t w = ::write(fd_, data + written, blocks - written);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0 && errno == EINVAL && written == 0) {
+      // The filesystem took the flag at open but refuses the write: no direct I/O then.
+      direct_supported_ = false;
+      SetDirect(false);
+      break;
     }
-    if (direct_ && written % kDirectAlign != 0) SetDirect(false);  // a short write
-    if (direct_ && written < n && !all) {  // keep the tail for the next flush
-      std::memmove(buffer_.get(), buffer_.get() + written, n - written);
-      buffered_ = n - written;
-      return 0;
-    }
-    // A tail that is not a whole block goes through the page cache; the offset after it is
-    // no longer aligned, so direct I/O stays off for this file until Restart.
-    if (written < n) SetDirect(false);
+    if (w < 0) return errno;
+    if (w == 0) return EIO;
+    written += static_cast<size_t>(w);
+    if (written % kDirectAlign != 0) SetDirect(false);
   }
-  int err = WriteAll(fd_, buffer_.get() + written, n - written);
+  if (written < n) SetDirect(false);  // the offset after the tail is no longer aligned
+  return WriteAll(fd_, data + written, n - written);
+}
+
+int Ingest::Drain() {
+  if (int err = writer_.Wait(); err != 0) return err;
+  int err = WriteBlocks(buffer_.get(), buffered_);
   if (err == 0) buffered_ = 0;
   return err;
 }
@@ -219,11 +223,8 @@ Result<void> Ingest::Open() {
     fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, kBlobMode);
   }
   if (fd_ < 0) return IoError("open", path, errno);
-  void* memory = nullptr;
-  if (::posix_memalign(&memory, kDirectAlign, kWriteBufferSize) != 0) {
-    return Internal("out of memory for the write buffer of " + digest_.str());
-  }
-  buffer_.reset(static_cast<char*>(memory));
+  buffer_ = AlignedBuffer();
+  if (!buffer_) return Internal("out of memory for the write buffer of " + digest_.str());
   struct stat st {};
   if (::fstat(fd_, &st) != 0) return IoError("stat", path, errno);
 
@@ -261,11 +262,20 @@ Result<void> Ingest::Write(const void* data, size_t n) {
     bytes += take;
     n -= take;
     if (buffered_ < kWriteBufferSize) break;
-    if (int err = Flush(false); err != 0) {
+    // The full buffer goes to disk on the writer's thread while the spare one fills.
+    int err = writer_.Wait();
+    if (err == 0 && !spare_) {
+      spare_ = AlignedBuffer();
+      if (!spare_) err = ENOMEM;
+    }
+    if (err != 0) {
       // What reached the file is a valid prefix; the next StartIngest resumes from it.
       CloseQuietly(fd_);
       return IoError("write", store_->PartialPath(digest_), err);
     }
+    std::swap(buffer_, spare_);
+    buffered_ = 0;
+    writer_.Start([this, block = spare_.get()] { return WriteBlocks(block, kWriteBufferSize); });
   }
   return {};
 }
@@ -273,6 +283,7 @@ Result<void> Ingest::Write(const void* data, size_t n) {
 Result<void> Ingest::Restart() {
   if (done_) return Unusable(digest_, done_);
   const fs::path path = store_->PartialPath(digest_);
+  writer_.Wait();  // the file is emptied anyway; a write that failed does not matter now
   buffered_ = 0;
   hash_.Finish();  // resets the hasher
   offset_ = 0;
@@ -295,7 +306,7 @@ Result<void> Ingest::Restart() {
 Result<void> Ingest::Commit() {
   if (fd_ < 0) return Unusable(digest_, done_);
   const fs::path partial = store_->PartialPath(digest_);
-  int err = Flush(true);
+  int err = Drain();
   if (err != 0) {
     CloseQuietly(fd_);
     return IoError("write", partial, err);
@@ -330,6 +341,7 @@ Result<void> Ingest::Commit() {
 }
 
 void Ingest::Abort() {
+  writer_.Wait();
   CloseQuietly(fd_);
   buffered_ = 0;
   if (!done_) ::unlink(store_->PartialPath(digest_).c_str());

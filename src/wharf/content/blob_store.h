@@ -25,6 +25,7 @@
 
 #include "wharf/base/digest.h"
 #include "wharf/base/status.h"
+#include "wharf/content/write_behind.h"
 
 namespace wharf::content {
 
@@ -60,9 +61,11 @@ class Ingest {
   friend class BlobStore;
   Ingest(BlobStore* store, Digest digest, int64_t expected_size);
   Result<void> Open();
-  // Writes the buffer out: whole blocks with direct I/O when on, the rest (only when
-  // `all`) through the page cache. Returns 0 or an errno value.
-  int Flush(bool all);
+  // Writes [data, data+n) at the file position: whole blocks with direct I/O when it is on,
+  // the rest through the page cache. Returns 0 or an errno value.
+  int WriteBlocks(const char* data, size_t n);
+  // Waits for the block in flight, then writes what is buffered. Returns 0 or an errno value.
+  int Drain();
   void SetDirect(bool on);
 
   BlobStore* store_;
@@ -72,16 +75,24 @@ class Ingest {
   int fd_ = -1;
   bool done_ = false;
   Sha256 hash_;
-  // Write-behind buffer, flushed in large writes. Block-aligned, for direct I/O: the partial
-  // file is written with O_DIRECT where the filesystem allows it (not tmpfs), which skips the
-  // page-cache copy and makes the fsync at Commit cheap instead of a flush of the whole blob.
+  // Write-behind buffers, written out in large writes. Block-aligned, for direct I/O: the
+  // partial file is written with O_DIRECT where the filesystem allows it (not tmpfs), which
+  // skips the page-cache copy and makes the fsync at Commit cheap instead of a flush of the
+  // whole blob. When `buffer_` is full it is handed to `writer_` and the spare one fills
+  // meanwhile; `spare_` is allocated at the first hand-over (small blobs never need it).
   struct FreeDeleter {
     void operator()(char* p) const;
   };
-  std::unique_ptr<char[], FreeDeleter> buffer_;
+  using Buffer = std::unique_ptr<char[], FreeDeleter>;
+  static Buffer AlignedBuffer();
+  Buffer buffer_;
+  Buffer spare_;  // the block being written by writer_, if any
   size_t buffered_ = 0;
+  // Touched by the writer's thread while a block is in flight; by this one only after
+  // writer_.Wait().
   bool direct_ = false;            // O_DIRECT is on for fd_
   bool direct_supported_ = false;  // the filesystem accepted O_DIRECT
+  WriteBehind writer_;             // last: stops before the buffers go
 };
 
 class BlobStore {

@@ -484,6 +484,14 @@ TEST_F(BlobStoreTest, FullDiskSurfacesAsError) {
   // The Ingest is unusable after an I/O error; Commit says so instead of committing.
   EXPECT_FALSE(ingest->Commit().has_value());
   EXPECT_FALSE(store_->Has(d));
+  // A full buffer is written on another thread: its failure is reported by Commit.
+  ingest.reset();  // one Ingest per digest at a time
+  ingest = Start(d, static_cast<int64_t>(data.size()));
+  ASSERT_NE(ingest, nullptr);
+  ASSERT_TRUE(ingest->Write(data.data(), 1 << 20));  // handed to the writer
+  auto committed = ingest->Commit();
+  ASSERT_FALSE(committed.has_value());
+  EXPECT_THAT(committed.error().message, HasSubstr("no space left on device"));
 }
 
 // The writer process dies half-way (SIGKILL: no destructors, no flush). The store must not show
