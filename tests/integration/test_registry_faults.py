@@ -6,6 +6,7 @@ without our platform, a lying by-digest manifest, and remote_inspect's answers."
 
 import email.utils
 import json
+import math
 import os
 import time
 import unittest
@@ -119,15 +120,18 @@ class RegistryFaultsTest(WharfTestCase):
 
     def test_retry_after_as_an_http_date(self):
         t = truth["dated"]
-        when = email.utils.formatdate(time.time() + 3, usegmt=True)
+        # A date has a one-second resolution: take a whole second, so that the date says
+        # exactly when, and find that moment on the monotonic clock the proxy stamps with.
+        deadline = math.ceil(time.time()) + 3
+        deadline_mono = time.monotonic() + (deadline - time.time())
         proxy.add_rule("status", path=manifest_path("dated"), status=429,
-                       headers={"Retry-After": when})
+                       headers={"Retry-After": email.utils.formatdate(deadline, usegmt=True)})
         self.assertIsNone(self.pull("faults/dated"))
         self.assertPulled("faults/dated", t)
         gets = proxy.seen("GET", manifest_path("dated"))
         self.assertEqual(len(gets), 2)
-        # The date has a one-second resolution: at least 2 of the 3 seconds remain.
-        self.assertGreaterEqual(gets[1]["time"] - gets[0]["time"], 1.9)
+        self.assertLess(gets[0]["time"], deadline_mono - 2)
+        self.assertGreaterEqual(gets[1]["time"], deadline_mono - 0.05, "retried before the date")
 
     def test_stalled_transfer_is_retried_after_the_stall_timeout(self):
         t = truth["stall"]
