@@ -134,6 +134,8 @@ struct LayerDigester::Impl {
   // the input; igzip would copy every byte of them to `output` first. From the first
   // compressed block on, igzip inflates the rest of the member, with the history as its
   // dictionary and the CRC and size so far, and checks the trailer.
+  // kMemberDone: the input so far ends right after a member's trailer, a valid place for the
+  // stream to end.
   enum class Phase { kHeader, kBlockHeader, kStored, kTrailer, kInflate, kMemberDone };
   Phase phase = Phase::kHeader;
   std::unique_ptr<inflate_state> inflate;
@@ -145,8 +147,6 @@ struct LayerDigester::Impl {
   uint32_t member_crc = 0;   // CRC-32 of the member's output so far
   uint32_t member_size = 0;  // its length, modulo 2^32 like the trailer's ISIZE
   std::unique_ptr<History> history;
-  // The input so far ends exactly after a member's trailer: a valid place for the stream to end.
-  bool member_complete = false;
 
   // zstd: libzstd moves across concatenated frames on its own.
   ZSTD_DCtx* zstd = nullptr;
@@ -157,8 +157,7 @@ struct LayerDigester::Impl {
     output = std::make_unique<uint8_t[]>(kOutputBufferSize);
     if (c == oci::Compression::kGzip) {
       inflate = std::make_unique<inflate_state>();
-      isal_inflate_init(inflate.get());
-      inflate->crc_flag = ISAL_GZIP;
+      isal_inflate_init(inflate.get());  // its crc_flag is set when inflation takes over
       gzip_header = std::make_unique<isal_gzip_header>();
       isal_gzip_header_init(gzip_header.get());
       history = std::make_unique<History>();
@@ -177,6 +176,7 @@ struct LayerDigester::Impl {
     failure = Status{Code::kDataLoss, std::move(message)};
     return Error(failure);
   }
+  Error FailIsal(int rc) { return Fail("corrupt gzip stream: " + std::string(IsalErrorName(rc))); }
 
   Result<void> InflateGzip(const uint8_t* data, size_t n);
   Result<void> GzipStep(const uint8_t*& p, const uint8_t* end);
@@ -207,7 +207,6 @@ Result<void> LayerDigester::Impl::GzipStep(const uint8_t*& p, const uint8_t* end
       isal_gzip_header_init(gzip_header.get());
       history->Reset();
       member_crc = member_size = 0;
-      member_complete = false;
       phase = Phase::kHeader;
       return {};
     case Phase::kHeader: {
@@ -219,7 +218,7 @@ Result<void> LayerDigester::Impl::GzipStep(const uint8_t*& p, const uint8_t* end
       s.avail_in = static_cast<uint32_t>(end - p);
       int rc = isal_read_gzip_header(&s, gzip_header.get());
       p = s.next_in;
-      if (rc < 0) return Fail("corrupt gzip stream: " + std::string(IsalErrorName(rc)));
+      if (rc < 0) return FailIsal(rc);
       if (rc != ISAL_DECOMP_OK) {
         if (p == end) return {};  // the header continues in the next Update
         return Fail("gzip header parser stopped with status " + std::to_string(rc));
@@ -238,7 +237,7 @@ Result<void> LayerDigester::Impl::GzipStep(const uint8_t*& p, const uint8_t* end
       final_block = (field[0] & 1) != 0;
       stored_left = static_cast<uint32_t>(field[1] | field[2] << 8);
       if (static_cast<uint32_t>(field[3] | field[4] << 8) != (~stored_left & 0xffffu)) {
-        return Fail("corrupt gzip stream: " + std::string(IsalErrorName(ISAL_INVALID_BLOCK)));
+        return FailIsal(ISAL_INVALID_BLOCK);
       }
       phase = Phase::kStored;
       [[fallthrough]];
@@ -256,9 +255,8 @@ Result<void> LayerDigester::Impl::GzipStep(const uint8_t*& p, const uint8_t* end
       field_len = 0;
       if (LittleEndian32(field.data()) != member_crc ||
           LittleEndian32(field.data() + 4) != member_size) {
-        return Fail("corrupt gzip stream: " + std::string(IsalErrorName(ISAL_INCORRECT_CHECKSUM)));
+        return FailIsal(ISAL_INCORRECT_CHECKSUM);
       }
-      member_complete = true;
       phase = Phase::kMemberDone;
       return {};
     case Phase::kInflate:
@@ -308,9 +306,8 @@ Result<void> LayerDigester::Impl::RunInflate(const uint8_t*& p, const uint8_t* e
     size_t produced = kOutputBufferSize - s.avail_out;
     Consume(produced);
     p = s.next_in;
-    if (rc < 0) return Fail("corrupt gzip stream: " + std::string(IsalErrorName(rc)));
+    if (rc < 0) return FailIsal(rc);
     if (s.block_state == ISAL_BLOCK_FINISH) {  // the trailer was read and matched
-      member_complete = true;
       phase = Phase::kMemberDone;
       return {};
     }
@@ -381,7 +378,7 @@ Result<LayerDigester::Output> LayerDigester::Finish() {
       break;
     case oci::Compression::kGzip:
       // Update drains all output it can, so an unfinished member here means missing input.
-      if (!impl.member_complete) {
+      if (impl.phase != Impl::Phase::kMemberDone) {
         return impl.Fail("truncated gzip stream after " + std::to_string(impl.compressed_size) +
                          " bytes");
       }
