@@ -69,8 +69,7 @@ Result<void> LxcFetcher::FetchFile(const ResolvedFile& file, const Digest& diges
     request.attempts = options_.attempts;
     request.cancelled = [&] { return progress.cancel.load(); };
     auto response = web_.Stream(request, sink);
-    bool ignored_range =
-        response && (!response->range_honoured || (request.offset > 0 && response->status == 416));
+    bool ignored_range = response && !response->range_honoured;
     if (ignored_range && restarts < 3) {
       WHARF_RETURN_IF_ERROR(in.Restart());
       uncount();

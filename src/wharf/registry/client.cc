@@ -297,6 +297,10 @@ struct Client::Impl {
     // Bytes reach the sink only from where the caller asked: a server that ignores the Range
     // (200, or a 206 starting elsewhere) is cut off before the first byte.
     request.body_policy = [offset](const HttpResponse& head) {
+      // A 416's body is not needed, and docker-registry's can be malformed (a 416 for a Range
+      // from the end of a blob keeps the blob's Content-Length and closes the connection
+      // after a shorter body).
+      if (offset > 0 && head.status == 416) return BodyAction::kRefuse;
       if (!Is2xx(head.status)) return BodyAction::kBuffer;
       if (offset == 0) return BodyAction::kStream;
       if (head.status == 206 && ContentRangeStart(head.headers.Get("content-range")) == offset) {
@@ -305,7 +309,15 @@ struct Client::Impl {
       return BodyAction::kRefuse;
     };
     auto response = Send(target, request, advice);
-    if (!response) return Error(std::move(response).error());
+    if (!response) {
+      // A transport failure names the peer; say which blob it cut (a sink's error is its own).
+      Status status = std::move(response).error();
+      if (status.code == Code::kUnavailable) {
+        status.message += " (blob " + digest.str() + " of " + target.ref.Name() + " from byte " +
+                          std::to_string(offset) + ")";
+      }
+      return Error(std::move(status));
+    }
     if (offset > 0 && (response->status == 416 || response->body_refused)) {
       return BlobFetchResult{.range_honoured = false};
     }

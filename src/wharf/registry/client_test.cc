@@ -174,6 +174,17 @@ TEST_F(PlainRegistryTest, FetchBlobWholeAndFromAnOffset) {
   EXPECT_EQ(tail.bytes, image().layer.substr(40000));
 }
 
+// A Range from the end of the blob: docker-registry answers 416 with the blob's Content-Length
+// and a shorter body, then closes. That is the answer "start over", not a cut transfer.
+TEST_F(PlainRegistryTest, FetchBlobFromItsEndIsARangeNotHonoured) {
+  Collected sink;
+  auto got = client_.FetchBlob(AppRef(), Digest::Of(image().layer),
+                               {.offset = static_cast<int64_t>(image().layer.size())}, sink.Sink());
+  ASSERT_TRUE(got) << got.error().ToString();
+  EXPECT_FALSE(got->range_honoured);
+  EXPECT_TRUE(sink.bytes.empty());
+}
+
 TEST_F(PlainRegistryTest, FetchUnknownBlobIsNotFoundAndNamesIt) {
   const Digest digest = Digest::Of("no such blob");
   Collected sink;

@@ -89,6 +89,11 @@ Result<WebResponse> WebClient::Perform(const WebRequest& request, const BlobSink
         if (head.status >= 300 && head.status < 400 && !head.headers.Get("location").empty()) {
           return BodyAction::kRefuse;
         }
+        // A 416 to a Range: start over; its body is not needed (and may be malformed).
+        if (request.offset > 0 && head.status == 416) {
+          range_ok = false;
+          return BodyAction::kRefuse;
+        }
         if (head.status < 200 || head.status >= 300) return BodyAction::kBuffer;
         if (request.offset > 0) {
           bool partial = head.status == 206 &&

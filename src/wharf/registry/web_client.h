@@ -46,7 +46,8 @@ struct WebResponse {
   std::map<std::string, std::string> headers;  // lower-case names, first value of each
   std::vector<std::string> links;              // every Link header value
   bool range_honoured = true;                  // Stream with offset > 0: false if the server
-                                               // ignored Range (no byte was delivered then)
+                                               // ignored Range or answered 416 (no byte was
+                                               // delivered then)
   int64_t streamed = 0;                        // Stream: bytes the sink took, all tries
 };
 

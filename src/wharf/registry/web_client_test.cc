@@ -121,5 +121,26 @@ TEST(WebClientTest, ACutBodyGoesOnWithARangeFromWhatTheSinkTook) {
   EXPECT_EQ(server.CountRequests("/rootfs"), 2);
 }
 
+// A 416 to a Range says "start over", whatever its body: this one declares 1000 bytes and
+// hangs up after 33, as docker-registry's does.
+TEST(WebClientTest, A416ToARangeIsNotHonouredEvenWithACutBody) {
+  FakeHttpServer server([&](const FakeRequest&) -> FakeResponse {
+    return {416, {{"Content-Range", "bytes */1000"}}, std::string(1000, 'x'), 33};
+  });
+  WebClient web{QuickRetries()};
+  size_t delivered = 0;
+  auto response =
+      web.Stream({.url = "http://" + server.host() + "/rootfs", .offset = 1000, .attempts = 3},
+                 [&](const char*, size_t n) -> Result<void> {
+                   delivered += n;
+                   return {};
+                 });
+  ASSERT_TRUE(response) << response.error().ToString();
+  EXPECT_EQ(response->status, 416);
+  EXPECT_FALSE(response->range_honoured);
+  EXPECT_EQ(delivered, 0u);
+  EXPECT_EQ(server.CountRequests("/rootfs"), 1);
+}
+
 }  // namespace
 }  // namespace wharf::registry
