@@ -2,7 +2,8 @@
 connections cut half-way (the blob resumes with a Range), 503 and 429 with
 Retry-After (in seconds and as an HTTP date), a stalled transfer, a registry that
 stays down, oversized manifests and configs, unknown media types, an index
-without our platform, a lying by-digest manifest, and remote_inspect's answers."""
+without our platform, a lying by-digest manifest, remote_inspect's answers, and
+partial files of a layer's full size left by a stop before the commit."""
 
 import email.utils
 import json
@@ -10,6 +11,7 @@ import math
 import os
 import time
 import unittest
+from pathlib import Path
 
 from fixtures import HOST_ARCH, OCI_INDEX, OCI_MANIFEST, FixtureBuilder
 from harness import Registry, WharfTestCase, Wharfd, free_port
@@ -34,6 +36,10 @@ def setUpModule():
                 truth[name] = fx.image(f"faults/{name}", ["latest"],
                                        [{f"/{name}": os.urandom(3000)}, {"/etc/x": b"x\n"}],
                                        {"cmd": [f"/{name}"], "env": [f"N={name}"]})
+            for name in ("whole", "damaged"):  # layers of their own, pulled by nothing else
+                truth[name] = fx.image(f"faults/{name}", ["latest"],
+                                       [{f"/{name}": os.urandom(3000)}, {f"/etc/{name}": b"x\n"}],
+                                       {"cmd": [f"/{name}"]})
         proxy = FaultProxy(registry.host).start()
     except Exception:
         registry.stop()
@@ -96,6 +102,32 @@ class RegistryFaultsTest(WharfTestCase):
         self.assertPulled("faults/big", t)
         gets = proxy.seen("GET", blob_path("big", layer))
         self.assertEqual([r["headers"].get("range") for r in gets], [None, f"bytes={cut}-"])
+
+    def leave_partial(self, digest, data):
+        """What a stop after a layer's last byte and before its commit leaves behind."""
+        Path(self.wharfd.data_dir, "ingest", digest.split(":", 1)[1] + ".partial").write_bytes(data)
+
+    def test_a_partial_holding_the_whole_layer_needs_no_request(self):
+        t = truth["whole"]
+        layer = t.layers[0]
+        self.leave_partial(layer, registry.client().blob("faults/whole", layer))
+        self.assertIsNone(self.pull("faults/whole"))
+        self.assertPulled("faults/whole", t)
+        # A Range from the end of the blob would be answered 416 (by docker-registry with
+        # a malformed body, which once failed such a resume).
+        self.assertEqual(proxy.seen("GET", blob_path("whole", layer)), [])
+        self.assertEqual(len(proxy.seen("GET", blob_path("whole", t.layers[1]))), 1)
+
+    def test_a_full_size_partial_with_other_bytes_starts_over(self):
+        t = truth["damaged"]
+        layer = t.layers[0]
+        data = bytearray(registry.client().blob("faults/damaged", layer))
+        data[-1] ^= 1
+        self.leave_partial(layer, bytes(data))
+        self.assertIsNone(self.pull("faults/damaged"))
+        self.assertPulled("faults/damaged", t)
+        gets = proxy.seen("GET", blob_path("damaged", layer))
+        self.assertEqual([r["headers"].get("range") for r in gets], [None])
 
     def test_503_and_429_with_retry_after_are_retried(self):
         t = truth["busy"]

@@ -28,6 +28,12 @@ TEST(DigestTest, HashesKnownVectors) {
   EXPECT_EQ(h.Finish().hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   // The hasher resets after Finish.
   EXPECT_EQ(h.Finish().hex(), Digest::Of("").hex());
+  // Peek says where the hash is and leaves it going on.
+  h.Update("ab");
+  EXPECT_EQ(h.Peek(), Digest::Of("ab"));
+  h.Update("c");
+  EXPECT_EQ(h.Peek(), Digest::Of("abc"));
+  EXPECT_EQ(h.Finish(), Digest::Of("abc"));
 }
 
 TEST(FileUtilTest, WriteFileAtomicReplacesAndLeavesNoTemp) {

@@ -11,6 +11,22 @@ bool IsLowerHex(std::string_view s) {
   }
   return true;
 }
+
+// Ends the hash in `ctx` and resets it for a new one.
+Digest FinishContext(EVP_MD_CTX* ctx) {
+  unsigned char md[32];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx, md, &len);
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex(64, '0');
+  for (int i = 0; i < 32; ++i) {
+    hex[2 * i] = kHex[md[i] >> 4];
+    hex[2 * i + 1] = kHex[md[i] & 15];
+  }
+  return *Digest::FromHex(hex);
+}
+
 }  // namespace
 
 Result<Digest> Digest::FromHex(std::string_view hex) {
@@ -55,18 +71,12 @@ Sha256& Sha256::operator=(Sha256&&) noexcept = default;
 
 void Sha256::Update(const void* data, size_t n) { EVP_DigestUpdate(state_->ctx, data, n); }
 
-Digest Sha256::Finish() {
-  unsigned char md[32];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(state_->ctx, md, &len);
-  EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex(64, '0');
-  for (int i = 0; i < 32; ++i) {
-    hex[2 * i] = kHex[md[i] >> 4];
-    hex[2 * i + 1] = kHex[md[i] & 15];
-  }
-  return *Digest::FromHex(hex);
+Digest Sha256::Finish() { return FinishContext(state_->ctx); }
+
+Digest Sha256::Peek() const {
+  State copy;
+  EVP_MD_CTX_copy_ex(copy.ctx, state_->ctx);
+  return FinishContext(copy.ctx);
 }
 
 }  // namespace wharf

@@ -43,6 +43,8 @@ class Sha256 {
   void Update(std::string_view s) { Update(s.data(), s.size()); }
   // Ends the hash; the hasher is reset and may be reused.
   Digest Finish();
+  // The digest of the bytes so far; the hash goes on.
+  Digest Peek() const;
 
  private:
   struct State;

@@ -237,6 +237,12 @@ Result<void> Ingest::Open() {
     if (!hashed) return Error(std::move(hashed).error());
     resume_at = *hashed;
   }
+  // The blob's full length, never committed (a stop after the last byte, before the rename):
+  // kept if it is the blob, for a Commit without a download; otherwise not even a prefix.
+  if (resume_at > 0 && resume_at == expected_size_ && hash_.Peek() != digest_) {
+    hash_.Finish();
+    resume_at = 0;
+  }
   if (resume_at != st.st_size && ::ftruncate(fd_, resume_at) != 0) {
     return IoError("truncate", path, errno);
   }

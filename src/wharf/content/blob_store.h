@@ -33,7 +33,9 @@ class BlobStore;
 
 // A download of one blob into the store. Bytes are hashed as they are written. When created
 // over an existing partial file, the bytes already there are re-hashed (never trusted) and
-// offset() tells where to resume (e.g. with an HTTP Range request).
+// offset() tells where to resume (e.g. with an HTTP Range request). A partial file of the
+// expected size is kept only if it is the blob: offset() == expected_size() then means
+// nothing is left to download, only Commit().
 // Not thread-safe; one writer. Destroying an Ingest without Commit() or Abort() keeps the
 // partial file for a later resume.
 class Ingest {

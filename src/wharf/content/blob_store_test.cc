@@ -1,59 +1,24 @@
+// The blob store: its layout, ingests and their failures, concurrent ingests, Put, Read,
+// Delete, the index, and file modes. Resuming from partial files: blob_store_resume_test.cc.
 #include "wharf/content/blob_store.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <random>
 #include <thread>
 
 #include "wharf/base/file_util.h"
+#include "wharf/content/blob_store_test_util.h"
 
 namespace wharf::content {
 namespace {
 
-namespace fs = std::filesystem;
 using ::testing::HasSubstr;
-
-std::string RandomBytes(size_t n, uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::string out(n, '\0');
-  for (size_t i = 0; i < n; i += 8) {
-    uint64_t word = rng();
-    std::memcpy(out.data() + i, &word, std::min<size_t>(8, n - i));
-  }
-  return out;
-}
-
-Result<void> WriteInChunks(Ingest& ingest, std::string_view data, size_t chunk) {
-  for (size_t pos = 0; pos < data.size(); pos += chunk) {
-    std::string_view piece = data.substr(pos, chunk);
-    WHARF_RETURN_IF_ERROR(ingest.Write(piece.data(), piece.size()));
-  }
-  return {};
-}
-
-std::vector<std::string> FileNames(const fs::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename());
-  std::sort(names.begin(), names.end());
-  return names;
-}
-
-std::string Slurp(const fs::path& path) {
-  auto data = ReadFile(path);
-  EXPECT_TRUE(data.has_value()) << path;
-  return data.value_or("");
-}
 
 unsigned ModeOf(const fs::path& path) {
   struct stat st {};
@@ -66,32 +31,6 @@ mode_t CurrentUmask() {
   ::umask(mask);
   return mask;
 }
-
-class BlobStoreTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() / ("wharf-blob-store-test-" + RandomHex(8));
-    auto store = BlobStore::Open(root_);
-    ASSERT_TRUE(store.has_value()) << store.error().ToString();
-    store_ = std::move(*store);
-  }
-  void TearDown() override {
-    store_.reset();
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-  }
-
-  fs::path blobs_dir() const { return root_ / "blobs" / "sha256"; }
-
-  std::unique_ptr<Ingest> Start(const Digest& d, int64_t expected_size) {
-    auto ingest = store_->StartIngest(d, expected_size);
-    EXPECT_TRUE(ingest.has_value()) << ingest.error().ToString();
-    return ingest ? std::move(*ingest) : nullptr;
-  }
-
-  fs::path root_;
-  std::unique_ptr<BlobStore> store_;
-};
 
 TEST_F(BlobStoreTest, OpenLaysOutAnOciImageLayout) {
   EXPECT_EQ(Slurp(root_ / "oci-layout"), R"({"imageLayoutVersion":"1.0.0"})");
@@ -193,69 +132,6 @@ TEST_F(BlobStoreTest, ShortBlobFailsCommit) {
   EXPECT_THAT(committed.error().message, HasSubstr("size mismatch for " + d.str()));
   EXPECT_EQ(store_->PartialSize(d), 0);
   EXPECT_FALSE(store_->Has(d));
-}
-
-TEST_F(BlobStoreTest, ResumesFromPartialAfterIngestIsDestroyed) {
-  const std::string data = RandomBytes(5 << 20, 4);
-  const Digest d = Digest::Of(data);
-  const size_t half = data.size() / 2;
-  {
-    auto ingest = Start(d, static_cast<int64_t>(data.size()));
-    ASSERT_NE(ingest, nullptr);
-    ASSERT_TRUE(WriteInChunks(*ingest, std::string_view(data).substr(0, half), 40000));
-  }  // destroyed without Commit: partial kept, buffered bytes flushed
-  EXPECT_EQ(store_->PartialSize(d), static_cast<int64_t>(half));
-  EXPECT_FALSE(store_->Has(d));
-
-  auto ingest = Start(d, static_cast<int64_t>(data.size()));
-  ASSERT_NE(ingest, nullptr);
-  ASSERT_EQ(ingest->offset(), static_cast<int64_t>(half));
-  ASSERT_TRUE(WriteInChunks(*ingest, std::string_view(data).substr(half), 40000));
-  auto committed = ingest->Commit();
-  ASSERT_TRUE(committed.has_value()) << committed.error().ToString();
-  EXPECT_TRUE(store_->Has(d));
-}
-
-TEST_F(BlobStoreTest, CorruptedPartialIsCaughtAtCommit) {
-  const std::string data = RandomBytes(3 << 20, 5);
-  const Digest d = Digest::Of(data);
-  const size_t half = data.size() / 2;
-  {
-    auto ingest = Start(d, static_cast<int64_t>(data.size()));
-    ASSERT_NE(ingest, nullptr);
-    ASSERT_TRUE(ingest->Write(data.data(), half));
-  }
-  {
-    // Bit rot (or a bug) between sessions.
-    std::fstream partial(root_ / "ingest" / (d.hex() + ".partial"),
-                         std::ios::in | std::ios::out | std::ios::binary);
-    ASSERT_TRUE(partial.is_open());
-    partial.seekp(12345);
-    partial.put(static_cast<char>(data[12345] ^ 1));
-  }
-  auto ingest = Start(d, static_cast<int64_t>(data.size()));
-  ASSERT_NE(ingest, nullptr);
-  ASSERT_EQ(ingest->offset(), static_cast<int64_t>(half));
-  ASSERT_TRUE(ingest->Write(data.data() + half, data.size() - half));
-  auto committed = ingest->Commit();
-  ASSERT_FALSE(committed.has_value());
-  EXPECT_EQ(committed.error().code, Code::kDataLoss);
-  EXPECT_THAT(committed.error().message, HasSubstr("digest mismatch for " + d.str()));
-  EXPECT_FALSE(store_->Has(d));
-  EXPECT_EQ(store_->PartialSize(d), 0);
-}
-
-TEST_F(BlobStoreTest, PartialLongerThanExpectedStartsOver) {
-  const std::string data = RandomBytes(1000, 6);
-  const Digest d = Digest::Of(data);
-  ASSERT_TRUE(WriteFileAtomic(root_ / "ingest" / (d.hex() + ".partial"), RandomBytes(1500, 7)));
-  auto ingest = Start(d, 1000);
-  ASSERT_NE(ingest, nullptr);
-  EXPECT_EQ(ingest->offset(), 0);
-  EXPECT_EQ(store_->PartialSize(d), 0);
-  ASSERT_TRUE(ingest->Write(data.data(), data.size()));
-  ASSERT_TRUE(ingest->Commit());
-  EXPECT_TRUE(store_->Has(d));
 }
 
 TEST_F(BlobStoreTest, RestartDropsWhatWasWritten) {
@@ -492,92 +368,6 @@ TEST_F(BlobStoreTest, FullDiskSurfacesAsError) {
   auto committed = ingest->Commit();
   ASSERT_FALSE(committed.has_value());
   EXPECT_THAT(committed.error().message, HasSubstr("no space left on device"));
-}
-
-// The writer process dies half-way (SIGKILL: no destructors, no flush). The store must not show
-// the blob, must have nothing under blobs/, and a new ingest must resume from the partial.
-[[noreturn]] void RunWriterUntilKilled(const fs::path& root, std::string_view data, size_t until,
-                                       int progress_fd) {
-  auto store = BlobStore::Open(root);
-  if (!store) ::_exit(1);
-  auto ingest = (*store)->StartIngest(Digest::Of(data), static_cast<int64_t>(data.size()));
-  if (!ingest || !*ingest) ::_exit(2);
-  // 300 KiB pieces leave bytes in the write buffer when the kill comes.
-  if (!WriteInChunks(**ingest, data.substr(0, until), 300 << 10)) ::_exit(3);
-  char progress = 'h';
-  if (::write(progress_fd, &progress, 1) != 1) ::_exit(4);
-  while (true) ::pause();
-}
-
-TEST_F(BlobStoreTest, KillingTheWriterHalfWayLeavesOnlyAResumablePartial) {
-  const std::string data = RandomBytes(64 << 20, 14);
-  const Digest d = Digest::Of(data);
-  const size_t half = data.size() / 2;
-  store_.reset();  // the child opens its own store, as a separate process would
-
-  int pipe_fds[2];
-  ASSERT_EQ(::pipe(pipe_fds), 0);
-  pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ::close(pipe_fds[0]);
-    RunWriterUntilKilled(root_, data, half, pipe_fds[1]);
-  }
-  ::close(pipe_fds[1]);
-  char progress = 0;
-  ssize_t got;
-  do {
-    got = ::read(pipe_fds[0], &progress, 1);
-  } while (got < 0 && errno == EINTR);
-  ::close(pipe_fds[0]);
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
-  ASSERT_EQ(got, 1) << "writer exited early with status " << status;
-  ASSERT_TRUE(WIFSIGNALED(status));
-  EXPECT_EQ(WTERMSIG(status), SIGKILL);
-
-  EXPECT_TRUE(FileNames(blobs_dir()).empty());
-  auto store = BlobStore::Open(root_);
-  ASSERT_TRUE(store.has_value()) << store.error().ToString();
-  EXPECT_FALSE((*store)->Has(d));
-  EXPECT_TRUE((*store)->List().empty());
-  const int64_t partial = (*store)->PartialSize(d);
-  EXPECT_GT(partial, 0);
-  EXPECT_LE(partial, static_cast<int64_t>(half));
-
-  auto ingest = (*store)->StartIngest(d, static_cast<int64_t>(data.size()));
-  ASSERT_TRUE(ingest.has_value()) << ingest.error().ToString();
-  ASSERT_NE(*ingest, nullptr);
-  ASSERT_EQ((*ingest)->offset(), partial);
-  ASSERT_TRUE(WriteInChunks(**ingest, std::string_view(data).substr(partial), 1 << 20));
-  auto committed = (*ingest)->Commit();
-  ASSERT_TRUE(committed.has_value()) << committed.error().ToString();
-  EXPECT_TRUE((*store)->Has(d));
-  EXPECT_EQ((*store)->Size(d).value_or(-1), static_cast<int64_t>(data.size()));
-  EXPECT_EQ(FileNames(blobs_dir()), std::vector<std::string>{d.hex()});
-}
-
-// Direct I/O needs block-aligned offsets: a partial that ends mid-block (its tail went
-// through the page cache) must resume and commit byte-exact, and so must odd-sized chunks
-// and tails on both sides of a buffer boundary.
-TEST_F(BlobStoreTest, UnalignedPartialsAndTailsStayByteExact) {
-  const std::string data = RandomBytes((3 << 20) + 4097, 11);
-  const Digest d = Digest::Of(data);
-  const size_t cut = (1 << 20) + 12345;  // not a multiple of any block size
-  {
-    auto ingest = Start(d, static_cast<int64_t>(data.size()));
-    ASSERT_NE(ingest, nullptr);
-    ASSERT_TRUE(WriteInChunks(*ingest, std::string_view(data).substr(0, cut), 16383));
-  }
-  EXPECT_EQ(store_->PartialSize(d), static_cast<int64_t>(cut));
-  auto ingest = Start(d, static_cast<int64_t>(data.size()));
-  ASSERT_NE(ingest, nullptr);
-  ASSERT_EQ(ingest->offset(), static_cast<int64_t>(cut));
-  ASSERT_TRUE(WriteInChunks(*ingest, std::string_view(data).substr(cut), 3 << 19));
-  auto committed = ingest->Commit();
-  ASSERT_TRUE(committed.has_value()) << committed.error().ToString();
-  EXPECT_EQ(Slurp(store_->BlobPath(d)), data);
 }
 
 // tmpfs refuses O_DIRECT; the store falls back to buffered writes there.

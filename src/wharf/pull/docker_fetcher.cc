@@ -110,6 +110,9 @@ struct LayerJob {
     registry::BlobFetch fetch{.offset = 0, .cancelled = [this] { return stop.stop(); }};
     for (int restarts = 0;; ++restarts) {
       fetch.offset = in.offset();
+      // A partial file that holds the whole blob (checked when the ingest opened it) needs
+      // no request; a Range from its end would be answered 416.
+      if (fetch.offset > 0 && fetch.offset == layer.size) break;
       auto fetched = client.FetchBlob(ref, layer.digest, fetch, sink);
       if (!fetched) {
         if (stop.stop() && fetched.error().code == Code::kCancelled) uncount();
