@@ -2,6 +2,12 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "wharf/base/sha256_ni.h"
+
 namespace wharf {
 
 namespace {
@@ -12,12 +18,7 @@ bool IsLowerHex(std::string_view s) {
   return true;
 }
 
-// Ends the hash in `ctx` and resets it for a new one.
-Digest FinishContext(EVP_MD_CTX* ctx) {
-  unsigned char md[32];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx, md, &len);
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+Digest FromBytes(const unsigned char md[32]) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string hex(64, '0');
   for (int i = 0; i < 32; ++i) {
@@ -26,6 +27,9 @@ Digest FinishContext(EVP_MD_CTX* ctx) {
   }
   return *Digest::FromHex(hex);
 }
+
+constexpr uint32_t kInitialHash[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                      0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
 
 }  // namespace
 
@@ -52,31 +56,119 @@ Digest Digest::Of(std::string_view data) {
   return h.Finish();
 }
 
+// Either an OpenSSL context or the state of the SHA-NI engine: the working words, the bytes
+// of an unfinished block and the length so far (FIPS 180-4: padding with 0x80, zeros and the
+// length in bits, big-endian).
 struct Sha256::State {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  State() = default;
-  State(const State&) = delete;
+  EVP_MD_CTX* ctx = nullptr;  // the OpenSSL engine, or null for SHA-NI
+  uint32_t words[8];
+  unsigned char block[64];
+  size_t buffered = 0;
+  uint64_t length = 0;
+
+  explicit State(Engine engine) {
+    if (engine == Engine::kOpenSsl || !sha256_ni::Supported()) ctx = EVP_MD_CTX_new();
+    Reset();
+  }
+  State(const State& other) : words{}, block{} {
+    if (other.ctx != nullptr) {
+      ctx = EVP_MD_CTX_new();
+      EVP_MD_CTX_copy_ex(ctx, other.ctx);
+    }
+    std::memcpy(words, other.words, sizeof words);
+    std::memcpy(block, other.block, sizeof block);
+    buffered = other.buffered;
+    length = other.length;
+  }
   State& operator=(const State&) = delete;
   ~State() { EVP_MD_CTX_free(ctx); }
+
+  void Reset() {
+    if (ctx != nullptr) EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+    std::memcpy(words, kInitialHash, sizeof words);
+    buffered = 0;
+    length = 0;
+  }
+
+  // SHA-NI: hashes [p, p+n), copying it to `copy` if not null.
+  void Absorb(const unsigned char* p, size_t n, unsigned char* copy) {
+    length += n;
+    if (buffered > 0) {
+      size_t take = std::min(n, sizeof block - buffered);
+      std::memcpy(block + buffered, p, take);
+      if (copy != nullptr) copy = static_cast<unsigned char*>(std::memcpy(copy, p, take)) + take;
+      buffered += take;
+      p += take;
+      n -= take;
+      if (buffered < sizeof block) return;
+      sha256_ni::Blocks(words, block, 1, nullptr);
+      buffered = 0;
+    }
+    if (size_t blocks = n / 64; blocks > 0) {
+      sha256_ni::Blocks(words, p, blocks, copy);
+      p += blocks * 64;
+      n -= blocks * 64;
+      if (copy != nullptr) copy += blocks * 64;
+    }
+    if (n > 0) {
+      std::memcpy(block, p, n);
+      if (copy != nullptr) std::memcpy(copy, p, n);
+      buffered = n;
+    }
+  }
+
+  Digest End() {
+    unsigned char md[32];
+    if (ctx != nullptr) {
+      unsigned int len = 0;
+      EVP_DigestFinal_ex(ctx, md, &len);
+    } else {
+      const uint64_t bits = length * 8;
+      static constexpr unsigned char kPadding[64] = {0x80};
+      Absorb(kPadding, 1 + (119 - buffered) % 64, nullptr);  // up to 56 bytes into a block
+      unsigned char tail[8];
+      for (int i = 0; i < 8; ++i) tail[i] = static_cast<unsigned char>(bits >> (56 - 8 * i));
+      Absorb(tail, sizeof tail, nullptr);
+      for (int i = 0; i < 8; ++i) {
+        for (int j = 0; j < 4; ++j)
+          md[4 * i + j] = static_cast<unsigned char>(words[i] >> (24 - 8 * j));
+      }
+    }
+    Reset();
+    return FromBytes(md);
+  }
 };
 
-Sha256::Sha256() : state_(std::make_unique<State>()) {
-  EVP_DigestInit_ex(state_->ctx, EVP_sha256(), nullptr);
-}
+Sha256::Sha256(Engine engine) : state_(std::make_unique<State>(engine)) {}
 
 Sha256::~Sha256() = default;
 
 Sha256::Sha256(Sha256&&) noexcept = default;
 Sha256& Sha256::operator=(Sha256&&) noexcept = default;
 
-void Sha256::Update(const void* data, size_t n) { EVP_DigestUpdate(state_->ctx, data, n); }
+void Sha256::Update(const void* data, size_t n) {
+  if (state_->ctx != nullptr) {
+    EVP_DigestUpdate(state_->ctx, data, n);
+  } else {
+    state_->Absorb(static_cast<const unsigned char*>(data), n, nullptr);
+  }
+}
 
-Digest Sha256::Finish() { return FinishContext(state_->ctx); }
+void Sha256::UpdateCopy(const void* data, size_t n, void* copy_to) {
+  if (state_->ctx != nullptr) {
+    EVP_DigestUpdate(state_->ctx, data, n);
+    std::memcpy(copy_to, data, n);
+  } else {
+    state_->Absorb(static_cast<const unsigned char*>(data), n,
+                   static_cast<unsigned char*>(copy_to));
+  }
+}
+
+Digest Sha256::Finish() { return state_->End(); }
 
 Digest Sha256::Peek() const {
-  State copy;
-  EVP_MD_CTX_copy_ex(copy.ctx, state_->ctx);
-  return FinishContext(copy.ctx);
+  State copy(*state_);
+  return copy.End();
 }
 
 }  // namespace wharf

@@ -31,16 +31,21 @@ class Digest {
   std::string hex_;
 };
 
-// SHA-256 over a stream of bytes (OpenSSL; uses SHA-NI where the CPU has it). Not thread-safe.
+// SHA-256 over a stream of bytes. Not thread-safe. Runs on the CPU's SHA extensions through
+// sha256_ni.h where it has them (so that UpdateCopy can copy as it hashes), else on OpenSSL.
 class Sha256 {
  public:
-  Sha256();
+  enum class Engine { kBest, kOpenSsl };  // kOpenSsl: for tests of the other engine
+  explicit Sha256(Engine engine = Engine::kBest);
   ~Sha256();
   Sha256(Sha256&&) noexcept;
   Sha256& operator=(Sha256&&) noexcept;
 
   void Update(const void* data, size_t n);
   void Update(std::string_view s) { Update(s.data(), s.size()); }
+  // Update(data, n), and the same n bytes copied to `copy_to` (not overlapping `data`), in one
+  // pass over them where the CPU allows.
+  void UpdateCopy(const void* data, size_t n, void* copy_to);
   // Ends the hash; the hasher is reset and may be reused.
   Digest Finish();
   // The digest of the bytes so far; the hash goes on.

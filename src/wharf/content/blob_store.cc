@@ -259,11 +259,10 @@ Result<void> Ingest::Write(const void* data, size_t n) {
                     std::to_string(expected_size_) + " bytes");
   }
   const char* bytes = static_cast<const char*>(data);
-  hash_.Update(bytes, n);
   offset_ += static_cast<int64_t>(n);
   while (n > 0) {
     size_t take = std::min(n, kWriteBufferSize - buffered_);
-    std::memcpy(buffer_.get() + buffered_, bytes, take);
+    hash_.UpdateCopy(bytes, take, buffer_.get() + buffered_);  // one pass over the bytes
     buffered_ += take;
     bytes += take;
     n -= take;
