@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """make bench: wharf against skopeo, podman and the wire, side by side in one run.
 
-    python3 bench/run.py                 # full sizes (about 15-25 min on 2 cores)
+    python3 bench/run.py                 # full sizes (about 20-25 min on 2 cores)
     python3 bench/run.py --tiny          # tiny sizes, a minute or two (what `make test` runs)
     WHARF_BENCH_SCALE=tiny python3 bench/run.py
     python3 bench/run.py --runs 3 --only pulls,api
@@ -67,7 +67,7 @@ SCALES = {
         "api_images": 1000,
         "scale_counts": [100, 1000, 10000],
         "sizes": [(1, 64 * MiB), (4, 64 * MiB), (16, 64 * MiB)],
-        "runs": 5,
+        "runs": 9,  # pulls vary by +-15% hour to hour here; 5 runs left medians noisy
         "size_runs": 3,
         "start_runs": 5,
         "wrk_seconds": 8,
@@ -518,7 +518,7 @@ def measure_scaling(args, scale, reg, fixtures, res, work, api_images, api_data)
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--tiny", action="store_true", help="tiny sizes (also WHARF_BENCH_SCALE=tiny)")
-    p.add_argument("--runs", type=int, help="runs per pull measurement (default 5; 1 with --tiny)")
+    p.add_argument("--runs", type=int, help="runs per pull measurement (default 9; 1 with --tiny)")
     p.add_argument("--only", default="pulls,api,scaling",
                    help="comma-separated sections: pulls, api, scaling")
     p.add_argument("--out", default=str(HERE / "results" / "latest.md"))
