@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 
@@ -28,8 +29,8 @@ Digest FromBytes(const unsigned char md[32]) {
   return *Digest::FromHex(hex);
 }
 
-constexpr uint32_t kInitialHash[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
-                                      0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+constexpr std::array<uint32_t, 8> kInitialHash = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                                                  0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
 
 }  // namespace
 
@@ -61,8 +62,8 @@ Digest Digest::Of(std::string_view data) {
 // length in bits, big-endian).
 struct Sha256::State {
   EVP_MD_CTX* ctx = nullptr;  // the OpenSSL engine, or null for SHA-NI
-  uint32_t words[8];
-  unsigned char block[64];
+  std::array<uint32_t, 8> words;
+  std::array<unsigned char, 64> block;
   size_t buffered = 0;
   uint64_t length = 0;
 
@@ -70,22 +71,19 @@ struct Sha256::State {
     if (engine == Engine::kOpenSsl || !sha256_ni::Supported()) ctx = EVP_MD_CTX_new();
     Reset();
   }
-  State(const State& other) : words{}, block{} {
+  State(const State& other)
+      : words(other.words), block(other.block), buffered(other.buffered), length(other.length) {
     if (other.ctx != nullptr) {
       ctx = EVP_MD_CTX_new();
       EVP_MD_CTX_copy_ex(ctx, other.ctx);
     }
-    std::memcpy(words, other.words, sizeof words);
-    std::memcpy(block, other.block, sizeof block);
-    buffered = other.buffered;
-    length = other.length;
   }
   State& operator=(const State&) = delete;
   ~State() { EVP_MD_CTX_free(ctx); }
 
   void Reset() {
     if (ctx != nullptr) EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-    std::memcpy(words, kInitialHash, sizeof words);
+    words = kInitialHash;
     buffered = 0;
     length = 0;
   }
@@ -94,24 +92,24 @@ struct Sha256::State {
   void Absorb(const unsigned char* p, size_t n, unsigned char* copy) {
     length += n;
     if (buffered > 0) {
-      size_t take = std::min(n, sizeof block - buffered);
-      std::memcpy(block + buffered, p, take);
+      size_t take = std::min(n, block.size() - buffered);
+      std::memcpy(block.data() + buffered, p, take);
       if (copy != nullptr) copy = static_cast<unsigned char*>(std::memcpy(copy, p, take)) + take;
       buffered += take;
       p += take;
       n -= take;
-      if (buffered < sizeof block) return;
-      sha256_ni::Blocks(words, block, 1, nullptr);
+      if (buffered < block.size()) return;
+      sha256_ni::Blocks(words.data(), block.data(), 1, nullptr);
       buffered = 0;
     }
     if (size_t blocks = n / 64; blocks > 0) {
-      sha256_ni::Blocks(words, p, blocks, copy);
+      sha256_ni::Blocks(words.data(), p, blocks, copy);
       p += blocks * 64;
       n -= blocks * 64;
       if (copy != nullptr) copy += blocks * 64;
     }
     if (n > 0) {
-      std::memcpy(block, p, n);
+      std::memcpy(block.data(), p, n);
       if (copy != nullptr) std::memcpy(copy, p, n);
       buffered = n;
     }

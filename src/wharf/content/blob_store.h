@@ -48,6 +48,9 @@ class Ingest {
   int64_t expected_size() const { return expected_size_; }
   // Bytes written so far (including resumed bytes).
   int64_t offset() const { return offset_; }
+  // Every expected byte is there (e.g. a resumed partial file that is the whole blob): only
+  // Commit() is left. Never when the size is unknown.
+  bool whole() const { return expected_size_ >= 0 && offset_ == expected_size_; }
 
   // Appends bytes. Fails with DataLoss if this would exceed expected_size (when known, i.e. >= 0).
   Result<void> Write(const void* data, size_t n);

@@ -61,7 +61,7 @@ Result<void> LxcFetcher::FetchFile(const ResolvedFile& file, const Digest& diges
   // Transient failures are tried again inside the client, which continues a cut transfer
   // with a Range. What is left here: a server that ignores Range (Python's http.server)
   // makes the file start over.
-  for (int restarts = 0; !(file.size >= 0 && in.offset() == file.size); ++restarts) {
+  for (int restarts = 0; !in.whole(); ++restarts) {
     registry::WebRequest request;
     request.url = file.url;
     request.stall_timeout_s = options_.stall_timeout_s;

@@ -112,7 +112,7 @@ struct LayerJob {
       fetch.offset = in.offset();
       // A partial file that holds the whole blob (checked when the ingest opened it) needs
       // no request; a Range from its end would be answered 416.
-      if (fetch.offset > 0 && fetch.offset == layer.size) break;
+      if (fetch.offset > 0 && in.whole()) break;
       auto fetched = client.FetchBlob(ref, layer.digest, fetch, sink);
       if (!fetched) {
         if (stop.stop() && fetched.error().code == Code::kCancelled) uncount();

@@ -318,7 +318,7 @@ struct Client::Impl {
       }
       return Error(std::move(status));
     }
-    if (offset > 0 && (response->status == 416 || response->body_refused)) {
+    if (response->body_refused) {  // only with offset > 0: a 416, or the Range ignored
       return BlobFetchResult{.range_honoured = false};
     }
     if (!Is2xx(response->status)) {
