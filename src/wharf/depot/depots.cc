@@ -105,8 +105,9 @@ std::shared_ptr<const Catalog> Depots::Appcenter() const { return impl_->appcent
 
 std::shared_ptr<const Catalog> Depots::Official() const { return impl_->official.Current(); }
 
-Result<HubPage> Depots::SearchHub(const std::string& text, int64_t page, int64_t n) {
-  return impl_->hub.Search(text, page, n);
+Result<HubPage> Depots::SearchHub(const std::string& text, int64_t page, int64_t n,
+                                  const std::function<bool()>& cancelled) {
+  return impl_->hub.Search(text, page, n, cancelled);
 }
 
 std::filesystem::path FindShareDir() {

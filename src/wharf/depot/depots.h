@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -38,8 +39,10 @@ class Depots {
 
   std::shared_ptr<const Catalog> Appcenter() const;
   std::shared_ptr<const Catalog> Official() const;
-  // Docker Hub search, page ≥ 1, 1 ≤ n ≤ 100.
-  Result<HubPage> SearchHub(const std::string& text, int64_t page, int64_t n);
+  // Docker Hub search, page ≥ 1, 1 ≤ n ≤ 100, cut with Cancelled once `cancelled` (unset:
+  // never) returns true: see HubSearch::Search.
+  Result<HubPage> SearchHub(const std::string& text, int64_t page, int64_t n,
+                            const std::function<bool()>& cancelled = {});
 
  private:
   struct Impl;

@@ -109,5 +109,25 @@ TEST(DepotsTest, DestructionCutsAStalledRefresh) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(2500));
 }
 
+TEST(DepotsTest, SearchHubIsCutWhenTheCallerCancels) {
+  // Docker Hub's search drips its answer (20 s, never stalling); the caller gives up at 0.5 s.
+  FakeHttpServer index([](const FakeRequest&) {
+    return FakeResponse{200, {}, std::string(100, ' '), std::string::npos, 200};
+  });
+  registry::WebClient web{registry::Options{}};
+  auto depots = Depots::Open(
+      {.share_dir = kShare, .index_url = "http://" + index.host(), .search_timeout_s = 10}, web);
+  ASSERT_TRUE(depots) << depots.error().ToString();
+  const auto start = std::chrono::steady_clock::now();
+  auto found = (*depots)->SearchHub("ubuntu", 1, 25, [&] {
+    return std::chrono::steady_clock::now() - start > std::chrono::milliseconds(500);
+  });
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  ASSERT_FALSE(found);
+  EXPECT_EQ(found.error().code, Code::kCancelled) << found.error().ToString();
+  EXPECT_NE(found.error().message.find("Docker Hub search for \"ubuntu\""), std::string::npos)
+      << found.error().message;
+}
+
 }  // namespace
 }  // namespace wharf::depot

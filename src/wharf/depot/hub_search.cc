@@ -94,7 +94,8 @@ HubSearch::HubSearch(HubSearchOptions options, registry::WebClient& web,
   while (options_.registry_url.ends_with('/')) options_.registry_url.pop_back();
 }
 
-Result<HubPage> HubSearch::Search(const std::string& text, int64_t page, int64_t n) {
+Result<HubPage> HubSearch::Search(const std::string& text, int64_t page, int64_t n,
+                                  const std::function<bool()>& cancelled) {
   const std::string url = options_.index_url + "/v1/search?q=" + registry::QueryEscape(text) +
                           "&n=" + std::to_string(n) + "&page=" + std::to_string(page);
   const int timeout = static_cast<int>(options_.timeout_s);
@@ -102,7 +103,13 @@ Result<HubPage> HubSearch::Search(const std::string& text, int64_t page, int64_t
   auto response = web_.Get({.url = url,
                             .headers = {"Accept: application/json"},
                             .stall_timeout_s = timeout,
-                            .total_timeout_s = timeout});
+                            .total_timeout_s = timeout,
+                            .cancelled = cancelled});
+  if (!response && response.error().code == Code::kCancelled) {
+    return Error(registry::CancelledWhile("the Docker Hub search for \"" + text + "\"",
+                                          "server " + registry::UrlHostPort(url),
+                                          response.error()));
+  }
   if (!response) return Unavailable("Docker Hub search failed: " + response.error().message);
   const long status = response->status;
   if (status == 404 || status == 405 || status == 501) {
@@ -111,7 +118,8 @@ Result<HubPage> HubSearch::Search(const std::string& text, int64_t page, int64_t
         std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start);
     int left = std::max(1, timeout - static_cast<int>(spent.count()));
     return SearchCatalog(text, page, n, left,
-                         options_.index_url + " has no search API (" + response->status_text + ")");
+                         options_.index_url + " has no search API (" + response->status_text + ")",
+                         cancelled);
   }
   if (status < 200 || status >= 300) {
     std::string details = registry::DescribeErrorBody(response->body);
@@ -122,9 +130,15 @@ Result<HubPage> HubSearch::Search(const std::string& text, int64_t page, int64_t
 }
 
 Result<HubPage> HubSearch::SearchCatalog(const std::string& text, int64_t page, int64_t n,
-                                         int timeout_s, const std::string& why) {
-  auto names =
-      lister_.Repositories(options_.registry_url, {.page_size = 100, .timeout_s = timeout_s});
+                                         int timeout_s, const std::string& why,
+                                         const std::function<bool()>& cancelled) {
+  auto names = lister_.Repositories(
+      options_.registry_url, {.page_size = 100, .timeout_s = timeout_s, .cancelled = cancelled});
+  if (!names && names.error().code == Code::kCancelled) {
+    Status status = std::move(names).error();
+    status.message += " (the fallback of a search for \"" + text + "\")";
+    return Error(std::move(status));
+  }
   if (!names) {
     return Unavailable("Docker Hub search failed: " + why + ", and listing the repositories of " +
                        options_.registry_url + " failed: " + names.error().message);

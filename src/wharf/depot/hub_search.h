@@ -6,9 +6,11 @@
 // Errors: Unavailable for every upstream failure, naming the server and carrying its status
 // and message (a registry refusing our credentials included: to the API's client that is an
 // upstream failure, not its own); a search that has not answered within timeout_s is cut.
+// Cancelled when the caller's `cancelled` said so (see Search).
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -46,12 +48,18 @@ class HubSearch {
   // `web` and `lister` must outlive the search.
   HubSearch(HubSearchOptions options, registry::WebClient& web, registry::CatalogLister& lister);
 
-  // One page (page ≥ 1, 1 ≤ n ≤ 100) of the repositories matching `text`.
-  Result<HubPage> Search(const std::string& text, int64_t page, int64_t n);
+  // One page (page ≥ 1, 1 ≤ n ≤ 100) of the repositories matching `text`. `cancelled` (unset:
+  // never) is polled during every transfer (the search, and in the fallback every catalog
+  // page and token request) and every wait between tries; once it returns true the search
+  // ends within about a second with Cancelled "cancelled while fetching the Docker Hub
+  // search for \"TEXT\" from server HOST" (or "... the repository catalog from registry
+  // HOST (the fallback of a search for \"TEXT\")").
+  Result<HubPage> Search(const std::string& text, int64_t page, int64_t n,
+                         const std::function<bool()>& cancelled = {});
 
  private:
   Result<HubPage> SearchCatalog(const std::string& text, int64_t page, int64_t n, int timeout_s,
-                                const std::string& why);
+                                const std::string& why, const std::function<bool()>& cancelled);
 
   HubSearchOptions options_;
   registry::WebClient& web_;

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <thread>
 
 #include "wharf/registry/test_registry.h"
@@ -158,6 +159,48 @@ TEST(HubSearchTest, UpstreamFailuresAreUnavailableWithTheirMessage) {
   ASSERT_FALSE(slow);
   EXPECT_EQ(slow.error().code, Code::kUnavailable);
   EXPECT_NE(slow.error().message.find("within 2 s"), std::string::npos) << slow.error().message;
+}
+
+// 100 bytes, one every 200 ms: 20 s without ever stalling.
+FakeResponse Drip() { return {200, {}, std::string(100, ' '), std::string::npos, 200}; }
+
+// A hook that turns true 500 ms from now.
+std::function<bool()> CancelSoon() {
+  const auto at = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+  return [at] { return std::chrono::steady_clock::now() >= at; };
+}
+
+TEST(HubSearchTest, TheCallerCancelsASearchAndItsFallbackWhileTheyDrip) {
+  std::atomic<int> index_status{200};
+  FakeHttpServer index([&](const FakeRequest&) -> FakeResponse {
+    if (index_status != 200) return {index_status, {}, "no search here"};
+    return Drip();
+  });
+  FakeHttpServer registry([](const FakeRequest&) { return Drip(); });
+  registry::WebClient web{registry::Options{}};
+  registry::CatalogLister lister{registry::Options{}};
+  // A time limit (10 s) that the drips (20 s) would reach, but the caller (0.5 s) first.
+  HubSearch search{{"http://" + index.host(), "http://" + registry.host(), 10}, web, lister};
+
+  auto start = std::chrono::steady_clock::now();
+  auto searched = search.Search("x y", 1, 25, CancelSoon());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  ASSERT_FALSE(searched);
+  EXPECT_EQ(searched.error().code, Code::kCancelled) << searched.error().ToString();
+  EXPECT_EQ(
+      searched.error().message,
+      "cancelled while fetching the Docker Hub search for \"x y\" from server " + index.host());
+
+  index_status = 404;
+  start = std::chrono::steady_clock::now();
+  auto listed = search.Search("x", 1, 25, CancelSoon());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  ASSERT_FALSE(listed);
+  EXPECT_EQ(listed.error().code, Code::kCancelled) << listed.error().ToString();
+  EXPECT_EQ(listed.error().message,
+            "cancelled while fetching the repository catalog from registry " + registry.host() +
+                " (the fallback of a search for \"x\")");
+  EXPECT_EQ(registry.CountRequests("/v2/_catalog"), 1);
 }
 
 }  // namespace

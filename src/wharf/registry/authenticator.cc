@@ -66,10 +66,11 @@ Result<std::string> Authenticator::Answer(const std::string& host_key,
                                           const std::string& request_url,
                                           const std::vector<Challenge>& challenges,
                                           const std::string& default_scope,
-                                          const std::string& refused) {
+                                          const std::string& refused,
+                                          const std::function<bool()>& cancelled) {
   // Bearer first, as Docker does: a registry offering both wants tokens.
   if (const Challenge* bearer = Find(challenges, "bearer")) {
-    return AnswerBearer(host_key, request_url, *bearer, default_scope, refused);
+    return AnswerBearer(host_key, request_url, *bearer, default_scope, refused, cancelled);
   }
   if (Find(challenges, "basic") != nullptr) return AnswerBasic(host_key, refused);
   if (challenges.empty()) {
@@ -83,14 +84,15 @@ Result<std::string> Authenticator::AnswerBearer(const std::string& host_key,
                                                 const std::string& request_url,
                                                 const Challenge& challenge,
                                                 const std::string& default_scope,
-                                                const std::string& refused) {
+                                                const std::string& refused,
+                                                const std::function<bool()>& cancelled) {
   std::string scope = Param(challenge, "scope");
   if (scope.empty()) scope = default_scope;
   // Another request may have obtained a token for this scope meanwhile.
   if (auto token = tokens_.Get(host_key, scope); token && "Bearer " + *token != refused) {
     return "Bearer " + *token;
   }
-  auto token = FetchToken(host_key, request_url, challenge, scope);
+  auto token = FetchToken(host_key, request_url, challenge, scope, cancelled);
   if (!token) return Error(token.error());
   if ("Bearer " + *token == refused) {
     return Unauthenticated("registry " + host_key + ": the token server issued a token for " +
@@ -118,8 +120,8 @@ Result<std::string> Authenticator::AnswerBasic(const std::string& host_key,
 
 Result<std::string> Authenticator::FetchToken(const std::string& host_key,
                                               const std::string& request_url,
-                                              const Challenge& challenge,
-                                              const std::string& scope) {
+                                              const Challenge& challenge, const std::string& scope,
+                                              const std::function<bool()>& cancelled) {
   std::string realm = Param(challenge, "realm");
   if (realm.empty()) {
     return Unauthenticated("registry " + host_key + ": Bearer challenge without a realm");
@@ -133,6 +135,7 @@ Result<std::string> Authenticator::FetchToken(const std::string& host_key,
   HttpRequest request = endpoints_.NewRequest(url, peer);
   request.decode_content = true;
   request.headers.push_back("Accept: application/json");
+  request.cancelled = cancelled;
   // Credentials go to the realm only over TLS, unless the registry itself is reached over
   // plain HTTP (where they already travel in clear).
   const HostOptions& host = endpoints_.Host(host_key);
@@ -142,7 +145,7 @@ Result<std::string> Authenticator::FetchToken(const std::string& host_key,
   }
   // Token servers fail transiently like registries do (Docker Hub's answers 429 and 503).
   RetryPolicy policy(endpoints_.options());
-  auto response = Retry(policy, policy.attempts(), {}, [&](RetryAdvice& advice) {
+  auto response = Retry(policy, policy.attempts(), cancelled, [&](RetryAdvice& advice) {
     TransportFailure failure = TransportFailure::kNone;
     auto got = PerformHttp(request, &failure);
     if (!got) {
@@ -153,7 +156,9 @@ Result<std::string> Authenticator::FetchToken(const std::string& host_key,
     advice = AdviceForResponse(*got);
     std::string details = DescribeErrorBody(got->body);
     std::string message = peer + ": " + got->StatusText() + (details.empty() ? "" : ": " + details);
-    if (got->status == 401 || got->status == 403) return Result<HttpResponse>(Unauthenticated(message));
+    if (got->status == 401 || got->status == 403) {
+      return Result<HttpResponse>(Unauthenticated(message));
+    }
     return Result<HttpResponse>(Unavailable(message));
   });
   if (!response) return Error(response.error());

@@ -6,6 +6,7 @@
 // Thread-safe.
 #pragma once
 
+#include <functional>
 #include <mutex>
 #include <set>
 #include <string>
@@ -30,20 +31,25 @@ class Authenticator {
 
   // The Authorization value to retry with after a 401 from `request_url` on `host_key`
   // carrying `challenges`. `refused` is the value the 401 answered ("" if anonymous), which
-  // is never offered again. Errors: Unauthenticated when there is nothing (more) to try,
-  // or the token server's failure.
+  // is never offered again. A token request polls `cancelled` (may be unset) during its
+  // transfers and its waits between tries. Errors: Unauthenticated when there is nothing
+  // (more) to try, the token server's failure, or Cancelled "token server HOST for registry
+  // HOST: ..." when `cancelled` said so.
   Result<std::string> Answer(const std::string& host_key, const std::string& request_url,
                              const std::vector<Challenge>& challenges,
-                             const std::string& default_scope, const std::string& refused);
+                             const std::string& default_scope, const std::string& refused,
+                             const std::function<bool()>& cancelled = {});
 
  private:
   Result<std::string> AnswerBearer(const std::string& host_key, const std::string& request_url,
                                    const Challenge& challenge, const std::string& default_scope,
-                                   const std::string& refused);
+                                   const std::string& refused,
+                                   const std::function<bool()>& cancelled);
   Result<std::string> AnswerBasic(const std::string& host_key, const std::string& refused);
   // GET realm?service=...&scope=... → a fresh token, also cached under (host, scope).
   Result<std::string> FetchToken(const std::string& host_key, const std::string& request_url,
-                                 const Challenge& challenge, const std::string& scope);
+                                 const Challenge& challenge, const std::string& scope,
+                                 const std::function<bool()>& cancelled);
 
   const Endpoints& endpoints_;
   TokenCache tokens_;

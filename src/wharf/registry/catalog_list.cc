@@ -50,10 +50,12 @@ struct CatalogLister::Impl {
       request.cancelled = cancelled;
       auto response = PerformHttp(request);
       if (!response || response->status != 401 || round == 1) return response;
-      auto next = auth.Answer(host_key, url, ChallengesOf(*response), kCatalogScope, authorization);
+      auto next = auth.Answer(host_key, url, ChallengesOf(*response), kCatalogScope, authorization,
+                              cancelled);
       if (!next) {
         Status status = std::move(next).error();
-        if (std::string details = DescribeErrorBody(response->body); !details.empty()) {
+        std::string details = DescribeErrorBody(response->body);
+        if (!details.empty() && status.code != Code::kCancelled) {
           status.message += ": " + details;
         }
         return Error(std::move(status));
@@ -84,6 +86,9 @@ Result<std::vector<std::string>> CatalogLister::Repositories(const std::string& 
     if (!response && response.error().code == Code::kCancelled && past_deadline()) {
       return Unavailable(peer + ": the repository catalog did not arrive within " +
                          std::to_string(listing.timeout_s) + " s");
+    }
+    if (!response && response.error().code == Code::kCancelled) {
+      return Error(CancelledWhile("the repository catalog", peer, response.error()));
     }
     if (!response) return Error(std::move(response).error());
     if (response->status < 200 || response->status >= 300) {

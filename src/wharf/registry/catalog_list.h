@@ -8,7 +8,9 @@
 // overruns its time limit, other HTTP failures and invalid answers (each names the registry
 // and, for HTTP failures, carries the status and the registry's message); NotFound,
 // Unauthenticated and PermissionDenied for a 404, a 401 that remains and a 403, as the
-// registry client reports them; Cancelled when CatalogListing::cancelled says so.
+// registry client reports them; Cancelled "cancelled while fetching the repository catalog
+// from registry HOST" when CatalogListing::cancelled says so (polled during every transfer,
+// token requests included).
 // Thread-safe.
 #pragma once
 

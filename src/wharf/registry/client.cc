@@ -131,9 +131,11 @@ struct Client::Impl {
   std::mutex mu;
   std::map<std::string, std::chrono::steady_clock::time_point> mirror_rest_until;
 
-  Target TargetFor(const reference::Reference& ref, const Source& source = "") {
+  // `cancelled` cuts the scheme probe of a host that allows plain HTTP (see BaseUrl).
+  Target TargetFor(const reference::Reference& ref, const Source& source = "",
+                   const std::function<bool()>& cancelled = {}) {
     if (source.empty()) {
-      std::string url = endpoints.BaseUrl(ref.domain) + "/v2/" + ref.path;
+      std::string url = endpoints.BaseUrl(ref.domain, cancelled) + "/v2/" + ref.path;
       std::string origin = UrlOrigin(url);
       return Target{ref, endpoints.HostKey(ref.domain), std::move(url), std::move(origin)};
     }
@@ -162,18 +164,25 @@ struct Client::Impl {
   // Asks `once` (const Target&, RetryAdvice& → Result<T>) of each source in turn: a mirror
   // once, the registry up to Options::attempts times. The first success wins; a mirror's
   // failure is logged and falls through. The registry's failure is returned, naming the
-  // mirrors' failures too.
+  // mirrors' failures too. Unless `what` is empty, a Cancelled (which, without a sink, only
+  // `cancelled` causes) is reworded by CancelledWhile to name `what` and the source.
   template <typename Once>
   auto FromSources(const reference::Reference& ref, const std::function<bool()>& cancelled,
-                   Once&& once) -> decltype(once(std::declval<const Target&>(),
-                                                 std::declval<RetryAdvice&>())) {
+                   const std::string& what, Once&& once)
+      -> decltype(once(std::declval<const Target&>(), std::declval<RetryAdvice&>())) {
     std::vector<Source> sources = SourcesFor(ref);
     std::string mirror_failures;
     for (size_t i = 0;; ++i) {
       const bool last = i + 1 == sources.size();
+      std::string peer;
       auto got = Retry(retry, last ? retry.attempts() : 1, cancelled, [&](RetryAdvice& advice) {
-        return once(TargetFor(ref, sources[i]), advice);
+        Target target = TargetFor(ref, sources[i], cancelled);
+        peer = target.Peer();
+        return once(target, advice);
       });
+      if (!got && !what.empty() && got.error().code == Code::kCancelled) {
+        return Error(CancelledWhile(what, peer, got.error()));
+      }
       if (got || last || !FallsThrough(got.error())) {
         if (!got && !mirror_failures.empty()) {
           got.error().message += " (mirrors failed first: " + mirror_failures + ")";
@@ -228,8 +237,7 @@ struct Client::Impl {
   // token). A 401 that remains is returned as a response (StatusForResponse makes it
   // Unauthenticated). One try as far as transport errors go: `advice` says whether another
   // may help.
-  Result<HttpResponse> Send(const Target& target, const HttpRequest& request,
-                            RetryAdvice& advice) {
+  Result<HttpResponse> Send(const Target& target, const HttpRequest& request, RetryAdvice& advice) {
     const std::string scope = PullScope(target.ref.path);
     std::string authorization = auth.Known(target.host_key, scope);
     for (int round = 0;; ++round) {
@@ -247,25 +255,28 @@ struct Client::Impl {
         auto parsed = ParseWwwAuthenticate(value);
         challenges.insert(challenges.end(), parsed.begin(), parsed.end());
       }
-      auto next = auth.Answer(target.host_key, request.url, challenges, scope, authorization);
+      auto next = auth.Answer(target.host_key, request.url, challenges, scope, authorization,
+                              request.cancelled);
       if (!next) {
         // Not transient: a token server that failed transiently was retried already.
         std::string details = DescribeErrorBody(response->body);
         Status status = std::move(next).error();
-        if (!details.empty()) status.message += ": " + details;
+        if (!details.empty() && status.code != Code::kCancelled) status.message += ": " + details;
         return Error(std::move(status));
       }
       authorization = std::move(*next);
     }
   }
 
-  // One try at GETting a body of at most max_manifest_bytes into memory; non-2xx answers
-  // become errors about `subject`.
+  // One try at GETting a body of at most max_manifest_bytes into memory, polling
+  // `cancelled`; non-2xx answers become errors about `subject`.
   Result<HttpResponse> GetSmallOnce(const Target& target, const std::string& url,
                                     std::string_view accept, bool decode_content,
-                                    const Subject& subject, RetryAdvice& advice) {
+                                    const Subject& subject, const std::function<bool()>& cancelled,
+                                    RetryAdvice& advice) {
     HttpRequest request;
     request.url = url;
+    request.cancelled = cancelled;
     request.headers.emplace_back(accept);
     request.decode_content = decode_content;
     request.max_body_bytes = options.max_manifest_bytes;
@@ -285,8 +296,8 @@ struct Client::Impl {
   }
 
   // One try at streaming a blob from `offset` on (see FetchBlob).
-  Result<BlobFetchResult> FetchBlobOnce(const Target& target, const Digest& digest,
-                                        int64_t offset, const BlobSink& sink,
+  Result<BlobFetchResult> FetchBlobOnce(const Target& target, const Digest& digest, int64_t offset,
+                                        const BlobSink& sink,
                                         const std::function<bool()>& cancelled,
                                         RetryAdvice& advice) {
     HttpRequest request;
@@ -339,7 +350,8 @@ std::string Client::BaseUrl(std::string_view domain) const {
 }
 
 Result<ManifestResponse> Client::GetManifest(const reference::Reference& ref,
-                                             std::string_view tag_or_digest) {
+                                             std::string_view tag_or_digest,
+                                             const std::function<bool()>& cancelled) {
   if (tag_or_digest.empty()) return InvalidArgument("GetManifest: empty tag or digest");
   std::optional<Digest> wanted;
   if (tag_or_digest.find(':') != std::string_view::npos) {
@@ -350,11 +362,14 @@ Result<ManifestResponse> Client::GetManifest(const reference::Reference& ref,
     return InvalidArgument("invalid tag: " + std::string(tag_or_digest.substr(0, 200)));
   }
   Subject subject{"manifest " + std::string(tag_or_digest), ref.Name()};
+  const std::string what =
+      "the manifest of " + ref.Name() + (wanted ? "@" : ":") + std::string(tag_or_digest);
   return impl_->FromSources(
-      ref, {}, [&](const Target& target, RetryAdvice& advice) -> Result<ManifestResponse> {
+      ref, cancelled, what,
+      [&](const Target& target, RetryAdvice& advice) -> Result<ManifestResponse> {
         auto response = impl_->GetSmallOnce(
             target, target.repository_url + "/manifests/" + std::string(tag_or_digest),
-            kManifestAccept, /*decode_content=*/true, subject, advice);
+            kManifestAccept, /*decode_content=*/true, subject, cancelled, advice);
         if (!response) return Error(std::move(response).error());
         ManifestResponse out;
         out.body = std::move(response->body);
@@ -368,13 +383,15 @@ Result<ManifestResponse> Client::GetManifest(const reference::Reference& ref,
       });
 }
 
-Result<std::string> Client::GetSmallBlob(const reference::Reference& ref, const Digest& digest) {
+Result<std::string> Client::GetSmallBlob(const reference::Reference& ref, const Digest& digest,
+                                         const std::function<bool()>& cancelled) {
   Subject subject{"blob " + digest.str(), ref.Name()};
   return impl_->FromSources(
-      ref, {}, [&](const Target& target, RetryAdvice& advice) -> Result<std::string> {
-        auto response =
-            impl_->GetSmallOnce(target, target.repository_url + "/blobs/" + digest.str(),
-                                "Accept: */*", /*decode_content=*/false, subject, advice);
+      ref, cancelled, "the blob " + digest.str() + " of " + ref.Name(),
+      [&](const Target& target, RetryAdvice& advice) -> Result<std::string> {
+        auto response = impl_->GetSmallOnce(
+            target, target.repository_url + "/blobs/" + digest.str(), "Accept: */*",
+            /*decode_content=*/false, subject, cancelled, advice);
         if (!response) return Error(std::move(response).error());
         if (Digest got = Digest::Of(response->body); got != digest) {
           return DataLoss(target.Peer() + " sent bytes with digest " + got.str() + " for " +
@@ -393,25 +410,31 @@ Result<BlobFetchResult> Client::FetchBlob(const reference::Reference& ref, const
     delivered += static_cast<int64_t>(n);
     return {};
   };
-  return impl_->FromSources(ref, fetch.cancelled,
+  // A stop keeps its words: the sink's own Cancelled must come back as it was returned.
+  return impl_->FromSources(ref, fetch.cancelled, /*what=*/"",
                             [&](const Target& target, RetryAdvice& advice) {
-                              return impl_->FetchBlobOnce(target, digest,
-                                                          fetch.offset + delivered, counting,
-                                                          fetch.cancelled, advice);
+                              return impl_->FetchBlobOnce(target, digest, fetch.offset + delivered,
+                                                          counting, fetch.cancelled, advice);
                             });
 }
 
-Result<std::vector<std::string>> Client::ListTags(const reference::Reference& ref) {
+Result<std::vector<std::string>> Client::ListTags(const reference::Reference& ref,
+                                                  const std::function<bool()>& cancelled) {
   Subject subject{"tag list", ref.Name()};
-  Target target = impl_->TargetFor(ref);
+  Target target = impl_->TargetFor(ref, "", cancelled);
   std::string url = target.repository_url + "/tags/list?n=" + std::to_string(kTagsPageSize);
   std::vector<std::string> tags;
   std::set<std::string> visited;
   for (int page = 0; page < kMaxTagPages && visited.insert(url).second; ++page) {
-    auto response = Retry(impl_->retry, impl_->retry.attempts(), {}, [&](RetryAdvice& advice) {
-      return impl_->GetSmallOnce(target, url, "Accept: application/json",
-                                 /*decode_content=*/true, subject, advice);
-    });
+    auto response =
+        Retry(impl_->retry, impl_->retry.attempts(), cancelled, [&](RetryAdvice& advice) {
+          return impl_->GetSmallOnce(target, url, "Accept: application/json",
+                                     /*decode_content=*/true, subject, cancelled, advice);
+        });
+    if (!response && response.error().code == Code::kCancelled) {
+      return Error(
+          CancelledWhile("the tag list of " + ref.Name(), target.Peer(), response.error()));
+    }
     if (!response) return Error(std::move(response).error());
     try {
       auto doc = nlohmann::json::parse(response->body);

@@ -21,7 +21,8 @@
 // for a 401 after authentication was tried; PermissionDenied for a 403; Unavailable for other
 // HTTP failures, connection and TLS errors (the message names the host and carries the
 // registry's error code/message); TooLarge for a manifest over the size limit; DataLoss for
-// bytes that do not match the digest asked for; Cancelled when BlobFetch::cancelled says so.
+// bytes that do not match the digest asked for; Cancelled when the caller's `cancelled` hook
+// (BlobFetch::cancelled, or the argument of the other calls) says so.
 // With mirrors, the error is dockerhub_registry's, with the mirrors' failures appended.
 // Thread-safe: calls may run concurrently.
 #pragma once
@@ -100,20 +101,32 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
+  // Cancellation: GetManifest, GetSmallBlob and ListTags poll `cancelled` (unset: never)
+  // during every transfer they make (the scheme probe, token requests, each page, each
+  // mirror) and every wait between tries; once it returns true the call ends, within about
+  // a second however slowly the server sends, with Cancelled "cancelled while fetching the
+  // manifest of NAME:TAG from registry HOST" (the blob D of NAME, the tag list of NAME;
+  // "mirror HOST" for a mirror), followed in parentheses by the step it cut when that was
+  // not the transfer itself: "(token server HOST for registry HOST: transfer cancelled)",
+  // "(... 503 Service Unavailable (stopped before trying again))".
+
   // GET /v2/<name>/manifests/<tag or digest> with the Accept header of every supported kind.
   Result<ManifestResponse> GetManifest(const reference::Reference& ref,
-                                       std::string_view tag_or_digest);
+                                       std::string_view tag_or_digest,
+                                       const std::function<bool()>& cancelled = {});
   // GET a small blob (config) fully into memory, refusing more than max_manifest_bytes.
-  Result<std::string> GetSmallBlob(const reference::Reference& ref, const Digest& digest);
+  Result<std::string> GetSmallBlob(const reference::Reference& ref, const Digest& digest,
+                                   const std::function<bool()>& cancelled = {});
   // Streams a blob to `sink`, from fetch.offset on (see BlobFetchResult when the server
   // ignores the Range). A transfer cut by a transient failure is continued from where it
   // stopped, so the sink sees each byte once and in order. Follows up to 5 redirects;
   // Authorization never goes to another host. A sink error ends the fetch and is returned
-  // as is.
+  // as is, and so is a stop fetch.cancelled asks for ("registry HOST: transfer cancelled").
   Result<BlobFetchResult> FetchBlob(const reference::Reference& ref, const Digest& digest,
                                     const BlobFetch& fetch, const BlobSink& sink);
   // GET /v2/<name>/tags/list, following Link pagination (from the registry, never a mirror).
-  Result<std::vector<std::string>> ListTags(const reference::Reference& ref);
+  Result<std::vector<std::string>> ListTags(const reference::Reference& ref,
+                                            const std::function<bool()>& cancelled = {});
 
   // "https://registry-1.docker.io" or "http://127.0.0.1:5000" for a reference's domain.
   // For a host that allows plain HTTP (insecure in Options::hosts, or loopback) the first

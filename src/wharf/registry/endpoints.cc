@@ -58,7 +58,7 @@ const HostOptions& Endpoints::Host(std::string_view host_key) const {
   return default_host_;
 }
 
-std::string Endpoints::BaseUrl(std::string_view domain) {
+std::string Endpoints::BaseUrl(std::string_view domain, const std::function<bool()>& cancelled) {
   if (domain == reference::kDockerHubDomain) {
     std::string url = options_.dockerhub_registry;
     while (url.ends_with('/')) url.pop_back();
@@ -66,10 +66,11 @@ std::string Endpoints::BaseUrl(std::string_view domain) {
   }
   std::string key(domain);
   if (!Host(key).insecure && !IsLoopbackHost(key)) return "https://" + key;
-  return NegotiateScheme(key) + "://" + key;
+  return NegotiateScheme(key, cancelled) + "://" + key;
 }
 
-std::string Endpoints::NegotiateScheme(const std::string& host_key) {
+std::string Endpoints::NegotiateScheme(const std::string& host_key,
+                                       const std::function<bool()>& cancelled) {
   {
     std::lock_guard lock(mu_);
     if (auto it = scheme_by_host_.find(host_key); it != scheme_by_host_.end()) return it->second;
@@ -79,6 +80,7 @@ std::string Endpoints::NegotiateScheme(const std::string& host_key) {
   // first calls may probe twice, which is harmless.
   HttpRequest probe = NewRequest("https://" + host_key + "/v2/", "registry " + host_key);
   probe.verify_tls = false;
+  probe.cancelled = cancelled;
   TransportFailure failure;
   std::string scheme;
   if (PerformHttp(probe, &failure)) {

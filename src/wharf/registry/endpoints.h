@@ -3,6 +3,7 @@
 // the timeouts and TLS settings of their host. Thread-safe.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -31,8 +32,9 @@ class Endpoints {
 
   // "https://host[:port]" for a domain, "http://..." for an insecure or loopback host that does
   // not speak TLS there (probed once per host and remembered; a probe that cannot connect at
-  // all is not remembered), and Options::dockerhub_registry for docker.io.
-  std::string BaseUrl(std::string_view domain);
+  // all is not remembered), and Options::dockerhub_registry for docker.io. The probe polls
+  // `cancelled` (may be unset); a cancelled probe is not remembered either.
+  std::string BaseUrl(std::string_view domain, const std::function<bool()>& cancelled = {});
 
   // A GET of `url` with the options' timeouts and user agent and the TLS settings of the
   // URL's host; `peer` names the other end in errors.
@@ -40,7 +42,7 @@ class Endpoints {
 
  private:
   // Chooses "https" or "http" for a host that allows plain HTTP.
-  std::string NegotiateScheme(const std::string& host_key);
+  std::string NegotiateScheme(const std::string& host_key, const std::function<bool()>& cancelled);
 
   const Options& options_;
   const HostOptions default_host_;

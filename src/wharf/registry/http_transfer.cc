@@ -268,10 +268,10 @@ Status DescribeFailure(const HttpRequest& request, CURL* h, CURLcode rc, const c
     case CURLE_PEER_FAILED_VERIFICATION:
       // The host's own name is in `peer`; say what to do about it, as Docker does.
       failure = TransportFailure::kTlsCertificate;
-      what = "TLS certificate not trusted: " + WithoutPrefix(detail, "SSL certificate problem: ") +
-             (request.ca_file.empty()
-                  ? " (configure ca_file for this registry, or mark it insecure)"
-                  : " (not even with ca_file " + request.ca_file + ")");
+      what =
+          "TLS certificate not trusted: " + WithoutPrefix(detail, "SSL certificate problem: ") +
+          (request.ca_file.empty() ? " (configure ca_file for this registry, or mark it insecure)"
+                                   : " (not even with ca_file " + request.ca_file + ")");
       break;
     case CURLE_SSL_CACERT_BADFILE:
       failure = TransportFailure::kTlsCertificate;
@@ -385,6 +385,10 @@ std::string HttpResponse::StatusText() const {
 Result<HttpResponse> PerformHttp(const HttpRequest& request, TransportFailure* failure) {
   InitCurlOnce();
   if (failure != nullptr) *failure = TransportFailure::kNone;
+  // A caller that already gave up should not open a connection first.
+  if (request.cancelled && request.cancelled()) {
+    return Cancelled(request.peer + ": transfer cancelled");
+  }
   HandleLease handle;
   if (handle.get() == nullptr) return Internal("curl_easy_init failed");
   HeaderList headers(request.headers);

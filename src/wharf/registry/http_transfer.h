@@ -68,16 +68,18 @@ struct HttpRequest {
   int connect_timeout_s = 15;
   int stall_timeout_s = 30;
   std::string user_agent;
-  // Polled while the transfer runs (about once a second even when no byte moves); returning
-  // true ends it with Cancelled. Lets a caller enforce a deadline or stop promptly. Unset: never.
+  // Polled before the transfer starts and while it runs (at every chunk that arrives, and
+  // about once a second even when no byte moves); returning true ends it with Cancelled
+  // "PEER: transfer cancelled". Lets a caller enforce a deadline or stop promptly, however
+  // slowly a server sends. Unset: never.
   std::function<bool()> cancelled;
 };
 
 // Why a transfer failed before an HTTP response arrived, for callers that react to the kind.
 enum class TransportFailure {
   kNone,
-  kTlsHandshake,  // the TLS handshake failed, e.g. the server speaks plain HTTP on the port:
-                  // the case in which insecure hosts fall back to http
+  kTlsHandshake,    // the TLS handshake failed, e.g. the server speaks plain HTTP on the port:
+                    // the case in which insecure hosts fall back to http
   kTlsCertificate,  // the peer's certificate is not trusted, or the CA file is unusable: no
                     // retry can help
   kOther,

@@ -103,4 +103,13 @@ std::string FormatSize(size_t bytes) {
   return std::to_string(bytes) + " bytes";
 }
 
+Status CancelledWhile(std::string_view what, std::string_view peer, const Status& stop) {
+  std::string message =
+      "cancelled while fetching " + std::string(what) + " from " + std::string(peer);
+  if (stop.message != std::string(peer) + ": transfer cancelled") {
+    message += " (" + stop.message + ")";
+  }
+  return Status{Code::kCancelled, std::move(message)};
+}
+
 }  // namespace wharf::registry

@@ -29,6 +29,12 @@ std::string DescribeErrorBody(std::string_view body);
 Status StatusForResponse(const HttpResponse& response, std::string_view peer,
                          const Subject& subject);
 
+// A caller's stop (`stop`, a Cancelled), reworded to say what it interrupted: "cancelled
+// while fetching <what> from <peer>" ("the manifest of NAME:TAG", "registry HOST"), followed
+// in parentheses by the stop's own message when that is not "<peer>: transfer cancelled", the
+// transfer itself (it says which step it cut: a token request, a wait before trying again).
+Status CancelledWhile(std::string_view what, std::string_view peer, const Status& stop);
+
 // "4 MiB", "512 KiB" or "1000 bytes".
 std::string FormatSize(size_t bytes);
 

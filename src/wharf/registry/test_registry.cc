@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <string_view>
 
 #include "wharf/base/digest.h"
 #include "wharf/base/file_util.h"
@@ -149,6 +150,15 @@ std::string ReasonPhrase(int status) {
     default:
       return "Status";
   }
+}
+
+bool SendAll(int fd, std::string_view data) {
+  for (size_t sent = 0; sent < data.size();) {
+    ssize_t n = send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    sent += static_cast<size_t>(n);
+  }
+  return true;
 }
 
 }  // namespace
@@ -356,11 +366,13 @@ void FakeHttpServer::ServeConnection(int fd) {
   for (const auto& [name, value] : response.headers) out += name + ": " + value + "\r\n";
   out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
   out += "Connection: close\r\n\r\n";
-  if (request.method != "HEAD") out += response.body.substr(0, response.cut_after);
-  for (size_t sent = 0; sent < out.size();) {
-    ssize_t n = send(fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) return;
-    sent += static_cast<size_t>(n);
+  std::string body = request.method == "HEAD" ? "" : response.body.substr(0, response.cut_after);
+  if (response.drip_ms <= 0) out += body;
+  if (!SendAll(fd, out)) return;
+  if (response.drip_ms <= 0) return;
+  for (char c : body) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(response.drip_ms));
+    if (stopping_ || !SendAll(fd, std::string_view(&c, 1))) return;
   }
 }
 

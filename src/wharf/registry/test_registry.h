@@ -91,6 +91,10 @@ struct FakeResponse {
   // Hang up after this many body bytes (Content-Length still announces the whole body), as
   // a connection cut half-way looks to the client.
   size_t cut_after = std::string::npos;
+  // > 0: the body goes out one byte at a time, this many milliseconds apart (the headers at
+  // once), as a registry that drips its answer, never quite stalling, looks to the client.
+  // The drip ends when the client hangs up or the server stops.
+  int drip_ms = 0;
 };
 
 class FakeHttpServer {

@@ -31,8 +31,10 @@ struct WebRequest {
   // The whole exchange (redirects included) must end within this many seconds, else
   // Unavailable "... no complete answer within N s". 0 = no limit beyond the stall timeout.
   int total_timeout_s = 0;
-  // Polled about once a second while waiting; returning true ends the exchange with Cancelled
-  // (for a caller that is shutting down). Unset: never.
+  // Polled before and during every transfer (at each chunk, and about once a second while no
+  // byte moves) and during waits between tries; returning true ends the exchange with
+  // Cancelled "server HOST: transfer cancelled" (or "... (stopped before trying again)"), for
+  // a caller that is shutting down or past its own deadline. Unset: never.
   std::function<bool()> cancelled;
   // Tries while the failure is transient (see above); 1 = no retry.
   int attempts = 1;
@@ -80,7 +82,10 @@ Status AnswerError(const WebResponse& response, const std::string& what);
 std::string QueryEscape(std::string_view s);
 // and the error details of a response body for messages: a registry's JSON errors as
 // "CODE: message; ...", a "details" field, or the start of a plain-text body; "" if there is
-// nothing.
+// nothing;
 std::string DescribeErrorBody(std::string_view body);
+// and a caller's stop reworded to name what it cut: "cancelled while fetching <what> from
+// <peer>", then "(<the stop's message>)" unless that is just "<peer>: transfer cancelled".
+Status CancelledWhile(std::string_view what, std::string_view peer, const Status& stop);
 
 }  // namespace wharf::registry

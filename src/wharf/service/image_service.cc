@@ -50,8 +50,8 @@ Result<reference::Reference> ParseImage(const std::string& name, const std::stri
 }  // namespace
 
 ImageService::ImageService(content::BlobStore& store, metadata::MetadataStore& metadata,
-                           pull::PullQueue& queue, pull::BlobPins& pins,
-                           registry::Client& client, oci::Platform platform)
+                           pull::PullQueue& queue, pull::BlobPins& pins, registry::Client& client,
+                           oci::Platform platform)
     : store_(store),
       metadata_(metadata),
       queue_(queue),
@@ -186,8 +186,8 @@ Result<nlohmann::json> ImageService::Inspect(const std::string& name, const std:
   return BuildInspect(facts);
 }
 
-Result<nlohmann::json> ImageService::RemoteInspect(const std::string& name,
-                                                   const std::string& tag) {
+Result<nlohmann::json> ImageService::RemoteInspect(const std::string& name, const std::string& tag,
+                                                   const std::function<bool()>& cancelled) {
   auto ref = ParseImage(name, tag);
   if (!ref) return Error(ref.error());
   // Past the name, every failure is the registry's: a 502 carrying its message (an
@@ -200,7 +200,7 @@ Result<nlohmann::json> ImageService::RemoteInspect(const std::string& name,
     }
     return Error(std::move(status));
   };
-  auto top = client_.GetManifest(*ref, ref->digest.empty() ? ref->tag : ref->digest);
+  auto top = client_.GetManifest(*ref, ref->digest.empty() ? ref->tag : ref->digest, cancelled);
   if (!top) return upstream(top.error());
   auto kind = oci::ClassifyManifest(top->media_type, top->body);
   if (!kind) return upstream(kind.error());
@@ -210,20 +210,23 @@ Result<nlohmann::json> ImageService::RemoteInspect(const std::string& name,
     if (!index) return upstream(index.error());
     auto desc = oci::ChoosePlatform(*index, platform_);
     if (!desc) return upstream(desc.error());
-    auto inner = client_.GetManifest(*ref, desc->digest.str());
+    auto inner = client_.GetManifest(*ref, desc->digest.str(), cancelled);
     if (!inner) return upstream(inner.error());
     chosen = std::move(*inner);
   }
   auto manifest = oci::ParseManifest(chosen.body);
   if (!manifest) return upstream(manifest.error());
-  auto config = client_.GetSmallBlob(*ref, manifest->config.digest);
+  auto config = client_.GetSmallBlob(*ref, manifest->config.digest, cancelled);
   if (!config) return upstream(config.error());
   int64_t size = 0;  // compressed, as the registry stores it: nothing is unpacked here
   for (const auto& layer : manifest->layers) size += layer.size;
   std::vector<std::string> repo_tags;
   if (ref->digest.empty()) repo_tags.push_back(ref->FamiliarString());
-  InspectFacts facts{*config, manifest->config.digest.str(), repo_tags,
-                     {ref->Familiar() + "@" + top->digest.str()}, size};
+  InspectFacts facts{*config,
+                     manifest->config.digest.str(),
+                     repo_tags,
+                     {ref->Familiar() + "@" + top->digest.str()},
+                     size};
   auto view = BuildInspect(facts);
   if (!view) return upstream(view.error());
   (*view)["Digest"] = top->digest.str();
@@ -235,11 +238,12 @@ Result<nlohmann::json> ImageService::RemoteInspect(const std::string& name,
   return view;
 }
 
-Result<TagList> ImageService::Tags(const std::string& name, bool official) {
+Result<TagList> ImageService::Tags(const std::string& name, bool official,
+                                   const std::function<bool()>& cancelled) {
   std::string full = official && name.find('/') == std::string::npos ? "library/" + name : name;
   auto ref = ParseImage(full, "latest");
   if (!ref) return Error(ref.error());
-  auto tags = client_.ListTags(*ref);
+  auto tags = client_.ListTags(*ref, cancelled);
   if (!tags && tags.error().code == Code::kNotFound) {
     return NotFound("Repository not found: " + ref->Familiar());
   }

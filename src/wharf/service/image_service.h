@@ -11,11 +11,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -73,9 +74,8 @@ struct TagList {
 
 class ImageService {
  public:
-  ImageService(content::BlobStore& store, metadata::MetadataStore& metadata,
-               pull::PullQueue& queue, pull::BlobPins& pins, registry::Client& client,
-               oci::Platform platform);
+  ImageService(content::BlobStore& store, metadata::MetadataStore& metadata, pull::PullQueue& queue,
+               pull::BlobPins& pins, registry::Client& client, oci::Platform platform);
 
   // type: "", "docker" or "lxc". filter_text: case-insensitive substring of name or
   // description. Sorted by name. Served from an in-memory copy of the image records, read
@@ -103,9 +103,18 @@ class ImageService {
   Result<nlohmann::json> Inspect(const std::string& name, const std::string& tag);
   // The same shape from the registry (manifest and config only, no layers); Size is the sum
   // of the compressed layers; adds Digest and MediaType.
-  Result<nlohmann::json> RemoteInspect(const std::string& name, const std::string& tag);
+  //
+  // RemoteInspect and Tags poll `cancelled` (unset: never) during every registry request
+  // they make (scheme probe, token requests, each manifest, the config, each tag page) and
+  // every wait between tries; once it returns true they end within about a second with
+  // Cancelled naming what was being fetched ("cancelled while fetching the manifest of
+  // NAME:TAG from registry HOST", see registry::Client). A caller gives them a total
+  // deadline, or stops them when its own client has gone, this way.
+  Result<nlohmann::json> RemoteInspect(const std::string& name, const std::string& tag,
+                                       const std::function<bool()>& cancelled = {});
   // Tags of a repository from its registry: "latest" first, then byte-wise order.
-  Result<TagList> Tags(const std::string& name, bool official);
+  Result<TagList> Tags(const std::string& name, bool official,
+                       const std::function<bool()>& cancelled = {});
   // Validates and queues (or joins) a download. NotFound for LXC names no catalog knows.
   Result<void> Download(const DownloadRequest& request);
   std::vector<pull::JobView> DownloadStatus();

@@ -5,13 +5,17 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <mutex>
 #include <thread>
 
+#include "wharf/base/digest.h"
 #include "wharf/base/file_util.h"
+#include "wharf/registry/test_registry.h"
 
 namespace wharf::service {
 namespace {
@@ -75,8 +79,7 @@ class ImageServiceTest : public ::testing::Test {
 
   // The queue's after-job callback is deliberately not wired to the service.
   void StartQueue(pull::Fetcher& fetcher) {
-    queue_ = std::make_unique<pull::PullQueue>(pull::QueueOptions{}, *metadata_,
-                                               [](bool) {});
+    queue_ = std::make_unique<pull::PullQueue>(pull::QueueOptions{}, *metadata_, [](bool) {});
     queue_->AddFetcher("docker", &fetcher);
     service_ = std::make_unique<ImageService>(*store_, *metadata_, *queue_, pins_, *client_,
                                               oci::Platform{"linux", "amd64", ""});
@@ -190,6 +193,71 @@ TEST_F(ImageServiceTest, DownloadingFlagFollowsTheQueue) {
   ASSERT_EQ(local.size(), 1u);
   EXPECT_FALSE(local[0].downloading);
   EXPECT_EQ(local[0].tags, (std::vector<std::string>{"1.0", "2.0"}));
+}
+
+// A registry whose index and platform manifest answer at once while what comes next drips
+// (100 bytes, one every 200 ms: 20 s, never stalling): the platform manifest when
+// `drip_platform`, else the config; and the tag list.
+struct DrippingRegistry {
+  static constexpr char kManifestType[] = "application/vnd.oci.image.manifest.v1+json";
+  const std::string config = R"({"architecture":"amd64","os":"linux"})";
+  const std::string platform_manifest =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+      R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":")" +
+      Digest::Of(config).str() + R"(","size":)" + std::to_string(config.size()) +
+      R"(},"layers":[]})";
+  const std::string index =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",)"
+      R"("manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":")" +
+      Digest::Of(platform_manifest).str() + R"(","size":)" +
+      std::to_string(platform_manifest.size()) +
+      R"(,"platform":{"architecture":"amd64","os":"linux"}}]})";
+  std::atomic<bool> drip_platform{true};
+  registry::testing::FakeHttpServer server{
+      [this](const registry::testing::FakeRequest& r) -> registry::testing::FakeResponse {
+        const std::string manifests = "/v2/app/manifests/";
+        if (r.target == "/v2/") return {200, {}, "{}"};
+        if (r.target == manifests + "latest") {
+          return {200, {{"Content-Type", "application/vnd.oci.image.index.v1+json"}}, index};
+        }
+        if (r.target == manifests + Digest::Of(platform_manifest).str() && !drip_platform) {
+          return {200, {{"Content-Type", kManifestType}}, platform_manifest};
+        }
+        return {200, {}, std::string(100, ' '), std::string::npos, 200};
+      }};
+};
+
+// The hook a caller with a 500 ms deadline passes.
+std::function<bool()> CancelSoon() {
+  const auto at = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
+  return [at] { return std::chrono::steady_clock::now() >= at; };
+}
+
+TEST_F(ImageServiceTest, RemoteInspectAndTagsAreCutWhenTheCallerCancels) {
+  FakeFetcher fetcher;
+  StartQueue(fetcher);
+  DrippingRegistry registry;
+  const std::string name = registry.server.host() + "/app";
+  auto expect_cut = [&](auto call, const std::string& message) {
+    const auto start = std::chrono::steady_clock::now();
+    auto got = call();
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+    ASSERT_FALSE(got.has_value());
+    EXPECT_EQ(got.error().code, Code::kCancelled) << got.error().ToString();
+    EXPECT_EQ(got.error().message, message);
+  };
+  const std::string from = " from registry " + registry.server.host();
+  // The index answers; the platform manifest it names drips.
+  expect_cut([&] { return service_->RemoteInspect(name, "latest", CancelSoon()); },
+             "cancelled while fetching the manifest of " + name + "@" +
+                 Digest::Of(registry.platform_manifest).str() + from);
+  // Both manifests answer; the config drips.
+  registry.drip_platform = false;
+  expect_cut([&] { return service_->RemoteInspect(name, "latest", CancelSoon()); },
+             "cancelled while fetching the blob " + Digest::Of(registry.config).str() + " of " +
+                 name + from);
+  expect_cut([&] { return service_->Tags(name, false, CancelSoon()); },
+             "cancelled while fetching the tag list of " + name + from);
 }
 
 }  // namespace
