@@ -2,9 +2,15 @@
 // crypto_pwhash_str); session ids are 256-bit random values of which only a SHA-256 is stored,
 // so a copy of the database does not hand out live sessions. Sessions survive a restart and
 // expire after the configured TTL. Thread-safe.
+//
+// A login for a name that does not exist costs what a wrong password costs: it verifies the
+// password against a dummy hash, made once (on the first login) with the same argon2id
+// parameters as real ones, so response times do not tell which user names exist.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 
@@ -20,9 +26,14 @@ struct Session {
   int64_t created_at = 0;  // login time, epoch seconds
 };
 
+// True if `password` matches `hash` (a crypto_pwhash_str string). The default is libsodium's
+// crypto_pwhash_str_verify; tests pass their own to see which hashes a login verified.
+using PasswordVerifier = std::function<bool(const std::string& hash, const std::string& password)>;
+
 class Auth {
  public:
-  Auth(metadata::MetadataStore& metadata, int64_t session_ttl_s);
+  // `verify` empty: libsodium's.
+  Auth(metadata::MetadataStore& metadata, int64_t session_ttl_s, PasswordVerifier verify = {});
 
   // Creates the admin user if there are no users. Uses `password` if not empty, otherwise
   // generates one; returns the password it generated (empty if none was generated or the
@@ -36,15 +47,22 @@ class Auth {
   // Removes a user and their sessions; NotFound if no such user.
   Result<void> RemoveUser(const std::string& username);
 
-  // Unauthenticated "invalid username or password" for any mismatch.
+  // Unauthenticated "invalid username or password" for a wrong password and an unknown user
+  // alike, each after one password verification. Internal if the dummy hash cannot be made.
   Result<Session> Login(const std::string& username, const std::string& password);
   // Unauthenticated if the id is unknown or expired.
   Result<Session> Check(const std::string& session_id);
   Result<void> Logout(const std::string& session_id);
 
  private:
+  Result<std::string> DummyHash();
+  bool Verify(const std::string& hash, const std::string& password);
+
   metadata::MetadataStore& metadata_;
   int64_t ttl_s_;
+  PasswordVerifier verify_;
+  std::mutex dummy_mu_;
+  std::string dummy_hash_;  // empty until the first login
 };
 
 }  // namespace wharf::service

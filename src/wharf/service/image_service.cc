@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "wharf/base/log_text.h"
 #include "wharf/reference/reference.h"
 #include "wharf/service/inspect_view.h"
 
@@ -352,7 +353,7 @@ Result<void> ImageService::Delete(const std::string& type, const std::string& na
   if (!deleted) return Error(deleted.error());
   if (deleted->empty()) return NotFound("Image not found: " + shown);
   for (const auto& image : *deleted) {
-    spdlog::info("deleted {}:{}", image.display_name, image.tag);
+    spdlog::info("deleted {}:{}", LogSafe(image.display_name), LogSafe(image.tag));
     if (events_ != nullptr) {
       events_->Publish("image", nlohmann::json{{"action", "removed"},
                                                {"type", image.type},

@@ -1,0 +1,95 @@
+#include "wharf/service/auth.h"
+
+#include <gtest/gtest.h>
+#include <sodium.h>
+
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "wharf/base/file_util.h"
+
+namespace wharf::service {
+namespace {
+
+namespace fs = std::filesystem;
+
+class AuthTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = fs::temp_directory_path() / ("wharf-auth-test-" + RandomHex(8));
+    fs::create_directories(root_);
+    metadata_ = std::move(metadata::MetadataStore::Open(root_ / "wharf.db").value());
+  }
+  void TearDown() override {
+    metadata_.reset();
+    fs::remove_all(root_);
+  }
+
+  // libsodium's verification, recording the hash of each call.
+  PasswordVerifier Recording() {
+    return [this](const std::string& hash, const std::string& password) {
+      verified_.push_back(hash);
+      return crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
+    };
+  }
+
+  std::string StoredHash(const std::string& username) {
+    return metadata_->GetUser(username).value().value().password_hash;
+  }
+
+  // "$argon2id$v=19$m=65536,t=2,p=1$": everything before the salt.
+  static std::string Parameters(const std::string& hash) {
+    return hash.substr(0, hash.rfind('$', hash.rfind('$') - 1) + 1);
+  }
+
+  fs::path root_;
+  std::unique_ptr<metadata::MetadataStore> metadata_;
+  std::vector<std::string> verified_;
+};
+
+TEST_F(AuthTest, WrongPasswordAndUnknownUserFailAlike) {
+  Auth auth(*metadata_, 3600);
+  ASSERT_TRUE(auth.SetUser("alice", "right", false));
+  auto ok = auth.Login("alice", "right");
+  ASSERT_TRUE(ok) << ok.error().ToString();
+  EXPECT_EQ(ok->username, "alice");
+  EXPECT_TRUE(auth.Check(ok->id));
+
+  auto wrong = auth.Login("alice", "wrong");
+  auto unknown = auth.Login("nobody", "right");
+  ASSERT_FALSE(wrong);
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(wrong.error().code, Code::kUnauthenticated);
+  EXPECT_EQ(unknown.error().code, Code::kUnauthenticated);
+  EXPECT_EQ(wrong.error().message, "invalid username or password");
+  EXPECT_EQ(unknown.error().message, wrong.error().message);
+}
+
+TEST_F(AuthTest, UnknownUserVerifiesADummyHashMadeOnceLikeRealOnes) {
+  Auth auth(*metadata_, 3600, Recording());
+  ASSERT_TRUE(auth.SetUser("alice", "right", false));
+  const std::string alice = StoredHash("alice");
+
+  ASSERT_FALSE(auth.Login("alice", "wrong"));
+  ASSERT_FALSE(auth.Login("nobody", "wrong"));
+  ASSERT_FALSE(auth.Login("ghost", ""));
+  ASSERT_EQ(verified_.size(), 3u);  // one verification per login, whoever it names
+  EXPECT_EQ(verified_[0], alice);
+  const std::string& dummy = verified_[1];
+  EXPECT_NE(dummy, alice);
+  EXPECT_EQ(verified_[2], dummy);  // made once
+  EXPECT_TRUE(dummy.starts_with("$argon2id$"));
+  EXPECT_EQ(Parameters(dummy), Parameters(alice));  // same algorithm, version, m, t and p
+  EXPECT_EQ(Parameters(alice), "$argon2id$v=19$m=65536,t=2,p=1$");
+}
+
+TEST_F(AuthTest, AVerifierThatAcceptsTheDummyStillLetsNoUnknownUserIn) {
+  Auth auth(*metadata_, 3600, [](const std::string&, const std::string&) { return true; });
+  auto unknown = auth.Login("nobody", "anything");
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, Code::kUnauthenticated);
+}
+
+}  // namespace
+}  // namespace wharf::service
