@@ -13,41 +13,80 @@ std::string FormatEvent(const pull::Event& e) {
   return "id: " + std::to_string(e.id) + "\nevent: " + e.type + "\ndata: " + e.data + "\n\n";
 }
 
-void ServeEvents(pull::EventBus& bus, const httplib::Request& req, httplib::Response& res) {
-  std::string last = req.has_header("Last-Event-ID") ? req.get_header_value("Last-Event-ID")
-                                                     : req.get_param_value("last_event_id");
+std::shared_ptr<void> EventStreamSlots::Take(const std::string& user) {
+  std::lock_guard lock(mu_);
+  size_t& mine = by_user_[user];
+  if (open_ >= total_ || mine >= per_user_) {
+    if (mine == 0) by_user_.erase(user);
+    return nullptr;
+  }
+  ++mine;
+  ++open_;
+  return std::shared_ptr<void>(static_cast<void*>(this), [this, user](void*) {
+    std::lock_guard lock(mu_);
+    --open_;
+    if (--by_user_[user] == 0) by_user_.erase(user);
+  });
+}
+
+namespace {
+
+// The events of one subscription as an HTTP stream.
+class EventStream : public HttpStream {
+ public:
+  EventStream(pull::EventBus& bus, std::shared_ptr<pull::EventBus::Subscription> sub,
+              std::shared_ptr<void> slot)
+      : bus_(bus), sub_(std::move(sub)), slot_(std::move(slot)) {}
+  ~EventStream() override { sub_->SetWaker({}); }
+
+  std::optional<std::string> Take() override {
+    std::string text;
+    // Several events at once when they came together, in one write; bounded per write.
+    while (text.size() < (64 << 10)) {
+      auto event = sub_->Next(0);
+      if (!event) break;
+      text += FormatEvent(*event);
+    }
+    if (text.empty() && (sub_->dropped() || bus_.closed())) return std::nullopt;
+    return text;
+  }
+  void OnReady(std::function<void()> wake) override { sub_->SetWaker(std::move(wake)); }
+  std::string Heartbeat() override { return ": ping\n\n"; }
+
+ private:
+  pull::EventBus& bus_;
+  std::shared_ptr<pull::EventBus::Subscription> sub_;
+  std::shared_ptr<void> slot_;
+};
+
+}  // namespace
+
+void ServeEvents(pull::EventBus& bus, const HttpRequest& req, std::shared_ptr<void> slot,
+                 HttpResponse& res) {
+  std::string last =
+      req.Header("Last-Event-ID") ? *req.Header("Last-Event-ID") : req.Param("last_event_id");
   int64_t last_id = -1;
   if (!last.empty()) {
     auto [ptr, ec] = std::from_chars(last.data(), last.data() + last.size(), last_id);
     if (ec != std::errc() || ptr != last.data() + last.size() || last_id < 0) last_id = -1;
   }
-  std::shared_ptr<pull::EventBus::Subscription> sub = bus.Subscribe(last_id);
   res.status = 200;
-  res.set_header("Cache-Control", "no-store");
-  res.set_header("X-Accel-Buffering", "no");
-  res.set_chunked_content_provider(
-      "text/event-stream", [sub, &bus](size_t, httplib::DataSink& sink) {
-        auto event = sub->Next(15000);
-        if (event) {
-          std::string text = FormatEvent(*event);
-          return sink.write(text.data(), text.size());
-        }
-        if (sub->dropped() || bus.closed()) {
-          sink.done();
-          return false;
-        }
-        static constexpr std::string_view kPing = ": ping\n\n";
-        return sink.write(kPing.data(), kPing.size());
-      });
+  res.content_type = "text/event-stream";
+  res.AddHeader("Cache-Control", "no-store");
+  res.AddHeader("X-Accel-Buffering", "no");
+  res.stream = std::make_shared<EventStream>(bus, bus.Subscribe(last_id), std::move(slot));
 }
 
 namespace {
 
 std::string ContentType(const std::filesystem::path& file) {
   static const std::map<std::string, std::string> kTypes = {
-      {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-      {".css", "text/css; charset=utf-8"},   {".svg", "image/svg+xml"},
-      {".png", "image/png"},                 {".json", "application/json"},
+      {".html", "text/html; charset=utf-8"},
+      {".js", "text/javascript; charset=utf-8"},
+      {".css", "text/css; charset=utf-8"},
+      {".svg", "image/svg+xml"},
+      {".png", "image/png"},
+      {".json", "application/json"},
       {".ico", "image/x-icon"}};
   auto it = kTypes.find(file.extension().string());
   return it != kTypes.end() ? it->second : "application/octet-stream";
@@ -56,7 +95,7 @@ std::string ContentType(const std::filesystem::path& file) {
 }  // namespace
 
 Result<void> ServeStatic(const std::filesystem::path& share_dir, const std::string& path,
-                         httplib::Response& res) {
+                         HttpResponse& res) {
   std::filesystem::path file;
   if (path == "/" || path == "/index.html") {
     file = share_dir / "web" / "index.html";
@@ -75,8 +114,8 @@ Result<void> ServeStatic(const std::filesystem::path& share_dir, const std::stri
   auto body = ReadFile(file, 8 << 20);
   if (!body) return NotFound("no such file: " + path);
   res.status = 200;
-  res.set_header("Cache-Control", "no-cache");
-  res.set_content(std::move(*body), ContentType(file).c_str());
+  res.AddHeader("Cache-Control", "no-cache");
+  res.SetBody(std::move(*body), ContentType(file));
   return {};
 }
 

@@ -2,8 +2,6 @@
 // files, and the Prometheus metrics page. Internal to the api module.
 #pragma once
 
-#include <httplib.h>
-
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -11,23 +9,44 @@
 #include <string>
 #include <utility>
 
+#include "wharf/api/http_message.h"
 #include "wharf/base/status.h"
 #include "wharf/pull/event_bus.h"
 #include "wharf/pull/pull_queue.h"
 
 namespace wharf::api {
 
+// Open event streams, per user and in total. Thread-safe.
+class EventStreamSlots {
+ public:
+  EventStreamSlots(size_t per_user, size_t total) : per_user_(per_user), total_(total) {}
+  // A slot for one stream of `user`, given back when the last copy of the result goes; null
+  // when the user or everyone is at the limit.
+  std::shared_ptr<void> Take(const std::string& user);
+  size_t per_user() const { return per_user_; }
+  size_t total() const { return total_; }
+
+ private:
+  const size_t per_user_;
+  const size_t total_;
+  std::mutex mu_;
+  size_t open_ = 0;
+  std::map<std::string, size_t> by_user_;
+};
+
 // GET /api/v1/events: Server-Sent Events from `bus`, starting after the Last-Event-ID header
 // (or ?last_event_id=) when given. A ": ping" comment every 15 s keeps proxies from closing
-// the stream; a client dropped by the bus (too slow) or a closed bus ends the stream.
-void ServeEvents(pull::EventBus& bus, const httplib::Request& req, httplib::Response& res);
+// the stream; a client dropped by the bus (too slow) or a closed bus ends the stream. `slot`
+// is held for as long as the stream is open.
+void ServeEvents(pull::EventBus& bus, const HttpRequest& req, std::shared_ptr<void> slot,
+                 HttpResponse& res);
 // One event in the text/event-stream format.
 std::string FormatEvent(const pull::Event& event);
 
 // GET /, /web/..., /icons/...: files under share_dir/web and share_dir/icons. NotFound for
 // anything else, including paths with "..".
 Result<void> ServeStatic(const std::filesystem::path& share_dir, const std::string& path,
-                         httplib::Response& res);
+                         HttpResponse& res);
 
 // Requests by route and status, for /metrics. Thread-safe.
 class RequestCounts {

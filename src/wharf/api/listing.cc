@@ -89,9 +89,8 @@ nlohmann::json HubEntryView(const depot::HubResult& r, bool installed, bool down
 
 namespace {
 
-Result<nlohmann::json> ListLocal(
-    service::ImageService& images, const ListQuery& q,
-    const std::set<std::pair<std::string, std::string>>& downloading) {
+Result<nlohmann::json> ListLocal(service::ImageService& images, const ListQuery& q,
+                                 const std::set<std::pair<std::string, std::string>>& downloading) {
   auto local = images.ListLocal(q.type, q.filter_text, downloading);
   if (!local) return Error(local.error());
   nlohmann::json results = nlohmann::json::array();
@@ -124,11 +123,12 @@ Result<std::shared_ptr<const std::string>> LocalListingCache::Get(service::Image
 }
 
 Result<nlohmann::json> ListDepot(service::ImageService& images, depot::Depots& depots,
-                                 const ListQuery& q) {
+                                 const ListQuery& q, const std::function<bool()>& cancelled) {
   if (q.depot == "local") return ListLocal(images, q, images.DownloadingNames());
   auto state = images.Snapshot();
   if (!state) return Error(state.error());
-  if (q.depot == "appcenter" || q.depot == "qnap") return ListCatalog(*depots.Appcenter(), *state, q);
+  if (q.depot == "appcenter" || q.depot == "qnap")
+    return ListCatalog(*depots.Appcenter(), *state, q);
   if (q.depot == "official") return ListCatalog(*depots.Official(), *state, q);
 
   // dockerhub: only Docker images live there.
@@ -137,13 +137,13 @@ Result<nlohmann::json> ListDepot(service::ImageService& images, depot::Depots& d
   page.page = q.page;
   page.page_size = q.n;
   if (q.type != "lxc") {
-    auto found = depots.SearchHub(q.filter_text, q.page, q.n);
+    auto found = depots.SearchHub(q.filter_text, q.page, q.n, cancelled);
     if (!found) return Error(found.error());
     page = std::move(*found);
     for (const auto& r : page.results) {
       std::string local = LocalName("docker", r.name);
-      results.push_back(HubEntryView(r, state->Installed("docker", local),
-                                     state->Downloading("docker", local)));
+      results.push_back(
+          HubEntryView(r, state->Installed("docker", local), state->Downloading("docker", local)));
     }
   }
   nlohmann::json out = ListingView(q.depot, q.filter_text, q.type, std::move(results));

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -19,15 +20,17 @@
 namespace wharf::api {
 
 struct ListQuery {
-  std::string depot;        // local, appcenter, qnap, official, dockerhub (validated)
-  std::string type;         // "", docker, lxc (validated)
+  std::string depot;  // local, appcenter, qnap, official, dockerhub (validated)
+  std::string type;   // "", docker, lxc (validated)
   std::string filter_text;
-  int64_t page = 1;         // dockerhub only
-  int64_t n = 25;           // dockerhub only
+  int64_t page = 1;  // dockerhub only
+  int64_t n = 25;    // dockerhub only
 };
 
+// A Docker Hub search stops with Cancelled once `cancelled` (unset: never) returns true.
 Result<nlohmann::json> ListDepot(service::ImageService& images, depot::Depots& depots,
-                                 const ListQuery& query);
+                                 const ListQuery& query,
+                                 const std::function<bool()>& cancelled = {});
 
 // The JSON text of local listings (what ListDepot answers for depot "local", serialised),
 // kept between requests: rebuilt only when the image service's LocalVersion() or the set of

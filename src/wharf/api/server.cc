@@ -1,25 +1,17 @@
 #include "wharf/api/server.h"
 
-#include <httplib.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
 
-#include <algorithm>
-#include <cerrno>
-#include <charconv>
-#include <cstring>
-#include <optional>
-#include <set>
-#include <thread>
+#include <chrono>
 #include <tuple>
 
-#include "wharf/api/connection_pool.h"
 #include "wharf/api/handlers.h"
 #include "wharf/api/listing.h"
-#include "wharf/api/request_gate.h"
+#include "wharf/api/request_params.h"
 #include "wharf/api/router.h"
 #include "wharf/api/views.h"
 #include "wharf/base/file_util.h"
+#include "wharf/base/log_text.h"
 #include "wharf/service/login_throttle.h"
 
 namespace wharf::api {
@@ -27,128 +19,45 @@ namespace wharf::api {
 namespace {
 
 constexpr std::string_view kCookieName = "wharf_session";
-// Requests served on one kept-alive connection before it is closed (nginx keeps 1,000); the
-// client reconnects and its connection queues again behind the others for a pool thread.
-constexpr size_t kKeepAliveMaxRequests = 100;
+using SteadyClock = std::chrono::steady_clock;
 
-void SendJson(httplib::Response& res, int status, const nlohmann::json& body) {
+HttpResponse JsonAnswer(int status, const nlohmann::json& body) {
+  HttpResponse res;
   res.status = status;
-  res.set_content(body.dump(), "application/json");
+  // Text from a client or a registry may hold invalid UTF-8: replaced, never a failure.
+  res.SetBody(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  return res;
 }
 
-void SendError(httplib::Response& res, const Status& error) {
-  int status = HttpStatus(error.code);
-  if (status >= 500) spdlog::error("request failed: {}", error.ToString());
-  SendJson(res, status, ErrorView(status, error.message));
+HttpResponse ErrorAnswer(int status, const std::string& message) {
+  if (status >= 500) spdlog::error("request failed: {}", LogSafe(message, 512));
+  return JsonAnswer(status, ErrorView(status, message));
 }
 
-std::string SessionCookie(const httplib::Request& req) {
-  std::string header = req.get_header_value("Cookie");
-  std::string_view rest = header;
-  while (!rest.empty()) {
-    size_t semi = rest.find(';');
-    std::string_view part = rest.substr(0, semi);
-    rest = semi == std::string_view::npos ? std::string_view() : rest.substr(semi + 1);
-    while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
-    if (part.starts_with(kCookieName) && part.size() > kCookieName.size() &&
-        part[kCookieName.size()] == '=') {
-      return std::string(part.substr(kCookieName.size() + 1));
-    }
-  }
-  return {};
+HttpResponse ErrorAnswer(const Status& error) {
+  return ErrorAnswer(HttpStatus(error.code), error.message);
 }
 
-// The body of a request as a JSON object; an empty body is an empty object. curl's -d sends
-// JSON with a form content type, so the content type is not trusted.
-Result<nlohmann::json> JsonBody(const httplib::Request& req) {
-  if (req.body.find_first_not_of(" \t\r\n") == std::string::npos) return nlohmann::json::object();
-  auto body = nlohmann::json::parse(req.body, nullptr, false);
-  if (body.is_discarded() || !body.is_object()) {
-    return InvalidArgument("request body must be a JSON object");
-  }
-  return body;
+bool ChangesState(const HttpRequest& req) { return req.method != "GET" && req.method != "HEAD"; }
+
+// A state-changing request from a page of another site (cross-site request forgery) is
+// refused; requests without Origin (curl, the CLI) and same-origin ones pass.
+bool CrossSite(const HttpRequest& req) {
+  const std::string* origin = req.Header("origin");
+  if (!ChangesState(req) || origin == nullptr) return false;
+  std::string host = req.HeaderOr("host");
+  return *origin != "http://" + host && *origin != "https://" + host;
 }
 
-Result<std::string> OptionalString(const nlohmann::json& body, const char* key) {
-  auto it = body.find(key);
-  if (it == body.end() || it->is_null()) return std::string();
-  if (!it->is_string()) return InvalidArgument(std::string(key) + " must be a string");
-  return it->get<std::string>();
-}
-
-// The depot asked for: `from` wins over `category`; default "local".
-Result<std::string> DepotParam(const httplib::Request& req) {
-  std::string depot = req.has_param("from")       ? req.get_param_value("from")
-                      : req.has_param("category") ? req.get_param_value("category")
-                                                  : "local";
-  static const std::set<std::string> kDepots = {"local", "qnap", "appcenter", "official",
-                                                "dockerhub"};
-  if (!kDepots.contains(depot)) {
-    return InvalidArgument(std::string(req.has_param("from") ? "from" : "category") +
-                           " must be one of local, appcenter, qnap, official, dockerhub; got \"" +
-                           depot + "\"");
-  }
-  return depot;
-}
-
-Result<std::string> TypeParam(const std::string& type, const char* param) {
-  if (type.empty() || type == "docker" || type == "lxc") return type;
-  return InvalidArgument(std::string(param) + " must be lxc, docker or empty; got \"" + type +
-                         "\"");
-}
-
-Result<int64_t> PositiveParam(const std::string& text, const char* name, int64_t max) {
-  int64_t value = 0;
-  auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || ptr != text.data() + text.size() || value < 1 || value > max) {
-    return InvalidArgument(std::string(name) + " must be an integer from 1 to " +
-                           std::to_string(max) + "; got \"" + text + "\"");
-  }
-  return value;
-}
-
-const char* RouteName(RouteId id) {
-  switch (id) {
-    case RouteId::kLogin: return "login";
-    case RouteId::kLoginRefresh: return "login_refresh";
-    case RouteId::kLogout: return "logout";
-    case RouteId::kHealth: return "healthz";
-    case RouteId::kList: return "list";
-    case RouteId::kDownloadStatus: return "downloadstatus";
-    case RouteId::kInspect: return "inspect";
-    case RouteId::kRemoteInspect: return "remote_inspect";
-    case RouteId::kTags: return "tags";
-    case RouteId::kDownload: return "download";
-    case RouteId::kDelete: return "delete";
-    case RouteId::kCancel: return "cancel";
-    case RouteId::kEvents: return "events";
-    case RouteId::kMetrics: return "metrics";
-    case RouteId::kStatic: return "static";
-  }
-  return "unknown";
-}
-
-// Routes answered from wharfd's own memory and files, without waiting on another server:
-// they go through the RequestGate. (The Docker Hub listing searches the registry.)
-bool CpuOnly(RouteId id, const httplib::Request& req) {
-  switch (id) {
-    case RouteId::kHealth:
-    case RouteId::kDownloadStatus:
-    case RouteId::kInspect:
-    case RouteId::kMetrics:
-      return true;
-    case RouteId::kList: {
-      auto depot = DepotParam(req);
-      return depot && *depot != "dockerhub";
-    }
-    default:
-      return false;
-  }
-}
+// What Admit() learned, for Handle().
+struct Admitted {
+  Route route;
+  service::Session session;
+};
 
 }  // namespace
 
-struct Server::Impl {
+struct Server::Impl : HttpHandler {
   ServerOptions options;
   service::ImageService& images;
   service::Auth& auth;
@@ -157,351 +66,338 @@ struct Server::Impl {
   RequestCounts counts;
   service::LoginThrottle throttle;
   LocalListingCache local_listings;
-  RequestGate gate{std::max(2u, std::thread::hardware_concurrency())};
-  std::unique_ptr<httplib::Server> http;
-  int listen_fd = -1;  // the listening socket, once bound
+  EventStreamSlots streams;
+  std::unique_ptr<HttpServer> http;
 
   Impl(ServerOptions o, service::ImageService& i, service::Auth& a, depot::Depots& d,
        pull::EventBus& e)
-      : options(std::move(o)), images(i), auth(a), depots(d), events(e) {
-    if (!options.tls_cert.empty()) {
-      http = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(),
-                                                  options.tls_key.c_str());
-    } else {
-      http = std::make_unique<httplib::Server>();
-    }
-  }
+      : options(std::move(o)),
+        images(i),
+        auth(a),
+        depots(d),
+        events(e),
+        streams(options.max_event_streams_per_user, options.max_event_streams) {}
 
   std::string CookieAttributes() const {
     return std::string("; Path=/; HttpOnly; SameSite=Strict") +
-           (options.tls_cert.empty() ? "" : "; Secure");
+           (options.http.tls_cert.empty() ? "" : "; Secure");
   }
 
-  // A state-changing request from a page of another site (cross-site request forgery) is
-  // refused; requests without Origin (curl, the CLI) and same-origin ones pass.
-  static bool CrossSite(const httplib::Request& req) {
-    if (req.method == "GET" || req.method == "HEAD" || !req.has_header("Origin")) return false;
-    std::string origin = req.get_header_value("Origin");
-    std::string host = req.get_header_value("Host");
-    return origin != "http://" + host && origin != "https://" + host;
+  // Every answer: the page uses no inline script and loads nothing from other hosts but
+  // catalog icons; counted by route and status.
+  HttpResponse Finish(HttpResponse res, const char* route) {
+    res.AddHeader("Content-Security-Policy",
+                  "default-src 'self'; img-src 'self' http: https: data:; "
+                  "frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+    res.AddHeader("X-Content-Type-Options", "nosniff");
+    res.AddHeader("Referrer-Policy", "no-referrer");
+    res.AddHeader("X-Frame-Options", "DENY");
+    counts.Add(route, res.status);
+    return res;
   }
 
-  void Handle(const httplib::Request& req, httplib::Response& res) {
+  Lane LaneOf(const HttpRequest& head) override {
+    RouteMatch m = MatchRoute(head.method, head.path);
+    if (m.kind != RouteMatch::kFound) return Lane::kFast;
+    switch (m.route.id) {
+      case RouteId::kLogin:          // a password hash
+      case RouteId::kRemoteInspect:  // the registry
+      case RouteId::kTags:
+        return Lane::kSlow;
+      case RouteId::kList: {
+        auto depot = DepotParam(head);
+        return depot && *depot == "dockerhub" ? Lane::kSlow : Lane::kFast;
+      }
+      default:
+        return Lane::kFast;
+    }
+  }
+
+  std::optional<HttpResponse> Admit(HttpRequest& req) override {
     RouteMatch m = MatchRoute(req.method, req.path);
-    // The page uses no inline script and loads nothing from other hosts but catalog icons.
-    res.set_header("Content-Security-Policy",
-                   "default-src 'self'; img-src 'self' http: https: data:; "
-                   "frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
-    res.set_header("X-Content-Type-Options", "nosniff");
-    res.set_header("Referrer-Policy", "no-referrer");
-    res.set_header("X-Frame-Options", "DENY");
-    HandleRoute(m, req, res);
-    counts.Add(m.kind == RouteMatch::kFound ? RouteName(m.route.id) : "unknown", res.status);
-  }
-
-  void HandleRoute(const RouteMatch& m, const httplib::Request& req, httplib::Response& res) {
+    const char* route = m.kind == RouteMatch::kFound ? RouteName(m.route.id) : "unknown";
+    auto refuse = [&](HttpResponse res) { return std::optional(Finish(std::move(res), route)); };
+    if (!HostAllowed(req, options.allowed_hosts)) {
+      return refuse(
+          ErrorAnswer(400, "Host \"" + req.HeaderOr("host") + "\" is not one of allowed_hosts"));
+    }
+    if (req.path.find('\0') != std::string::npos) {
+      return refuse(ErrorAnswer(404, "no such endpoint (the path holds a NUL byte)"));
+    }
+    if (auto utf8 = CheckUtf8(req, m); !utf8) return refuse(ErrorAnswer(utf8.error()));
     if (m.kind == RouteMatch::kNoRoute) {
-      SendJson(res, 404, ErrorView(404, "no such endpoint: " + req.path));
-      return;
+      return refuse(ErrorAnswer(404, "no such endpoint: " + req.path));
     }
     if (m.kind == RouteMatch::kWrongMethod) {
-      res.set_header("Allow", m.allow);
-      SendJson(res, 405, ErrorView(405, "method " + req.method + " not allowed; use " + m.allow));
-      return;
+      HttpResponse res = ErrorAnswer(405, "method " + req.method + " not allowed; use " + m.allow);
+      res.AddHeader("Allow", m.allow);
+      return refuse(std::move(res));
     }
     if (CrossSite(req)) {
-      SendJson(res, 403, ErrorView(403, "cross-site request refused (Origin " +
-                                            req.get_header_value("Origin") + ")"));
-      return;
+      return refuse(
+          ErrorAnswer(403, "cross-site request refused (Origin " + req.HeaderOr("origin") + ")"));
     }
-    std::optional<RequestGate::Pass> pass;
-    if (CpuOnly(m.route.id, req)) pass.emplace(gate);
-    service::Session session;
+    Admitted admitted{m.route, {}};
     if (!IsPublic(m.route.id)) {
-      auto s = auth.Check(SessionCookie(req));
-      if (!s) return SendError(res, s.error());
-      session = std::move(*s);
+      auto session = auth.Check(CookieValue(req.HeaderOr("cookie"), kCookieName));
+      if (!session) return refuse(ErrorAnswer(session.error()));
+      admitted.session = std::move(*session);
     }
     RouteId id = m.route.id;
     if ((id == RouteId::kDownload || id == RouteId::kDelete || id == RouteId::kCancel) &&
-        !session.is_admin) {
-      SendJson(res, 403, ErrorView(403, "user " + session.username +
-                                            " may list and inspect images but not change them"));
-      return;
+        !admitted.session.is_admin) {
+      return refuse(ErrorAnswer(403, "user " + admitted.session.username +
+                                         " may list and inspect images but not change them"));
     }
-    auto result = Dispatch(m.route, session, req, res);
-    if (!result) SendError(res, result.error());
+    req.context = std::move(admitted);
+    return std::nullopt;
   }
 
-  Result<void> Dispatch(const Route& r, const service::Session& session,
-                        const httplib::Request& req, httplib::Response& res) {
-    switch (r.id) {
-      case RouteId::kHealth:
-        SendJson(res, 200, {{"status", "ok"}});
-        return {};
-      case RouteId::kLogin: return Login(req, res);
-      case RouteId::kLoginRefresh:
-        SendJson(res, 200, LoginView(session));
-        return {};
-      case RouteId::kLogout: {
-        WHARF_RETURN_IF_ERROR(auth.Logout(session.id));
-        res.set_header("Set-Cookie",
-                       std::string(kCookieName) + "=" + CookieAttributes() + "; Max-Age=0");
-        SendJson(res, 200, {{"username", session.username}});
-        return {};
-      }
-      case RouteId::kList: return List(req, res);
-      case RouteId::kDownloadStatus: {
-        nlohmann::json out = nlohmann::json::array();
-        for (const auto& job : images.DownloadStatus()) out.push_back(JobView(job));
-        SendJson(res, 200, out);
-        return {};
-      }
-      case RouteId::kInspect:
-      case RouteId::kRemoteInspect: {
-        if (r.type != "docker") {
-          return InvalidArgument("image_type must be docker; got \"" + r.type + "\"");
-        }
-        auto view = r.id == RouteId::kInspect ? images.Inspect(r.name, r.tag)
-                                              : images.RemoteInspect(r.name, r.tag);
-        if (!view) return Error(view.error());
-        SendJson(res, 200, *view);
-        return {};
-      }
-      case RouteId::kTags: {
-        if (r.type != "docker") return InvalidArgument("image_type must be docker");
-        if (r.official != "0" && r.official != "1") {
-          return InvalidArgument("is_official must be 0 or 1; got \"" + r.official + "\"");
-        }
-        auto tags = images.Tags(r.name, r.official == "1");
-        if (!tags) return Error(tags.error());
-        SendJson(res, 200, {{"installed", tags->installed}, {"tags", tags->tags}});
-        return {};
-      }
-      case RouteId::kDownload:
-        WHARF_RETURN_IF_ERROR(Download(r, req, res));
-        Audit(session, req, "download", r.source + " " + r.type + " " + r.name + ":" + r.tag);
-        return {};
-      case RouteId::kDelete: {
-        if (r.source != "local") {
-          return InvalidArgument("images can only be deleted from local; got \"" + r.source +
-                                 "\"");
-        }
-        WHARF_RETURN_IF_ERROR(images.Delete(r.type, r.name, r.tag));
-        Audit(session, req, "delete", r.type + " " + r.name + (r.tag.empty() ? "" : ":" + r.tag));
-        SendJson(res, 200, nlohmann::json::object());
-        return {};
-      }
-      case RouteId::kCancel:
-        WHARF_RETURN_IF_ERROR(images.CancelDownload(r.type, r.name, r.tag));
-        Audit(session, req, "cancel", r.type + " " + r.name + ":" + r.tag);
-        SendJson(res, 200, nlohmann::json::object());
-        return {};
-      case RouteId::kEvents:
-        ServeEvents(events, req, res);
-        return {};
-      case RouteId::kMetrics:
-        res.status = 200;
-        res.set_content(RenderMetrics(images.DownloadStats(), images.StoreBytes(), counts),
-                        "text/plain; version=0.0.4");
-        return {};
-      case RouteId::kStatic:
-        return ServeStatic(options.share_dir, r.name, res);
-    }
-    return Internal("unhandled route");
+  HttpResponse Handle(HttpRequest& req) override {
+    const auto& admitted = std::any_cast<const Admitted&>(req.context);
+    HttpResponse res;
+    auto result = Dispatch(admitted.route, admitted.session, req, res);
+    if (!result) res = ErrorAnswer(result.error());
+    return Finish(std::move(res), RouteName(admitted.route.id));
   }
 
-  static void Audit(const service::Session& session, const httplib::Request& req,
-                    const char* action, const std::string& what) {
-    spdlog::info("audit: {} user={} from={} {}", action, session.username, req.remote_addr, what);
+  HttpResponse Refusal(int status, const std::string& message) override {
+    return Finish(ErrorAnswer(status, message), "refused");
   }
 
-  Result<void> Login(const httplib::Request& req, httplib::Response& res) {
-    std::string username;
-    std::string password;
-    auto body = nlohmann::json::parse(req.body, nullptr, false);
-    if (body.is_object()) {
-      auto u = OptionalString(body, "username");
-      auto p = OptionalString(body, "password");
-      if (!u) return Error(u.error());
-      if (!p) return Error(p.error());
-      username = *u;
-      password = *p;
-    } else {
-      username = req.get_param_value("username");
-      password = req.get_param_value("password");
-    }
-    if (username.empty()) return InvalidArgument("username is required");
-    if (int64_t wait = throttle.Check(username, req.remote_addr, NowSeconds()); wait > 0) {
-      res.set_header("Retry-After", std::to_string(wait));
-      spdlog::warn("audit: login throttled user=\"{}\" from={}", username, req.remote_addr);
-      return ResourceExhausted("too many failed logins; try again in " + std::to_string(wait) +
-                               " s");
-    }
-    auto session = auth.Login(username, password);
-    if (!session) {
-      if (session.error().code == Code::kUnauthenticated) {
-        throttle.Failure(username, req.remote_addr, NowSeconds());
-      }
-      spdlog::warn("audit: login failed user=\"{}\" from={}", username, req.remote_addr);
-      return Error(session.error());
-    }
-    throttle.Success(username);
-    spdlog::info("audit: login user={} from={}", username, req.remote_addr);
-    res.set_header("Set-Cookie", std::string(kCookieName) + "=" + session->id +
-                                     CookieAttributes() +
-                                     "; Max-Age=" + std::to_string(options.session_ttl_s));
-    SendJson(res, 200, LoginView(*session));
-    return {};
+  // A registry call made for `req` stops when the client leaves, the server stops, or
+  // upstream_timeout_s has passed; UpstreamError then says which.
+  std::function<bool()> Upstream(const HttpRequest& req, SteadyClock::time_point deadline) {
+    return [&req, deadline] { return req.Abandoned() || SteadyClock::now() >= deadline; };
+  }
+  Status UpstreamError(Status error, SteadyClock::time_point deadline) const {
+    if (error.code != Code::kCancelled || SteadyClock::now() < deadline) return error;
+    return Status{Code::kUnavailable, "no answer from upstream within " +
+                                          std::to_string(options.upstream_timeout_s) +
+                                          " s (upstream_timeout_s): " + error.message};
+  }
+  SteadyClock::time_point UpstreamDeadline() const {
+    return SteadyClock::now() + std::chrono::seconds(options.upstream_timeout_s);
   }
 
-  Result<void> List(const httplib::Request& req, httplib::Response& res) {
-    auto depot = DepotParam(req);
-    if (!depot) return Error(depot.error());
-    auto type = TypeParam(req.get_param_value("type"), "type");
-    if (!type) return Error(type.error());
-    ListQuery q{*depot, *type, req.get_param_value("filter_text")};
-    for (auto [name, field, max] : {std::tuple{"page", &q.page, int64_t{1} << 20},
-                                    std::tuple{"n", &q.n, int64_t{100}}}) {
-      if (!req.has_param(name)) continue;
-      auto value = PositiveParam(req.get_param_value(name), name, max);
-      if (!value) return Error(value.error());
-      *field = *value;
-    }
-    if (q.depot == "local") {  // the hot path: served as text kept between requests
-      auto text = local_listings.Get(images, q);
-      if (!text) return Error(text.error());
-      res.status = 200;
-      // Written to the socket straight from the kept text: a listing of 1,000 images is
-      // ~180 KB, and copying it into the response for every request cost more than the rest.
-      std::shared_ptr<const std::string> body = *text;
-      res.set_content_provider(
-          body->size(), "application/json",
-          [body](size_t offset, size_t length, httplib::DataSink& sink) {
-            return sink.write(body->data() + offset, length);
-          });
-      return {};
-    }
-    auto listing = ListDepot(images, depots, q);
-    if (!listing) return Error(listing.error());
-    SendJson(res, 200, *listing);
-    return {};
+  Result<void> Dispatch(const Route& r, const service::Session& session, HttpRequest& req,
+                        HttpResponse& res);
+  Result<void> Images(const Route& r, const HttpRequest& req, HttpResponse& res);
+  Result<void> Change(const Route& r, const service::Session& session, const HttpRequest& req,
+                      HttpResponse& res);
+  void Audit(const service::Session& session, const HttpRequest& req, const char* action,
+             const std::string& what) {
+    spdlog::info("audit: {} user={} from={} {}", action, LogSafe(session.username), req.remote_addr,
+                 LogSafe(what, 512));
   }
-
-  Result<void> Download(const Route& r, const httplib::Request& req, httplib::Response& res) {
-    auto body = JsonBody(req);
-    if (!body) return Error(body.error());
-    service::DownloadRequest d{r.source, r.type, r.name, r.tag};
-    for (auto [key, field] : {std::pair{"description", &d.description},
-                              std::pair{"location", &d.location}, std::pair{"icon", &d.icon}}) {
-      auto value = OptionalString(*body, key);
-      if (!value) return Error(value.error());
-      *field = *value;
-    }
-    WHARF_RETURN_IF_ERROR(images.Download(d));
-    SendJson(res, 200, nlohmann::json::object());
-    return {};
-  }
+  Result<void> Login(const HttpRequest& req, HttpResponse& res);
+  Result<void> List(const HttpRequest& req, HttpResponse& res);
+  Result<void> Download(const Route& r, const HttpRequest& req);
+  Result<void> Events(const service::Session& session, const HttpRequest& req, HttpResponse& res);
 };
 
-Server::Server(ServerOptions options, service::ImageService& images, service::Auth& auth,
-               depot::Depots& depots, pull::EventBus& events)
-    : impl_(std::make_unique<Impl>(options, images, auth, depots, events)) {
-  auto& http = *impl_->http;
-  http.set_tcp_nodelay(true);
-  // cpp-httplib closes a kept-alive connection after 5 requests; each reconnection costs a
-  // handshake and a hand-off to a pool thread (a third of the CPU of a local listing).
-  http.set_keep_alive_max_count(kKeepAliveMaxRequests);
-  // cpp-httplib's defaults: SO_REUSEPORT, which lets a second process bind the same port and
-  // take half of the connections, and a listen backlog of 5 (fixed in Debian's shared
-  // library), which drops the SYNs of a burst of clients (a second's retransmit each). Here:
-  // SO_REUSEADDR only, and the socket is kept so that Bind can widen the backlog.
-  http.set_socket_options([this](socket_t sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    impl_->listen_fd = sock;
-  });
-  // Connections over the cap get a 503 at once (pre-routing handler below); event streams hold
-  // a thread each for as long as they are open.
-  const size_t max_connections = impl_->options.max_connections;
-  http.new_task_queue = [max_connections] { return new ConnectionPool(max_connections, 64); };
-  http.set_payload_max_length(options.max_body_bytes);
-  http.set_read_timeout(options.read_timeout_s, 0);
-  http.set_write_timeout(options.write_timeout_s, 0);
-  auto handler = [this](const httplib::Request& req, httplib::Response& res) {
-    impl_->Handle(req, res);
-  };
-  // cpp-httplib 0.11 waits for a body until the read timeout when a POST has neither
-  // Content-Length nor chunked encoding (what `curl -XPOST URL` sends). Such a request has no
-  // body (RFC 9112 6.3), so it is answered before the server tries to read one.
-  http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (ConnectionPool::OverCapacity()) {
-      res.set_header("Connection", "close");
-      res.set_header("Retry-After", "1");
-      SendJson(res, 503,
-               ErrorView(503, "too many connections (max_connections is " +
-                                  std::to_string(impl_->options.max_connections) +
-                                  "); try again"));
-      return httplib::Server::HandlerResponse::Handled;
-    }
-    if (req.has_header("Content-Length") || req.has_header("Transfer-Encoding")) {
-      return httplib::Server::HandlerResponse::Unhandled;
-    }
-    impl_->Handle(req, res);
-    return httplib::Server::HandlerResponse::Handled;
-  });
-  http.Get(".*", handler);
-  http.Post(".*", handler);
-  http.Put(".*", handler);
-  http.Delete(".*", handler);
-  http.Patch(".*", handler);
-  http.Options(".*", handler);
-  http.set_error_handler([](const httplib::Request&, httplib::Response& res) {
-    if (res.status == 413) {
-      SendJson(res, 413, ErrorView(413, "request body too large"));
-    } else if (!res.body.starts_with("{\"error\"")) {
-      SendJson(res, res.status, ErrorView(res.status, "HTTP error " + std::to_string(res.status)));
-    }
-  });
+Result<void> Server::Impl::Dispatch(const Route& r, const service::Session& session,
+                                    HttpRequest& req, HttpResponse& res) {
+  switch (r.id) {
+    case RouteId::kHealth:
+      res = JsonAnswer(200, {{"status", "ok"}});
+      return {};
+    case RouteId::kLogin:
+      return Login(req, res);
+    case RouteId::kLoginRefresh:
+      res = JsonAnswer(200, LoginView(session));
+      return {};
+    case RouteId::kLogout:
+      WHARF_RETURN_IF_ERROR(auth.Logout(session.id));
+      res = JsonAnswer(200, {{"username", session.username}});
+      res.AddHeader("Set-Cookie",
+                    std::string(kCookieName) + "=" + CookieAttributes() + "; Max-Age=0");
+      return {};
+    case RouteId::kList:
+      return List(req, res);
+    case RouteId::kEvents:
+      return Events(session, req, res);
+    case RouteId::kMetrics:
+      res.SetBody(RenderMetrics(images.DownloadStats(), images.StoreBytes(), counts),
+                  "text/plain; version=0.0.4");
+      return {};
+    case RouteId::kStatic:
+      return ServeStatic(options.share_dir, r.name, res);
+    case RouteId::kDownload:
+    case RouteId::kDelete:
+    case RouteId::kCancel:
+      return Change(r, session, req, res);
+    default:
+      return Images(r, req, res);
+  }
 }
 
-Server::~Server() { Stop(); }
-
-Result<std::unique_ptr<Server>> Server::Create(ServerOptions options,
-                                               service::ImageService& images,
-                                               service::Auth& auth, depot::Depots& depots,
-                                               pull::EventBus& events) {
-  if (options.tls_cert.empty() != options.tls_key.empty()) {
-    return InvalidArgument("tls_cert and tls_key must be set together");
+// The read-only image routes.
+Result<void> Server::Impl::Images(const Route& r, const HttpRequest& req, HttpResponse& res) {
+  switch (r.id) {
+    case RouteId::kDownloadStatus: {
+      nlohmann::json out = nlohmann::json::array();
+      for (const auto& job : images.DownloadStatus()) out.push_back(JobView(job));
+      res = JsonAnswer(200, out);
+      return {};
+    }
+    case RouteId::kInspect:
+    case RouteId::kRemoteInspect: {
+      if (r.type != "docker") {
+        return InvalidArgument("image_type must be docker; got \"" + r.type + "\"");
+      }
+      auto deadline = UpstreamDeadline();
+      auto view = r.id == RouteId::kInspect
+                      ? images.Inspect(r.name, r.tag)
+                      : images.RemoteInspect(r.name, r.tag, Upstream(req, deadline));
+      if (!view) return Error(UpstreamError(view.error(), deadline));
+      res = JsonAnswer(200, *view);
+      return {};
+    }
+    case RouteId::kTags: {
+      if (r.type != "docker") return InvalidArgument("image_type must be docker");
+      if (r.official != "0" && r.official != "1") {
+        return InvalidArgument("is_official must be 0 or 1; got \"" + r.official + "\"");
+      }
+      auto deadline = UpstreamDeadline();
+      auto tags = images.Tags(r.name, r.official == "1", Upstream(req, deadline));
+      if (!tags) return Error(UpstreamError(tags.error(), deadline));
+      res = JsonAnswer(200, {{"installed", tags->installed}, {"tags", tags->tags}});
+      return {};
+    }
+    default:
+      return Internal("unhandled route");
   }
-  std::string cert = options.tls_cert;
-  auto server = std::make_unique<Server>(std::move(options), images, auth, depots, events);
-  if (!server->impl_->http->is_valid()) {
-    return InvalidArgument("cannot load the TLS certificate or key (" + cert + ")");
-  }
-  return server;
 }
 
-Result<int> Server::Bind(const std::string& host, int port) {
-  int bound = port == 0 ? impl_->http->bind_to_any_port(host) : port;
-  if (port != 0 && !impl_->http->bind_to_port(host, port)) bound = -1;
-  if (bound < 0) {
-    return Unavailable("cannot listen on " + host + ":" + std::to_string(port) +
-                       " (address in use or not available)");
+// Downloads, deletes and cancels (admins only; Admit checked).
+Result<void> Server::Impl::Change(const Route& r, const service::Session& session,
+                                  const HttpRequest& req, HttpResponse& res) {
+  std::string what = r.type + " " + r.name + (r.tag.empty() ? "" : ":" + r.tag);
+  if (r.id == RouteId::kDownload) {
+    WHARF_RETURN_IF_ERROR(Download(r, req));
+    Audit(session, req, "download", r.source + " " + what);
+  } else if (r.id == RouteId::kDelete) {
+    if (r.source != "local") {
+      return InvalidArgument("images can only be deleted from local; got \"" + r.source + "\"");
+    }
+    WHARF_RETURN_IF_ERROR(images.Delete(r.type, r.name, r.tag));
+    Audit(session, req, "delete", what);
+  } else {
+    WHARF_RETURN_IF_ERROR(images.CancelDownload(r.type, r.name, r.tag));
+    Audit(session, req, "cancel", what);
   }
-  // Listening again on a listening socket only changes its backlog (Linux).
-  constexpr int kListenBacklog = 1024;
-  if (impl_->listen_fd >= 0 && ::listen(impl_->listen_fd, kListenBacklog) != 0) {
-    spdlog::warn("cannot widen the listen backlog: {}", std::strerror(errno));
-  }
-  return bound;
-}
-
-Result<void> Server::Serve() {
-  if (!impl_->http->listen_after_bind()) return Internal("HTTP server stopped with an error");
+  res = JsonAnswer(200, nlohmann::json::object());
   return {};
 }
 
-void Server::Stop() { impl_->http->stop(); }
+Result<void> Server::Impl::Login(const HttpRequest& req, HttpResponse& res) {
+  auto credentials = Credentials(req);
+  if (!credentials) return Error(credentials.error());
+  const auto& [username, password] = *credentials;
+  if (username.empty()) return InvalidArgument("username is required");
+  const std::string user = LogSafe(username);
+  if (int64_t wait = throttle.Begin(username, req.remote_addr, NowSeconds()); wait > 0) {
+    spdlog::warn("audit: login throttled user=\"{}\" from={}", user, req.remote_addr);
+    Status error{Code::kResourceExhausted,
+                 "too many failed logins; try again in " + std::to_string(wait) + " s"};
+    res = ErrorAnswer(error);
+    res.AddHeader("Retry-After", std::to_string(wait));
+    return {};
+  }
+  auto session = auth.Login(username, password);
+  if (!session) {
+    spdlog::warn("audit: login failed user=\"{}\" from={}", user, req.remote_addr);
+    return Error(session.error());
+  }
+  throttle.Success(username, req.remote_addr);
+  spdlog::info("audit: login user={} from={}", user, req.remote_addr);
+  res = JsonAnswer(200, LoginView(*session));
+  res.AddHeader("Set-Cookie", std::string(kCookieName) + "=" + session->id + CookieAttributes() +
+                                  "; Max-Age=" + std::to_string(options.session_ttl_s));
+  return {};
+}
+
+Result<void> Server::Impl::List(const HttpRequest& req, HttpResponse& res) {
+  auto depot = DepotParam(req);
+  if (!depot) return Error(depot.error());
+  auto type = TypeParam(req.Param("type"), "type");
+  if (!type) return Error(type.error());
+  ListQuery q{*depot, *type, req.Param("filter_text")};
+  for (auto [name, field, max] :
+       {std::tuple{"page", &q.page, int64_t{1} << 20}, std::tuple{"n", &q.n, int64_t{100}}}) {
+    if (!req.HasParam(name)) continue;
+    auto value = PositiveParam(req.Param(name), name, max);
+    if (!value) return Error(value.error());
+    *field = *value;
+  }
+  if (q.depot == "local") {
+    // The hot path: the kept text is written to the socket as it is, not copied (a listing
+    // of 1,000 images is ~180 KB).
+    auto text = local_listings.Get(images, q);
+    if (!text) return Error(text.error());
+    res.body = *text;
+    return {};
+  }
+  auto deadline = UpstreamDeadline();
+  auto listing = ListDepot(images, depots, q, Upstream(req, deadline));
+  if (!listing) return Error(UpstreamError(listing.error(), deadline));
+  res = JsonAnswer(200, *listing);
+  return {};
+}
+
+Result<void> Server::Impl::Download(const Route& r, const HttpRequest& req) {
+  auto body = JsonBody(req.body);
+  if (!body) return Error(body.error());
+  service::DownloadRequest d{r.source, r.type, r.name, r.tag};
+  for (auto [key, field] : {std::pair{"description", &d.description},
+                            std::pair{"location", &d.location}, std::pair{"icon", &d.icon}}) {
+    auto value = OptionalString(*body, key);
+    if (!value) return Error(value.error());
+    *field = *value;
+  }
+  return images.Download(d);
+}
+
+Result<void> Server::Impl::Events(const service::Session& session, const HttpRequest& req,
+                                  HttpResponse& res) {
+  std::shared_ptr<void> slot = streams.Take(session.username);
+  if (!slot) {
+    res = ErrorAnswer(429, "too many event streams open (at most " +
+                               std::to_string(streams.per_user()) + " per user and " +
+                               std::to_string(streams.total()) + " in all)");
+    res.AddHeader("Retry-After", "5");
+    return {};
+  }
+  ServeEvents(events, req, std::move(slot), res);
+  return {};
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Server::~Server() {
+  Stop();
+  impl_->http.reset();  // joins its workers, which call into impl_
+}
+
+Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, service::ImageService& images,
+                                               service::Auth& auth, depot::Depots& depots,
+                                               pull::EventBus& events) {
+  auto impl = std::make_unique<Impl>(std::move(options), images, auth, depots, events);
+  auto http = HttpServer::Create(impl->options.http, *impl);
+  if (!http) return Error(http.error());
+  impl->http = std::move(*http);
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Result<int> Server::Bind(const std::string& host, int port) {
+  return impl_->http->Bind(host, port);
+}
+
+Result<void> Server::Serve() { return impl_->http->Serve(); }
+
+void Server::Stop() {
+  if (impl_->http) impl_->http->Stop();
+}
 
 }  // namespace wharf::api

@@ -1,13 +1,16 @@
-// The HTTP API: the Container Station image routes, login sessions, and error mapping.
-// Every error answer is {"error": {"code": N, "message": "..."}} with HTTP status N. Every
-// route other than login and /healthz requires a live session cookie (401 otherwise).
+// The HTTP API: the Container Station image routes, login sessions, and error mapping, over
+// the HTTP server of http_server.h. Every error answer is {"error": {"code": N, "message":
+// "..."}} with HTTP status N. Every route other than login and /healthz requires a live
+// session cookie (401 otherwise).
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "wharf/api/http_server.h"
 #include "wharf/base/status.h"
 #include "wharf/depot/depots.h"
 #include "wharf/pull/event_bus.h"
@@ -17,30 +20,31 @@
 namespace wharf::api {
 
 struct ServerOptions {
-  int64_t session_ttl_s = 86400;        // cookie Max-Age
-  size_t max_body_bytes = 1 << 20;      // larger request bodies get 413
-  int read_timeout_s = 10;              // a client that stalls this long is dropped
-  int write_timeout_s = 30;
-  size_t max_connections = 256;         // open at once; more are answered 503 and closed
+  int64_t session_ttl_s = 86400;              // cookie Max-Age
   std::filesystem::path share_dir = "share";  // the web page (web/) and icons (icons/)
-  std::string tls_cert;  // PEM files; both set = serve HTTPS (and mark the cookie Secure)
-  std::string tls_key;
+  // Host header values (without the port) accepted; empty = any. A defence against DNS
+  // rebinding for a wharfd reachable under a LAN name: a page of another site whose name
+  // was pointed at wharfd's address still sends its own name as Host.
+  std::vector<std::string> allowed_hosts;
+  size_t max_event_streams = 256;         // open at once; more get 429
+  size_t max_event_streams_per_user = 8;  // likewise, per user
+  int upstream_timeout_s = 30;            // a registry call made for a request, in total
+  HttpServerOptions http;                 // connections, deadlines, limits, TLS
 };
 
 // Every route other than login, /healthz, /metrics and the page's static files needs a live
 // session; downloads, deletes and cancels need an admin session (403 otherwise). A request
 // that changes state and carries an Origin of another site is refused (403). Failed logins
 // are throttled per user and per address (429 with Retry-After). Logins, downloads, deletes
-// and cancels are written to the log as "audit:" lines (who, what, from where).
+// and cancels are written to the log as "audit:" lines (who, what, from where), their fields
+// escaped and bounded. A path or query parameter that is not UTF-8 is a 400 naming it; a
+// path with a NUL byte is a 404.
 class Server {
  public:
   // InvalidArgument if the TLS certificate or key cannot be loaded.
   static Result<std::unique_ptr<Server>> Create(ServerOptions options,
-                                                service::ImageService& images,
-                                                service::Auth& auth, depot::Depots& depots,
-                                                pull::EventBus& events);
-  Server(ServerOptions options, service::ImageService& images, service::Auth& auth,
-         depot::Depots& depots, pull::EventBus& events);
+                                                service::ImageService& images, service::Auth& auth,
+                                                depot::Depots& depots, pull::EventBus& events);
   ~Server();
 
   // Binds host:port (port 0 = any free port). Returns the bound port.
@@ -50,8 +54,10 @@ class Server {
   // Stops Serve() from any thread (signal handlers must not call this directly).
   void Stop();
 
- private:
   struct Impl;
+
+ private:
+  explicit Server(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -78,6 +78,25 @@ Result<void> CheckPositive(TableReader& r, std::string_view key, int64_t value) 
   return {};
 }
 
+Result<void> ParseHttp(TableReader& top, HttpConfig& c, const std::string& origin) {
+  auto table = top.Table("http");
+  if (!table) return Error(table.error());
+  TableReader r(**table, "http.", origin);
+  for (auto [key, field] : {std::pair{"max_connections_per_client", &c.max_connections_per_client},
+                            std::pair{"header_timeout_s", &c.header_timeout_s},
+                            std::pair{"body_timeout_s", &c.body_timeout_s},
+                            std::pair{"idle_timeout_s", &c.idle_timeout_s},
+                            std::pair{"write_timeout_s", &c.write_timeout_s},
+                            std::pair{"min_rate_bytes_s", &c.min_rate_bytes_s},
+                            std::pair{"max_event_streams", &c.max_event_streams},
+                            std::pair{"max_event_streams_per_user", &c.max_event_streams_per_user},
+                            std::pair{"upstream_timeout_s", &c.upstream_timeout_s}}) {
+    WHARF_RETURN_IF_ERROR(r.Read(key, *field));
+    WHARF_RETURN_IF_ERROR(CheckPositive(r, key, *field));
+  }
+  return r.RejectUnknown();
+}
+
 }  // namespace
 
 Result<std::pair<std::string, int>> SplitHostPort(std::string_view listen) {
@@ -92,8 +111,7 @@ Result<std::pair<std::string, int>> SplitHostPort(std::string_view listen) {
   std::string_view port_text = listen.substr(colon + 1);
   int port = 0;
   auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port < 0 ||
-      port > 65535) {
+  if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port < 0 || port > 65535) {
     return InvalidArgument("listen address \"" + std::string(listen) + "\" has a bad port");
   }
   return std::make_pair(host, port);
@@ -119,6 +137,8 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin) 
   WHARF_RETURN_IF_ERROR(top.Read("tls_key", c.tls_key));
   WHARF_RETURN_IF_ERROR(top.Read("max_connections", c.max_connections));
   WHARF_RETURN_IF_ERROR(CheckPositive(top, "max_connections", c.max_connections));
+  WHARF_RETURN_IF_ERROR(top.Read("allowed_hosts", c.allowed_hosts));
+  WHARF_RETURN_IF_ERROR(ParseHttp(top, c.http, o));
   if (c.tls_cert.empty() != c.tls_key.empty()) {
     return top.Bad(c.tls_cert.empty() ? "tls_cert" : "tls_key",
                    "tls_cert and tls_key must be set together");
@@ -161,7 +181,8 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin) 
   if (!regs) return Error(regs.error());
   for (const auto& [host, node] : **regs) {
     std::string prefix = "registries.\"" + std::string(host.str()) + "\".";
-    if (!node.is_table()) return TableReader(**regs, "registries.", o).Bad(host.str(), "expected a table");
+    if (!node.is_table())
+      return TableReader(**regs, "registries.", o).Bad(host.str(), "expected a table");
     TableReader r(*node.as_table(), prefix, o);
     RegistryConfig rc;
     WHARF_RETURN_IF_ERROR(r.Read("insecure", rc.insecure));
@@ -214,7 +235,8 @@ bool HoldsCredentials(const Config& config) {
 
 Result<Config> LoadConfig(const std::filesystem::path& file) {
   auto text = ReadFile(file, 1 << 20);
-  if (!text) return InvalidArgument("cannot read config " + file.string() + ": " + text.error().message);
+  if (!text)
+    return InvalidArgument("cannot read config " + file.string() + ": " + text.error().message);
   return ParseConfig(*text, file.string());
 }
 

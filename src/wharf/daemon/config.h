@@ -21,13 +21,28 @@ struct RegistryConfig {
   std::string password;
 };
 
+// [http]: what one client may take of the API server (see the README, "Security").
+struct HttpConfig {
+  int64_t max_connections_per_client = 64;  // open at once from one address; more get 503
+  int64_t header_timeout_s = 10;            // a request's headers, in total
+  int64_t body_timeout_s = 10;              // a request's body, plus its size at min_rate_bytes_s
+  int64_t idle_timeout_s = 30;              // a kept-alive connection waiting for its next request
+  int64_t write_timeout_s = 30;             // an answer, plus its size at min_rate_bytes_s
+  int64_t min_rate_bytes_s = 4096;          // the slowest transfer rate a client is allowed
+  int64_t max_event_streams = 256;          // GET /api/v1/events open at once; more get 429
+  int64_t max_event_streams_per_user = 8;
+  int64_t upstream_timeout_s = 30;  // a registry call made for a request, in total
+};
+
 struct Config {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = "var";
-  std::string log_level = "info";  // trace, debug, info, warn, error
-  std::string tls_cert;  // PEM certificate (chain) for HTTPS; with tls_key
-  std::string tls_key;   // PEM private key
-  int64_t max_connections = 256;  // HTTP connections open at once; more get 503
+  std::string log_level = "info";          // trace, debug, info, warn, error
+  std::string tls_cert;                    // PEM certificate (chain) for HTTPS; with tls_key
+  std::string tls_key;                     // PEM private key
+  int64_t max_connections = 4096;          // HTTP connections open at once; more get 503
+  std::vector<std::string> allowed_hosts;  // Host header names accepted; empty = any
+  HttpConfig http;
   int64_t session_ttl_s = 86400;
   std::string dockerhub_registry = "https://registry-1.docker.io";
   std::string dockerhub_index = "https://index.docker.io";
@@ -36,14 +51,14 @@ struct Config {
   // Curated catalogs: a file path or an http(s) URL; empty = the shipped catalog.
   std::string catalog_appcenter;
   std::string catalog_official;
-  int64_t catalog_refresh_s = 3600;  // how often a remote catalog is fetched again
+  int64_t catalog_refresh_s = 3600;                  // how often a remote catalog is fetched again
   std::map<std::string, RegistryConfig> registries;  // by "host[:port]"
   int64_t max_concurrent = 3;
   int64_t failed_ttl_s = 600;
-  std::string platform;  // "" = this host
-  int64_t attempts = 5;         // tries per registry request for transient failures
-  int64_t stall_timeout_s = 30; // a transfer that delivers no byte this long is retried
-  std::string lxc_cache_dir;    // "" = off; else where LXC downloads are handed to lxc-create
+  std::string platform;          // "" = this host
+  int64_t attempts = 5;          // tries per registry request for transient failures
+  int64_t stall_timeout_s = 30;  // a transfer that delivers no byte this long is retried
+  std::string lxc_cache_dir;     // "" = off; else where LXC downloads are handed to lxc-create
 };
 
 // Parses TOML text. `origin` names the source in messages (usually the file name).

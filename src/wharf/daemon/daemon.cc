@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -65,13 +66,54 @@ class SignalWaiter {
   sigset_t set_;
 };
 
+// Every connection is a file descriptor: the soft limit (often 1,024) is raised to the hard
+// one, and the connection cap lowered to what fits beside the store's own descriptors.
+size_t ConnectionsThatFit(size_t wanted) {
+  constexpr size_t kOwnDescriptors = 256;  // SQLite, blobs being written, registry sockets
+  struct rlimit limit {};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return wanted;
+  if (limit.rlim_cur < limit.rlim_max) {
+    limit.rlim_cur = limit.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+  }
+  size_t fit =
+      limit.rlim_cur > kOwnDescriptors * 2 ? limit.rlim_cur - kOwnDescriptors : limit.rlim_cur / 2;
+  if (wanted <= fit) return wanted;
+  spdlog::warn("max_connections lowered from {} to {}: the file descriptor limit is {}", wanted,
+               fit, static_cast<uint64_t>(limit.rlim_cur));
+  return fit;
+}
+
+api::ServerOptions ServerOptionsOf(const Config& config, const std::filesystem::path& share) {
+  api::ServerOptions o;
+  o.session_ttl_s = config.session_ttl_s;
+  o.share_dir = share;
+  o.allowed_hosts = config.allowed_hosts;
+  o.max_event_streams = static_cast<size_t>(config.http.max_event_streams);
+  o.max_event_streams_per_user = static_cast<size_t>(config.http.max_event_streams_per_user);
+  o.upstream_timeout_s = static_cast<int>(config.http.upstream_timeout_s);
+  api::HttpServerOptions& h = o.http;
+  h.tls_cert = config.tls_cert;
+  h.tls_key = config.tls_key;
+  h.max_connections = ConnectionsThatFit(static_cast<size_t>(config.max_connections));
+  h.max_connections_per_client = static_cast<size_t>(config.http.max_connections_per_client);
+  h.header_timeout_s = static_cast<int>(config.http.header_timeout_s);
+  h.body_timeout_s = static_cast<int>(config.http.body_timeout_s);
+  h.idle_timeout_s = static_cast<int>(config.http.idle_timeout_s);
+  h.write_timeout_s = static_cast<int>(config.http.write_timeout_s);
+  h.min_rate_bytes_s = static_cast<size_t>(config.http.min_rate_bytes_s);
+  return o;
+}
+
 }  // namespace
 
 Result<void> Run(const Config& config) {
   SignalWaiter signals;  // before any thread starts, so all threads inherit the mask
   spdlog::set_level(spdlog::level::from_str(config.log_level));
 
-  auto platform = config.platform.empty() ? oci::HostPlatform() : oci::ParsePlatform(config.platform);
+  auto platform =
+      config.platform.empty() ? oci::HostPlatform() : oci::ParsePlatform(config.platform);
   if (!platform) return InvalidArgument("downloads.platform: " + platform.error().message);
   auto listen = SplitHostPort(config.listen);
   if (!listen) return Error(listen.error());
@@ -100,7 +142,8 @@ Result<void> Run(const Config& config) {
   if (!generated) return Error(generated.error());
   if (!generated->empty()) {
     std::printf("wharfd: created user \"admin\" with password: %s\n", generated->c_str());
-    std::printf("wharfd: this password is shown only once; set WHARF_ADMIN_PASSWORD to choose it\n");
+    std::printf(
+        "wharfd: this password is shown only once; set WHARF_ADMIN_PASSWORD to choose it\n");
     std::fflush(stdout);
   }
   if (auto s = (*metadata)->DeleteExpiredSessions(NowSeconds()); !s) {
@@ -129,16 +172,15 @@ Result<void> Run(const Config& config) {
   // they are collected once the server listens, unless an unfinished download may resume
   // from what is on disk.
   bool collect_at_start = false;
-  if (auto jobs = (*metadata)->ListJobs(); jobs && std::ranges::all_of(*jobs, [](const auto& j) {
-        return j.state == "failed";
-      })) {
+  if (auto jobs = (*metadata)->ListJobs();
+      jobs && std::ranges::all_of(*jobs, [](const auto& j) { return j.state == "failed"; })) {
     collect_at_start = true;
   }
 
   registry::WebClient web(RegistryOptions(config));
   depot::DepotsOptions depot_options{config.catalog_appcenter, config.catalog_official,
-                                     config.catalog_refresh_s,  depot::FindShareDir(),
-                                     config.dockerhub_index,    config.dockerhub_registry,
+                                     config.catalog_refresh_s, depot::FindShareDir(),
+                                     config.dockerhub_index,   config.dockerhub_registry,
                                      config.search_timeout_s};
   auto depots = depot::Depots::Open(depot_options, web);
   if (!depots) return Error(depots.error());
@@ -153,21 +195,16 @@ Result<void> Run(const Config& config) {
   queue.AddFetcher("lxc", &lxc_fetcher);
   images.SetLxc(depots->get(), &lxc_cache);
 
-  api::ServerOptions server_options;
-  server_options.session_ttl_s = config.session_ttl_s;
-  server_options.share_dir = depot_options.share_dir;
-  server_options.tls_cert = config.tls_cert;
-  server_options.tls_key = config.tls_key;
-  server_options.max_connections = static_cast<size_t>(config.max_connections);
-  auto created = api::Server::Create(server_options, images, auth, **depots, events);
+  auto created = api::Server::Create(ServerOptionsOf(config, depot_options.share_dir), images, auth,
+                                     **depots, events);
   if (!created) return Error(created.error());
   api::Server& server = **created;
   auto port = server.Bind(listen->first, listen->second);
   if (!port) return Error(port.error());
   WHARF_RETURN_IF_ERROR(queue.Start());
   spdlog::info("wharfd listening on {}://{}:{} (data in {}, platform {})",
-               config.tls_cert.empty() ? "http" : "https", listen->first, *port,
-               data.string(), platform->String());
+               config.tls_cert.empty() ? "http" : "https", listen->first, *port, data.string(),
+               platform->String());
 
   Result<void> served;
   std::thread http([&] { served = server.Serve(); });

@@ -17,9 +17,10 @@ void EventBus::Publish(std::string type, std::string data) {
       if (sub->queue_.size() >= subscriber_queue_) {
         sub->dropped_ = true;
         sub->queue_.clear();
-        continue;
+      } else {
+        sub->queue_.push_back(e);
       }
-      sub->queue_.push_back(e);
+      if (sub->wake_) sub->wake_();
     }
     recent_.push_back(std::move(e));
     if (recent_.size() > window_) recent_.pop_front();
@@ -49,6 +50,9 @@ void EventBus::Close() {
   {
     std::lock_guard lock(mu_);
     closed_ = true;
+    for (Subscription* sub : subscribers_) {
+      if (sub->wake_) sub->wake_();
+    }
   }
   cv_.notify_all();
 }
@@ -70,6 +74,11 @@ EventBus::Subscription::~Subscription() {
 bool EventBus::Subscription::dropped() const {
   std::lock_guard lock(bus_->mu_);
   return dropped_;
+}
+
+void EventBus::Subscription::SetWaker(std::function<void()> wake) {
+  std::lock_guard lock(bus_->mu_);
+  wake_ = std::move(wake);
 }
 
 std::optional<Event> EventBus::Subscription::Next(int timeout_ms) {

@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -37,10 +38,15 @@ class EventBus {
     // closed()), or when the subscription was dropped or the bus closed.
     std::optional<Event> Next(int timeout_ms);
     bool dropped() const;
+    // `wake` is called (under the bus's lock: it must be quick and not call the bus) whenever
+    // an event is queued for this subscriber, it is dropped, or the bus closes. For waiting
+    // without a thread: call Next(0) when woken. Replaces an earlier waker.
+    void SetWaker(std::function<void()> wake);
 
    private:
     friend class EventBus;
     EventBus* bus_ = nullptr;
+    std::function<void()> wake_;
     std::deque<Event> queue_;
     bool dropped_ = false;
   };

@@ -60,5 +60,27 @@ TEST(EventBusTest, CloseWakesWaiters) {
   EXPECT_TRUE(bus.closed());
 }
 
+TEST(EventBusTest, WakerIsCalledForEventsDropsAndClose) {
+  EventBus bus(/*window=*/8, /*subscriber_queue=*/2);
+  auto sub = bus.Subscribe(-1);
+  int wakes = 0;
+  sub->SetWaker([&] { ++wakes; });
+  bus.Publish("job", "{}");
+  EXPECT_EQ(wakes, 1);
+  EXPECT_EQ(sub->Next(0)->type, "job");  // a woken reader takes it without waiting
+  EXPECT_FALSE(sub->Next(0));
+  bus.Publish("job", "{}");
+  bus.Publish("job", "{}");
+  bus.Publish("job", "{}");  // over the queue: dropped, and told so
+  EXPECT_EQ(wakes, 4);
+  EXPECT_TRUE(sub->dropped());
+  auto other = bus.Subscribe(-1);
+  int other_wakes = 0;
+  other->SetWaker([&] { ++other_wakes; });
+  bus.Close();
+  EXPECT_EQ(other_wakes, 1);
+  EXPECT_FALSE(other->Next(0));
+}
+
 }  // namespace
 }  // namespace wharf::pull

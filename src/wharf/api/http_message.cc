@@ -1,0 +1,117 @@
+#include "wharf/api/http_message.h"
+
+#include <algorithm>
+
+namespace wharf::api {
+
+namespace {
+
+bool SameName(std::string_view a, std::string_view b) {
+  return std::ranges::equal(a, b, [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) ==
+           std::tolower(static_cast<unsigned char>(y));
+  });
+}
+
+const std::string* Find(const Fields& fields, std::string_view name, bool any_case) {
+  for (const auto& [key, value] : fields) {
+    if (any_case ? SameName(key, name) : key == name) return &value;
+  }
+  return nullptr;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+bool HttpRequest::Abandoned() const {
+  return client_gone->load() || (server_stopping != nullptr && server_stopping->load());
+}
+
+const std::string* HttpRequest::Header(std::string_view name) const {
+  return Find(headers, name, true);
+}
+
+std::string HttpRequest::HeaderOr(std::string_view name, std::string fallback) const {
+  const std::string* value = Header(name);
+  return value ? *value : std::move(fallback);
+}
+
+bool HttpRequest::HasParam(std::string_view name) const {
+  return Find(params, name, false) != nullptr;
+}
+
+std::string HttpRequest::Param(std::string_view name) const {
+  const std::string* value = Find(params, name, false);
+  return value ? *value : std::string();
+}
+
+void HttpResponse::SetBody(std::string text, std::string type) {
+  body = std::make_shared<const std::string>(std::move(text));
+  content_type = std::move(type);
+}
+
+void HttpResponse::AddHeader(std::string name, std::string value) {
+  headers.emplace_back(std::move(name), std::move(value));
+}
+
+std::string PercentDecode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '%' && i + 2 < text.size()) {
+      int hi = HexValue(text[i + 1]);
+      int lo = HexValue(text[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(plus_is_space && c == '+' ? ' ' : c);
+  }
+  return out;
+}
+
+Fields ParseQuery(std::string_view query) {
+  Fields out;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view part = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    if (part.empty()) continue;
+    size_t eq = part.find('=');
+    std::string_view name = part.substr(0, eq);
+    std::string_view value =
+        eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
+    out.emplace_back(PercentDecode(name, true), PercentDecode(value, true));
+  }
+  return out;
+}
+
+void ParseTarget(std::string_view target, std::string& path, Fields& params) {
+  size_t question = target.find('?');
+  path = PercentDecode(target.substr(0, question), false);
+  params = question == std::string_view::npos ? Fields() : ParseQuery(target.substr(question + 1));
+}
+
+std::string CookieValue(std::string_view header, std::string_view name) {
+  while (!header.empty()) {
+    size_t semi = header.find(';');
+    std::string_view part = header.substr(0, semi);
+    header = semi == std::string_view::npos ? std::string_view() : header.substr(semi + 1);
+    while (!part.empty() && (part.front() == ' ' || part.front() == '\t')) part.remove_prefix(1);
+    if (part.size() > name.size() && part.starts_with(name) && part[name.size()] == '=') {
+      return std::string(part.substr(name.size() + 1));
+    }
+  }
+  return {};
+}
+
+}  // namespace wharf::api

@@ -1,0 +1,82 @@
+// An HTTP request and answer as the API's handlers see them, free of the server library (the
+// server, http_server.h, fills them in), and the parsing of targets, query strings, form bodies
+// and cookies. Plain values; the parsers are pure and thread-safe.
+#pragma once
+
+#include <any>
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace wharf::api {
+
+using Fields = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+  std::string method;  // "GET", ...
+  std::string target;  // as sent: "/api/v1/image/?from=local"
+  std::string path;    // the target's path, percent-decoded once
+  Fields params;       // the query, decoded; in order, repeats kept
+  Fields headers;      // names lower-cased
+  std::string body;    // empty until the body is read (see HttpHandler)
+  std::string remote_addr;
+  // Set by the server when the client has closed its side while the request is handled, so
+  // that a long upstream call can stop. Never null.
+  std::shared_ptr<const std::atomic<bool>> client_gone =
+      std::make_shared<const std::atomic<bool>>(false);
+  const std::atomic<bool>* server_stopping = nullptr;  // set while the server stops
+  std::any context;  // what the handler's Admit() kept for Handle()
+
+  // The client left or the server is stopping: work for this request may stop.
+  bool Abandoned() const;
+  // The first value of a header (name in any case), or nullptr.
+  const std::string* Header(std::string_view name) const;
+  std::string HeaderOr(std::string_view name, std::string fallback = "") const;
+  bool HasParam(std::string_view name) const;
+  // The first value of a query parameter, or "".
+  std::string Param(std::string_view name) const;
+};
+
+// A long answer written piece by piece (Server-Sent Events). Its methods are called on the
+// connection's I/O strand and must not block.
+class HttpStream {
+ public:
+  virtual ~HttpStream() = default;
+  // The text ready now ("" if none yet), or nullopt when the stream has ended.
+  virtual std::optional<std::string> Take() = 0;
+  // `wake` is to be called, from any thread, whenever Take() may have more; called once,
+  // before the first Take().
+  virtual void OnReady(std::function<void()> wake) = 0;
+  // Written when nothing came for the heartbeat interval (15 s), to keep proxies open.
+  virtual std::string Heartbeat() = 0;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  Fields headers;
+  std::shared_ptr<const std::string> body;  // null = empty; shared, so never copied
+  std::shared_ptr<HttpStream> stream;       // set: a chunked stream instead of body
+  bool close = false;                       // close the connection after this answer
+
+  void SetBody(std::string text, std::string type = "application/json");
+  void AddHeader(std::string name, std::string value);
+};
+
+// "%41b+c" → "Ab c" when `plus_is_space` (query strings and forms), bytes as they come: the
+// result may hold any byte, NUL and invalid UTF-8 included. A '%' not followed by two hex
+// digits stays as it is.
+std::string PercentDecode(std::string_view text, bool plus_is_space);
+// "a=1&b=&c" → {a,1}, {b,""}, {c,""}; names and values decoded.
+Fields ParseQuery(std::string_view query);
+// Splits a request target into its decoded path and query parameters.
+void ParseTarget(std::string_view target, std::string& path, Fields& params);
+// The value of cookie `name` in a Cookie header, or "".
+std::string CookieValue(std::string_view header, std::string_view name);
+
+}  // namespace wharf::api

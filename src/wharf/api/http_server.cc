@@ -1,0 +1,536 @@
+// Boost 1.74's asio/awaitable.hpp needs <utility> first under g++ 12.
+#include <utility>
+// clang-format off
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+// clang-format on
+#include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <chrono>
+#include <mutex>
+#include <span>
+#include <thread>
+#include <unordered_map>
+
+#include "wharf/api/http_server.h"
+
+namespace wharf::api {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = net::ip::tcp;
+using boost::system::error_code;
+using net::awaitable;
+using net::use_awaitable;
+using Clock = std::chrono::steady_clock;
+using Seconds = std::chrono::seconds;
+
+namespace {
+
+constexpr auto kHeartbeat = Seconds(15);
+constexpr auto kLinger = Seconds(1);   // reading what a refused client still sends
+constexpr size_t kMaxRefusing = 1024;  // refused connections lingering at once
+
+// Open connections, in total and per client address.
+class ConnectionLimits {
+ public:
+  ConnectionLimits(size_t total, size_t per_client) : max_total_(total), max_per_(per_client) {}
+
+  // Takes a place for a connection from `addr`, or says which limit it is over.
+  std::optional<std::string> Take(const std::string& addr) {
+    std::lock_guard lock(mu_);
+    if (total_ >= max_total_) {
+      return "too many connections (max_connections is " + std::to_string(max_total_) + ")";
+    }
+    size_t& mine = per_[addr];
+    if (mine >= max_per_) {
+      return "too many connections from " + addr + " (max_connections_per_client is " +
+             std::to_string(max_per_) + ")";
+    }
+    ++mine;
+    ++total_;
+    return std::nullopt;
+  }
+  void Give(const std::string& addr) {
+    std::lock_guard lock(mu_);
+    --total_;
+    if (auto it = per_.find(addr); it != per_.end() && --it->second == 0) per_.erase(it);
+  }
+
+ private:
+  const size_t max_total_;
+  const size_t max_per_;
+  std::mutex mu_;
+  size_t total_ = 0;
+  std::unordered_map<std::string, size_t> per_;
+};
+
+template <class Stream>
+tcp::socket& RawSocket(Stream& stream) {
+  return beast::get_lowest_layer(stream).socket();
+}
+
+Clock::duration AtRate(size_t bytes, size_t rate) {
+  return std::chrono::milliseconds(bytes * 1000 / std::max<size_t>(rate, 1));
+}
+
+HttpRequest HeadOf(const http::request<http::string_body>& req, const std::string& addr) {
+  HttpRequest r;
+  r.method = std::string(req.method_string());
+  r.target = std::string(req.target());
+  ParseTarget(r.target, r.path, r.params);
+  for (const auto& field : req) {
+    std::string name(field.name_string());
+    std::ranges::transform(name, name.begin(), [](unsigned char c) { return std::tolower(c); });
+    r.headers.emplace_back(std::move(name), std::string(field.value()));
+  }
+  r.remote_addr = addr;
+  return r;
+}
+
+// Sets `gone` (and calls `on_close`) when the client closes its side while the server
+// works on its request; stops at the first byte it could read instead, or when the socket's
+// operations are cancelled.
+void WatchForClose(tcp::socket& socket, std::shared_ptr<std::atomic<bool>> gone,
+                   std::function<void()> on_close = {}) {
+  int fd = socket.native_handle();
+  socket.async_wait(tcp::socket::wait_read, [fd, gone, on_close](error_code ec) {
+    if (ec) return;
+    char byte;
+    ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+      gone->store(true);
+      if (on_close) on_close();
+    }
+  });
+}
+
+}  // namespace
+
+struct HttpServer::Impl {
+  // Declared so that the io_context goes before what its connections refer to (options,
+  // handler, tls, limits), and the acceptor before the io_context.
+  HttpServerOptions options;
+  HttpHandler& handler;
+  std::optional<net::ssl::context> tls;
+  ConnectionLimits limits;
+  std::atomic<size_t> refusing{0};
+  std::atomic<bool> stopping{false};
+  net::thread_pool fast;
+  net::thread_pool slow;
+  net::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+
+  Impl(HttpServerOptions o, HttpHandler& h)
+      : options(std::move(o)),
+        handler(h),
+        limits(options.max_connections, options.max_connections_per_client),
+        fast(options.fast_workers),
+        slow(options.slow_workers) {}
+
+  // Runs `fn` (returning an HttpResponse) on a worker of `lane`; the coroutine resumes on its
+  // own strand. Meanwhile `gone` is set if the client closes its side.
+  template <class Stream, class F>
+  awaitable<HttpResponse> OnWorker(HttpHandler::Lane lane, Stream& stream,
+                                   const std::shared_ptr<std::atomic<bool>>& gone, F fn) {
+    std::optional<HttpResponse> result;
+    auto& pool = lane == HttpHandler::Lane::kFast ? fast : slow;
+    WatchForClose(RawSocket(stream), gone);
+    co_await net::co_spawn(
+        pool,
+        [&]() -> awaitable<void> {
+          try {
+            result.emplace(fn());
+          } catch (const std::exception& e) {
+            spdlog::error("request handler failed: {}", e.what());
+            result.emplace(handler.Refusal(500, std::string("internal error: ") + e.what()));
+          }
+          co_return;
+        },
+        use_awaitable);
+    error_code ec;
+    RawSocket(stream).cancel(ec);  // ends the watch
+    co_return std::move(*result);
+  }
+
+  template <class Stream>
+  awaitable<bool> Write(Stream& stream, HttpResponse& answer, unsigned version, bool keep,
+                        bool head);
+  template <class Stream>
+  awaitable<bool> WriteStream(Stream& stream, HttpResponse& answer, unsigned version);
+  template <class Stream>
+  awaitable<bool> RefuseWith(Stream& stream, HttpResponse answer, unsigned version);
+  template <class Stream>
+  awaitable<bool> Refuse(Stream& stream, int status, const std::string& message,
+                         unsigned version = 11);
+  template <class Stream>
+  awaitable<std::optional<std::string>> ReadBody(Stream& stream, beast::flat_buffer& buffer,
+                                                 http::request_parser<http::string_body>& parser);
+  template <class Stream>
+  awaitable<bool> Exchange(Stream& stream, beast::flat_buffer& buffer,
+                           http::request_parser<http::string_body>& parser, const std::string& addr,
+                           size_t served);
+  template <class Stream>
+  awaitable<void> Converse(Stream& stream, const std::string& addr, Clock::time_point start);
+  awaitable<void> Connection(tcp::socket socket, std::string addr);
+  awaitable<void> RefuseConnection(tcp::socket socket, std::string message);
+  awaitable<void> Accept();
+};
+
+template <class Stream>
+awaitable<bool> HttpServer::Impl::Write(Stream& stream, HttpResponse& answer, unsigned version,
+                                        bool keep, bool head) {
+  if (answer.stream) co_return co_await WriteStream(stream, answer, version);
+  static const std::string kEmpty;
+  const std::string& body = answer.body ? *answer.body : kEmpty;
+  http::response<http::span_body<const char>> res{static_cast<http::status>(answer.status),
+                                                  version};
+  res.set(http::field::content_type, answer.content_type);
+  for (const auto& [name, value] : answer.headers) res.insert(name, value);
+  res.keep_alive(keep);
+  if (head) {
+    res.content_length(body.size());
+  } else {
+    res.body() = std::span<const char>(body.data(), body.size());
+    res.prepare_payload();
+  }
+  beast::get_lowest_layer(stream).expires_after(Seconds(options.write_timeout_s) +
+                                                AtRate(body.size(), options.min_rate_bytes_s));
+  error_code ec;
+  co_await http::async_write(stream, res, net::redirect_error(use_awaitable, ec));
+  co_return !ec;
+}
+
+// A chunked answer fed by answer.stream until it ends, the client leaves or a piece is not
+// taken within the write deadline. The connection is not kept afterwards.
+template <class Stream>
+awaitable<bool> HttpServer::Impl::WriteStream(Stream& stream, HttpResponse& answer,
+                                              unsigned version) {
+  http::response<http::empty_body> res{static_cast<http::status>(answer.status), version};
+  res.set(http::field::content_type, answer.content_type);
+  for (const auto& [name, value] : answer.headers) res.insert(name, value);
+  res.keep_alive(false);
+  res.chunked(true);
+  http::response_serializer<http::empty_body> serializer{res};
+  auto& lowest = beast::get_lowest_layer(stream);
+  error_code ec;
+  lowest.expires_after(Seconds(options.write_timeout_s));
+  co_await http::async_write_header(stream, serializer, net::redirect_error(use_awaitable, ec));
+  if (ec) co_return false;
+  auto timer = std::make_shared<net::steady_timer>(stream.get_executor());
+  auto wake = [timer, ex = stream.get_executor()] { net::post(ex, [timer] { timer->cancel(); }); };
+  answer.stream->OnReady(wake);
+  auto gone = std::make_shared<std::atomic<bool>>(false);
+  WatchForClose(RawSocket(stream), gone, wake);
+  while (!gone->load() && !stopping.load()) {
+    std::optional<std::string> text = answer.stream->Take();
+    if (!text) break;
+    if (text->empty()) {
+      timer->expires_after(kHeartbeat);
+      co_await timer->async_wait(net::redirect_error(use_awaitable, ec));
+      if (ec) continue;  // woken: something to take, or the client left
+      text = answer.stream->Heartbeat();
+    }
+    lowest.expires_after(Seconds(options.write_timeout_s));
+    co_await net::async_write(stream, http::make_chunk(net::buffer(*text)),
+                              net::redirect_error(use_awaitable, ec));
+    if (ec) co_return false;
+  }
+  if (!gone->load()) {
+    lowest.expires_after(Seconds(options.write_timeout_s));
+    co_await net::async_write(stream, http::make_chunk_last(),
+                              net::redirect_error(use_awaitable, ec));
+  }
+  co_return false;
+}
+
+// Answers a request the server will not read to its end, then gives the client a moment to
+// stop sending (closing on unread bytes would reset the connection and lose the answer).
+template <class Stream>
+awaitable<bool> HttpServer::Impl::RefuseWith(Stream& stream, HttpResponse answer,
+                                             unsigned version) {
+  co_await Write(stream, answer, version, false, false);
+  auto& socket = RawSocket(stream);
+  error_code ec;
+  socket.shutdown(tcp::socket::shutdown_send, ec);
+  auto& lowest = beast::get_lowest_layer(stream);
+  lowest.expires_after(kLinger);
+  std::array<char, 16384> sink;
+  for (size_t taken = 0; !ec && taken < options.max_body_bytes;) {
+    taken +=
+        co_await lowest.async_read_some(net::buffer(sink), net::redirect_error(use_awaitable, ec));
+  }
+  co_return false;
+}
+
+template <class Stream>
+awaitable<bool> HttpServer::Impl::Refuse(Stream& stream, int status, const std::string& message,
+                                         unsigned version) {
+  HttpResponse answer = handler.Refusal(status, message);
+  if (status == 503 || status == 429) answer.AddHeader("Retry-After", "1");
+  co_return co_await RefuseWith(stream, std::move(answer), version);
+}
+
+// One request and its answer, from headers already read. False: close the connection.
+template <class Stream>
+awaitable<bool> HttpServer::Impl::Exchange(Stream& stream, beast::flat_buffer& buffer,
+                                           http::request_parser<http::string_body>& parser,
+                                           const std::string& addr, size_t served) {
+  const auto& head = parser.get();
+  const unsigned version = head.version();
+  if (static_cast<size_t>(std::distance(head.begin(), head.end())) > options.max_header_fields) {
+    co_return co_await Refuse(
+        stream, 431,
+        "too many header fields (at most " + std::to_string(options.max_header_fields) + ")",
+        version);
+  }
+  HttpRequest request = HeadOf(head, addr);
+  auto gone = std::make_shared<std::atomic<bool>>(false);
+  request.client_gone = gone;
+  request.server_stopping = &stopping;
+  const HttpHandler::Lane lane = handler.LaneOf(request);
+  const bool has_body = !parser.is_done();
+  HttpResponse answer = co_await OnWorker(lane, stream, gone, [&] {
+    std::optional<HttpResponse> refused = handler.Admit(request);
+    if (refused || has_body) return refused ? std::move(*refused) : HttpResponse{.status = 0};
+    return handler.Handle(request);
+  });
+  if (answer.status == 0) {  // admitted, with a body to read
+    auto read = co_await ReadBody(stream, buffer, parser);
+    if (!read) co_return false;
+    if (!read->empty()) co_return co_await Refuse(stream, 413, *read, version);
+    request.body = std::move(parser.get().body());
+    answer = co_await OnWorker(lane, stream, gone, [&] { return handler.Handle(request); });
+  } else if (has_body) {
+    answer.close = true;  // refused before its body, which is not read
+    co_return co_await RefuseWith(stream, std::move(answer), version);
+  }
+  bool keep = head.keep_alive() && !answer.close && !answer.stream &&
+              served + 1 < options.max_requests_per_connection && !stopping.load();
+  bool written = co_await Write(stream, answer, version, keep, request.method == "HEAD");
+  co_return written&& keep;
+}
+
+// Reads the body of an admitted request (after "100 Continue" when the client waits for it).
+// "" when read; a message when it is over the size limit; nullopt when the client failed.
+template <class Stream>
+awaitable<std::optional<std::string>> HttpServer::Impl::ReadBody(
+    Stream& stream, beast::flat_buffer& buffer, http::request_parser<http::string_body>& parser) {
+  error_code ec;
+  const auto& head = parser.get();
+  if (beast::iequals(head[http::field::expect], "100-continue")) {
+    http::response<http::empty_body> go_on{http::status::continue_, head.version()};
+    beast::get_lowest_layer(stream).expires_after(Seconds(options.write_timeout_s));
+    co_await http::async_write(stream, go_on, net::redirect_error(use_awaitable, ec));
+    if (ec) co_return std::nullopt;
+  }
+  size_t size = parser.content_length().value_or(options.max_body_bytes);
+  beast::get_lowest_layer(stream).expires_after(Seconds(options.body_timeout_s) +
+                                                AtRate(size, options.min_rate_bytes_s));
+  co_await http::async_read(stream, buffer, parser, net::redirect_error(use_awaitable, ec));
+  if (ec == http::error::body_limit) {
+    co_return "request body too large (at most " + std::to_string(options.max_body_bytes) +
+        " bytes)";
+  }
+  if (ec) co_return std::nullopt;
+  co_return std::string();
+}
+
+// Requests on one connection until it closes, fails a deadline or is not to be kept.
+template <class Stream>
+awaitable<void> HttpServer::Impl::Converse(Stream& stream, const std::string& addr,
+                                           Clock::time_point start) {
+  beast::flat_buffer buffer;
+  auto& lowest = beast::get_lowest_layer(stream);
+  for (size_t served = 0; !stopping.load(); ++served) {
+    error_code ec;
+    if (served > 0 && buffer.size() == 0) {  // kept alive: wait for the next request
+      lowest.expires_after(Seconds(options.idle_timeout_s));
+      size_t n = co_await stream.async_read_some(buffer.prepare(4096),
+                                                 net::redirect_error(use_awaitable, ec));
+      if (ec) co_return;
+      buffer.commit(n);
+      start = Clock::now();
+    }
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
+    parser.body_limit(options.max_body_bytes);
+    lowest.expires_at(start + Seconds(options.header_timeout_s));
+    co_await http::async_read_header(stream, buffer, parser,
+                                     net::redirect_error(use_awaitable, ec));
+    if (ec == http::error::header_limit) {  // the whole head is in the buffer, unparsed
+      std::string_view head(static_cast<const char*>(buffer.data().data()), buffer.size());
+      const bool in_target = head.find("\r\n") == std::string_view::npos;
+      co_await Refuse(stream, in_target ? 414 : 431,
+                      std::string(in_target ? "request target" : "request headers") +
+                          " too large (at most " + std::to_string(options.max_header_bytes) +
+                          " bytes)");
+      co_return;
+    }
+    if (ec == http::error::body_limit) {
+      co_await Refuse(
+          stream, 413,
+          "request body too large (at most " + std::to_string(options.max_body_bytes) + " bytes)");
+      co_return;
+    }
+    if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == net::error::eof ||
+        ec == net::error::connection_reset) {
+      co_return;
+    }
+    if (ec) {
+      co_await Refuse(stream, 400, "malformed request: " + ec.message());
+      co_return;
+    }
+    if (!co_await Exchange(stream, buffer, parser, addr, served)) co_return;
+    start = Clock::now();
+  }
+}
+
+awaitable<void> HttpServer::Impl::Connection(tcp::socket socket, std::string addr) {
+  struct Place {
+    ConnectionLimits& limits;
+    const std::string& addr;
+    ~Place() { limits.Give(addr); }
+  } place{limits, addr};
+  const auto start = Clock::now();
+  beast::tcp_stream plain(std::move(socket));
+  try {
+    if (!tls) {
+      co_await Converse(plain, addr, start);
+    } else {
+      beast::ssl_stream<beast::tcp_stream> secure(std::move(plain), *tls);
+      beast::get_lowest_layer(secure).expires_at(start + Seconds(options.header_timeout_s));
+      error_code ec;
+      co_await secure.async_handshake(net::ssl::stream_base::server,
+                                      net::redirect_error(use_awaitable, ec));
+      if (!ec) co_await Converse(secure, addr, start);
+    }
+  } catch (const std::exception& e) {
+    spdlog::warn("connection from {} ended: {}", addr, e.what());
+  }
+}
+
+// Over a connection limit: 503 at once, without reading the request. (Over TLS the answer
+// would need a handshake first; such a connection is closed instead.)
+awaitable<void> HttpServer::Impl::RefuseConnection(tcp::socket socket, std::string message) {
+  struct Count {
+    std::atomic<size_t>& n;
+    ~Count() { --n; }
+  } count{refusing};
+  beast::tcp_stream stream(std::move(socket));
+  try {
+    co_await Refuse(stream, 503, message);
+  } catch (const std::exception&) {
+  }
+}
+
+awaitable<void> HttpServer::Impl::Accept() {
+  auto last_warning = Clock::time_point();
+  net::steady_timer pause(ioc);
+  while (acceptor.is_open() && !stopping.load()) {
+    tcp::socket socket(net::make_strand(ioc));
+    error_code ec;
+    co_await acceptor.async_accept(socket, net::redirect_error(use_awaitable, ec));
+    if (ec == net::error::operation_aborted || stopping.load()) co_return;
+    if (ec) {  // out of file descriptors, most likely: wait for some to be closed
+      if (Clock::now() - last_warning > Seconds(10)) {
+        spdlog::warn("cannot accept a connection: {}", ec.message());
+        last_warning = Clock::now();
+      }
+      pause.expires_after(std::chrono::milliseconds(50));
+      co_await pause.async_wait(net::redirect_error(use_awaitable, ec));
+      continue;
+    }
+    socket.set_option(tcp::no_delay(true), ec);
+    std::string addr = socket.remote_endpoint(ec).address().to_string();
+    auto executor = socket.get_executor();
+    if (auto over = limits.Take(addr)) {
+      if (tls || refusing.load() >= kMaxRefusing) continue;  // closed without an answer
+      ++refusing;  // counted here; the coroutine gives it back
+      net::co_spawn(executor, RefuseConnection(std::move(socket), *over), net::detached);
+    } else {
+      net::co_spawn(executor, Connection(std::move(socket), std::move(addr)), net::detached);
+    }
+  }
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() {
+  Stop();
+  impl_->fast.join();
+  impl_->slow.join();
+}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Create(HttpServerOptions options,
+                                                       HttpHandler& handler) {
+  const size_t cores = std::max(2u, std::thread::hardware_concurrency());
+  if (options.io_threads == 0) options.io_threads = cores;
+  if (options.fast_workers == 0) options.fast_workers = cores;
+  if (options.tls_cert.empty() != options.tls_key.empty()) {
+    return InvalidArgument("tls_cert and tls_key must be set together");
+  }
+  auto impl = std::make_unique<Impl>(options, handler);
+  if (!options.tls_cert.empty()) {
+    try {
+      impl->tls.emplace(net::ssl::context::tls_server);
+      impl->tls->set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                             net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 |
+                             net::ssl::context::no_tlsv1_1);
+      impl->tls->use_certificate_chain_file(options.tls_cert);
+      impl->tls->use_private_key_file(options.tls_key, net::ssl::context::pem);
+    } catch (const std::exception& e) {
+      return InvalidArgument("cannot load the TLS certificate or key (" + options.tls_cert +
+                             "): " + e.what());
+    }
+  }
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+Result<int> HttpServer::Bind(const std::string& host, int port) {
+  error_code ec;
+  tcp::resolver resolver(impl_->ioc);
+  auto found = resolver.resolve(host, std::to_string(port), tcp::resolver::passive, ec);
+  auto& acceptor = impl_->acceptor;
+  if (!ec && !found.empty()) {
+    tcp::endpoint endpoint = found.begin()->endpoint();
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(1024, ec);
+  }
+  if (ec || found.empty()) {
+    return Unavailable("cannot listen on " + host + ":" + std::to_string(port) + " (" +
+                       (ec ? ec.message() : "no such address") + ")");
+  }
+  return acceptor.local_endpoint().port();
+}
+
+Result<void> HttpServer::Serve() {
+  net::co_spawn(impl_->ioc, impl_->Accept(), net::detached);
+  std::vector<std::thread> threads;
+  for (size_t i = 1; i < impl_->options.io_threads; ++i) {
+    threads.emplace_back([this] { impl_->ioc.run(); });
+  }
+  impl_->ioc.run();
+  for (auto& t : threads) t.join();
+  return {};
+}
+
+void HttpServer::Stop() {
+  impl_->stopping.store(true);
+  net::post(impl_->ioc, [this] {
+    error_code ec;
+    impl_->acceptor.close(ec);
+  });
+  impl_->ioc.stop();
+}
+
+}  // namespace wharf::api
