@@ -185,9 +185,9 @@ class SecurityTest(WharfTestCase):
         log = self.wharfd.log()
         self.assertNotIn(self.registry.password, log)
         self.assertNotIn(self.wharfd.admin_password, log)
-        self.assertRegex(log, r"audit: login user=admin from=127\.0\.0\.1")
-        self.assertRegex(log, r"audit: download user=admin .*lgsd/diamond:1\.0")
-        self.assertRegex(log, r"audit: delete user=admin .*lgsd/diamond")
+        self.assertRegex(log, r'audit: login user="admin" from=127\.0\.0\.1')
+        self.assertRegex(log, r'audit: download user="admin" .*lgsd/diamond:1\.0')
+        self.assertRegex(log, r'audit: delete user="admin" .*lgsd/diamond')
         self.assertRegex(log, r'audit: login failed user="throttled-user"')
         # The config holds the registry's password: wharfd says so when others can read it.
         readable = os.stat(self.wharfd.config_path).st_mode & 0o044
@@ -217,7 +217,7 @@ class ConnectionCapTest(WharfTestCase):
 
 
     def test_a_kept_alive_connection_serves_many_requests(self):
-        # A connection is closed after 100 requests (cpp-httplib's own default is 5): a busy
+        # A connection is closed after 100 requests (as nginx does): a busy
         # client reconnects rarely, and still goes back in the queue now and then.
         with Wharfd("http://127.0.0.1:9") as wharfd:
             conn = http.client.HTTPConnection("127.0.0.1", wharfd.port, timeout=10)

@@ -187,8 +187,8 @@ struct Server::Impl : HttpHandler {
                       HttpResponse& res);
   void Audit(const service::Session& session, const HttpRequest& req, const char* action,
              const std::string& what) {
-    spdlog::info("audit: {} user={} from={} {}", action, LogSafe(session.username), req.remote_addr,
-                 LogSafe(what, 512));
+    spdlog::info("audit: {} user=\"{}\" from={} {}", action, LogSafe(session.username),
+                 req.remote_addr, LogSafe(what, 512));
   }
   Result<void> Login(const HttpRequest& req, HttpResponse& res);
   Result<void> List(const HttpRequest& req, HttpResponse& res);
@@ -311,7 +311,7 @@ Result<void> Server::Impl::Login(const HttpRequest& req, HttpResponse& res) {
     return Error(session.error());
   }
   throttle.Success(username, req.remote_addr);
-  spdlog::info("audit: login user={} from={}", user, req.remote_addr);
+  spdlog::info("audit: login user=\"{}\" from={}", user, req.remote_addr);
   res = JsonAnswer(200, LoginView(*session));
   res.AddHeader("Set-Cookie", std::string(kCookieName) + "=" + session->id + CookieAttributes() +
                                   "; Max-Age=" + std::to_string(options.session_ttl_s));

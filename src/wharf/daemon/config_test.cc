@@ -93,7 +93,8 @@ TEST(ConfigTest, ErrorsNameTheFileAndKey) {
       {"[dockerhub]\nmirrors = [1]", "dockerhub.mirrors: expected an array of strings"},
       {"[dockerhub]\nregistry = \"ftp://x\"", "dockerhub.registry: must be an http"},
       {"[registries.\"h:1\"]\nuser = \"x\"", "registries.\"h:1\".user: unknown key"},
-      {"[registries.\"h:1\"]\ninsecure = \"yes\"", "registries.\"h:1\".insecure: expected a boolean"},
+      {"[registries.\"h:1\"]\ninsecure = \"yes\"",
+       "registries.\"h:1\".insecure: expected a boolean"},
       {"listen = \"nonsense\"", "listen:"},
       {"log_level = \"loud\"", "log_level: must be one of"},
       {"tls_cert = \"c.pem\"", "tls_key: tls_cert and tls_key must be set together"},
@@ -102,6 +103,9 @@ TEST(ConfigTest, ErrorsNameTheFileAndKey) {
       {"[catalogs]\nrefresh_s = -1", "catalogs.refresh_s: must be greater than 0"},
       {"[lxc]\ncache = \"x\"", "lxc.cache: unknown key"},
       {"[downloads]\nattempts = 0", "downloads.attempts: must be greater than 0"},
+      {"[http]\nheader_timeout_s = 0", "http.header_timeout_s: must be greater than 0"},
+      {"[http]\nheader_timeout = 5", "http.header_timeout: unknown key"},
+      {"allowed_hosts = \"nas.lan\"", "allowed_hosts: expected an array of strings"},
       {"listen = ", "t.toml:1:"},
   };
   for (const auto& c : cases) {
@@ -124,6 +128,25 @@ TEST(ConfigTest, ShippedExampleParses) {
   auto c = LoadConfig(std::filesystem::path(WHARF_SOURCE_DIR) / "etc" / "wharf.toml");
   ASSERT_TRUE(c) << c.error().message;
   EXPECT_EQ(c->listen, "127.0.0.1:8080");
+  // The example shows the defaults.
+  Config defaults;
+  EXPECT_EQ(c->max_connections, defaults.max_connections);
+  EXPECT_EQ(c->http.header_timeout_s, defaults.http.header_timeout_s);
+  EXPECT_EQ(c->http.max_event_streams_per_user, defaults.http.max_event_streams_per_user);
+  EXPECT_EQ(c->http.upstream_timeout_s, defaults.http.upstream_timeout_s);
+}
+
+TEST(ConfigTest, HttpLimits) {
+  auto c = ParseConfig(
+      "allowed_hosts = [\"nas.lan\"]\n[http]\nmax_connections_per_client = 5\n"
+      "header_timeout_s = 3\nmin_rate_bytes_s = 100\n",
+      "t.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->allowed_hosts, std::vector<std::string>{"nas.lan"});
+  EXPECT_EQ(c->http.max_connections_per_client, 5);
+  EXPECT_EQ(c->http.header_timeout_s, 3);
+  EXPECT_EQ(c->http.min_rate_bytes_s, 100);
+  EXPECT_EQ(c->http.idle_timeout_s, 30);  // the default
 }
 
 }  // namespace
