@@ -9,6 +9,7 @@ when its owner stops. Python standard library only.
 import base64
 import http.client
 import http.cookiejar
+import io
 import json
 import os
 import re
@@ -28,8 +29,8 @@ from pathlib import Path
 
 from api_client import ApiClient, Response  # noqa: F401  (re-exported for the tests)
 from proxy import ThrottleProxy  # noqa: F401  (re-exported for the tests)
-from support import (free_port, http_status, port_is_free, read_log, serve_http,  # noqa: F401
-                     stop_http, stop_process, wait_until)
+from support import (free_port, http_status, port_is_free, read_log, read_responses,  # noqa: F401
+                     serve_http, stop_http, stop_process, wait_until)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -226,12 +227,28 @@ class RegistryClient:
         return json.loads(data).get("tags") or [] if status == 200 else []
 
 
+def session_cookie(api):
+    """The Cookie header value of an ApiClient's session."""
+    return "; ".join(f"{c.name}={c.value}" for c in api.jar)
+
+
 def wharfd_binary():
     return Path(os.environ.get("WHARFD") or REPO_ROOT / "build" / "wharfd")
 
 
 def _toml_str(s):
     return json.dumps(str(s))  # a JSON string is a valid TOML basic string
+
+
+def _toml_value(v):
+    """A TOML value of a bool, number, string or list of them."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return _toml_str(v)
 
 
 class Wharfd:
@@ -243,7 +260,7 @@ class Wharfd:
     def __init__(self, registry_url, registries=None, data_dir=None, binary=None,
                  env=None, platform="", port=None, max_concurrent=3, failed_ttl_s=600,
                  host="127.0.0.1", top_toml="", extra_toml="", index_url=None,
-                 dockerhub_toml="", mirrors=(), downloads_toml=""):
+                 dockerhub_toml="", mirrors=(), downloads_toml="", http=None):
         self.binary = Path(binary or wharfd_binary())
         self.registry_url = registry_url
         self.registries = registries or {}
@@ -257,6 +274,7 @@ class Wharfd:
         self.dockerhub_toml = dockerhub_toml  # more keys of the [dockerhub] table
         self.mirrors = list(mirrors)  # [dockerhub] mirrors (URLs)
         self.downloads_toml = downloads_toml  # more keys of the [downloads] table
+        self.http = dict(http or {})  # [http] keys ({"header_timeout_s": 3}); empty: no table
         self.host = host
         self.port = port or free_port()
         self.admin_password = secrets.token_urlsafe(12)
@@ -301,6 +319,8 @@ class Wharfd:
                       f"ca_file = {_toml_str(opts.get('ca_file', ''))}",
                       f"username = {_toml_str(opts.get('username', ''))}",
                       f"password = {_toml_str(opts.get('password', ''))}"]
+        if self.http:
+            lines += ["", "[http]"] + [f"{k} = {_toml_value(v)}" for k, v in self.http.items()]
         lines.append(self.extra_toml)
         Path(self.config_path).write_text("\n".join(lines) + "\n")
 
@@ -388,6 +408,21 @@ class Wharfd:
         return {m.get("annotations", {}).get("org.opencontainers.image.ref.name"): m["digest"]
                 for m in index.get("manifests", [])}
 
+    def add_user(self, name, password, admin=False):
+        """`wharfd user add NAME --password-stdin` on this data dir (safe while wharfd runs)."""
+        run = subprocess.run([str(self.binary), "user", "--data", self.data_dir, "add", name,
+                              *(["--admin"] if admin else []), "--password-stdin"],
+                             input=password + "\n", capture_output=True, text=True, timeout=30)
+        if run.returncode != 0:
+            raise RuntimeError(f"wharfd user add {name}: {run.stdout}{run.stderr}")
+
+    def full_log(self):
+        """The whole log as bytes (log() keeps only its end), while the tmp dir exists."""
+        try:
+            return Path(self.log_path).read_bytes()
+        except OSError:
+            return b""
+
     def log(self):
         text = read_log(self.log_path) or getattr(self, "_final_log", "")
         return f"---- wharfd log ({self.log_path}) ----\n{text}"
@@ -429,6 +464,23 @@ class WharfTestCase(unittest.TestCase):
         started = thing.start()
         cls.addClassCleanup(thing.stop)
         return started
+
+    def answers(self, f, count, method="GET"):
+        """`count` HTTP responses read in order off one connection (the binary file `f`):
+        [(status, headers, body)]; the test fails, rather than errors, when some lack."""
+        got, error = [], None
+        try:
+            for _ in range(count):
+                got += read_responses(f, 1, method)
+        except (http.client.HTTPException, OSError) as e:
+            error = e
+        if error is not None:
+            self.fail(f"{len(got)} of {count} answers {[a[0] for a in got]}, then {error!r}")
+        return got
+
+    def answer(self, data, method="GET"):
+        """The one response in `data` (status, headers, body); fails when there is none."""
+        return self.answers(io.BytesIO(data), 1, method)[0]
 
     def assertError(self, status, body, code, message=None, mentions=None):
         """The documented error shape {"error": {"code": N, "message": "..."}}."""
