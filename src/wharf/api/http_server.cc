@@ -331,10 +331,16 @@ awaitable<std::optional<std::string>> HttpServer::Impl::ReadBody(
     co_await http::async_write(stream, go_on, net::redirect_error(use_awaitable, ec));
     if (ec) co_return std::nullopt;
   }
-  size_t size = parser.content_length().value_or(options.max_body_bytes);
-  beast::get_lowest_layer(stream).expires_after(Seconds(options.body_timeout_s) +
-                                                AtRate(size, options.min_rate_bytes_s));
-  co_await http::async_read(stream, buffer, parser, net::redirect_error(use_awaitable, ec));
+  // The deadline moves with what has come: body_timeout_s, plus the bytes so far at
+  // min_rate_bytes_s. A trickle is cut after about body_timeout_s, whatever size it declares.
+  const auto start = Clock::now();
+  size_t received = 0;
+  while (!ec && !parser.is_done()) {
+    beast::get_lowest_layer(stream).expires_at(start + Seconds(options.body_timeout_s) +
+                                               AtRate(received, options.min_rate_bytes_s));
+    received += co_await http::async_read_some(stream, buffer, parser,
+                                               net::redirect_error(use_awaitable, ec));
+  }
   if (ec == http::error::body_limit) {
     co_return "request body too large (at most " + std::to_string(options.max_body_bytes) +
         " bytes)";

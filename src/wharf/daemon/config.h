@@ -25,11 +25,11 @@ struct RegistryConfig {
 struct HttpConfig {
   int64_t max_connections_per_client = 64;  // open at once from one address; more get 503
   int64_t header_timeout_s = 10;            // a request's headers, in total
-  int64_t body_timeout_s = 10;              // a request's body, plus its size at min_rate_bytes_s
-  int64_t idle_timeout_s = 30;              // a kept-alive connection waiting for its next request
-  int64_t write_timeout_s = 30;             // an answer, plus its size at min_rate_bytes_s
-  int64_t min_rate_bytes_s = 4096;          // the slowest transfer rate a client is allowed
-  int64_t max_event_streams = 256;          // GET /api/v1/events open at once; more get 429
+  int64_t body_timeout_s = 10;      // a request's body, plus its bytes so far at min_rate_bytes_s
+  int64_t idle_timeout_s = 30;      // a kept-alive connection waiting for its next request
+  int64_t write_timeout_s = 30;     // an answer, plus its size at min_rate_bytes_s
+  int64_t min_rate_bytes_s = 4096;  // the slowest transfer rate a client is allowed
+  int64_t max_event_streams = 256;  // GET /api/v1/events open at once; more get 429
   int64_t max_event_streams_per_user = 8;
   int64_t upstream_timeout_s = 30;  // a registry call made for a request, in total
 };
