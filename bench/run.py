@@ -17,7 +17,8 @@ the size series), then measures:
            oci:DIR, podman pull (vfs), curl of every blob in parallel to /dev/null;
   api      1,000 distinct images in wharf and in podman storage; wrk on the local
            listing and on inspect at 8 and 32 connections, against podman's
-           Docker-compatible service;
+           Docker-compatible service; the listing at 32 connections again, with and
+           without 1,000 idle connections held open from 127.0.0.2;
   scaling  wharfd start time (to /healthz), idle RSS and listing latency with
            100, 1k and 10k images; pull time and peak RSS for 64 MiB, 256 MiB, 1 GiB.
 
@@ -47,8 +48,8 @@ import floor  # noqa: E402
 import harness  # noqa: E402
 import images as fx  # noqa: E402
 import tools  # noqa: E402
-from http_load import (PodmanService, check_200, load_wharf, one_request_ms,  # noqa: E402
-                       run_wrk)
+from http_load import (IdleConnections, PodmanService, check_200, load_wharf,  # noqa: E402
+                       one_request_ms, run_wrk)
 from report import (Results, check_numbers, fmt_ms, fmt_ratio, fmt_s,  # noqa: E402
                     human_bytes, log, median, ratio, write_outputs)
 
@@ -72,6 +73,8 @@ SCALES = {
         "start_runs": 5,
         "wrk_seconds": 8,
         "list_seconds": 3,
+        "idle_conns": 1000,
+        "idle_pairs": 2,  # without/with idle connections, in ABBA order: A B B A
     },
     "tiny": {
         "a": (4, 256 * KiB),
@@ -85,6 +88,8 @@ SCALES = {
         "start_runs": 2,
         "wrk_seconds": 1,
         "list_seconds": 1,
+        "idle_conns": 1000,
+        "idle_pairs": 1,
     },
 }
 
@@ -256,7 +261,9 @@ def measure_api(args, scale, reg, fixtures, res, work):
         width = max(4, len(str(n - 1)))
         rows = {}
         single = {}
-        w = tools.Wharf(args.wharfd, reg).start(data_dir=wharf_data)
+        top_toml, extra_toml, idle_config = idle_server_config(args.wharfd)
+        w = tools.Wharf(args.wharfd, reg, top_toml=top_toml,
+                        extra_toml=extra_toml).start(data_dir=wharf_data)
         try:
             api = tools.Api(w)
             cookie = [f"Cookie: {api.cookie}"]
@@ -297,6 +304,8 @@ def measure_api(args, scale, reg, fixtures, res, work):
                                 res.put(f"api.{endpoint}.c{conns}.{who}.{k}", v)
                             log(f"  {who} {endpoint} c={conns}: {r['rps']:.0f} req/s, "
                                 f"p50 {fmt_ms(r['p50'])}, p99 {fmt_ms(r['p99'])}")
+            # podman's service is stopped: wharfd alone, with and without idle connections.
+            idle = measure_idle(scale, w, wharf_urls["list"], cookie, res)
             api.close()
         finally:
             w.stop()
@@ -325,6 +334,7 @@ def measure_api(args, scale, reg, fixtures, res, work):
               f"`podman system service`. wrk, {scale['wrk_seconds']} s per cell, 2 threads. "
               f"Loading them took wharf {fmt_s(wharf_load)} (pulls through the API, 16 at once) "
               f"and podman {fmt_s(podman_load)} (`pull --all-tags`, 4 at once, storage on tmpfs)."]
+    lines += [""] + idle_lines(idle, n, scale, idle_config)
     res.section(f"API with {n} images", lines)
     for endpoint in ("list", "inspect"):
         x = res.values[f"api.{endpoint}.c32.ratio"]
@@ -333,7 +343,159 @@ def measure_api(args, scale, reg, fixtures, res, work):
                    fmt_ratio(x), x is not None and x >= 20)
         res.target(f"{endpoint}, {n} images, p99 at 32 conns", "<= 10 ms", fmt_ms(p99),
                    p99 is not None and p99 <= 10)
+    x, held = idle["ratio_rps"], idle["held"] >= idle["conns"]
+    measured = fmt_ratio(x) + (f" (p99 {fmt_ratio(idle['ratio_p99'])})"
+                               if idle["med"]["with"]["rps"] else "")
+    if not held:
+        measured += f"; only {idle['held']} of {idle['conns']} idle connections held"
+    res.target(f"list, {n} images, 32 conns, req/s with {idle['conns']} idle connections "
+               "vs without", ">= 0.9x", measured, held and x is not None and x >= 0.9)
     return imgs, wharf_data
+
+
+# The idle-connections row: what wharfd's config needs for 1,000 idle connections from one
+# address to be held (table, key, value, why), each added only if this binary knows it (the
+# parsing is strict; the cpp-httplib server knows none of the [http] keys, the Beast server
+# all of them).
+IDLE_CONFIG = [
+    ("", "max_connections", 4096, "the total limit (the cpp-httplib server's default is 256)"),
+    ("http", "max_connections_per_client", 2048, "all 1,000 come from 127.0.0.2 (default 64)"),
+    ("http", "header_timeout_s", 120, "they never finish their headers (default 10 s)"),
+    ("http", "idle_timeout_s", 120, "they never send a request (default 30 s)"),
+]
+
+
+def idle_server_config(binary):
+    """(top-level TOML, [http] table TOML, [(key, value, accepted)]) for the bench's wharfd."""
+    top, http, seen = [], [], []
+    for table, key, value, _ in IDLE_CONFIG:
+        ok = tools.config_accepts(binary, table, key, value)
+        seen.append((f"{table}.{key}" if table else key, value, ok))
+        if ok:
+            (http if table else top).append(f"{key} = {value}")
+    extra = "\n".join(["", "[http]"] + http) if http else ""
+    return "\n".join(top), extra, seen
+
+
+def wharfd_connections_from(pid, address):
+    """TCP connections wharfd has accepted (open file descriptors, not those still in the
+    listen backlog) from IPv4 `address`; None once wharfd is gone."""
+    inodes = set()
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith("socket:["):
+                inodes.add(link[8:-1])
+        with open(f"/proc/{pid}/net/tcp") as f:
+            lines = f.read().splitlines()[1:]
+    except OSError:
+        return None
+    # /proc/net/tcp: "sl local rem st ... inode", addresses as little-endian hex "0200007F:C350".
+    want = "".join(f"{int(b):02X}" for b in reversed(address.split(".")))
+    return sum(1 for line in lines
+               if (f := line.split()) and f[2].split(":")[0] == want and f[9] in inodes)
+
+
+IDLE_SOURCE = "127.0.0.2"  # another client address than wrk's 127.0.0.1
+
+
+def measure_idle(scale, w, url, cookie, res):
+    """wrk on the local listing (32 connections, as in the table) without and with
+    scale["idle_conns"] idle connections from 127.0.0.2, in ABBA order; medians of
+    scale["idle_pairs"] runs each. Returns the figures the row and the target show."""
+    conns, count, seconds = 32, scale["idle_conns"], scale["wrk_seconds"]
+    pid = w.proc.pid
+    port = int(w.listen.rsplit(":", 1)[1])
+    runs = {"without": [], "with": []}
+    held, accepted, reopened, failed = count, count, 0, 0
+
+    def without():
+        r = run_wrk(url, conns, seconds, cookie)
+        runs["without"].append(r)
+        log(f"  wharf list c={conns}, no idle connections: {r['rps']:.0f} req/s, "
+            f"p99 {fmt_ms(r['p99'])}")
+
+    def with_idle(times):
+        nonlocal held, accepted, reopened, failed
+        with IdleConnections("127.0.0.1", port, count, source=IDLE_SOURCE) as idle:
+            # How many of them wharfd accepted (not those still in the listen backlog): wrk
+            # starts once it has them all, or after 10 s.
+            t_end = time.monotonic() + 10
+            while True:
+                now = wharfd_connections_from(pid, IDLE_SOURCE) or 0
+                if now >= idle.open_now() or time.monotonic() > t_end:
+                    break
+                time.sleep(0.05)
+            accepted = min(accepted, now)
+            for _ in range(times):
+                idle.min_open = idle.open_now()
+                r = run_wrk(url, conns, seconds, cookie, strict=False)
+                runs["with"].append(r)
+                held = min(held, idle.min_open, idle.open_now())
+                accepted = min(accepted, wharfd_connections_from(pid, IDLE_SOURCE) or 0)
+                log(f"  wharf list c={conns}, {idle.open_now()} of {count} idle connections "
+                    f"open (fewest {idle.min_open}, {idle.reopened} re-opened; wharfd "
+                    f"accepted {accepted}): {r['rps']:.0f} req/s, p99 {fmt_ms(r['p99'])}"
+                    + (f", {r['errors']} socket errors, {r['non2xx']} non-2xx"
+                       if r["errors"] or r["non2xx"] else ""))
+            reopened, failed = reopened + idle.reopened, failed + idle.failed
+        # Until wharfd has noticed they are gone (bounded), so that "without" is without.
+        t_end = time.monotonic() + 10
+        while time.monotonic() < t_end and wharfd_connections_from(pid, IDLE_SOURCE):
+            time.sleep(0.1)
+
+    for _ in range(scale["idle_pairs"] // 2):  # A B B A
+        without()
+        with_idle(2)
+        without()
+    if scale["idle_pairs"] % 2:
+        without()
+        with_idle(1)
+    med = {who: {k: median([r[k] for r in rs]) for k in ("rps", "p50", "p99")}
+           for who, rs in runs.items()}
+    out = {"conns": count, "held": max(0, min(held, accepted)), "accepted": accepted,
+           "reopened": reopened, "failed": failed, "med": med,
+           "errors": sum(r["errors"] + r["non2xx"] for r in runs["with"]),
+           "timeouts": sum(r["timeouts"] for r in runs["with"]),
+           "ratio_rps": ratio(med["with"]["rps"], med["without"]["rps"]),
+           "ratio_p99": ratio(med["with"]["p99"], med["without"]["p99"])}
+    for who in med:
+        for k, v in med[who].items():
+            res.put(f"api.list.idle.{who}.{k}", v)
+    for k in ("held", "accepted", "reopened", "errors", "timeouts", "ratio_rps", "ratio_p99"):
+        res.put(f"api.list.idle.{k}", out[k])
+    return out
+
+
+def idle_lines(idle, n, scale, config):
+    m = idle["med"]
+    lines = ["| request | conns | idle connections | req/s without | req/s with | with/without | "
+             "p99 without | p99 with | with/without |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+             f"| list | 32 | {idle['conns']} (held: {idle['held']}) | {m['without']['rps']:.0f} | "
+             f"{m['with']['rps']:.0f} | {fmt_ratio(idle['ratio_rps'])} | "
+             f"{fmt_ms(m['without']['p99'])} | "
+             + (f"{fmt_ms(m['with']['p99'])} | {fmt_ratio(idle['ratio_p99'])} |"
+                if m["with"]["rps"] else "none answered | n/a |")]
+    set_keys = ", ".join(f"`{k} = {v}`" for k, v, ok in config if ok)
+    refused = ", ".join(f"`{k}`" for k, v, ok in config if not ok)
+    lines += ["", f"Idle connections: {idle['conns']} TCP connections to wharfd from 127.0.0.2 "
+              "(another client address than wrk's), half sending nothing, half a request line "
+              "and one header and then nothing, held open while wrk measures the listing of "
+              f"{n} images (32 connections, {scale['wrk_seconds']} s); without them, the same "
+              f"wrk run; " + (f"medians of {scale['idle_pairs']} runs each, in ABBA order. "
+                              if scale["idle_pairs"] > 1 else "one run each. ") +
+              f"held: the fewest of them open during wrk and accepted by wharfd (its file "
+              f"descriptors); {idle['reopened']} were re-opened after wharfd closed them, "
+              f"{idle['failed']} connects failed; with them, wrk saw {idle['errors']} errors "
+              f"and {idle['timeouts']} timeouts. wharfd's config: "
+              f"{set_keys or 'no key added'}"
+              + (f" ({refused}: unknown to this wharfd, so its own limits applied; the "
+                 "cpp-httplib server has no [http] table)" if refused else "") + "."]
+    return lines
 
 
 def podman_version():

@@ -113,16 +113,20 @@ class Wharf:
 
     name = "wharf"
 
-    def __init__(self, binary, registry, max_concurrent=3, data_parent=None):
+    def __init__(self, binary, registry, max_concurrent=3, data_parent=None, top_toml="",
+                 extra_toml=""):
         self.binary = binary
         self.registry = registry
         self.max_concurrent = max_concurrent
         self.data_parent = data_parent
+        self.top_toml = top_toml      # more top-level keys of wharfd's config
+        self.extra_toml = extra_toml  # more tables ([http] ...), appended to it
         self.last_rss = None  # (idle KiB before the pull, peak KiB during it)
 
     def start(self, data_dir=None):
         w = harness.Wharfd(self.registry.url, binary=self.binary,
-                           max_concurrent=self.max_concurrent, data_dir=data_dir)
+                           max_concurrent=self.max_concurrent, data_dir=data_dir,
+                           top_toml=self.top_toml, extra_toml=self.extra_toml)
         w.admin_password = ADMIN_PASSWORD
         w.start()
         return w
@@ -362,6 +366,27 @@ def wait_http(url, timeout, proc=None, interval=0.002):
         if time.monotonic() - t0 > timeout:
             raise TimeoutError(f"{url} did not answer within {timeout}s")
         time.sleep(interval)
+
+
+def config_accepts(binary, table, key, value):
+    """True if this wharfd binary accepts `key = value` (in [table], or top-level if table is
+    empty) in its config: its parsing is strict, so an older binary refuses a key it does not
+    know ("...: http.header_timeout_s: unknown key", exit 2). Starts nothing: the bogus
+    --listen is refused right after the config is read."""
+    with tempfile.TemporaryDirectory(prefix="wharf-bench-probe-") as d:
+        config = os.path.join(d, "probe.toml")
+        with open(config, "w") as f:
+            f.write((f"[{table}]\n" if table else "") + f"{key} = {value}\n")
+        out = subprocess.run([str(binary), "--config", config, "--listen", "probe-no-port",
+                              "--data", os.path.join(d, "data")],
+                             capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    text = out.stdout + out.stderr
+    name = f"{table}.{key}" if table else key
+    if "unknown key" in text:  # the key, or its whole table ("probe.toml: http: unknown key")
+        return False
+    if name in text:  # known, but the value is refused: the bench's config is wrong
+        raise RuntimeError(f"{binary} refuses {name} = {value}: {text.strip()}")
+    return True
 
 
 def free_port():
