@@ -10,6 +10,7 @@
 
 #include "wharf/content/layer_digester.h"
 #include "wharf/reference/reference.h"
+#include "wharf/registry/manifest_resolver.h"
 
 namespace wharf::pull {
 
@@ -145,33 +146,16 @@ Result<void> DockerFetcher::Fetch(const metadata::JobRecord& job, JobProgress& p
                                   const CommitFn& commit) {
   auto ref = reference::ParseNameAndTag(job.name, job.tag);
   if (!ref) return Error(ref.error());
-  const std::string wanted = ref->digest.empty() ? ref->tag : ref->digest;
+  JobStop stop{progress};
+  auto resolved =
+      registry::ResolveManifest(client_, *ref, options_.platform, [&] { return stop.stop(); });
+  if (!resolved) return Error(resolved.error());
+  const registry::ManifestResponse& chosen = resolved->manifest;
+  const oci::Manifest& manifest = resolved->parsed;
 
-  auto top = client_.GetManifest(*ref, wanted);
-  if (!top) return Error(top.error());
-  auto kind = oci::ClassifyManifest(top->media_type, top->body);
-  if (!kind) return Error(kind.error());
-  registry::ManifestResponse chosen = *top;
-  if (*kind == oci::ManifestKind::kIndex) {
-    auto index = oci::ParseIndex(top->body);
-    if (!index) return Error(index.error());
-    auto desc = oci::ChoosePlatform(*index, options_.platform);
-    if (!desc) return Error(desc.error());
-    auto inner = client_.GetManifest(*ref, desc->digest.str());
-    if (!inner) return Error(inner.error());
-    chosen = std::move(*inner);
-    auto inner_kind = oci::ClassifyManifest(chosen.media_type, chosen.body);
-    if (!inner_kind) return Error(inner_kind.error());
-    if (*inner_kind != oci::ManifestKind::kImage) {
-      return InvalidArgument("index entry " + desc->digest.str() + " is not an image manifest");
-    }
-  }
-  auto manifest = oci::ParseManifest(chosen.body);
-  if (!manifest) return Error(manifest.error());
-
-  std::vector<std::string> blobs = {chosen.digest.str(), manifest->config.digest.str()};
-  int64_t total = manifest->config.size;
-  for (const auto& layer : manifest->layers) {
+  std::vector<std::string> blobs = {chosen.digest.str(), manifest.config.digest.str()};
+  int64_t total = manifest.config.size;
+  for (const auto& layer : manifest.layers) {
     blobs.push_back(layer.digest.str());
     total += layer.size;
   }
@@ -180,35 +164,34 @@ Result<void> DockerFetcher::Fetch(const metadata::JobRecord& job, JobProgress& p
   progress.bytes_total = total;
 
   // The config is small; it decides what the layers must decompress to.
-  auto config_body = store_.Has(manifest->config.digest)
-                         ? store_.Read(manifest->config.digest)
-                         : client_.GetSmallBlob(*ref, manifest->config.digest);
+  auto config_body = store_.Has(manifest.config.digest)
+                         ? store_.Read(manifest.config.digest)
+                         : client_.GetSmallBlob(*ref, manifest.config.digest);
   if (!config_body) return Error(config_body.error());
   auto config = oci::ParseConfig(*config_body);
   if (!config) return Error(config.error());
-  if (config->diff_ids.size() != manifest->layers.size()) {
-    return DataLoss("the manifest has " + std::to_string(manifest->layers.size()) +
+  if (config->diff_ids.size() != manifest.layers.size()) {
+    return DataLoss("the manifest has " + std::to_string(manifest.layers.size()) +
                     " layers but the config lists " + std::to_string(config->diff_ids.size()) +
                     " diff_ids");
   }
-  WHARF_RETURN_IF_ERROR(store_.Put(manifest->config.digest, *config_body));
-  progress.bytes_done += manifest->config.size;
+  WHARF_RETURN_IF_ERROR(store_.Put(manifest.config.digest, *config_body));
+  progress.bytes_done += manifest.config.size;
 
-  const size_t n = manifest->layers.size();
+  const size_t n = manifest.layers.size();
   std::vector<std::pair<std::string, int64_t>> layer_sizes;
-  for (const auto& layer : manifest->layers) {
+  for (const auto& layer : manifest.layers) {
     layer_sizes.emplace_back(layer.digest.str(), layer.size);
   }
   progress.SetLayers(layer_sizes);
   std::vector<std::optional<LayerDigester::Output>> outputs(n);
-  JobStop stop{progress};
   std::mutex error_mu;
   std::optional<Status> first_error;
   std::atomic<size_t> next{0};
   LayerJob layer_job{options_, store_, client_, *ref, stop};
   auto worker = [&] {
     for (size_t i; (i = next++) < n && !stop.stop();) {
-      auto out = layer_job.Run(manifest->layers[i], i);
+      auto out = layer_job.Run(manifest.layers[i], i);
       if (out) {
         outputs[i] = *out;
         continue;
@@ -218,7 +201,8 @@ Result<void> DockerFetcher::Fetch(const metadata::JobRecord& job, JobProgress& p
       stop.failed = true;
     }
   };
-  size_t threads = std::min<size_t>(n, static_cast<size_t>(std::max(1, options_.layer_parallelism)));
+  size_t threads =
+      std::min<size_t>(n, static_cast<size_t>(std::max(1, options_.layer_parallelism)));
   std::vector<std::thread> pool;
   for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
   worker();
@@ -229,7 +213,7 @@ Result<void> DockerFetcher::Fetch(const metadata::JobRecord& job, JobProgress& p
   int64_t size = 0;
   for (size_t i = 0; i < n; ++i) {
     if (outputs[i]->diff_id != config->diff_ids[i]) {
-      return DataLoss("layer " + manifest->layers[i].digest.str() + " unpacks to " +
+      return DataLoss("layer " + manifest.layers[i].digest.str() + " unpacks to " +
                       outputs[i]->diff_id.str() + " but the image config expects " +
                       config->diff_ids[i].str());
     }
@@ -239,15 +223,14 @@ Result<void> DockerFetcher::Fetch(const metadata::JobRecord& job, JobProgress& p
 
   metadata::ImageRecord image;
   image.manifest_digest = chosen.digest.str();
-  image.manifest_media_type =
-      manifest->media_type.empty() ? chosen.media_type : manifest->media_type;
+  image.manifest_media_type = manifest.media_type.empty() ? chosen.media_type : manifest.media_type;
   image.manifest_size = static_cast<int64_t>(chosen.body.size());
-  image.config_digest = manifest->config.digest.str();
+  image.config_digest = manifest.config.digest.str();
   image.architecture = config->architecture;
   image.os = config->os;
   image.size = size;
   image.blobs = std::move(blobs);
-  image.extra = nlohmann::json{{"repo_digest", top->digest.str()}}.dump();
+  image.extra = nlohmann::json{{"repo_digest", resolved->digest.str()}}.dump();
   return commit(image);
 }
 

@@ -8,6 +8,7 @@
 
 #include "wharf/base/log_text.h"
 #include "wharf/reference/reference.h"
+#include "wharf/registry/manifest_resolver.h"
 #include "wharf/service/inspect_view.h"
 
 namespace wharf::service {
@@ -201,39 +202,26 @@ Result<nlohmann::json> ImageService::RemoteInspect(const std::string& name, cons
     }
     return Error(std::move(status));
   };
-  auto top = client_.GetManifest(*ref, ref->digest.empty() ? ref->tag : ref->digest, cancelled);
-  if (!top) return upstream(top.error());
-  auto kind = oci::ClassifyManifest(top->media_type, top->body);
-  if (!kind) return upstream(kind.error());
-  registry::ManifestResponse chosen = *top;
-  if (*kind == oci::ManifestKind::kIndex) {
-    auto index = oci::ParseIndex(top->body);
-    if (!index) return upstream(index.error());
-    auto desc = oci::ChoosePlatform(*index, platform_);
-    if (!desc) return upstream(desc.error());
-    auto inner = client_.GetManifest(*ref, desc->digest.str(), cancelled);
-    if (!inner) return upstream(inner.error());
-    chosen = std::move(*inner);
-  }
-  auto manifest = oci::ParseManifest(chosen.body);
-  if (!manifest) return upstream(manifest.error());
-  auto config = client_.GetSmallBlob(*ref, manifest->config.digest, cancelled);
+  auto resolved = registry::ResolveManifest(client_, *ref, platform_, cancelled);
+  if (!resolved) return upstream(resolved.error());
+  const oci::Manifest& manifest = resolved->parsed;
+  auto config = client_.GetSmallBlob(*ref, manifest.config.digest, cancelled);
   if (!config) return upstream(config.error());
   int64_t size = 0;  // compressed, as the registry stores it: nothing is unpacked here
-  for (const auto& layer : manifest->layers) size += layer.size;
+  for (const auto& layer : manifest.layers) size += layer.size;
   std::vector<std::string> repo_tags;
   if (ref->digest.empty()) repo_tags.push_back(ref->FamiliarString());
   InspectFacts facts{*config,
-                     manifest->config.digest.str(),
+                     manifest.config.digest.str(),
                      repo_tags,
-                     {ref->Familiar() + "@" + top->digest.str()},
+                     {ref->Familiar() + "@" + resolved->digest.str()},
                      size};
   auto view = BuildInspect(facts);
   if (!view) return upstream(view.error());
-  (*view)["Digest"] = top->digest.str();
-  std::string media_type = top->media_type;
+  (*view)["Digest"] = resolved->digest.str();
+  std::string media_type = resolved->media_type;
   if (media_type.empty() || media_type == "application/json") {
-    if (*kind == oci::ManifestKind::kImage) media_type = manifest->media_type;
+    if (!resolved->index) media_type = manifest.media_type;
   }
   (*view)["MediaType"] = media_type;
   return view;
