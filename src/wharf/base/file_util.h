@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -19,8 +20,24 @@ inline constexpr std::string_view kTempMarker = ".tmp-";
 Result<void> WriteFileAtomic(const std::filesystem::path& path, std::string_view data,
                              unsigned mode = 0644);
 
-// Reads a whole file, refusing files larger than `max_bytes`.
+// Reads a whole file, refusing files larger than `max_bytes` (TooLarge). NotFound if it is
+// missing; Internal naming the path on any other open, stat or read failure.
 Result<std::string> ReadFile(const std::filesystem::path& path, size_t max_bytes = 64 << 20);
+
+// Streams `path` from its start through `chunk`, for files too large to hold in memory (to
+// hash them, say): reads pieces of up to buffer.size() bytes into `buffer` (which is resized
+// to 1 MiB if empty, and may be reused across calls) until end of file or until `limit` bytes
+// were read (limit < 0: no limit). Returns how many bytes were read (fewer than `limit` when
+// the file is shorter). Errors: NotFound if the file is missing, Internal naming the path on
+// another open or read failure, or the first error `chunk` returns, as it is (reading stops).
+Result<int64_t> ReadFileChunks(const std::filesystem::path& path, std::string& buffer,
+                               const std::function<Result<void>(std::string_view)>& chunk,
+                               int64_t limit = -1);
+
+// Writes all of `data` at `fd`'s file position, retrying EINTR and short writes. Returns 0,
+// or the errno value of the failure (EIO for a write that makes no progress): a step for
+// callers that name the file themselves, or that carry the error across a thread first.
+int WriteAll(int fd, std::string_view data);
 
 // fsync(2) on a directory, so a rename inside it survives a power cut.
 Result<void> FsyncDir(const std::filesystem::path& dir);
@@ -34,7 +51,8 @@ Result<void> MakeDirs(const std::filesystem::path& dir);
 // Cryptographically random bytes as lowercase hex (2*n chars).
 std::string RandomHex(size_t n_bytes);
 
-// Seconds since the Unix epoch.
+// Seconds since the Unix epoch, as SystemClock tells them (see clock.h; code that wants a fake
+// clock in its tests takes a Clock& instead).
 int64_t NowSeconds();
 // "YYYY-MM-DD HH:MM:SS" in local time, and RFC 3339 UTC with nanoseconds trimmed.
 std::string FormatLocalTime(int64_t epoch_seconds);
