@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build build-release run test demo bench clean format fuzz soak
+.PHONY: all deps build build-release run test unit demo bench clean format fuzz soak
 
 all: build
 
@@ -23,6 +23,12 @@ run: build
 # Builds and runs every test (unit and integration) through ctest.
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j 2 --timeout 900
+
+# Builds only the unit test binaries (one per module) and runs their cases (ctest label
+# `unit`), in under a minute on 2 cores once built.
+unit: deps $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS) --target unit_tests
+	cd $(BUILD) && ctest -L unit --output-on-failure -j $(JOBS) --timeout 120
 
 # wharf against skopeo, podman and raw curl on a loopback registry, with a Release wharfd
 # (about 25 minutes on 2 cores). Prints the table, writes bench/results/latest.md and appends a

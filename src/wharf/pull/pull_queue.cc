@@ -6,14 +6,15 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
-#include "wharf/base/file_util.h"
-
 namespace wharf::pull {
 
 namespace {
 constexpr const char* kWaiting = "waiting";
 constexpr const char* kDownloading = "downloading";
 constexpr const char* kFailed = "failed";
+// Error messages carry what registries and servers said, in any encoding: an event is sent
+// with U+FFFD in place of bad bytes rather than a throw on a worker thread.
+constexpr auto kReplaceInvalidUtf8 = nlohmann::json::error_handler_t::replace;
 
 bool SameImage(const metadata::JobRecord& a, const metadata::JobRecord& b) {
   return a.type == b.type && a.name == b.name && a.tag == b.tag;
@@ -43,9 +44,7 @@ PullQueue::PullQueue(QueueOptions options, metadata::MetadataStore& metadata, Ch
 
 PullQueue::~PullQueue() { Stop(); }
 
-void PullQueue::AddFetcher(const std::string& type, Fetcher* fetcher) {
-  fetchers_[type] = fetcher;
-}
+void PullQueue::AddFetcher(const std::string& type, Fetcher* fetcher) { fetchers_[type] = fetcher; }
 
 Result<void> PullQueue::Start() {
   auto jobs = metadata_.ListJobs();
@@ -88,8 +87,8 @@ void PullQueue::PublishJob(Job& job, const std::string& status) {
   int64_t total = job.progress.bytes_total.load();
   nlohmann::json layers = nlohmann::json::array();
   for (const auto& l : job.progress.Layers()) {
-    layers.push_back({{"digest", l.digest}, {"bytes_done", l.bytes_done},
-                      {"bytes_total", l.bytes_total}});
+    layers.push_back(
+        {{"digest", l.digest}, {"bytes_done", l.bytes_done}, {"bytes_total", l.bytes_total}});
   }
   nlohmann::json percent = nullptr;
   if (status == "done") {
@@ -107,7 +106,7 @@ void PullQueue::PublishJob(Job& job, const std::string& status) {
                                          {"percent", percent},
                                          {"error", r.error},
                                          {"layers", layers}}
-                                  .dump());
+                              .dump(-1, ' ', false, kReplaceInvalidUtf8));
 }
 
 void PullQueue::Tick() {
@@ -176,7 +175,7 @@ Result<void> PullQueue::Submit(metadata::JobRecord record) {
   }
   record.state = kWaiting;
   record.error.clear();
-  record.created_at = NowSeconds();
+  record.created_at = options_.clock->NowSeconds();
   record.finished_at = 0;
   auto id = metadata_.AddJob(record);
   if (!id) return Error(id.error());
@@ -192,7 +191,7 @@ Result<void> PullQueue::Submit(metadata::JobRecord record) {
 
 std::vector<JobView> PullQueue::List() {
   std::lock_guard lock(mu_);
-  ExpireFailedLocked(NowSeconds());
+  ExpireFailedLocked(options_.clock->NowSeconds());
   std::vector<JobView> out;
   for (const auto& [id, job] : jobs_) {
     const auto& r = job->record;
@@ -255,6 +254,28 @@ void PullQueue::Work() {
   }
 }
 
+Result<void> PullQueue::FetchAndCommit(const metadata::JobRecord& record, JobProgress& progress) {
+  // Submit refuses unknown types, but Start resumes whatever the database holds (e.g. a job
+  // recorded by a build with another fetcher).
+  auto it = fetchers_.find(record.type);
+  if (it == fetchers_.end() || it->second == nullptr) {
+    return InvalidArgument("no fetcher for jobs of type " + record.type);
+  }
+  CommitFn commit = [&](metadata::ImageRecord& image) -> Result<void> {
+    image.type = record.type;
+    image.name = record.name;
+    image.tag = record.tag;
+    image.display_name = record.display_name;
+    image.description = record.description;
+    image.location = record.location;
+    image.icon = record.icon;
+    image.created_at = options_.clock->NowSeconds();
+    WHARF_RETURN_IF_ERROR(metadata_.PutImage(image));
+    return metadata_.DeleteJob(record.id);
+  };
+  return it->second->Fetch(record, progress, commit);
+}
+
 void PullQueue::Run(const std::shared_ptr<Job>& job) {
   metadata::JobRecord record;
   {
@@ -265,20 +286,8 @@ void PullQueue::Run(const std::shared_ptr<Job>& job) {
     spdlog::warn("cannot record job state: {}", s.error().message);
   }
   spdlog::info("download of {}:{} started", record.display_name, record.tag);
-  CommitFn commit = [&](metadata::ImageRecord& image) -> Result<void> {
-    image.type = record.type;
-    image.name = record.name;
-    image.tag = record.tag;
-    image.display_name = record.display_name;
-    image.description = record.description;
-    image.location = record.location;
-    image.icon = record.icon;
-    image.created_at = NowSeconds();
-    WHARF_RETURN_IF_ERROR(metadata_.PutImage(image));
-    return metadata_.DeleteJob(record.id);
-  };
   auto started = std::chrono::steady_clock::now();
-  auto result = fetchers_.at(record.type)->Fetch(record, job->progress, commit);
+  auto result = FetchAndCommit(record, job->progress);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
@@ -297,10 +306,9 @@ void PullQueue::Run(const std::shared_ptr<Job>& job) {
                                                  {"type", record.type},
                                                  {"name", record.display_name},
                                                  {"tag", record.tag}}
-                                      .dump());
+                                      .dump(-1, ' ', false, kReplaceInvalidUtf8));
       }
-      spdlog::info("download of {}:{} done in {:.1f} s", record.display_name, record.tag,
-                   seconds);
+      spdlog::info("download of {}:{} done in {:.1f} s", record.display_name, record.tag, seconds);
     } else if (job->cancel_requested) {
       if (auto s = metadata_.DeleteJob(record.id); !s) {
         spdlog::warn("cannot forget cancelled job: {}", s.error().message);
@@ -316,7 +324,7 @@ void PullQueue::Run(const std::shared_ptr<Job>& job) {
     } else {
       job->record.state = kFailed;
       job->record.error = result.error().message;
-      job->record.finished_at = NowSeconds();
+      job->record.finished_at = options_.clock->NowSeconds();
       ++stats_.failed;
       PublishJob(*job, kFailed);
       spdlog::warn("download of {}:{} failed: {}", record.display_name, record.tag,

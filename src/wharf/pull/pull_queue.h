@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "wharf/base/clock.h"
 #include "wharf/base/status.h"
 #include "wharf/metadata/metadata_store.h"
 #include "wharf/pull/event_bus.h"
@@ -30,7 +31,7 @@ namespace wharf::pull {
 struct JobProgress {
   std::atomic<int64_t> bytes_done{0};
   std::atomic<int64_t> bytes_total{-1};  // -1 until the fetcher knows the sizes
-  std::atomic<bool> cancel{false};  // set on shutdown or cancel; fetchers stop soon
+  std::atomic<bool> cancel{false};       // set on shutdown or cancel; fetchers stop soon
 
   // Per-file progress (layers, rootfs...): set once the fetcher knows the files, then
   // AddBytes from any thread.
@@ -77,8 +78,8 @@ struct QueueStats {
   int64_t done = 0;
   int64_t failed = 0;
   int64_t cancelled = 0;
-  int64_t bytes_pulled = 0;       // bytes of finished downloads
-  double job_seconds_sum = 0;     // durations of finished downloads
+  int64_t bytes_pulled = 0;    // bytes of finished downloads
+  double job_seconds_sum = 0;  // durations of finished downloads
   int64_t running = 0;
   int64_t waiting = 0;
 };
@@ -86,6 +87,9 @@ struct QueueStats {
 struct QueueOptions {
   int max_concurrent = 3;      // jobs running at once
   int64_t failed_ttl_s = 600;  // how long a failed job stays listed
+  // The time of jobs and images (failed_ttl_s counts on it); owned by the caller, outlives
+  // the queue.
+  Clock* clock = &Clock::Default();
 };
 
 class PullQueue {
@@ -100,8 +104,10 @@ class PullQueue {
             EventBus* events = nullptr);
   ~PullQueue();
 
+  // Registers the fetcher of jobs of `type`; call before Start.
   void AddFetcher(const std::string& type, Fetcher* fetcher);
-  // Loads unfinished jobs from the store and starts the workers.
+  // Loads unfinished jobs from the store and starts the workers. A resumed job of a type
+  // with no fetcher fails ("no fetcher for jobs of type X") like any failed job.
   Result<void> Start();
   // Stops the workers; running jobs stay recorded and resume on the next Start.
   void Stop();
@@ -132,6 +138,9 @@ class PullQueue {
   void PublishJob(Job& job, const std::string& status);
   void Run(const std::shared_ptr<Job>& job);
   void ExpireFailedLocked(int64_t now);
+  // Runs the job's fetcher, whose commit records the image and removes the job; an error
+  // when the job's type has no fetcher.
+  Result<void> FetchAndCommit(const metadata::JobRecord& record, JobProgress& progress);
 
   QueueOptions options_;
   metadata::MetadataStore& metadata_;

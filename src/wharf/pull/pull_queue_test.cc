@@ -1,0 +1,403 @@
+// PullQueue with a fake fetcher over a real SQLite MetadataStore in a temporary directory:
+// joining, the concurrency limit, job states, cancel, failed-job expiry, jobs of a type with
+// no fetcher, and resume at Start. Nothing sleeps for long: every wait is on a condition with
+// a bounded deadline.
+#include "wharf/pull/pull_queue.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "wharf/base/clock.h"
+#include "wharf/registry/test_registry.h"
+
+namespace wharf::pull {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Polls `done` every millisecond for up to 10 s; true if it became true.
+bool WaitFor(const std::function<bool()>& done) {
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+  return true;
+}
+
+// Commits an image for every job of a tag at once, unless the tag is held (then it waits for
+// Release or the job's cancel flag) or set to fail. Counts calls and jobs running at once.
+class FakeFetcher : public Fetcher {
+ public:
+  Result<void> Fetch(const metadata::JobRecord& job, JobProgress& progress,
+                     const CommitFn& commit) override {
+    progress.bytes_total = 100;
+    {
+      std::unique_lock lock(mu_);
+      ++calls_[job.tag];
+      max_running_ = std::max(max_running_, ++running_);
+      while (held_.contains(job.tag) && !progress.cancel) cv_.wait_for(lock, 1ms);
+      --running_;
+      if (progress.cancel) return Cancelled("download stopped");
+      if (auto it = failing_.find(job.tag); it != failing_.end()) return Unavailable(it->second);
+    }
+    progress.bytes_done = 100;
+    metadata::ImageRecord image;
+    image.manifest_digest = "sha256:" + std::string(64, 'a');
+    image.config_digest = "sha256:" + std::string(64, 'b');
+    image.size = 100;
+    return commit(image);
+  }
+
+  void Hold(const std::string& tag) {
+    std::lock_guard lock(mu_);
+    held_.insert(tag);
+  }
+  void Release(const std::string& tag) {
+    std::lock_guard lock(mu_);
+    held_.erase(tag);
+  }
+  void Fail(const std::string& tag, const std::string& message = "") {
+    std::lock_guard lock(mu_);
+    failing_[tag] = message.empty() ? "registry down for " + tag : message;
+  }
+  int Calls(const std::string& tag) {
+    std::lock_guard lock(mu_);
+    return calls_[tag];
+  }
+  int Running() {
+    std::lock_guard lock(mu_);
+    return running_;
+  }
+  int MaxRunning() {
+    std::lock_guard lock(mu_);
+    return max_running_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::set<std::string> held_;
+  std::map<std::string, std::string> failing_;  // tag → error message
+  std::map<std::string, int> calls_;
+  int running_ = 0;
+  int max_running_ = 0;
+};
+
+class PullQueueTest : public ::testing::Test {
+ protected:
+  void SetUp() override { metadata_ = OpenStore(); }
+  void TearDown() override { queue_.reset(); }
+
+  std::unique_ptr<metadata::MetadataStore> OpenStore() {
+    auto store = metadata::MetadataStore::Open(dir_.path() / "wharf.db");
+    EXPECT_TRUE(store.has_value()) << store.error().ToString();
+    return store ? std::move(*store) : nullptr;
+  }
+
+  // A started queue with the fake fetcher for "docker" jobs and the fake clock.
+  void StartQueue(QueueOptions options = {}, bool with_events = false) {
+    options.clock = &clock_;
+    queue_ = std::make_unique<PullQueue>(
+        options, *metadata_, [this](bool committed) { (committed ? committed_ : collected_)++; },
+        with_events ? &events_ : nullptr);
+    queue_->AddFetcher("docker", &fetcher_);
+    auto started = queue_->Start();
+    ASSERT_TRUE(started.has_value()) << started.error().ToString();
+  }
+
+  static metadata::JobRecord Job(const std::string& tag, const std::string& type = "docker") {
+    metadata::JobRecord job;
+    job.type = type;
+    job.name = "docker.io/team/app";
+    job.display_name = "team/app";
+    job.tag = tag;
+    job.source = "dockerhub";
+    return job;
+  }
+  void Submit(const std::string& tag) {
+    auto s = queue_->Submit(Job(tag));
+    ASSERT_TRUE(s.has_value()) << s.error().ToString();
+  }
+
+  // The listed status of tag's job, or "" when it is not listed.
+  std::string Status(const std::string& tag) {
+    for (const auto& job : queue_->List()) {
+      if (job.tag == tag) return job.status;
+    }
+    return "";
+  }
+  bool WaitStatus(const std::string& tag, const std::string& status) {
+    return WaitFor([&] { return Status(tag) == status; });
+  }
+  bool HasImage(const std::string& tag) {
+    auto image = metadata_->GetImage("docker", "docker.io/team/app", tag);
+    return image.has_value() && image->has_value();
+  }
+  std::vector<metadata::JobRecord> StoredJobs() {
+    auto jobs = metadata_->ListJobs();
+    EXPECT_TRUE(jobs.has_value());
+    return jobs.value_or(std::vector<metadata::JobRecord>{});
+  }
+
+  registry::testing::TempDir dir_;
+  std::unique_ptr<metadata::MetadataStore> metadata_;
+  FakeFetcher fetcher_;
+  EventBus events_;
+  FakeClock clock_;
+  std::atomic<int> committed_{0};
+  std::atomic<int> collected_{0};
+  std::unique_ptr<PullQueue> queue_;  // last: stops before what it uses goes
+};
+
+TEST_F(PullQueueTest, JoinsDuplicateRequestsWaitingOrRunning) {
+  StartQueue({.max_concurrent = 1});
+  fetcher_.Hold("1.0");
+  fetcher_.Hold("2.0");
+  Submit("1.0");
+  ASSERT_TRUE(WaitStatus("1.0", "downloading"));
+  Submit("2.0");  // waits behind 1.0
+  Submit("1.0");  // joins the running job
+  Submit("2.0");  // joins the waiting job
+  EXPECT_EQ(queue_->List().size(), 2u);
+  EXPECT_EQ(StoredJobs().size(), 2u);
+
+  fetcher_.Release("1.0");
+  fetcher_.Release("2.0");
+  ASSERT_TRUE(WaitFor([&] { return queue_->List().empty(); }));
+  EXPECT_EQ(fetcher_.Calls("1.0"), 1);
+  EXPECT_EQ(fetcher_.Calls("2.0"), 1);
+  EXPECT_TRUE(HasImage("1.0"));
+  EXPECT_TRUE(HasImage("2.0"));
+  EXPECT_TRUE(StoredJobs().empty());
+  EXPECT_EQ(queue_->Stats().done, 2);
+}
+
+TEST_F(PullQueueTest, RunsAtMostMaxConcurrentJobs) {
+  StartQueue({.max_concurrent = 2});
+  const std::vector<std::string> tags = {"a", "b", "c", "d", "e"};
+  for (const auto& tag : tags) fetcher_.Hold(tag);
+  for (const auto& tag : tags) Submit(tag);
+  ASSERT_TRUE(WaitFor([&] { return fetcher_.Running() == 2; }));
+  // Give a third worker, if there were one, the time to pick a job up.
+  std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(fetcher_.Running(), 2);
+  QueueStats stats = queue_->Stats();
+  EXPECT_EQ(stats.running, 2);
+  EXPECT_EQ(stats.waiting, 3);
+  int waiting = 0;
+  for (const auto& job : queue_->List()) waiting += job.status == "waiting" ? 1 : 0;
+  EXPECT_EQ(waiting, 3);
+
+  for (const auto& tag : tags) fetcher_.Release(tag);
+  ASSERT_TRUE(WaitFor([&] { return queue_->List().empty(); }));
+  EXPECT_EQ(fetcher_.MaxRunning(), 2);
+  for (const auto& tag : tags) EXPECT_TRUE(HasImage(tag)) << tag;
+  EXPECT_EQ(committed_.load(), 5);
+}
+
+// The statuses of tag's "job" events in order, repeats (progress events) left out.
+std::vector<std::string> StatusesOf(EventBus::Subscription& sub, const std::string& tag,
+                                    const std::string& last) {
+  std::vector<std::string> out;
+  while (out.empty() || out.back() != last) {
+    auto event = sub.Next(10'000);
+    if (!event) break;
+    if (event->type != "job") continue;
+    auto json = nlohmann::json::parse(event->data);
+    if (json["tag"] != tag) continue;
+    std::string status = json["status"];
+    if (out.empty() || out.back() != status) out.push_back(status);
+  }
+  return out;
+}
+
+TEST_F(PullQueueTest, JobsGoFromWaitingToDownloadingToDoneOrFailed) {
+  auto sub = events_.Subscribe(-1);
+  StartQueue({.max_concurrent = 1}, /*with_events=*/true);
+  fetcher_.Hold("ok");
+  fetcher_.Hold("bad");
+  fetcher_.Fail("bad");
+  Submit("ok");
+  ASSERT_TRUE(WaitStatus("ok", "downloading"));
+  Submit("bad");
+  EXPECT_EQ(Status("bad"), "waiting");
+  EXPECT_FALSE(HasImage("ok"));
+
+  fetcher_.Release("ok");
+  ASSERT_TRUE(WaitStatus("bad", "downloading"));
+  EXPECT_EQ(Status("ok"), "");
+  EXPECT_TRUE(HasImage("ok"));
+  fetcher_.Release("bad");
+  ASSERT_TRUE(WaitStatus("bad", "failed"));
+
+  auto listed = queue_->List();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].error, "registry down for bad");
+  EXPECT_FALSE(HasImage("bad"));
+  auto stored = StoredJobs();
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].state, "failed");
+  EXPECT_EQ(stored[0].error, "registry down for bad");
+  EXPECT_EQ(stored[0].finished_at, clock_.NowSeconds());
+  EXPECT_EQ(queue_->Stats().done, 1);
+  EXPECT_EQ(queue_->Stats().failed, 1);
+  ASSERT_TRUE(WaitFor([&] { return committed_ == 1 && collected_ == 1; }));
+
+  using Statuses = std::vector<std::string>;
+  EXPECT_EQ(StatusesOf(*sub, "ok", "done"), (Statuses{"waiting", "downloading", "done"}));
+  auto sub_bad = events_.Subscribe(0);  // replays from the first event
+  EXPECT_EQ(StatusesOf(*sub_bad, "bad", "failed"), (Statuses{"waiting", "downloading", "failed"}));
+}
+
+TEST_F(PullQueueTest, AnErrorThatIsNotUtf8IsPublishedWithoutThrowing) {
+  auto sub = events_.Subscribe(-1);
+  StartQueue({}, /*with_events=*/true);
+  fetcher_.Fail("1.0", "registry says \xff\xfe");  // e.g. an error page in Latin-1
+  Submit("1.0");
+  ASSERT_TRUE(WaitStatus("1.0", "failed"));
+  EXPECT_EQ(queue_->List()[0].error, "registry says \xff\xfe");  // kept as it came
+  EXPECT_EQ(StatusesOf(*sub, "1.0", "failed").back(), "failed");
+}
+
+TEST_F(PullQueueTest, CancelsWaitingAndRunningJobs) {
+  StartQueue({.max_concurrent = 1});
+  fetcher_.Hold("running");
+  Submit("running");
+  ASSERT_TRUE(WaitStatus("running", "downloading"));
+  Submit("waiting");
+
+  auto cancelled = queue_->Cancel("docker", "docker.io/team/app", "waiting");
+  ASSERT_TRUE(cancelled.has_value()) << cancelled.error().ToString();
+  EXPECT_EQ(Status("waiting"), "");
+  EXPECT_EQ(StoredJobs().size(), 1u);
+  EXPECT_EQ(collected_.load(), 1);  // its partial downloads are collected
+
+  cancelled = queue_->Cancel("docker", "docker.io/team/app", "running");
+  ASSERT_TRUE(cancelled.has_value()) << cancelled.error().ToString();
+  ASSERT_TRUE(WaitFor([&] { return queue_->List().empty(); }));
+  EXPECT_TRUE(StoredJobs().empty());
+  EXPECT_FALSE(HasImage("running"));
+  EXPECT_EQ(fetcher_.Calls("waiting"), 0);
+  EXPECT_EQ(queue_->Stats().cancelled, 2);
+  EXPECT_EQ(queue_->Stats().failed, 0);
+
+  auto missing = queue_->Cancel("docker", "docker.io/team/app", "running");
+  ASSERT_FALSE(missing.has_value());
+  EXPECT_EQ(missing.error().code, Code::kNotFound);
+}
+
+TEST_F(PullQueueTest, FailedJobsExpireAfterFailedTtl) {
+  StartQueue({.failed_ttl_s = 60});
+  fetcher_.Fail("1.0");
+  Submit("1.0");
+  ASSERT_TRUE(WaitStatus("1.0", "failed"));
+  clock_.Advance(59s);
+  EXPECT_EQ(Status("1.0"), "failed");
+  EXPECT_EQ(StoredJobs().size(), 1u);
+  EXPECT_FALSE(queue_->Busy("docker", "docker.io/team/app", "1.0"));
+  clock_.Advance(1s);
+  EXPECT_TRUE(queue_->List().empty());
+  EXPECT_TRUE(StoredJobs().empty());
+}
+
+TEST_F(PullQueueTest, ASubmitReplacesAFailedJob) {
+  StartQueue();
+  fetcher_.Fail("1.0");
+  Submit("1.0");
+  ASSERT_TRUE(WaitStatus("1.0", "failed"));
+  auto dismissed = queue_->Cancel("docker", "docker.io/team/app", "1.0");
+  ASSERT_TRUE(dismissed.has_value());  // a failed job can be dismissed
+  EXPECT_TRUE(StoredJobs().empty());
+
+  Submit("1.0");
+  ASSERT_TRUE(WaitStatus("1.0", "failed"));
+  EXPECT_EQ(fetcher_.Calls("1.0"), 2);
+  Submit("1.0");  // not joined: tried again
+  ASSERT_TRUE(WaitFor([&] { return fetcher_.Calls("1.0") == 3; }));
+  ASSERT_TRUE(WaitStatus("1.0", "failed"));
+  EXPECT_EQ(StoredJobs().size(), 1u);
+}
+
+TEST_F(PullQueueTest, AResumedJobOfATypeWithNoFetcherFailsWithoutThrowing) {
+  metadata::JobRecord lxc = Job("3.18", "lxc");
+  lxc.state = "downloading";  // interrupted by a stop
+  ASSERT_TRUE(metadata_->AddJob(lxc).has_value());
+  StartQueue();
+  ASSERT_TRUE(WaitStatus("3.18", "failed"));
+  auto listed = queue_->List();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].type, "lxc");
+  EXPECT_EQ(listed[0].error, "no fetcher for jobs of type lxc");
+  auto stored = StoredJobs();
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].state, "failed");
+  EXPECT_EQ(stored[0].error, "no fetcher for jobs of type lxc");
+  EXPECT_EQ(queue_->Stats().failed, 1);
+
+  // The queue carries on, and new jobs of that type are refused up front.
+  Submit("1.0");
+  ASSERT_TRUE(WaitFor([&] { return HasImage("1.0"); }));
+  auto refused = queue_->Submit(Job("3.19", "lxc"));
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error().code, Code::kInvalidArgument);
+}
+
+TEST_F(PullQueueTest, StartResumesUnfinishedJobsAndKeepsFailedOnes) {
+  const std::vector<std::pair<std::string, std::string>> recorded = {
+      {"waiting", "waiting"}, {"interrupted", "downloading"}, {"failed", "failed"}};
+  for (const auto& [tag, state] : recorded) {
+    metadata::JobRecord job = Job(tag);
+    job.state = state;
+    job.finished_at = state == "failed" ? clock_.NowSeconds() : 0;
+    job.error = state == "failed" ? "earlier error" : "";
+    ASSERT_TRUE(metadata_->AddJob(job).has_value());
+  }
+  StartQueue();
+  ASSERT_TRUE(WaitFor([&] { return HasImage("waiting") && HasImage("interrupted"); }));
+  ASSERT_TRUE(WaitFor([&] { return queue_->List().size() == 1; }));
+  EXPECT_EQ(Status("failed"), "failed");
+  EXPECT_EQ(queue_->List()[0].error, "earlier error");
+  EXPECT_EQ(fetcher_.Calls("failed"), 0);
+  auto stored = StoredJobs();
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].tag, "failed");
+}
+
+TEST_F(PullQueueTest, AJobStoppedByShutdownResumesAtTheNextStart) {
+  StartQueue();
+  fetcher_.Hold("1.0");
+  Submit("1.0");
+  ASSERT_TRUE(WaitStatus("1.0", "downloading"));
+  queue_->Stop();  // the fetcher sees the cancel flag and stops
+  queue_.reset();
+  EXPECT_FALSE(HasImage("1.0"));
+  ASSERT_EQ(StoredJobs().size(), 1u);
+  EXPECT_EQ(collected_.load(), 0);  // nothing failed: nothing to collect
+
+  // A new daemon over the same database.
+  metadata_ = OpenStore();
+  ASSERT_NE(metadata_, nullptr);
+  fetcher_.Release("1.0");
+  StartQueue();
+  ASSERT_TRUE(WaitFor([&] { return HasImage("1.0"); }));
+  ASSERT_TRUE(WaitFor([&] { return queue_->List().empty(); }));
+  EXPECT_EQ(fetcher_.Calls("1.0"), 2);
+  EXPECT_TRUE(StoredJobs().empty());
+}
+
+}  // namespace
+}  // namespace wharf::pull
