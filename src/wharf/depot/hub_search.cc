@@ -4,16 +4,13 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "wharf/base/strings.h"
+
 namespace wharf::depot {
 
 namespace {
 
 using nlohmann::json;
-
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
 
 int64_t PagesFor(int64_t total, int64_t n) { return n > 0 ? (total + n - 1) / n : 0; }
 
@@ -66,10 +63,9 @@ Result<HubPage> ParseHubSearch(std::string_view body, int64_t page, int64_t n,
 
 HubPage PageOfRepositories(const std::vector<std::string>& names, const std::string& text,
                            int64_t page, int64_t n) {
-  const std::string needle = Lower(text);
   std::vector<const std::string*> matching;
   for (const auto& name : names) {
-    if (Lower(name).find(needle) != std::string::npos) matching.push_back(&name);
+    if (ContainsIgnoreCase(name, text)) matching.push_back(&name);
   }
   HubPage out;
   out.page = page;

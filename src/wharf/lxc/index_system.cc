@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "wharf/base/strings.h"
 #include "wharf/lxc/arch.h"
 
 namespace wharf::lxc {
@@ -44,7 +45,7 @@ Result<IndexBuild> FindIndexBuild(std::string_view index_text, const ImageQuery&
   for (std::string_view line : SplitLines(index_text)) {
     auto f = SplitFields(line, ';');
     if (f.size() < 6 || f[4].empty() || f[5].empty()) continue;
-    if (Lower(f[0]) != Lower(query.os) || f[1] != query.release ||
+    if (!EqualsIgnoreCase(f[0], query.os) || f[1] != query.release ||
         DebianArch(f[2]) != DebianArch(query.arch) || f[3] != query.variant) {
       continue;
     }

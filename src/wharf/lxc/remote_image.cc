@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "wharf/base/strings.h"
+
 namespace wharf::lxc {
 
 std::string ImageQuery::Describe() const { return os + "/" + release + "/" + arch + "/" + variant; }
@@ -50,13 +52,6 @@ std::string JoinUrl(std::string_view server, std::string_view path) {
   while (!server.empty() && server.back() == '/') server.remove_suffix(1);
   while (!path.empty() && path.front() == '/') path.remove_prefix(1);
   return std::string(server) + "/" + std::string(path);
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
 }
 
 std::optional<std::string> NormalizeSha256(std::string_view hex) {

@@ -49,9 +49,6 @@ bool IsSafeServerPath(std::string_view path, bool allow_leading_slash);
 // server + "/" + path, without doubled or missing slashes.
 std::string JoinUrl(std::string_view server, std::string_view path);
 
-// Lower-case ASCII.
-std::string Lower(std::string_view s);
-
 // 64 hex digits (either case) → lowercase; nullopt otherwise.
 std::optional<std::string> NormalizeSha256(std::string_view hex);
 

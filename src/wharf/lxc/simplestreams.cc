@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "wharf/base/strings.h"
 #include "wharf/lxc/arch.h"
 
 namespace wharf::lxc {
@@ -17,7 +18,7 @@ std::string StringField(const json& obj, const char* key, const std::string& fal
 
 bool Matches(const json& product, const ImageQuery& q) {
   if (!product.is_object()) return false;
-  return Lower(StringField(product, "os")) == Lower(q.os) &&
+  return EqualsIgnoreCase(StringField(product, "os"), q.os) &&
          StringField(product, "release") == q.release &&
          DebianArch(StringField(product, "arch")) == DebianArch(q.arch) &&
          StringField(product, "variant", "default") == q.variant;

@@ -1,5 +1,6 @@
 #include "wharf/lxc/source_resolver.h"
 
+#include "wharf/base/strings.h"
 #include "wharf/lxc/arch.h"
 #include "wharf/lxc/index_system.h"
 #include "wharf/lxc/simplestreams.h"

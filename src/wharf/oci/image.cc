@@ -7,6 +7,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "wharf/base/strings.h"
+
 namespace wharf::oci {
 
 namespace {
@@ -24,18 +26,6 @@ constexpr std::string_view kDockerForeignLayerPrefix =
     "application/vnd.docker.image.rootfs.foreign.";
 
 std::string Quote(std::string_view s) { return "\"" + std::string(s.substr(0, 200)) + "\""; }
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
 
 Error Schema1Error(std::string_view what) {
   return InvalidArgument("Docker schema 1 manifests are not supported (" + std::string(what) +

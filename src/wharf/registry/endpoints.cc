@@ -2,19 +2,12 @@
 
 #include <arpa/inet.h>
 
-#include <cctype>
-
+#include "wharf/base/strings.h"
 #include "wharf/reference/reference.h"
 
 namespace wharf::registry {
 
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // "127.0.0.1:5000" → "127.0.0.1"; "[::1]:5000" → "::1"; "localhost" → "localhost".
 std::string_view HostOnly(std::string_view host_port) {

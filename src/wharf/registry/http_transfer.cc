@@ -10,21 +10,11 @@
 #include <mutex>
 #include <optional>
 
+#include "wharf/base/strings.h"
+
 namespace wharf::registry {
 
 namespace {
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 // libcurl must be initialised once per process before any other call, and not concurrently.
 void InitCurlOnce() {

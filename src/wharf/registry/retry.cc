@@ -8,18 +8,14 @@
 #include <string>
 #include <thread>
 
+#include "wharf/base/strings.h"
+
 namespace wharf::registry {
 
 namespace {
 
 // Nobody waits longer than this for one Retry-After in seconds, however large the number.
 constexpr int64_t kMaxRetryAfterSeconds = 24 * 3600;
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
-  return s;
-}
 
 // A uniform draw from [0, bound] for jitter; thread-local so that threads do not contend.
 int64_t Jitter(int64_t bound) {
@@ -95,8 +91,8 @@ bool RetryPolicy::Sleep(Millis delay, const std::function<bool()>& cancelled) {
     if (cancelled && cancelled()) return false;
     auto left = until - std::chrono::steady_clock::now();
     if (left <= std::chrono::steady_clock::duration::zero()) return true;
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-        left, std::chrono::milliseconds(50)));
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(left, std::chrono::milliseconds(50)));
   }
 }
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "wharf/base/strings.h"
 #include "wharf/registry/client.h"
 
 namespace wharf::registry {
@@ -48,12 +49,6 @@ bool IsToken68Char(char c) {
 }
 
 bool IsSpace(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; }
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 class Scanner {
  public:
