@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <cerrno>
 #include <utility>
 
 namespace wharf {
@@ -33,9 +34,14 @@ class UniqueFd {
   [[nodiscard]] int release() { return std::exchange(fd_, -1); }
 
   // Closes the owned descriptor, if any, then owns `fd` (-1 or any negative value: nothing).
+  // errno is kept, so `fd.reset(::open(...)); if (!fd) ... errno` reads open's error.
   void reset(int fd = -1) {
     int old = std::exchange(fd_, fd < 0 ? -1 : fd);
-    if (old >= 0 && old != fd_) ::close(old);
+    if (old >= 0 && old != fd_) {
+      int saved = errno;
+      ::close(old);
+      errno = saved;
+    }
   }
 
  private:

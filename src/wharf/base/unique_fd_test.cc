@@ -66,6 +66,13 @@ TEST(UniqueFdTest, ResetClosesTheOldDescriptor) {
   EXPECT_FALSE(IsOpen(second));
 }
 
+TEST(UniqueFdTest, ClosingKeepsErrno) {
+  UniqueFd fd(OpenFd());
+  errno = ENOENT;
+  fd.reset(-1);
+  EXPECT_EQ(errno, ENOENT);
+}
+
 TEST(UniqueFdTest, MovesTransferOwnership) {
   int first = OpenFd();
   int second = OpenFd();
