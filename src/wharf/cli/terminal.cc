@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <csignal>
 
+#include "wharf/base/unique_fd.h"
+
 namespace wharf::cli {
 
 namespace {
@@ -34,22 +36,22 @@ int TerminalWidth(int fd) { return WindowSize(fd).ws_col; }
 int TerminalHeight(int fd) { return WindowSize(fd).ws_row; }
 
 Result<std::string> AskTerminal(std::string_view prompt, bool secret) {
-  int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) return Unavailable("no terminal to ask on");
+  UniqueFd fd(::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY));
+  if (!fd) return Unavailable("no terminal to ask on");
   termios saved{};
   bool restore = false;
-  if (secret && ::tcgetattr(fd, &saved) == 0) {
+  if (secret && ::tcgetattr(fd.get(), &saved) == 0) {
     termios quiet = saved;
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     quiet.c_lflag |= ECHONL;  // the Enter still moves to the next line
-    restore = ::tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
+    restore = ::tcsetattr(fd.get(), TCSAFLUSH, &quiet) == 0;
   }
-  (void)!::write(fd, prompt.data(), prompt.size());
+  (void)!::write(fd.get(), prompt.data(), prompt.size());
   std::string line;
   Result<std::string> out = line;
   for (;;) {
     char c;
-    ssize_t n = ::read(fd, &c, 1);
+    ssize_t n = ::read(fd.get(), &c, 1);
     if (n < 0 && errno == EINTR) {
       out = Cancelled("interrupted");
       break;
@@ -61,10 +63,9 @@ Result<std::string> AskTerminal(std::string_view prompt, bool secret) {
     line += c;
   }
   if (restore) {
-    ::tcsetattr(fd, TCSAFLUSH, &saved);
-    if (!out) (void)!::write(fd, "\n", 1);
+    ::tcsetattr(fd.get(), TCSAFLUSH, &saved);
+    if (!out) (void)!::write(fd.get(), "\n", 1);
   }
-  ::close(fd);
   if (out && !out->empty() && out->back() == '\r') out->pop_back();
   return out;
 }

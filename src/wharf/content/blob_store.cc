@@ -43,57 +43,9 @@ Error IoError(std::string_view op, const fs::path& path, int err) {
   return ErrnoError(std::string(op) + " " + path.string(), err);
 }
 
-// Writes all of [data, data+n) at the file position, retrying EINTR and short writes.
-// Returns 0 or an errno value.
-int WriteAll(int fd, const char* data, size_t n) {
-  while (n > 0) {
-    ssize_t written = ::write(fd, data, n);
-    if (written < 0) {
-      if (errno == EINTR) continue;
-      return errno;
-    }
-    if (written == 0) return EIO;  // never happens for regular files; avoids spinning
-    data += written;
-    n -= static_cast<size_t>(written);
-  }
-  return 0;
-}
-
-void CloseQuietly(int& fd) {
-  if (fd >= 0) ::close(fd);
-  fd = -1;
-}
-
 Error Unusable(const Digest& d, bool done) {
   if (done) return Internal("ingest of " + d.str() + " is already committed or aborted");
   return Internal("ingest of " + d.str() + " failed earlier; start a new one to resume");
-}
-
-// Hashes the first `size` bytes of `path` into `hash`, using `scratch` as the read buffer.
-// Returns how many bytes were hashed (fewer if the file is shorter).
-Result<int64_t> HashPrefix(const fs::path& path, int64_t size, Sha256& hash, std::string& scratch) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return IoError("open", path, errno);
-  ::posix_fadvise(fd, 0, size, POSIX_FADV_SEQUENTIAL);
-  scratch.resize(kWriteBufferSize);
-  int64_t hashed = 0;
-  while (hashed < size) {
-    size_t want = static_cast<size_t>(std::min<int64_t>(size - hashed, kWriteBufferSize));
-    ssize_t got = ::read(fd, scratch.data(), want);
-    if (got < 0 && errno == EINTR) continue;
-    if (got < 0) {
-      int err = errno;
-      ::close(fd);
-      scratch.clear();
-      return IoError("read", path, err);
-    }
-    if (got == 0) break;
-    hash.Update(scratch.data(), static_cast<size_t>(got));
-    hashed += got;
-  }
-  ::close(fd);
-  scratch.clear();
-  return hashed;
 }
 
 // mkdir with the store's directory mode; an existing directory is fine.
@@ -169,17 +121,18 @@ Ingest::Buffer Ingest::AlignedBuffer() {
 
 Ingest::~Ingest() {
   // Keep what was written for a resume; the bytes are re-hashed then, so no fsync is needed.
-  if (fd_ >= 0) {
+  if (fd_) {
     Drain();
-    CloseQuietly(fd_);
+    fd_.reset();
   }
   store_->Release(digest_);
 }
 
 void Ingest::SetDirect(bool on) {
-  if (fd_ < 0 || direct_ == on || (on && !direct_supported_)) return;
-  int flags = ::fcntl(fd_, F_GETFL);
-  if (flags >= 0 && ::fcntl(fd_, F_SETFL, on ? (flags | O_DIRECT) : (flags & ~O_DIRECT)) == 0) {
+  if (!fd_ || direct_ == on || (on && !direct_supported_)) return;
+  int flags = ::fcntl(fd_.get(), F_GETFL);
+  if (flags >= 0 &&
+      ::fcntl(fd_.get(), F_SETFL, on ? (flags | O_DIRECT) : (flags & ~O_DIRECT)) == 0) {
     direct_ = on;
   }
 }
@@ -191,7 +144,7 @@ int Ingest::WriteBlocks(const char* data, size_t n) {
   const size_t blocks = n / kDirectAlign * kDirectAlign;
   size_t written = 0;
   while (direct_ && written < blocks) {
-    ssize_t w = ::write(fd_, data + written, blocks - written);
+    ssize_t w = ::write(fd_.get(), data + written, blocks - written);
     if (w < 0 && errno == EINTR) continue;
     if (w < 0 && errno == EINVAL && written == 0) {
       // The filesystem took the flag at open but refuses the write: no direct I/O then.
@@ -205,7 +158,7 @@ int Ingest::WriteBlocks(const char* data, size_t n) {
     if (written % kDirectAlign != 0) SetDirect(false);
   }
   if (written < n) SetDirect(false);  // the offset after the tail is no longer aligned
-  return WriteAll(fd_, data + written, n - written);
+  return WriteAll(fd_.get(), std::string_view(data + written, n - written));
 }
 
 int Ingest::Drain() {
@@ -217,23 +170,29 @@ int Ingest::Drain() {
 
 Result<void> Ingest::Open() {
   const fs::path path = store_->PartialPath(digest_);
-  fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_DIRECT, kBlobMode);
-  direct_supported_ = direct_ = fd_ >= 0;
-  if (fd_ < 0 && errno == EINVAL) {  // tmpfs and others refuse O_DIRECT
-    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, kBlobMode);
+  fd_.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_DIRECT, kBlobMode));
+  direct_supported_ = direct_ = static_cast<bool>(fd_);
+  if (!fd_ && errno == EINVAL) {  // tmpfs and others refuse O_DIRECT
+    fd_.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, kBlobMode));
   }
-  if (fd_ < 0) return IoError("open", path, errno);
+  if (!fd_) return IoError("open", path, errno);
   buffer_ = AlignedBuffer();
   if (!buffer_) return Internal("out of memory for the write buffer of " + digest_.str());
   struct stat st {};
-  if (::fstat(fd_, &st) != 0) return IoError("stat", path, errno);
+  if (::fstat(fd_.get(), &st) != 0) return IoError("stat", path, errno);
 
   int64_t resume_at = st.st_size;
   // Longer than the blob can be: not a prefix of it, start over.
   if (expected_size_ >= 0 && resume_at > expected_size_) resume_at = 0;
   if (resume_at > 0) {
-    std::string scratch;
-    auto hashed = HashPrefix(path, resume_at, hash_, scratch);
+    std::string scratch(kWriteBufferSize, '\0');
+    auto hashed = ReadFileChunks(
+        path, scratch,
+        [this](std::string_view piece) -> Result<void> {
+          hash_.Update(piece.data(), piece.size());
+          return {};
+        },
+        resume_at);
     if (!hashed) return Error(std::move(hashed).error());
     resume_at = *hashed;
   }
@@ -243,17 +202,17 @@ Result<void> Ingest::Open() {
     hash_.Finish();
     resume_at = 0;
   }
-  if (resume_at != st.st_size && ::ftruncate(fd_, resume_at) != 0) {
+  if (resume_at != st.st_size && ::ftruncate(fd_.get(), resume_at) != 0) {
     return IoError("truncate", path, errno);
   }
-  if (::lseek(fd_, resume_at, SEEK_SET) < 0) return IoError("seek", path, errno);
+  if (::lseek(fd_.get(), resume_at, SEEK_SET) < 0) return IoError("seek", path, errno);
   offset_ = resume_at;
   if (resume_at % kDirectAlign != 0) SetDirect(false);
   return {};
 }
 
 Result<void> Ingest::Write(const void* data, size_t n) {
-  if (fd_ < 0) return Unusable(digest_, done_);
+  if (!fd_) return Unusable(digest_, done_);
   if (expected_size_ >= 0 && n > static_cast<uint64_t>(expected_size_ - offset_)) {
     return DataLoss("blob " + digest_.str() + " is larger than the expected " +
                     std::to_string(expected_size_) + " bytes");
@@ -275,7 +234,7 @@ Result<void> Ingest::Write(const void* data, size_t n) {
     }
     if (err != 0) {
       // What reached the file is a valid prefix; the next StartIngest resumes from it.
-      CloseQuietly(fd_);
+      fd_.reset();
       return IoError("write", store_->PartialPath(digest_), err);
     }
     std::swap(buffer_, spare_);
@@ -292,16 +251,16 @@ Result<void> Ingest::Restart() {
   buffered_ = 0;
   hash_.Finish();  // resets the hasher
   offset_ = 0;
-  if (fd_ < 0) {
-    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, kBlobMode);
-    if (fd_ < 0) return IoError("open", path, errno);
+  if (!fd_) {
+    fd_.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, kBlobMode));
+    if (!fd_) return IoError("open", path, errno);
     direct_ = false;
     SetDirect(true);
     return {};
   }
-  if (::ftruncate(fd_, 0) != 0 || ::lseek(fd_, 0, SEEK_SET) < 0) {
+  if (::ftruncate(fd_.get(), 0) != 0 || ::lseek(fd_.get(), 0, SEEK_SET) < 0) {
     int err = errno;
-    CloseQuietly(fd_);
+    fd_.reset();
     return IoError("truncate", path, err);
   }
   SetDirect(true);  // offset 0 is aligned again
@@ -309,11 +268,11 @@ Result<void> Ingest::Restart() {
 }
 
 Result<void> Ingest::Commit() {
-  if (fd_ < 0) return Unusable(digest_, done_);
+  if (!fd_) return Unusable(digest_, done_);
   const fs::path partial = store_->PartialPath(digest_);
   int err = Drain();
   if (err != 0) {
-    CloseQuietly(fd_);
+    fd_.reset();
     return IoError("write", partial, err);
   }
   if (expected_size_ >= 0 && offset_ != expected_size_) {
@@ -326,14 +285,12 @@ Result<void> Ingest::Commit() {
     Abort();
     return DataLoss("digest mismatch for " + digest_.str() + ": got " + actual.str());
   }
-  if (::fsync(fd_) != 0) {
+  if (::fsync(fd_.get()) != 0) {
     err = errno;
-    CloseQuietly(fd_);
+    fd_.reset();
     return IoError("fsync", partial, err);
   }
-  int closed = ::close(fd_);
-  fd_ = -1;
-  if (closed != 0) return IoError("close", partial, errno);
+  if (::close(fd_.release()) != 0) return IoError("close", partial, errno);
   done_ = true;
 
   const fs::path target = store_->BlobPath(digest_);
@@ -347,7 +304,7 @@ Result<void> Ingest::Commit() {
 
 void Ingest::Abort() {
   writer_.Wait();
-  CloseQuietly(fd_);
+  fd_.reset();
   buffered_ = 0;
   if (!done_) ::unlink(store_->PartialPath(digest_).c_str());
   done_ = true;

@@ -25,6 +25,7 @@
 
 #include "wharf/base/digest.h"
 #include "wharf/base/status.h"
+#include "wharf/base/unique_fd.h"
 #include "wharf/content/write_behind.h"
 
 namespace wharf::content {
@@ -77,7 +78,7 @@ class Ingest {
   Digest digest_;
   int64_t expected_size_;
   int64_t offset_ = 0;
-  int fd_ = -1;
+  UniqueFd fd_;
   bool done_ = false;
   Sha256 hash_;
   // Write-behind buffers, written out in large writes. Block-aligned, for direct I/O: the
@@ -136,8 +137,8 @@ class BlobStore {
     Digest manifest;
     std::string media_type;
     int64_t size = 0;
-    std::string ref_name;     // org.opencontainers.image.ref.name, e.g. "ubuntu:latest"
-    std::string image_name;   // io.containerd.image.name, e.g. "docker.io/library/ubuntu:latest"
+    std::string ref_name;    // org.opencontainers.image.ref.name, e.g. "ubuntu:latest"
+    std::string image_name;  // io.containerd.image.name, e.g. "docker.io/library/ubuntu:latest"
   };
   // Rewrites index.json atomically with exactly these entries; leaves it alone (no write, no
   // fsync) when it already says exactly that, as at most starts.

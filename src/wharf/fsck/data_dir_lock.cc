@@ -25,28 +25,19 @@ std::string HolderPid(int fd) {
 
 Result<std::unique_ptr<DataDirLock>> DataDirLock::Acquire(const std::filesystem::path& data_dir) {
   const std::filesystem::path path = data_dir / kLockFileName;
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return ErrnoError("open " + path.string(), errno);
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    int err = errno;
-    if (err != EWOULDBLOCK) {
-      ::close(fd);
-      return ErrnoError("lock " + path.string(), err);
-    }
-    std::string pid = HolderPid(fd);
-    ::close(fd);
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (!fd) return ErrnoError("open " + path.string(), errno);
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    if (errno != EWOULDBLOCK) return ErrnoError("lock " + path.string(), errno);
+    std::string pid = HolderPid(fd.get());
     return Conflict("data directory " + data_dir.string() + " is in use by another wharfd" +
                     (pid.empty() ? "" : " (pid " + pid + ")") + "; it holds " + path.string());
   }
   std::string pid = std::to_string(::getpid()) + "\n";
-  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
-    int err = errno;
-    ::close(fd);
-    return ErrnoError("write " + path.string(), err);
+  if (::ftruncate(fd.get(), 0) != 0 || ::pwrite(fd.get(), pid.data(), pid.size(), 0) < 0) {
+    return ErrnoError("write " + path.string(), errno);
   }
-  return std::unique_ptr<DataDirLock>(new DataDirLock(fd));
+  return std::unique_ptr<DataDirLock>(new DataDirLock(std::move(fd)));
 }
-
-DataDirLock::~DataDirLock() { ::close(fd_); }
 
 }  // namespace wharf::fsck

@@ -7,8 +7,10 @@
 
 #include <filesystem>
 #include <memory>
+#include <utility>
 
 #include "wharf/base/status.h"
+#include "wharf/base/unique_fd.h"
 
 namespace wharf::fsck {
 
@@ -19,13 +21,13 @@ class DataDirLock {
   // Takes the lock of `data_dir` (which must exist) without waiting. Conflict naming the
   // directory and the holder's pid when another process holds it; Internal on an I/O error.
   static Result<std::unique_ptr<DataDirLock>> Acquire(const std::filesystem::path& data_dir);
-  ~DataDirLock();  // releases the lock (the file stays)
+  ~DataDirLock() = default;  // releases the lock (the file stays)
   DataDirLock(const DataDirLock&) = delete;
   DataDirLock& operator=(const DataDirLock&) = delete;
 
  private:
-  explicit DataDirLock(int fd) : fd_(fd) {}
-  int fd_;
+  explicit DataDirLock(UniqueFd fd) : fd_(std::move(fd)) {}
+  UniqueFd fd_;
 };
 
 }  // namespace wharf::fsck

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <set>
 
+#include "wharf/base/unique_fd.h"
 #include "wharf/lxc/remote_image.h"
 
 namespace wharf::lxc {
@@ -40,16 +41,13 @@ std::string LzmaMessage(lzma_ret ret) {
 class XzSource {
  public:
   XzSource() : in_(1 << 16), out_(1 << 18) {}
-  ~XzSource() {
-    if (fd_ >= 0) ::close(fd_);
-    lzma_end(&strm_);
-  }
+  ~XzSource() { lzma_end(&strm_); }
   XzSource(const XzSource&) = delete;
   XzSource& operator=(const XzSource&) = delete;
 
   Result<void> Open(const std::filesystem::path& path) {
-    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd_ < 0) return ErrnoError("open " + path.string(), errno);
+    fd_.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd_) return ErrnoError("open " + path.string(), errno);
     lzma_ret ret = lzma_stream_decoder(&strm_, UINT64_MAX, LZMA_CONCATENATED);
     if (ret != LZMA_OK) return Internal(LzmaMessage(ret));
     return {};
@@ -76,7 +74,7 @@ class XzSource {
       if (strm_.avail_in == 0 && !eof_) {
         ssize_t n;
         do {
-          n = ::read(fd_, in_.data(), in_.size());
+          n = ::read(fd_.get(), in_.data(), in_.size());
         } while (n < 0 && errno == EINTR);
         if (n < 0) return Fail(a, std::string("read: ") + std::strerror(errno));
         eof_ = n == 0;
@@ -94,7 +92,7 @@ class XzSource {
     return static_cast<la_ssize_t>(out_.size() - strm_.avail_out);
   }
 
-  int fd_ = -1;
+  UniqueFd fd_;
   lzma_stream strm_ = LZMA_STREAM_INIT;
   std::vector<uint8_t> in_, out_;
   bool eof_ = false;

@@ -9,6 +9,7 @@
 #include <cstdio>
 
 #include "wharf/base/file_util.h"
+#include "wharf/base/unique_fd.h"
 
 namespace wharf::lxc {
 
@@ -16,35 +17,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
-Result<void> FsyncFile(int fd, const fs::path& path) {
-  if (::fsync(fd) != 0) {
-    int err = errno;
-    ::close(fd);
-    return ErrnoError("fsync " + path.string(), err);
-  }
-  ::close(fd);
+Result<void> FsyncFile(const UniqueFd& fd, const fs::path& path) {
+  if (::fsync(fd.get()) != 0) return ErrnoError("fsync " + path.string(), errno);
   return {};
 }
 
 Result<void> WriteNewFile(const fs::path& path, std::string_view data, unsigned mode) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoError("create " + path.string(), errno);
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      return ErrnoError("write " + path.string(), err);
-    }
-    off += static_cast<size_t>(n);
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600));
+  if (!fd) return ErrnoError("create " + path.string(), errno);
+  if (int err = WriteAll(fd.get(), data); err != 0) {
+    return ErrnoError("write " + path.string(), err);
   }
-  if (::fchmod(fd, mode) != 0) {
-    int err = errno;
-    ::close(fd);
-    return ErrnoError("chmod " + path.string(), err);
-  }
+  if (::fchmod(fd.get(), mode) != 0) return ErrnoError("chmod " + path.string(), errno);
   return FsyncFile(fd, path);
 }
 
@@ -57,9 +41,9 @@ Result<void> LinkOrCopy(const fs::path& from, const fs::path& to) {
   std::error_code ec;
   fs::copy_file(from, to, ec);
   if (ec) return Internal("copy " + from.string() + " to " + to.string() + ": " + ec.message());
-  int fd = ::open(to.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("open " + to.string(), errno);
-  ::fchmod(fd, 0644);
+  UniqueFd fd(::open(to.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return ErrnoError("open " + to.string(), errno);
+  ::fchmod(fd.get(), 0644);
   return FsyncFile(fd, to);
 }
 
