@@ -1,21 +1,14 @@
 #include "wharf/api/http_message.h"
 
-#include <algorithm>
+#include "wharf/base/strings.h"
 
 namespace wharf::api {
 
 namespace {
 
-bool SameName(std::string_view a, std::string_view b) {
-  return std::ranges::equal(a, b, [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) ==
-           std::tolower(static_cast<unsigned char>(y));
-  });
-}
-
 const std::string* Find(const Fields& fields, std::string_view name, bool any_case) {
   for (const auto& [key, value] : fields) {
-    if (any_case ? SameName(key, name) : key == name) return &value;
+    if (any_case ? EqualsIgnoreCase(key, name) : key == name) return &value;
   }
   return nullptr;
 }

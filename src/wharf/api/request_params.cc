@@ -4,6 +4,7 @@
 #include <charconv>
 #include <set>
 
+#include "wharf/base/strings.h"
 #include "wharf/base/utf8.h"
 
 namespace wharf::api {
@@ -101,11 +102,8 @@ bool HostAllowed(const HttpRequest& req, const std::vector<std::string>& allowed
   } else if (size_t colon = host.rfind(':'); colon != std::string::npos) {
     host.resize(colon);
   }
-  std::ranges::transform(host, host.begin(), [](unsigned char c) { return std::tolower(c); });
-  return std::ranges::any_of(allowed, [&](const std::string& a) {
-    return std::ranges::equal(
-        a, host, [](char x, char y) { return std::tolower(static_cast<unsigned char>(x)) == y; });
-  });
+  return std::ranges::any_of(allowed,
+                             [&](const std::string& a) { return EqualsIgnoreCase(a, host); });
 }
 
 const char* RouteName(RouteId id) {

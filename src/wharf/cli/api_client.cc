@@ -5,6 +5,8 @@
 #include <cctype>
 #include <memory>
 
+#include "wharf/base/strings.h"
+
 namespace wharf::cli {
 
 namespace {
@@ -41,18 +43,10 @@ size_t CollectBody(char* data, size_t size, size_t n, void* user) {
 size_t CollectCookies(char* data, size_t size, size_t n, void* user) {
   std::string_view line(data, size * n);
   constexpr std::string_view kName = "set-cookie:";
-  if (line.size() > kName.size()) {
-    bool match = true;
-    for (size_t i = 0; i < kName.size(); ++i) {
-      if (std::tolower(static_cast<unsigned char>(line[i])) != kName[i]) match = false;
-    }
-    if (match) {
-      std::string_view value = line.substr(kName.size());
-      value = value.substr(0, value.find_first_of(";\r\n"));
-      while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-      while (!value.empty() && value.back() == ' ') value.remove_suffix(1);
-      if (!value.empty()) static_cast<Transfer*>(user)->cookies.emplace_back(value);
-    }
+  if (line.size() > kName.size() && EqualsIgnoreCase(line.substr(0, kName.size()), kName)) {
+    std::string_view value = line.substr(kName.size());
+    value = Trim(value.substr(0, value.find_first_of(";\r\n")));
+    if (!value.empty()) static_cast<Transfer*>(user)->cookies.emplace_back(value);
   }
   return size * n;
 }

@@ -4,10 +4,10 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <cstdio>
 
+#include "wharf/base/strings.h"
 #include "wharf/cli/event_feed.h"
 #include "wharf/cli/image_arg.h"
 #include "wharf/cli/progress.h"
@@ -158,8 +158,7 @@ Result<bool> PullSession::OnInterrupt() {
   std::fflush(stdout);
   auto answer = AskTerminal("Cancel the download of " + Ref() + "? [y/N] ", false);
   view_.Detach();
-  std::string a = answer ? *answer : "";
-  std::transform(a.begin(), a.end(), a.begin(), [](unsigned char c) { return std::tolower(c); });
+  const std::string a = answer ? Lower(*answer) : "";
   if (a != "y" && a != "yes") {
     std::fprintf(stderr, "The download of %s continues in the background; see `wharf status`.\n",
                  Ref().c_str());

@@ -9,9 +9,11 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "wharf/base/strings.h"
 #include "wharf/registry/authenticator.h"
 #include "wharf/registry/endpoints.h"
 #include "wharf/registry/http_transfer.h"
+#include "wharf/registry/link_header.h"
 #include "wharf/registry/registry_errors.h"
 #include "wharf/registry/retry.h"
 
@@ -43,13 +45,7 @@ bool IsRedirect(long status) {
 
 // "application/json; charset=utf-8" → "application/json".
 std::string MediaTypeOf(std::string_view content_type) {
-  std::string_view type = content_type.substr(0, content_type.find(';'));
-  while (!type.empty() && std::isspace(static_cast<unsigned char>(type.back()))) {
-    type.remove_suffix(1);
-  }
-  std::string out(type);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
+  return Lower(Trim(content_type.substr(0, content_type.find(';'))));
 }
 
 // The first byte position of "Content-Range: bytes 100-199/200", or -1.
@@ -63,37 +59,6 @@ int64_t ContentRangeStart(std::string_view value) {
     value.remove_prefix(1);
   }
   return value.starts_with('-') ? start : -1;
-}
-
-// The target of a rel="next" link in Link header values (RFC 8288), or "".
-std::string NextLink(const std::vector<std::string>& link_values) {
-  for (const std::string& value : link_values) {
-    size_t pos = 0;
-    while ((pos = value.find('<', pos)) != std::string::npos) {
-      size_t close = value.find('>', pos);
-      if (close == std::string::npos) break;
-      std::string target = value.substr(pos + 1, close - pos - 1);
-      // This link's parameters run to the next '<' (URLs in '<>' hold no '<').
-      size_t next = value.find('<', close);
-      std::string params =
-          value.substr(close + 1, next == std::string::npos ? next : next - close - 1);
-      for (char& c : params) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      size_t rel = params.find("rel=");
-      if (rel != std::string::npos) {
-        std::string_view v = std::string_view(params).substr(rel + 4);
-        if (v.starts_with('"')) v.remove_prefix(1);
-        v = v.substr(0, v.find_first_of("\";,"));
-        // rel may list several space-separated relation types.
-        for (size_t at = 0; at < v.size();) {
-          size_t end = std::min(v.find(' ', at), v.size());
-          if (v.substr(at, end - at) == "next") return target;
-          at = end + 1;
-        }
-      }
-      pos = close;
-    }
-  }
-  return "";
 }
 
 }  // namespace
@@ -447,7 +412,7 @@ Result<std::vector<std::string>> Client::ListTags(const reference::Reference& re
     } catch (const nlohmann::json::exception& e) {
       return Unavailable(target.Peer() + ": invalid tag list of " + subject.name + ": " + e.what());
     }
-    std::string next = NextLink(response->headers.GetAll("link"));
+    std::string next = NextLinkTarget(response->headers.GetAll("link"));
     if (next.empty()) break;
     auto resolved = ResolveUrl(response->url, next);
     if (!resolved) return Unavailable(target.Peer() + ": bad Link header: " + next);

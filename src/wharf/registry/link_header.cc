@@ -1,8 +1,9 @@
 #include "wharf/registry/link_header.h"
 
 #include <algorithm>
-#include <cctype>
 #include <string_view>
+
+#include "wharf/base/strings.h"
 
 namespace wharf::registry {
 
@@ -10,8 +11,7 @@ namespace {
 
 // True if a link's parameters ("; rel=\"prev next\"; type=...") give it the relation "next".
 bool RelIsNext(std::string_view params) {
-  std::string lower(params);
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = Lower(params);
   for (size_t at = lower.find("rel="); at != std::string::npos; at = lower.find("rel=", at + 4)) {
     // "rel=" must start a parameter, not end another name ("prerel=").
     size_t before = at;
