@@ -9,7 +9,7 @@
 
 namespace wharf::api {
 
-std::string FormatEvent(const pull::Event& e) {
+std::string FormatEvent(const service::Event& e) {
   return "id: " + std::to_string(e.id) + "\nevent: " + e.type + "\ndata: " + e.data + "\n\n";
 }
 
@@ -34,7 +34,7 @@ namespace {
 // The events of one subscription as an HTTP stream.
 class EventStream : public HttpStream {
  public:
-  EventStream(pull::EventBus& bus, std::shared_ptr<pull::EventBus::Subscription> sub,
+  EventStream(service::EventBus& bus, std::shared_ptr<service::EventBus::Subscription> sub,
               std::shared_ptr<void> slot)
       : bus_(bus), sub_(std::move(sub)), slot_(std::move(slot)) {}
   ~EventStream() override { sub_->SetWaker({}); }
@@ -54,14 +54,14 @@ class EventStream : public HttpStream {
   std::string Heartbeat() override { return ": ping\n\n"; }
 
  private:
-  pull::EventBus& bus_;
-  std::shared_ptr<pull::EventBus::Subscription> sub_;
+  service::EventBus& bus_;
+  std::shared_ptr<service::EventBus::Subscription> sub_;
   std::shared_ptr<void> slot_;
 };
 
 }  // namespace
 
-void ServeEvents(pull::EventBus& bus, const HttpRequest& req, std::shared_ptr<void> slot,
+void ServeEvents(service::EventBus& bus, const HttpRequest& req, std::shared_ptr<void> slot,
                  HttpResponse& res) {
   std::string last =
       req.Header("Last-Event-ID") ? *req.Header("Last-Event-ID") : req.Param("last_event_id");
@@ -129,7 +129,7 @@ std::map<std::pair<std::string, int>, int64_t> RequestCounts::Snapshot() const {
   return counts_;
 }
 
-std::string RenderMetrics(const pull::QueueStats& q, int64_t store_bytes,
+std::string RenderMetrics(const service::DownloadStats& q, int64_t store_bytes,
                           const RequestCounts& requests) {
   std::ostringstream out;
   auto family = [&](const char* name, const char* type, const char* help) {

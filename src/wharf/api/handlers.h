@@ -11,8 +11,8 @@
 
 #include "wharf/api/http_message.h"
 #include "wharf/base/status.h"
-#include "wharf/pull/event_bus.h"
-#include "wharf/pull/pull_queue.h"
+#include "wharf/service/downloads.h"
+#include "wharf/service/events.h"
 
 namespace wharf::api {
 
@@ -38,10 +38,10 @@ class EventStreamSlots {
 // (or ?last_event_id=) when given. A ": ping" comment every 15 s keeps proxies from closing
 // the stream; a client dropped by the bus (too slow) or a closed bus ends the stream. `slot`
 // is held for as long as the stream is open.
-void ServeEvents(pull::EventBus& bus, const HttpRequest& req, std::shared_ptr<void> slot,
+void ServeEvents(service::EventBus& bus, const HttpRequest& req, std::shared_ptr<void> slot,
                  HttpResponse& res);
 // One event in the text/event-stream format.
-std::string FormatEvent(const pull::Event& event);
+std::string FormatEvent(const service::Event& event);
 
 // GET /, /web/..., /icons/...: files under share_dir/web and share_dir/icons. NotFound for
 // anything else, including paths with "..".
@@ -60,7 +60,7 @@ class RequestCounts {
 };
 
 // The Prometheus text exposition of wharf's counters.
-std::string RenderMetrics(const pull::QueueStats& queue, int64_t store_bytes,
+std::string RenderMetrics(const service::DownloadStats& queue, int64_t store_bytes,
                           const RequestCounts& requests);
 
 }  // namespace wharf::api

@@ -11,10 +11,11 @@ TEST(HttpMessageTest, PercentDecode) {
     bool plus;
     std::string out;
   } cases[] = {
-      {"a%41b", false, "aAb"},        {"a+b", true, "a b"},       {"a+b", false, "a+b"},
-      {"%2f%2F", false, "//"},        {"100%", false, "100%"},    {"%4", false, "%4"},
-      {"%zz", false, "%zz"},          {"%00x", false, std::string("\0x", 2)},
-      {"%ff", true, "\xff"},          {"", true, ""},
+      {"a%41b", false, "aAb"}, {"a+b", true, "a b"},
+      {"a+b", false, "a+b"},   {"%2f%2F", false, "//"},
+      {"100%", false, "100%"}, {"%4", false, "%4"},
+      {"%zz", false, "%zz"},   {"%00x", false, std::string("\0x", 2)},
+      {"%ff", true, "\xff"},   {"", true, ""},
   };
   for (const auto& c : cases) EXPECT_EQ(PercentDecode(c.in, c.plus), c.out) << c.in;
 }
@@ -24,8 +25,8 @@ TEST(HttpMessageTest, ParseTargetSplitsPathAndQuery) {
   Fields params;
   ParseTarget("/api/v1/image/?from=local&filter_text=a%20b+c&type=&flag&&from=x", path, params);
   EXPECT_EQ(path, "/api/v1/image/");
-  Fields want = {{"from", "local"}, {"filter_text", "a b c"}, {"type", ""}, {"flag", ""},
-                 {"from", "x"}};
+  Fields want = {
+      {"from", "local"}, {"filter_text", "a b c"}, {"type", ""}, {"flag", ""}, {"from", "x"}};
   EXPECT_EQ(params, want);
   ParseTarget("/web/app.js%00.png", path, params);
   EXPECT_EQ(path, std::string("/web/app.js\0.png", 16));
@@ -65,7 +66,8 @@ TEST(HttpMessageTest, CookieValue) {
       {"", ""},
       {"wharf_session=", ""},
   };
-  for (const auto& c : cases) EXPECT_EQ(CookieValue(c.header, "wharf_session"), c.value) << c.header;
+  for (const auto& c : cases)
+    EXPECT_EQ(CookieValue(c.header, "wharf_session"), c.value) << c.header;
 }
 
 }  // namespace

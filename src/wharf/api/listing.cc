@@ -3,20 +3,17 @@
 #include <algorithm>
 
 #include "wharf/api/views.h"
+#include "wharf/base/strings.h"
+#include "wharf/service/image_names.h"
 
 namespace wharf::api {
 
 namespace {
 
-std::string Lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
-bool MatchesFilter(const depot::CatalogEntry& e, const std::string& lower_filter) {
-  if (lower_filter.empty()) return true;
+bool MatchesFilter(const depot::CatalogEntry& e, const std::string& filter) {
+  if (filter.empty()) return true;
   for (const std::string* field : {&e.name, &e.title, &e.description}) {
-    if (Lower(*field).find(lower_filter) != std::string::npos) return true;
+    if (ContainsIgnoreCase(*field, filter)) return true;
   }
   return false;
 }
@@ -24,14 +21,14 @@ bool MatchesFilter(const depot::CatalogEntry& e, const std::string& lower_filter
 // The key under which the image service knows an entry: Docker names are canonicalised.
 std::string LocalName(const std::string& type, const std::string& name) {
   if (type != "docker") return name;
-  auto canonical = service::ImageService::CanonicalName(name);
+  auto canonical = service::CanonicalName(name);
   return canonical ? *canonical : name;
 }
 
 Result<nlohmann::json> ListCatalog(const depot::Catalog& catalog, const service::LocalState& state,
                                    const ListQuery& q) {
   nlohmann::json results = nlohmann::json::array();
-  const std::string filter = Lower(q.filter_text);
+  const std::string& filter = q.filter_text;
   for (const auto& e : catalog.entries) {
     if (!q.type.empty() && e.type != q.type) continue;
     if (!MatchesFilter(e, filter)) continue;
@@ -89,9 +86,9 @@ nlohmann::json HubEntryView(const depot::HubResult& r, bool installed, bool down
 
 namespace {
 
-Result<nlohmann::json> ListLocal(service::ImageService& images, const ListQuery& q,
+Result<nlohmann::json> ListLocal(service::LocalImages& images, const ListQuery& q,
                                  const std::set<std::pair<std::string, std::string>>& downloading) {
-  auto local = images.ListLocal(q.type, q.filter_text, downloading);
+  auto local = images.List(q.type, q.filter_text, downloading);
   if (!local) return Error(local.error());
   nlohmann::json results = nlohmann::json::array();
   for (const auto& image : *local) results.push_back(LocalEntryView(image));
@@ -100,11 +97,12 @@ Result<nlohmann::json> ListLocal(service::ImageService& images, const ListQuery&
 
 }  // namespace
 
-Result<std::shared_ptr<const std::string>> LocalListingCache::Get(service::ImageService& images,
+Result<std::shared_ptr<const std::string>> LocalListingCache::Get(service::LocalImages& images,
+                                                                  service::Downloads& downloads,
                                                                   const ListQuery& q) {
   // Both read before the listing is built, so an entry is never newer than its key says.
-  uint64_t version = images.LocalVersion();
-  auto downloading = images.DownloadingNames();
+  uint64_t version = images.Version();
+  auto downloading = downloads.BusyNames();
   std::lock_guard lock(mu_);  // one build at a time; the others then find it
   for (const Entry& e : entries_) {
     if (e.version == version && e.type == q.type && e.filter_text == q.filter_text &&
@@ -122,10 +120,11 @@ Result<std::shared_ptr<const std::string>> LocalListingCache::Get(service::Image
   return text;
 }
 
-Result<nlohmann::json> ListDepot(service::ImageService& images, depot::Depots& depots,
-                                 const ListQuery& q, const std::function<bool()>& cancelled) {
-  if (q.depot == "local") return ListLocal(images, q, images.DownloadingNames());
-  auto state = images.Snapshot();
+Result<nlohmann::json> ListDepot(service::LocalImages& images, service::Downloads& downloads,
+                                 depot::Depots& depots, const ListQuery& q,
+                                 const std::function<bool()>& cancelled) {
+  if (q.depot == "local") return ListLocal(images, q, downloads.BusyNames());
+  auto state = images.State(downloads.BusyNames());
   if (!state) return Error(state.error());
   if (q.depot == "appcenter" || q.depot == "qnap")
     return ListCatalog(*depots.Appcenter(), *state, q);

@@ -15,7 +15,8 @@
 
 #include "wharf/base/status.h"
 #include "wharf/depot/depots.h"
-#include "wharf/service/image_service.h"
+#include "wharf/service/downloads.h"
+#include "wharf/service/local_images.h"
 
 namespace wharf::api {
 
@@ -28,17 +29,18 @@ struct ListQuery {
 };
 
 // A Docker Hub search stops with Cancelled once `cancelled` (unset: never) returns true.
-Result<nlohmann::json> ListDepot(service::ImageService& images, depot::Depots& depots,
-                                 const ListQuery& query,
+Result<nlohmann::json> ListDepot(service::LocalImages& images, service::Downloads& downloads,
+                                 depot::Depots& depots, const ListQuery& query,
                                  const std::function<bool()>& cancelled = {});
 
 // The JSON text of local listings (what ListDepot answers for depot "local", serialised),
-// kept between requests: rebuilt only when the image service's LocalVersion() or the set of
+// kept between requests: rebuilt only when the image service's Version() or the set of
 // names downloading changed, or for a query not among the last few. A list request then costs
 // a version check and a copy of the text, not a read of every image. Thread-safe.
 class LocalListingCache {
  public:
-  Result<std::shared_ptr<const std::string>> Get(service::ImageService& images,
+  Result<std::shared_ptr<const std::string>> Get(service::LocalImages& images,
+                                                 service::Downloads& downloads,
                                                  const ListQuery& query);
 
  private:

@@ -10,6 +10,7 @@
 
 #include "wharf/api/views.h"
 #include "wharf/base/file_util.h"
+#include "wharf/service/services_test_util.h"
 
 namespace wharf::api {
 namespace {
@@ -24,7 +25,8 @@ class FakeFetcher : public pull::Fetcher {
   Result<void> Fetch(const metadata::JobRecord&, pull::JobProgress&,
                      const pull::CommitFn& commit) override {
     started = true;
-    for (int i = 0; i < 4000 && hold; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    for (int i = 0; i < 4000 && hold; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
     metadata::ImageRecord image;
     image.manifest_digest = "sha256:" + std::string(64, 'a');
     image.config_digest = "sha256:" + std::string(64, 'b');
@@ -34,42 +36,20 @@ class FakeFetcher : public pull::Fetcher {
 
 class LocalListingCacheTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() / ("wharf-listing-test-" + RandomHex(8));
-    store_ = std::move(content::BlobStore::Open(root_).value());
-    metadata_ = std::move(metadata::MetadataStore::Open(root_ / "wharf.db").value());
-    client_ = std::make_unique<registry::Client>(registry::Options{});
-    queue_ = std::make_unique<pull::PullQueue>(pull::QueueOptions{}, *metadata_, [](bool) {});
-    queue_->AddFetcher("docker", &fetcher_);
-    images_ = std::make_unique<service::ImageService>(*store_, *metadata_, *queue_, pins_,
-                                                      *client_, oci::Platform{"linux", "amd64", ""});
-    ASSERT_TRUE(queue_->Start().has_value());
-  }
-  void TearDown() override {
-    queue_->Stop();
-    images_.reset();
-    queue_.reset();
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-  }
+  void SetUp() override { ASSERT_TRUE(s_.queue.Start().has_value()); }
 
   void Download(const std::string& name) {
-    ASSERT_TRUE(images_->Download({"dockerhub", "docker", name, "latest"}).has_value());
+    ASSERT_TRUE(s_.downloads.Start({"dockerhub", "docker", name, "latest"}).has_value());
   }
-  void WaitQueueEmpty() {
-    for (int i = 0; i < 2000 && !images_->DownloadStatus().empty(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    ASSERT_TRUE(images_->DownloadStatus().empty());
-  }
+  void WaitQueueEmpty() { ASSERT_TRUE(s_.WaitQueueEmpty()); }
   std::shared_ptr<const std::string> Get(const std::string& filter = "") {
-    auto text = cache_.Get(*images_, ListQuery{"local", "", filter});
+    auto text = cache_.Get(s_.local, s_.downloads, ListQuery{"local", "", filter});
     EXPECT_TRUE(text.has_value()) << text.error().ToString();
     return text.value_or(nullptr);
   }
   // What the uncached path answers, serialised as the server does.
   std::string Fresh(const std::string& filter = "") {
-    auto local = images_->ListLocal("", filter);
+    auto local = s_.local.List("", filter, s_.downloads.BusyNames());
     EXPECT_TRUE(local.has_value());
     nlohmann::json results = nlohmann::json::array();
     for (const auto& image : local.value_or(std::vector<service::LocalImage>{})) {
@@ -78,14 +58,8 @@ class LocalListingCacheTest : public ::testing::Test {
     return ListingView("local", filter, "", std::move(results)).dump();
   }
 
-  fs::path root_;
-  std::unique_ptr<content::BlobStore> store_;
-  std::unique_ptr<metadata::MetadataStore> metadata_;
-  std::unique_ptr<registry::Client> client_;
-  pull::BlobPins pins_;
   FakeFetcher fetcher_;
-  std::unique_ptr<pull::PullQueue> queue_;
-  std::unique_ptr<service::ImageService> images_;
+  service::TestServices s_{fetcher_};
   LocalListingCache cache_;
 };
 
@@ -111,7 +85,7 @@ TEST_F(LocalListingCacheTest, RebuildsOnlyOnChangeAndMatchesTheUncachedListing) 
   // A download starting marks the entry as downloading.
   fetcher_.hold = true;
   fetcher_.started = false;
-  ASSERT_TRUE(images_->Download({"dockerhub", "docker", "team/a", "2.0"}).has_value());
+  ASSERT_TRUE(s_.downloads.Start({"dockerhub", "docker", "team/a", "2.0"}).has_value());
   for (int i = 0; i < 2000 && !fetcher_.started; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -123,7 +97,7 @@ TEST_F(LocalListingCacheTest, RebuildsOnlyOnChangeAndMatchesTheUncachedListing) 
   EXPECT_NE(two_tags->find("\"2.0\""), std::string::npos) << *two_tags;
   EXPECT_EQ(two_tags->find("\"downloading\":true"), std::string::npos) << *two_tags;
 
-  ASSERT_TRUE(images_->Delete("docker", "team/a", "").has_value());
+  ASSERT_TRUE(s_.downloads.Delete("docker", "team/a", "").has_value());
   EXPECT_EQ(*Get(), *empty);
 }
 

@@ -11,8 +11,8 @@ std::vector<std::string> Split(std::string_view path) {
   size_t start = 0;
   for (;;) {
     size_t slash = path.find('/', start);
-    out.emplace_back(path.substr(start, slash == std::string_view::npos ? path.npos
-                                                                        : slash - start));
+    out.emplace_back(
+        path.substr(start, slash == std::string_view::npos ? path.npos : slash - start));
     if (slash == std::string_view::npos) break;
     start = slash + 1;
   }

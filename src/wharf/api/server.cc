@@ -59,23 +59,20 @@ struct Admitted {
 
 struct Server::Impl : HttpHandler {
   ServerOptions options;
-  service::ImageService& images;
-  service::Auth& auth;
-  depot::Depots& depots;
-  pull::EventBus& events;
+  Services services;
+  service::LocalImages& local;
+  service::Downloads& downloads;
   RequestCounts counts;
   service::LoginThrottle throttle;
   LocalListingCache local_listings;
   EventStreamSlots streams;
   std::unique_ptr<HttpServer> http;
 
-  Impl(ServerOptions o, service::ImageService& i, service::Auth& a, depot::Depots& d,
-       pull::EventBus& e)
+  Impl(ServerOptions o, Services s)
       : options(std::move(o)),
-        images(i),
-        auth(a),
-        depots(d),
-        events(e),
+        services(s),
+        local(s.local),
+        downloads(s.downloads),
         streams(options.max_event_streams_per_user, options.max_event_streams) {}
 
   std::string CookieAttributes() const {
@@ -139,7 +136,7 @@ struct Server::Impl : HttpHandler {
     }
     Admitted admitted{m.route, {}};
     if (!IsPublic(m.route.id)) {
-      auto session = auth.Check(CookieValue(req.HeaderOr("cookie"), kCookieName));
+      auto session = services.auth.Check(CookieValue(req.HeaderOr("cookie"), kCookieName));
       if (!session) return refuse(ErrorAnswer(session.error()));
       admitted.session = std::move(*session);
     }
@@ -208,7 +205,7 @@ Result<void> Server::Impl::Dispatch(const Route& r, const service::Session& sess
       res = JsonAnswer(200, LoginView(session));
       return {};
     case RouteId::kLogout:
-      WHARF_RETURN_IF_ERROR(auth.Logout(session.id));
+      WHARF_RETURN_IF_ERROR(services.auth.Logout(session.id));
       res = JsonAnswer(200, {{"username", session.username}});
       res.AddHeader("Set-Cookie",
                     std::string(kCookieName) + "=" + CookieAttributes() + "; Max-Age=0");
@@ -218,7 +215,7 @@ Result<void> Server::Impl::Dispatch(const Route& r, const service::Session& sess
     case RouteId::kEvents:
       return Events(session, req, res);
     case RouteId::kMetrics:
-      res.SetBody(RenderMetrics(images.DownloadStats(), images.StoreBytes(), counts),
+      res.SetBody(RenderMetrics(downloads.Stats(), local.StoreBytes(), counts),
                   "text/plain; version=0.0.4");
       return {};
     case RouteId::kStatic:
@@ -237,7 +234,7 @@ Result<void> Server::Impl::Images(const Route& r, const HttpRequest& req, HttpRe
   switch (r.id) {
     case RouteId::kDownloadStatus: {
       nlohmann::json out = nlohmann::json::array();
-      for (const auto& job : images.DownloadStatus()) out.push_back(JobView(job));
+      for (const auto& job : downloads.List()) out.push_back(JobView(job));
       res = JsonAnswer(200, out);
       return {};
     }
@@ -248,8 +245,8 @@ Result<void> Server::Impl::Images(const Route& r, const HttpRequest& req, HttpRe
       }
       auto deadline = UpstreamDeadline();
       auto view = r.id == RouteId::kInspect
-                      ? images.Inspect(r.name, r.tag)
-                      : images.RemoteInspect(r.name, r.tag, Upstream(req, deadline));
+                      ? local.Inspect(r.name, r.tag)
+                      : services.remote.Inspect(r.name, r.tag, Upstream(req, deadline));
       if (!view) return Error(UpstreamError(view.error(), deadline));
       res = JsonAnswer(200, *view);
       return {};
@@ -260,7 +257,7 @@ Result<void> Server::Impl::Images(const Route& r, const HttpRequest& req, HttpRe
         return InvalidArgument("is_official must be 0 or 1; got \"" + r.official + "\"");
       }
       auto deadline = UpstreamDeadline();
-      auto tags = images.Tags(r.name, r.official == "1", Upstream(req, deadline));
+      auto tags = services.remote.Tags(r.name, r.official == "1", Upstream(req, deadline));
       if (!tags) return Error(UpstreamError(tags.error(), deadline));
       res = JsonAnswer(200, {{"installed", tags->installed}, {"tags", tags->tags}});
       return {};
@@ -281,10 +278,10 @@ Result<void> Server::Impl::Change(const Route& r, const service::Session& sessio
     if (r.source != "local") {
       return InvalidArgument("images can only be deleted from local; got \"" + r.source + "\"");
     }
-    WHARF_RETURN_IF_ERROR(images.Delete(r.type, r.name, r.tag));
+    WHARF_RETURN_IF_ERROR(downloads.Delete(r.type, r.name, r.tag));
     Audit(session, req, "delete", what);
   } else {
-    WHARF_RETURN_IF_ERROR(images.CancelDownload(r.type, r.name, r.tag));
+    WHARF_RETURN_IF_ERROR(downloads.Cancel(r.type, r.name, r.tag));
     Audit(session, req, "cancel", what);
   }
   res = JsonAnswer(200, nlohmann::json::object());
@@ -305,7 +302,7 @@ Result<void> Server::Impl::Login(const HttpRequest& req, HttpResponse& res) {
     res.AddHeader("Retry-After", std::to_string(wait));
     return {};
   }
-  auto session = auth.Login(username, password);
+  auto session = services.auth.Login(username, password);
   if (!session) {
     spdlog::warn("audit: login failed user=\"{}\" from={}", user, req.remote_addr);
     return Error(session.error());
@@ -334,13 +331,13 @@ Result<void> Server::Impl::List(const HttpRequest& req, HttpResponse& res) {
   if (q.depot == "local") {
     // The hot path: the kept text is written to the socket as it is, not copied (a listing
     // of 1,000 images is ~180 KB).
-    auto text = local_listings.Get(images, q);
+    auto text = local_listings.Get(local, downloads, q);
     if (!text) return Error(text.error());
     res.body = *text;
     return {};
   }
   auto deadline = UpstreamDeadline();
-  auto listing = ListDepot(images, depots, q, Upstream(req, deadline));
+  auto listing = ListDepot(local, downloads, services.depots, q, Upstream(req, deadline));
   if (!listing) return Error(UpstreamError(listing.error(), deadline));
   res = JsonAnswer(200, *listing);
   return {};
@@ -356,7 +353,7 @@ Result<void> Server::Impl::Download(const Route& r, const HttpRequest& req) {
     if (!value) return Error(value.error());
     *field = *value;
   }
-  return images.Download(d);
+  return downloads.Start(d);
 }
 
 Result<void> Server::Impl::Events(const service::Session& session, const HttpRequest& req,
@@ -369,7 +366,7 @@ Result<void> Server::Impl::Events(const service::Session& session, const HttpReq
     res.AddHeader("Retry-After", "5");
     return {};
   }
-  ServeEvents(events, req, std::move(slot), res);
+  ServeEvents(services.events, req, std::move(slot), res);
   return {};
 }
 
@@ -380,10 +377,8 @@ Server::~Server() {
   impl_->http.reset();  // joins its workers, which call into impl_
 }
 
-Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, service::ImageService& images,
-                                               service::Auth& auth, depot::Depots& depots,
-                                               pull::EventBus& events) {
-  auto impl = std::make_unique<Impl>(std::move(options), images, auth, depots, events);
+Result<std::unique_ptr<Server>> Server::Create(ServerOptions options, Services services) {
+  auto impl = std::make_unique<Impl>(std::move(options), services);
   auto http = HttpServer::Create(impl->options.http, *impl);
   if (!http) return Error(http.error());
   impl->http = std::move(*http);

@@ -13,9 +13,11 @@
 #include "wharf/api/http_server.h"
 #include "wharf/base/status.h"
 #include "wharf/depot/depots.h"
-#include "wharf/pull/event_bus.h"
 #include "wharf/service/auth.h"
-#include "wharf/service/image_service.h"
+#include "wharf/service/downloads.h"
+#include "wharf/service/events.h"
+#include "wharf/service/local_images.h"
+#include "wharf/service/remote_images.h"
 
 namespace wharf::api {
 
@@ -32,6 +34,16 @@ struct ServerOptions {
   HttpServerOptions http;                 // connections, deadlines, limits, TLS
 };
 
+// What the API serves, built once by the daemon; every part outlives the server.
+struct Services {
+  service::LocalImages& local;
+  service::RemoteImages& remote;
+  service::Downloads& downloads;
+  service::Auth& auth;
+  depot::Depots& depots;
+  service::EventBus& events;
+};
+
 // Every route other than login, /healthz, /metrics and the page's static files needs a live
 // session; downloads, deletes and cancels need an admin session (403 otherwise). A request
 // that changes state and carries an Origin of another site is refused (403). Failed logins
@@ -42,9 +54,7 @@ struct ServerOptions {
 class Server {
  public:
   // InvalidArgument if the TLS certificate or key cannot be loaded.
-  static Result<std::unique_ptr<Server>> Create(ServerOptions options,
-                                                service::ImageService& images, service::Auth& auth,
-                                                depot::Depots& depots, pull::EventBus& events);
+  static Result<std::unique_ptr<Server>> Create(ServerOptions options, Services services);
   ~Server();
 
   // Binds host:port (port 0 = any free port). Returns the bound port.

@@ -12,18 +12,29 @@ nlohmann::json ErrorView(int http_status, const std::string& message) {
 
 int HttpStatus(Code code) {
   switch (code) {
-    case Code::kOk: return 200;
-    case Code::kInvalidArgument: return 400;
-    case Code::kUnauthenticated: return 401;
-    case Code::kPermissionDenied: return 403;
-    case Code::kNotFound: return 404;
-    case Code::kConflict: return 409;
-    case Code::kTooLarge: return 413;
-    case Code::kResourceExhausted: return 429;
+    case Code::kOk:
+      return 200;
+    case Code::kInvalidArgument:
+      return 400;
+    case Code::kUnauthenticated:
+      return 401;
+    case Code::kPermissionDenied:
+      return 403;
+    case Code::kNotFound:
+      return 404;
+    case Code::kConflict:
+      return 409;
+    case Code::kTooLarge:
+      return 413;
+    case Code::kResourceExhausted:
+      return 429;
     case Code::kUnavailable:
-    case Code::kDataLoss: return 502;
-    case Code::kCancelled: return 409;
-    case Code::kInternal: return 500;
+    case Code::kDataLoss:
+      return 502;
+    case Code::kCancelled:
+      return 409;
+    case Code::kInternal:
+      return 500;
   }
   return 500;
 }
@@ -38,8 +49,9 @@ nlohmann::json LoginView(const service::Session& session) {
 nlohmann::json ListingView(const std::string& depot, const std::string& filter_text,
                            const std::string& type, nlohmann::json results) {
   size_t count = results.size();
-  return {{"category", depot}, {"from", depot},          {"filter_text", filter_text},
-          {"results", std::move(results)}, {"total_count", count}, {"type", type}};
+  return {{"category", depot},          {"from", depot},
+          {"filter_text", filter_text}, {"results", std::move(results)},
+          {"total_count", count},       {"type", type}};
 }
 
 nlohmann::json LocalEntryView(const service::LocalImage& image) {
@@ -68,7 +80,7 @@ nlohmann::json LocalEntryView(const service::LocalImage& image) {
   return entry;
 }
 
-nlohmann::json JobView(const pull::JobView& job) {
+nlohmann::json JobView(const service::DownloadView& job) {
   nlohmann::json percent = nullptr;
   if (job.bytes_total > 0) {
     int64_t p = job.bytes_done * 100 / job.bytes_total;

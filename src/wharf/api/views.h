@@ -7,9 +7,9 @@
 #include <vector>
 
 #include "wharf/base/status.h"
-#include "wharf/pull/pull_queue.h"
 #include "wharf/service/auth.h"
-#include "wharf/service/image_service.h"
+#include "wharf/service/downloads.h"
+#include "wharf/service/local_images.h"
 
 namespace wharf::api {
 
@@ -32,6 +32,6 @@ nlohmann::json LocalEntryView(const service::LocalImage& image);
 
 // downloadstatus entry: name, percent (null until the total is known, else 0..100), status,
 // plus tag, type, bytes_done, bytes_total and error.
-nlohmann::json JobView(const pull::JobView& job);
+nlohmann::json JobView(const service::DownloadView& job);
 
 }  // namespace wharf::api

@@ -42,8 +42,8 @@ const char* kSeedLocalLxc = R"({ "description": "Ubuntu 14.04", "downloading": f
   "repository": "local", "size": [ "275382272" ], "tags": [ "latest" ], "type": "lxc" })";
 
 TEST(ViewsTest, LocalDockerEntryHasTheSeedShape) {
-  service::LocalImage image{"docker", "sameersbn/redmine", "", "", {"3.0.2", "3.0.3"},
-                            {618160542, 617775210}, false};
+  service::LocalImage image{"docker",           "sameersbn/redmine",    "",   "",
+                            {"3.0.2", "3.0.3"}, {618160542, 617775210}, false};
   json ours = LocalEntryView(image);
   EXPECT_TRUE(SameShape(json::parse(kSeedLocalDocker), ours, "entry"));
   EXPECT_EQ(ours["size"], json::parse("[618160542, 617775210]"));
@@ -57,8 +57,8 @@ TEST(ViewsTest, LocalDockerEntryHasTheSeedShape) {
 }
 
 TEST(ViewsTest, LocalLxcEntryHasStringSizesAndNoIsLatest) {
-  service::LocalImage image{"lxc", "ubuntu-trusty", "Ubuntu 14.04", "icon.png", {"latest"},
-                            {275382272}, false};
+  service::LocalImage image{"lxc",      "ubuntu-trusty", "Ubuntu 14.04", "icon.png",
+                            {"latest"}, {275382272},     false};
   json ours = LocalEntryView(image);
   EXPECT_TRUE(SameShape(json::parse(kSeedLocalLxc), ours, "entry"));
   EXPECT_FALSE(ours.contains("is_latest"));
@@ -76,7 +76,8 @@ TEST(ViewsTest, ListingEnvelopeCarriesBothDialects) {
 }
 
 TEST(ViewsTest, JobPercentIsNullUntilTheTotalIsKnown) {
-  json seed = json::parse(R"({ "name": "lgsd/diamond", "percent": null, "status": "downloading" })");
+  json seed =
+      json::parse(R"({ "name": "lgsd/diamond", "percent": null, "status": "downloading" })");
   pull::JobView job{"docker", "lgsd/diamond", "latest", "downloading", 0, -1, ""};
   json ours = JobView(job);
   EXPECT_TRUE(SameShape(seed, ours, "job"));

@@ -24,11 +24,15 @@
 #include "wharf/oci/image.h"
 #include "wharf/pull/blob_pins.h"
 #include "wharf/pull/docker_fetcher.h"
+#include "wharf/pull/image_changes.h"
 #include "wharf/pull/pull_queue.h"
 #include "wharf/registry/client.h"
 #include "wharf/registry/web_client.h"
 #include "wharf/service/auth.h"
-#include "wharf/service/image_service.h"
+#include "wharf/service/collector.h"
+#include "wharf/service/downloads.h"
+#include "wharf/service/local_images.h"
+#include "wharf/service/remote_images.h"
 
 namespace wharf::daemon {
 
@@ -106,6 +110,84 @@ api::ServerOptions ServerOptionsOf(const Config& config, const std::filesystem::
   return o;
 }
 
+// The store's services, wired once in order (each takes what it needs, built before it),
+// then the API until a signal.
+Result<void> Serve(const Config& config, const oci::Platform& platform,
+                   const std::pair<std::string, int>& listen, SignalWaiter& signals,
+                   content::BlobStore& store, metadata::MetadataStore& metadata,
+                   service::Auth& auth) {
+  registry::Client client(RegistryOptions(config));
+  registry::WebClient web(RegistryOptions(config));
+  depot::DepotsOptions depot_options{config.catalog_appcenter, config.catalog_official,
+                                     config.catalog_refresh_s, depot::FindShareDir(),
+                                     config.dockerhub_index,   config.dockerhub_registry,
+                                     config.search_timeout_s};
+  auto depots = depot::Depots::Open(depot_options, web);
+  if (!depots) return Error(depots.error());
+  pull::BlobPins pins;
+  pull::EventBus events;
+  pull::ImageChanges changes;
+  lxc::LxcCache lxc_cache(config.lxc_cache_dir);
+  service::LocalImages local(store, metadata, changes);
+  service::Collector collector(store, metadata, pins, local, changes, &events, &lxc_cache);
+  pull::PullQueue queue(
+      {static_cast<int>(config.max_concurrent), config.failed_ttl_s}, metadata, changes,
+      [&collector](bool committed) { collector.OnJobEnded(committed); }, &events);
+  pull::DockerFetcherOptions docker_options;
+  docker_options.platform = platform;
+  docker_options.attempts = static_cast<int>(config.attempts);
+  pull::DockerFetcher docker(docker_options, store, client, pins);
+  queue.AddFetcher("docker", &docker);
+  // LXC images: names from the appcenter catalog, files from its image servers.
+  lxc::LxcFetcherOptions lxc_options;
+  lxc_options.attempts = static_cast<int>(config.attempts);
+  lxc_options.stall_timeout_s = static_cast<int>(config.stall_timeout_s);
+  lxc::LxcFetcher lxc_fetcher(lxc_options, store, web, pins, lxc_cache,
+                              [&depots] { return (*depots)->Appcenter(); });
+  queue.AddFetcher("lxc", &lxc_fetcher);
+  service::RemoteImages remote(client, local, platform);
+  service::Downloads downloads(queue, depots->get(), collector);
+
+  // A kill between a delete's commit and its garbage collection leaves unreferenced blobs:
+  // they are collected once the server listens, unless an unfinished download may resume
+  // from what is on disk.
+  auto jobs = metadata.ListJobs();
+  const bool collect_at_start =
+      jobs && std::ranges::all_of(*jobs, [](const auto& j) { return j.state == "failed"; });
+
+  auto created = api::Server::Create(ServerOptionsOf(config, depot_options.share_dir),
+                                     {local, remote, downloads, auth, **depots, events});
+  if (!created) return Error(created.error());
+  api::Server& server = **created;
+  auto port = server.Bind(listen.first, listen.second);
+  if (!port) return Error(port.error());
+  WHARF_RETURN_IF_ERROR(queue.Start());
+  spdlog::info("wharfd listening on {}://{}:{} (data in {}, platform {})",
+               config.tls_cert.empty() ? "http" : "https", listen.first, *port, config.data_dir,
+               platform.String());
+
+  Result<void> served;
+  std::thread http([&] { served = server.Serve(); });
+  // Start-up work no answer waits for, done while the first requests are served: index.json
+  // (an OCI layout index for other tools) written again if a kill left it behind the
+  // metadata, and the garbage collection above. Both run under the locks they take after
+  // every download and delete. With 10,000 images they took ~80 ms of CPU before listening.
+  std::thread housekeeping([&] {
+    if (auto s = collector.RefreshLayoutIndex(); !s) {
+      spdlog::error("cannot rewrite index.json: {}", s.error().message);
+    }
+    if (collect_at_start) collector.CollectGarbage();
+  });
+  int sig = signals.Wait();
+  spdlog::info("wharfd stopping (signal {})", sig);
+  housekeeping.join();
+  events.Close();  // ends open event streams so the server can stop
+  server.Stop();
+  http.join();
+  queue.Stop();
+  return served;
+}
+
 }  // namespace
 
 Result<void> Run(const Config& config) {
@@ -150,82 +232,7 @@ Result<void> Run(const Config& config) {
     spdlog::warn("cannot purge expired sessions: {}", s.error().message);
   }
 
-  registry::Client client(RegistryOptions(config));
-  pull::BlobPins pins;
-  pull::EventBus events;
-  service::ImageService* images_ptr = nullptr;
-  pull::PullQueue queue(
-      {static_cast<int>(config.max_concurrent), config.failed_ttl_s}, **metadata,
-      [&](bool committed) {
-        if (images_ptr) images_ptr->OnJobEnded(committed);
-      },
-      &events);
-  pull::DockerFetcherOptions docker_options;
-  docker_options.platform = *platform;
-  docker_options.attempts = static_cast<int>(config.attempts);
-  pull::DockerFetcher docker(docker_options, **store, client, pins);
-  queue.AddFetcher("docker", &docker);
-  service::ImageService images(**store, **metadata, queue, pins, client, *platform);
-  images_ptr = &images;
-  images.SetEvents(&events);
-  // A kill between a delete's commit and its garbage collection leaves unreferenced blobs:
-  // they are collected once the server listens, unless an unfinished download may resume
-  // from what is on disk.
-  bool collect_at_start = false;
-  if (auto jobs = (*metadata)->ListJobs();
-      jobs && std::ranges::all_of(*jobs, [](const auto& j) { return j.state == "failed"; })) {
-    collect_at_start = true;
-  }
-
-  registry::WebClient web(RegistryOptions(config));
-  depot::DepotsOptions depot_options{config.catalog_appcenter, config.catalog_official,
-                                     config.catalog_refresh_s, depot::FindShareDir(),
-                                     config.dockerhub_index,   config.dockerhub_registry,
-                                     config.search_timeout_s};
-  auto depots = depot::Depots::Open(depot_options, web);
-  if (!depots) return Error(depots.error());
-
-  // LXC images: names from the appcenter catalog, files from its image servers.
-  lxc::LxcCache lxc_cache(config.lxc_cache_dir);
-  lxc::LxcFetcherOptions lxc_options;
-  lxc_options.attempts = static_cast<int>(config.attempts);
-  lxc_options.stall_timeout_s = static_cast<int>(config.stall_timeout_s);
-  lxc::LxcFetcher lxc_fetcher(lxc_options, **store, web, pins, lxc_cache,
-                              [&depots] { return (*depots)->Appcenter(); });
-  queue.AddFetcher("lxc", &lxc_fetcher);
-  images.SetLxc(depots->get(), &lxc_cache);
-
-  auto created = api::Server::Create(ServerOptionsOf(config, depot_options.share_dir), images, auth,
-                                     **depots, events);
-  if (!created) return Error(created.error());
-  api::Server& server = **created;
-  auto port = server.Bind(listen->first, listen->second);
-  if (!port) return Error(port.error());
-  WHARF_RETURN_IF_ERROR(queue.Start());
-  spdlog::info("wharfd listening on {}://{}:{} (data in {}, platform {})",
-               config.tls_cert.empty() ? "http" : "https", listen->first, *port, data.string(),
-               platform->String());
-
-  Result<void> served;
-  std::thread http([&] { served = server.Serve(); });
-  // Start-up work no answer waits for, done while the first requests are served: index.json
-  // (an OCI layout index for other tools) written again if a kill left it behind the
-  // metadata, and the garbage collection above. Both run under the locks they take after
-  // every download and delete. With 10,000 images they took ~80 ms of CPU before listening.
-  std::thread housekeeping([&] {
-    if (auto s = images.RefreshLayoutIndex(); !s) {
-      spdlog::error("cannot rewrite index.json: {}", s.error().message);
-    }
-    if (collect_at_start) images.CollectGarbage();
-  });
-  int sig = signals.Wait();
-  spdlog::info("wharfd stopping (signal {})", sig);
-  housekeeping.join();
-  events.Close();  // ends open event streams so the server can stop
-  server.Stop();
-  http.join();
-  queue.Stop();
-  return served;
+  return Serve(config, *platform, *listen, signals, **store, **metadata, auth);
 }
 
 }  // namespace wharf::daemon

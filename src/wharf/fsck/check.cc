@@ -348,7 +348,7 @@ std::string ImageObject(const metadata::ImageRecord& image) {
 
 std::vector<content::BlobStore::IndexEntry> IndexEntries(
     const std::vector<metadata::ImageRecord>& images) {
-  // The same entries as ImageService::RefreshLayoutIndex writes.
+  // The same entries as service::Collector::RefreshLayoutIndex writes.
   std::vector<content::BlobStore::IndexEntry> entries;
   for (const auto& image : images) {
     if (image.type != "docker") continue;

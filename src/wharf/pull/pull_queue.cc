@@ -38,9 +38,13 @@ std::vector<JobProgress::Layer> JobProgress::Layers() const {
   return layers_;
 }
 
-PullQueue::PullQueue(QueueOptions options, metadata::MetadataStore& metadata, ChangeFn on_change,
-                     EventBus* events)
-    : options_(options), metadata_(metadata), on_change_(std::move(on_change)), events_(events) {}
+PullQueue::PullQueue(QueueOptions options, metadata::MetadataStore& metadata, ImageChanges& changes,
+                     ChangeFn on_change, EventBus* events)
+    : options_(options),
+      metadata_(metadata),
+      changes_(changes),
+      on_change_(std::move(on_change)),
+      events_(events) {}
 
 PullQueue::~PullQueue() { Stop(); }
 
@@ -297,6 +301,7 @@ void PullQueue::Run(const std::shared_ptr<Job>& job) {
     std::lock_guard lock(mu_);
     if (committed) {
       jobs_.erase(record.id);
+      changes_.Count();
       ++stats_.done;
       stats_.bytes_pulled += std::max<int64_t>(0, job->progress.bytes_total.load());
       stats_.job_seconds_sum += seconds;

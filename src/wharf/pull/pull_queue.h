@@ -24,6 +24,7 @@
 #include "wharf/base/status.h"
 #include "wharf/metadata/metadata_store.h"
 #include "wharf/pull/event_bus.h"
+#include "wharf/pull/image_changes.h"
 
 namespace wharf::pull {
 
@@ -98,10 +99,11 @@ class PullQueue {
   // collect the blobs a failed job left).
   using ChangeFn = std::function<void(bool committed)>;
 
+  // `changes` is counted for every commit, under the lock that takes the job off the list.
   // `events` (may be null) receives "job" events on every state change and at most twice a
   // second while a job makes progress, and "image" events when an image is added.
-  PullQueue(QueueOptions options, metadata::MetadataStore& metadata, ChangeFn on_change,
-            EventBus* events = nullptr);
+  PullQueue(QueueOptions options, metadata::MetadataStore& metadata, ImageChanges& changes,
+            ChangeFn on_change, EventBus* events = nullptr);
   ~PullQueue();
 
   // Registers the fetcher of jobs of `type`; call before Start.
@@ -144,6 +146,7 @@ class PullQueue {
 
   QueueOptions options_;
   metadata::MetadataStore& metadata_;
+  ImageChanges& changes_;
   ChangeFn on_change_;
   std::map<std::string, Fetcher*> fetchers_;
 

@@ -112,7 +112,8 @@ class PullQueueTest : public ::testing::Test {
   void StartQueue(QueueOptions options = {}, bool with_events = false) {
     options.clock = &clock_;
     queue_ = std::make_unique<PullQueue>(
-        options, *metadata_, [this](bool committed) { (committed ? committed_ : collected_)++; },
+        options, *metadata_, changes_,
+        [this](bool committed) { (committed ? committed_ : collected_)++; },
         with_events ? &events_ : nullptr);
     queue_->AddFetcher("docker", &fetcher_);
     auto started = queue_->Start();
@@ -157,6 +158,7 @@ class PullQueueTest : public ::testing::Test {
   std::unique_ptr<metadata::MetadataStore> metadata_;
   FakeFetcher fetcher_;
   EventBus events_;
+  ImageChanges changes_;
   FakeClock clock_;
   std::atomic<int> committed_{0};
   std::atomic<int> collected_{0};
@@ -184,6 +186,7 @@ TEST_F(PullQueueTest, JoinsDuplicateRequestsWaitingOrRunning) {
   EXPECT_TRUE(HasImage("2.0"));
   EXPECT_TRUE(StoredJobs().empty());
   EXPECT_EQ(queue_->Stats().done, 2);
+  EXPECT_EQ(changes_.version(), 2u);  // counted with each commit, for the listing's cache
 }
 
 TEST_F(PullQueueTest, RunsAtMostMaxConcurrentJobs) {

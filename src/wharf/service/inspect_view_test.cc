@@ -12,8 +12,12 @@ TEST(InspectViewTest, HasEverySeedKeyAndTakesFieldsFromTheConfig) {
     "config": {"Cmd": ["/bin/bash"], "Env": ["A=1"], "WorkingDir": "/w", "User": "1000",
                "ExposedPorts": {"8080/tcp": {}}, "Labels": {"k": "v"}},
     "rootfs": {"type": "layers", "diff_ids": ["sha256:aa", "sha256:bb"]}})";
-  auto view = BuildInspect({config, "sha256:07f8e8c5e66084bef8f848877857537ffe1c47edd01a93af27e7161672ad0e95",
-                            {"ubuntu:latest"}, {"ubuntu@sha256:ff"}, 188304295});
+  auto view =
+      BuildInspect({config,
+                    "sha256:07f8e8c5e66084bef8f848877857537ffe1c47edd01a93af27e7161672ad0e95",
+                    {"ubuntu:latest"},
+                    {"ubuntu@sha256:ff"},
+                    188304295});
   ASSERT_TRUE(view) << view.error().message;
   for (const char* key : {"Architecture", "Author", "Comment", "Config", "Container",
                           "ContainerConfig", "Created", "DockerVersion", "Id", "Os", "Parent",
@@ -59,8 +63,8 @@ TEST(InspectViewTest, CreatedIsWrittenAsGoWritesIt) {
   EXPECT_EQ(GoTimeString("2024-01-02 03:04:05Z"), "2024-01-02 03:04:05Z");
   EXPECT_EQ(GoTimeString("2024-01-02T03:04:05.1234567891Z"), "2024-01-02T03:04:05.1234567891Z");
   EXPECT_EQ(GoTimeString("2024-01-02T03:04:05+0200"), "2024-01-02T03:04:05+0200");
-  auto view = BuildInspect({R"({"created": "2024-01-02T03:04:05.100000+00:00"})",
-                            "sha256:x", {}, {}, 0});
+  auto view =
+      BuildInspect({R"({"created": "2024-01-02T03:04:05.100000+00:00"})", "sha256:x", {}, {}, 0});
   ASSERT_TRUE(view);
   EXPECT_EQ((*view)["Created"], "2024-01-02T03:04:05.1Z");
 }

@@ -1,8 +1,7 @@
-// The local listing is served from memory: these cases check that it follows every change
-// made through the service and the download queue, without waiting for the queue's
-// after-job callback (which runs only after the job has left downloadstatus).
-#include "wharf/service/image_service.h"
-
+// The service objects together, over a real store, SQLite and download queue. The local
+// listing is served from memory: these cases check that it follows every change made
+// through the services and the queue, without waiting for the queue's after-job callback
+// (which runs only after the job has left downloadstatus).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -16,6 +15,11 @@
 #include "wharf/base/digest.h"
 #include "wharf/base/file_util.h"
 #include "wharf/registry/test_registry.h"
+#include "wharf/service/collector.h"
+#include "wharf/service/downloads.h"
+#include "wharf/service/local_images.h"
+#include "wharf/service/remote_images.h"
+#include "wharf/service/services_test_util.h"
 
 namespace wharf::service {
 namespace {
@@ -61,69 +65,41 @@ class FakeFetcher : public pull::Fetcher {
   bool started_ = false;
 };
 
-class ImageServiceTest : public ::testing::Test {
+class ServicesTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    root_ = fs::temp_directory_path() / ("wharf-image-service-test-" + RandomHex(8));
-    store_ = std::move(content::BlobStore::Open(root_).value());
-    metadata_ = std::move(metadata::MetadataStore::Open(root_ / "wharf.db").value());
-    client_ = std::make_unique<registry::Client>(registry::Options{});
-  }
-  void TearDown() override {
-    if (queue_) queue_->Stop();
-    service_.reset();
-    queue_.reset();
-    std::error_code ec;
-    fs::remove_all(root_, ec);
-  }
+  void TearDown() override { s_.reset(); }
 
-  // The queue's after-job callback is deliberately not wired to the service.
   void StartQueue(pull::Fetcher& fetcher) {
-    queue_ = std::make_unique<pull::PullQueue>(pull::QueueOptions{}, *metadata_, [](bool) {});
-    queue_->AddFetcher("docker", &fetcher);
-    service_ = std::make_unique<ImageService>(*store_, *metadata_, *queue_, pins_, *client_,
-                                              oci::Platform{"linux", "amd64", ""});
-    ASSERT_TRUE(queue_->Start().has_value());
+    s_ = std::make_unique<TestServices>(fetcher);
+    ASSERT_TRUE(s_->queue.Start().has_value());
   }
 
   void Download(const std::string& name, const std::string& tag) {
     DownloadRequest r{"dockerhub", "docker", name, tag};
-    auto s = service_->Download(r);
+    auto s = s_->downloads.Start(r);
     ASSERT_TRUE(s.has_value()) << s.error().ToString();
   }
 
-  // Polls downloadstatus (bounded) until no job is listed: what an API client sees as done.
-  void WaitQueueEmpty() {
-    for (int i = 0; i < 2000 && !service_->DownloadStatus().empty(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    ASSERT_TRUE(service_->DownloadStatus().empty());
-  }
+  void WaitQueueEmpty() { ASSERT_TRUE(s_->WaitQueueEmpty()); }
 
   std::vector<LocalImage> List(const std::string& filter = "") {
-    auto local = service_->ListLocal("", filter);
+    auto local = s_->local.List("", filter, s_->downloads.BusyNames());
     EXPECT_TRUE(local.has_value()) << local.error().ToString();
     return local.value_or(std::vector<LocalImage>{});
   }
 
-  fs::path root_;
-  std::unique_ptr<content::BlobStore> store_;
-  std::unique_ptr<metadata::MetadataStore> metadata_;
-  std::unique_ptr<registry::Client> client_;
-  pull::BlobPins pins_;
-  std::unique_ptr<pull::PullQueue> queue_;
-  std::unique_ptr<ImageService> service_;
+  std::unique_ptr<TestServices> s_;
 };
 
-TEST_F(ImageServiceTest, ListingShowsACommittedDownloadAsSoonAsItsJobIsGone) {
+TEST_F(ServicesTest, ListingShowsACommittedDownloadAsSoonAsItsJobIsGone) {
   FakeFetcher fetcher;
   StartQueue(fetcher);
   EXPECT_TRUE(List().empty());  // read once: now cached
-  uint64_t before = service_->LocalVersion();
+  uint64_t before = s_->local.Version();
 
   Download("team/app", "1.0");
   WaitQueueEmpty();
-  EXPECT_GT(service_->LocalVersion(), before);
+  EXPECT_GT(s_->local.Version(), before);
   auto local = List();
   ASSERT_EQ(local.size(), 1u);
   EXPECT_EQ(local[0].name, "team/app");
@@ -137,16 +113,16 @@ TEST_F(ImageServiceTest, ListingShowsACommittedDownloadAsSoonAsItsJobIsGone) {
   EXPECT_EQ(local[0].sizes, (std::vector<int64_t>{1003, 1006}));
 }
 
-TEST_F(ImageServiceTest, ListingIsStableWithoutChangesAndFollowsDeletes) {
+TEST_F(ServicesTest, ListingIsStableWithoutChangesAndFollowsDeletes) {
   FakeFetcher fetcher;
   StartQueue(fetcher);
   Download("team/a", "latest");
   Download("team/b", "latest");
   WaitQueueEmpty();
   ASSERT_EQ(List().size(), 2u);
-  uint64_t version = service_->LocalVersion();
+  uint64_t version = s_->local.Version();
   EXPECT_EQ(List("team/b").size(), 1u);
-  EXPECT_EQ(service_->LocalVersion(), version);  // reads do not move it
+  EXPECT_EQ(s_->local.Version(), version);  // reads do not move it
 
   // A record written behind the service's back is not seen: the listing really is served
   // from memory, so the cases above exercised its invalidation.
@@ -155,24 +131,24 @@ TEST_F(ImageServiceTest, ListingIsStableWithoutChangesAndFollowsDeletes) {
   hidden.name = "docker.io/team/hidden";
   hidden.display_name = "team/hidden";
   hidden.tag = "latest";
-  ASSERT_TRUE(metadata_->PutImage(hidden).has_value());
+  ASSERT_TRUE(s_->metadata->PutImage(hidden).has_value());
   EXPECT_EQ(List().size(), 2u);
 
-  auto deleted = service_->Delete("docker", "team/a", "");
+  auto deleted = s_->downloads.Delete("docker", "team/a", "");
   ASSERT_TRUE(deleted.has_value()) << deleted.error().ToString();
-  EXPECT_GT(service_->LocalVersion(), version);
+  EXPECT_GT(s_->local.Version(), version);
   auto local = List();  // read again after the delete: now with the hidden record
   ASSERT_EQ(local.size(), 2u);
   EXPECT_EQ(local[0].name, "team/b");
   EXPECT_EQ(local[1].name, "team/hidden");
 
   // Inspect's RepoTags come from the same records.
-  auto inspect = service_->Inspect("team/a", "latest");
+  auto inspect = s_->local.Inspect("team/a", "latest");
   ASSERT_FALSE(inspect.has_value());
   EXPECT_EQ(inspect.error().code, Code::kNotFound);
 }
 
-TEST_F(ImageServiceTest, DownloadingFlagFollowsTheQueue) {
+TEST_F(ServicesTest, DownloadingFlagFollowsTheQueue) {
   FakeFetcher held;
   StartQueue(held);
   Download("team/app", "1.0");
@@ -183,7 +159,7 @@ TEST_F(ImageServiceTest, DownloadingFlagFollowsTheQueue) {
   held.Hold();
   Download("team/app", "2.0");
   held.WaitStarted();
-  auto downloading = service_->DownloadingNames();
+  auto downloading = s_->downloads.BusyNames();
   EXPECT_TRUE(downloading.contains({"docker", "docker.io/team/app"}));
   ASSERT_EQ(List().size(), 1u);
   EXPECT_TRUE(List()[0].downloading);
@@ -233,7 +209,7 @@ std::function<bool()> CancelSoon() {
   return [at] { return std::chrono::steady_clock::now() >= at; };
 }
 
-TEST_F(ImageServiceTest, RemoteInspectAndTagsAreCutWhenTheCallerCancels) {
+TEST_F(ServicesTest, RemoteInspectAndTagsAreCutWhenTheCallerCancels) {
   FakeFetcher fetcher;
   StartQueue(fetcher);
   DrippingRegistry registry;
@@ -248,15 +224,15 @@ TEST_F(ImageServiceTest, RemoteInspectAndTagsAreCutWhenTheCallerCancels) {
   };
   const std::string from = " from registry " + registry.server.host();
   // The index answers; the platform manifest it names drips.
-  expect_cut([&] { return service_->RemoteInspect(name, "latest", CancelSoon()); },
+  expect_cut([&] { return s_->remote.Inspect(name, "latest", CancelSoon()); },
              "cancelled while fetching the manifest of " + name + "@" +
                  Digest::Of(registry.platform_manifest).str() + from);
   // Both manifests answer; the config drips.
   registry.drip_platform = false;
-  expect_cut([&] { return service_->RemoteInspect(name, "latest", CancelSoon()); },
+  expect_cut([&] { return s_->remote.Inspect(name, "latest", CancelSoon()); },
              "cancelled while fetching the blob " + Digest::Of(registry.config).str() + " of " +
                  name + from);
-  expect_cut([&] { return service_->Tags(name, false, CancelSoon()); },
+  expect_cut([&] { return s_->remote.Tags(name, false, CancelSoon()); },
              "cancelled while fetching the tag list of " + name + from);
 }
 

@@ -1,0 +1,105 @@
+#include "wharf/service/collector.h"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "wharf/base/log_text.h"
+
+namespace wharf::service {
+
+Collector::Collector(content::BlobStore& store, metadata::MetadataStore& metadata,
+                     pull::BlobPins& pins, LocalImages& local, pull::ImageChanges& changes,
+                     pull::EventBus* events, lxc::LxcCache* lxc_cache)
+    : store_(store),
+      metadata_(metadata),
+      pins_(pins),
+      local_(local),
+      changes_(changes),
+      events_(events),
+      lxc_cache_(lxc_cache) {}
+
+Result<void> Collector::Remove(const std::string& type, const std::string& name,
+                               const std::string& tag, const std::string& shown) {
+  auto deleted = metadata_.DeleteImages(type, name, tag);
+  changes_.Count();  // also on failure: the transaction may have committed
+  if (!deleted) return Error(deleted.error());
+  if (deleted->empty()) return NotFound("Image not found: " + shown);
+  for (const auto& image : *deleted) {
+    spdlog::info("deleted {}:{}", LogSafe(image.display_name), LogSafe(image.tag));
+    if (events_ != nullptr) {
+      events_->Publish("image", nlohmann::json{{"action", "removed"},
+                                               {"type", image.type},
+                                               {"name", image.display_name},
+                                               {"tag", image.tag}}
+                                    .dump());
+    }
+  }
+  if (type == "lxc" && lxc_cache_ != nullptr) {
+    auto remaining = metadata_.ListImages();
+    if (remaining) {
+      lxc_cache_->Forget(*deleted, *remaining, store_);
+    } else {
+      spdlog::warn("LXC cache not updated: {}", remaining.error().message);
+    }
+  }
+  CollectGarbage();
+  return RefreshLayoutIndex();
+}
+
+void Collector::OnJobEnded(bool committed) {
+  // A commit is already counted by the queue; a failed job may have recorded its image
+  // before failing (e.g. deleting its job record).
+  changes_.Count();
+  if (committed) {
+    if (auto s = RefreshLayoutIndex(); !s) {
+      spdlog::error("cannot rewrite index.json: {}", s.error().message);
+    }
+  }
+  // Also after a commit: a new build under the same tag ("latest") frees the old one's blobs.
+  CollectGarbage();
+}
+
+Result<void> Collector::RefreshLayoutIndex() {
+  std::lock_guard lock(index_mu_);
+  // Every change moves the version before its caller gets here, so these are current.
+  auto images = local_.All();
+  if (!images) return Error(images.error());
+  std::vector<content::BlobStore::IndexEntry> entries;
+  for (const auto& image : **images) {
+    if (image.type != "docker") continue;
+    auto digest = Digest::Parse(image.manifest_digest);
+    if (!digest) continue;
+    entries.push_back({*digest, image.manifest_media_type, image.manifest_size,
+                       image.display_name + ":" + image.tag, image.name + ":" + image.tag});
+  }
+  return store_.WriteIndex(entries);
+}
+
+void Collector::CollectGarbage() {
+  pins_.Collect([&](const std::set<std::string>& pinned) {
+    auto referenced = metadata_.ReferencedBlobs();
+    if (!referenced) {
+      spdlog::error("garbage collection skipped: {}", referenced.error().message);
+      return;
+    }
+    std::set<Digest> keep;
+    for (const auto& d : pinned) {
+      if (auto digest = Digest::Parse(d)) keep.insert(*digest);
+    }
+    int removed = 0;
+    for (const auto& digest : store_.List()) {
+      if (keep.contains(digest) || referenced->contains(digest.str())) continue;
+      if (auto s = store_.Delete(digest); !s) {
+        spdlog::warn("cannot delete blob {}: {}", digest.str(), s.error().message);
+      } else {
+        ++removed;
+      }
+    }
+    store_.RemovePartials(keep);
+    if (removed > 0) spdlog::info("garbage collection removed {} blobs", removed);
+  });
+}
+
+}  // namespace wharf::service
