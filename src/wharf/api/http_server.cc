@@ -1,116 +1,21 @@
-// Boost 1.74's asio/awaitable.hpp needs <utility> first under g++ 12.
-#include <utility>
-// clang-format off
-#include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
-// clang-format on
-#include <spdlog/spdlog.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
-
-#include <algorithm>
-#include <chrono>
-#include <mutex>
-#include <span>
-#include <thread>
-#include <unordered_map>
-
 #include "wharf/api/http_server.h"
 
-namespace wharf::api {
+#include <spdlog/spdlog.h>
 
-namespace net = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = net::ip::tcp;
-using boost::system::error_code;
-using net::awaitable;
-using net::use_awaitable;
-using Clock = std::chrono::steady_clock;
-using Seconds = std::chrono::seconds;
+#include <algorithm>
+#include <span>
+#include <thread>
+
+#include "wharf/api/beast_util.h"
+#include "wharf/api/connection_limits.h"
+
+namespace wharf::api {
 
 namespace {
 
 constexpr auto kHeartbeat = Seconds(15);
 constexpr auto kLinger = Seconds(1);   // reading what a refused client still sends
 constexpr size_t kMaxRefusing = 1024;  // refused connections lingering at once
-
-// Open connections, in total and per client address.
-class ConnectionLimits {
- public:
-  ConnectionLimits(size_t total, size_t per_client) : max_total_(total), max_per_(per_client) {}
-
-  // Takes a place for a connection from `addr`, or says which limit it is over.
-  std::optional<std::string> Take(const std::string& addr) {
-    std::lock_guard lock(mu_);
-    if (total_ >= max_total_) {
-      return "too many connections (max_connections is " + std::to_string(max_total_) + ")";
-    }
-    size_t& mine = per_[addr];
-    if (mine >= max_per_) {
-      return "too many connections from " + addr + " (max_connections_per_client is " +
-             std::to_string(max_per_) + ")";
-    }
-    ++mine;
-    ++total_;
-    return std::nullopt;
-  }
-  void Give(const std::string& addr) {
-    std::lock_guard lock(mu_);
-    --total_;
-    if (auto it = per_.find(addr); it != per_.end() && --it->second == 0) per_.erase(it);
-  }
-
- private:
-  const size_t max_total_;
-  const size_t max_per_;
-  std::mutex mu_;
-  size_t total_ = 0;
-  std::unordered_map<std::string, size_t> per_;
-};
-
-template <class Stream>
-tcp::socket& RawSocket(Stream& stream) {
-  return beast::get_lowest_layer(stream).socket();
-}
-
-Clock::duration AtRate(size_t bytes, size_t rate) {
-  return std::chrono::milliseconds(bytes * 1000 / std::max<size_t>(rate, 1));
-}
-
-HttpRequest HeadOf(const http::request<http::string_body>& req, const std::string& addr) {
-  HttpRequest r;
-  r.method = std::string(req.method_string());
-  r.target = std::string(req.target());
-  ParseTarget(r.target, r.path, r.params);
-  for (const auto& field : req) {
-    std::string name(field.name_string());
-    std::ranges::transform(name, name.begin(), [](unsigned char c) { return std::tolower(c); });
-    r.headers.emplace_back(std::move(name), std::string(field.value()));
-  }
-  r.remote_addr = addr;
-  return r;
-}
-
-// Sets `gone` (and calls `on_close`) when the client closes its side while the server
-// works on its request; stops at the first byte it could read instead, or when the socket's
-// operations are cancelled.
-void WatchForClose(tcp::socket& socket, std::shared_ptr<std::atomic<bool>> gone,
-                   std::function<void()> on_close = {}) {
-  int fd = socket.native_handle();
-  socket.async_wait(tcp::socket::wait_read, [fd, gone, on_close](error_code ec) {
-    if (ec) return;
-    char byte;
-    ssize_t n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
-      gone->store(true);
-      if (on_close) on_close();
-    }
-  });
-}
 
 }  // namespace
 
@@ -158,6 +63,28 @@ struct HttpServer::Impl {
     error_code ec;
     RawSocket(stream).cancel(ec);  // ends the watch
     co_return std::move(*result);
+  }
+
+  std::string BodyTooLarge() const {
+    return "request body too large (at most " + std::to_string(options.max_body_bytes) + " bytes)";
+  }
+  // What to answer when a request's head could not be read; nullopt: close without a word.
+  std::optional<std::pair<int, std::string>> HeadRefusal(const error_code& ec,
+                                                         const beast::flat_buffer& buffer) const {
+    if (ec == http::error::header_limit) {  // the whole head is in the buffer, unparsed
+      std::string_view head(static_cast<const char*>(buffer.data().data()), buffer.size());
+      const bool in_target = head.find("\r\n") == std::string_view::npos;
+      return std::pair{in_target ? 414 : 431,
+                       std::string(in_target ? "request target" : "request headers") +
+                           " too large (at most " + std::to_string(options.max_header_bytes) +
+                           " bytes)"};
+    }
+    if (ec == http::error::body_limit) return std::pair{413, BodyTooLarge()};
+    if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == net::error::eof ||
+        ec == net::error::connection_reset) {
+      return std::nullopt;
+    }
+    return std::pair{400, "malformed request: " + ec.message()};
   }
 
   template <class Stream>
@@ -341,10 +268,7 @@ awaitable<std::optional<std::string>> HttpServer::Impl::ReadBody(
     received += co_await http::async_read_some(stream, buffer, parser,
                                                net::redirect_error(use_awaitable, ec));
   }
-  if (ec == http::error::body_limit) {
-    co_return "request body too large (at most " + std::to_string(options.max_body_bytes) +
-        " bytes)";
-  }
+  if (ec == http::error::body_limit) co_return BodyTooLarge();
   if (ec) co_return std::nullopt;
   co_return std::string();
 }
@@ -371,27 +295,10 @@ awaitable<void> HttpServer::Impl::Converse(Stream& stream, const std::string& ad
     lowest.expires_at(start + Seconds(options.header_timeout_s));
     co_await http::async_read_header(stream, buffer, parser,
                                      net::redirect_error(use_awaitable, ec));
-    if (ec == http::error::header_limit) {  // the whole head is in the buffer, unparsed
-      std::string_view head(static_cast<const char*>(buffer.data().data()), buffer.size());
-      const bool in_target = head.find("\r\n") == std::string_view::npos;
-      co_await Refuse(stream, in_target ? 414 : 431,
-                      std::string(in_target ? "request target" : "request headers") +
-                          " too large (at most " + std::to_string(options.max_header_bytes) +
-                          " bytes)");
-      co_return;
-    }
-    if (ec == http::error::body_limit) {
-      co_await Refuse(
-          stream, 413,
-          "request body too large (at most " + std::to_string(options.max_body_bytes) + " bytes)");
-      co_return;
-    }
-    if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == net::error::eof ||
-        ec == net::error::connection_reset) {
-      co_return;
-    }
     if (ec) {
-      co_await Refuse(stream, 400, "malformed request: " + ec.message());
+      if (auto refusal = HeadRefusal(ec, buffer)) {
+        co_await Refuse(stream, refusal->first, refusal->second);
+      }
       co_return;
     }
     if (!co_await Exchange(stream, buffer, parser, addr, served)) co_return;

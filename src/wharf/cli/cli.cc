@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <optional>
 
 #include "wharf/cli/commands.h"
 #include "wharf/cli/exit_code.h"
@@ -63,60 +64,60 @@ Result<void> RunPull(const ApiClient& api, const Flags& f) {
   return Pull(api, r);
 }
 
-}  // namespace
+// The subcommands, as the parser fills them in.
+struct Commands {
+  CLI::App *login, *logout, *ls, *search, *tags, *pull, *status, *inspect, *rm;
+};
 
-int Main(int argc, char** argv, std::string_view version) {
-  CLI::App app{"wharf - the command-line client of wharfd (container images)", "wharf"};
-  app.footer(kFooter);
-  app.set_version_flag("--version", "wharf " + std::string(version));
-  app.require_subcommand(1);
-  app.fallthrough();  // --json is accepted after the command too
-  Flags f;
-  app.add_flag("--json", f.json, "print the API's JSON instead of tables and text");
+Commands DefineCommands(CLI::App& app, Flags& f) {
+  Commands c{};
+  c.login = app.add_subcommand("login", "log in to wharfd and save the session");
+  c.login->add_option("--server", f.server,
+                      "wharfd's URL (default: $WHARF_SERVER, the saved session's, or " +
+                          std::string(kDefaultServer) + ")");
+  c.login->add_option("-u,--username", f.username, "user name (asked when missing)");
+  c.login->add_flag("--password-stdin", f.password_stdin, "read the password from stdin");
+  c.logout = app.add_subcommand("logout", "end the session and forget it");
 
-  auto* login = app.add_subcommand("login", "log in to wharfd and save the session");
-  login->add_option("--server", f.server,
-                    "wharfd's URL (default: $WHARF_SERVER, the saved session's, or " +
-                        std::string(kDefaultServer) + ")");
-  login->add_option("-u,--username", f.username, "user name (asked when missing)");
-  login->add_flag("--password-stdin", f.password_stdin, "read the password from stdin");
-  auto* logout = app.add_subcommand("logout", "end the session and forget it");
+  c.ls = app.add_subcommand("ls", "list local images, one row per tag");
+  c.ls->alias("images");
+  c.ls->add_option("--type", f.type, "lxc or docker")->check(CLI::IsMember({"lxc", "docker"}));
+  c.ls->add_option("--filter", f.text, "only names or descriptions containing TEXT");
+  c.ls->add_flag("--no-trunc", f.no_trunc, "do not cut descriptions");
 
-  auto* ls = app.add_subcommand("ls", "list local images, one row per tag");
-  ls->alias("images");
-  ls->add_option("--type", f.type, "lxc or docker")->check(CLI::IsMember({"lxc", "docker"}));
-  ls->add_option("--filter", f.text, "only names or descriptions containing TEXT");
-  ls->add_flag("--no-trunc", f.no_trunc, "do not cut descriptions");
-
-  auto* search = app.add_subcommand("search", "search a depot (Docker Hub or a catalog)");
-  search->add_option("--from", f.from, "dockerhub (default), appcenter, qnap or official")
+  c.search = app.add_subcommand("search", "search a depot (Docker Hub or a catalog)");
+  c.search->add_option("--from", f.from, "dockerhub (default), appcenter, qnap or official")
       ->check(CLI::IsMember({"dockerhub", "appcenter", "qnap", "official"}));
-  search->add_option("--type", f.type, "lxc or docker")->check(CLI::IsMember({"lxc", "docker"}));
-  search->add_option("TEXT", f.text, "what to look for (empty: the whole catalog)");
-  search->add_flag("--no-trunc", f.no_trunc, "do not cut descriptions");
+  c.search->add_option("--type", f.type, "lxc or docker")->check(CLI::IsMember({"lxc", "docker"}));
+  c.search->add_option("TEXT", f.text, "what to look for (empty: the whole catalog)");
+  c.search->add_flag("--no-trunc", f.no_trunc, "do not cut descriptions");
 
-  auto* tags = app.add_subcommand("tags", "list the tags of a repository at its registry");
-  tags->add_option("NAME", f.image, "image name, without a tag")->required();
-  tags->add_flag("--official", f.official, "an official Docker Hub image (library/NAME)");
+  c.tags = app.add_subcommand("tags", "list the tags of a repository at its registry");
+  c.tags->add_option("NAME", f.image, "image name, without a tag")->required();
+  c.tags->add_flag("--official", f.official, "an official Docker Hub image (library/NAME)");
 
-  auto* pull = app.add_subcommand("pull", "download an image, showing its progress");
-  pull->add_option("--from", f.from, "dockerhub (default for docker) or appcenter (for lxc)")
+  c.pull = app.add_subcommand("pull", "download an image, showing its progress");
+  c.pull->add_option("--from", f.from, "dockerhub (default for docker) or appcenter (for lxc)")
       ->check(CLI::IsMember({"dockerhub", "appcenter", "qnap"}));
-  pull->add_option("--type", f.type, "docker (default) or lxc")
+  c.pull->add_option("--type", f.type, "docker (default) or lxc")
       ->check(CLI::IsMember({"lxc", "docker"}));
-  pull->add_option("IMAGE", f.image, "NAME[:TAG], TAG defaults to latest")->required();
+  c.pull->add_option("IMAGE", f.image, "NAME[:TAG], TAG defaults to latest")->required();
 
-  auto* status = app.add_subcommand("status", "list downloads that run, wait or failed");
-  auto* inspect = app.add_subcommand("inspect", "show an image's details (Docker's JSON)");
-  inspect->add_option("IMAGE", f.image, "NAME[:TAG], TAG defaults to latest")->required();
-  inspect->add_flag("--remote", f.remote, "ask the registry instead of the local store");
+  c.status = app.add_subcommand("status", "list downloads that run, wait or failed");
+  c.inspect = app.add_subcommand("inspect", "show an image's details (Docker's JSON)");
+  c.inspect->add_option("IMAGE", f.image, "NAME[:TAG], TAG defaults to latest")->required();
+  c.inspect->add_flag("--remote", f.remote, "ask the registry instead of the local store");
 
-  auto* rm = app.add_subcommand("rm", "delete local images: NAME (every tag) or NAME:TAG");
-  rm->alias("rmi");
-  rm->add_option("IMAGE", f.images, "NAME or NAME:TAG")->required();
-  rm->add_option("--type", f.type, "docker (default) or lxc")
+  c.rm = app.add_subcommand("rm", "delete local images: NAME (every tag) or NAME:TAG");
+  c.rm->alias("rmi");
+  c.rm->add_option("IMAGE", f.images, "NAME or NAME:TAG")->required();
+  c.rm->add_option("--type", f.type, "docker (default) or lxc")
       ->check(CLI::IsMember({"lxc", "docker"}));
+  return c;
+}
 
+// Parses the command line; an exit code when it is done already (help, version, an error).
+std::optional<int> Parse(CLI::App& app, int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -131,38 +132,45 @@ int Main(int argc, char** argv, std::string_view version) {
     std::fprintf(stderr, "wharf: %s (see `wharf --help`)\n", what.c_str());
     return kExitUsage;
   }
+  return std::nullopt;
+}
+
+Result<void> RunCommand(const Commands& c, const Flags& f, SessionStore& store,
+                        const std::string& user_agent) {
+  if (*c.login) return Login(store, {f.server, f.username, f.password_stdin, f.json, user_agent});
+  if (*c.logout) return Logout(store, user_agent, f.json);
+  auto api = SessionClient(store, user_agent);
+  if (!api) return Error(api.error());
+  if (*c.ls) return ListImages(*api, {"local", f.type, f.text, f.no_trunc, f.json});
+  if (*c.search) {
+    return ListImages(*api,
+                      {f.from.empty() ? "dockerhub" : f.from, f.type, f.text, f.no_trunc, f.json});
+  }
+  if (*c.tags) return ShowTags(*api, f.image, f.official, f.json);
+  if (*c.pull) return RunPull(*api, f);
+  if (*c.status) return ShowDownloads(*api, f.json);
+  if (*c.inspect) return Inspect(*api, f.image, f.remote);
+  return RemoveImages(*api, f.images, f.type.empty() ? "docker" : f.type, f.json);
+}
+
+}  // namespace
+
+int Main(int argc, char** argv, std::string_view version) {
+  CLI::App app{"wharf - the command-line client of wharfd (container images)", "wharf"};
+  app.footer(kFooter);
+  app.set_version_flag("--version", "wharf " + std::string(version));
+  app.require_subcommand(1);
+  app.fallthrough();  // --json is accepted after the command too
+  Flags f;
+  app.add_flag("--json", f.json, "print the API's JSON instead of tables and text");
+  Commands commands = DefineCommands(app, f);
+  if (auto exit = Parse(app, argc, argv)) return *exit;
 
   curl_global_init(CURL_GLOBAL_DEFAULT);
   auto path = DefaultSessionPath();
   if (!path) return Report(path.error());
   SessionStore store(*path);
-  const std::string user_agent = "wharf/" + std::string(version);
-
-  Result<void> done;
-  if (*login) {
-    done = Login(store, {f.server, f.username, f.password_stdin, f.json, user_agent});
-  } else if (*logout) {
-    done = Logout(store, user_agent, f.json);
-  } else {
-    auto api = SessionClient(store, user_agent);
-    if (!api) return Report(api.error());
-    if (*ls) {
-      done = ListImages(*api, {"local", f.type, f.text, f.no_trunc, f.json});
-    } else if (*search) {
-      done = ListImages(
-          *api, {f.from.empty() ? "dockerhub" : f.from, f.type, f.text, f.no_trunc, f.json});
-    } else if (*tags) {
-      done = ShowTags(*api, f.image, f.official, f.json);
-    } else if (*pull) {
-      done = RunPull(*api, f);
-    } else if (*status) {
-      done = ShowDownloads(*api, f.json);
-    } else if (*inspect) {
-      done = Inspect(*api, f.image, f.remote);
-    } else if (*rm) {
-      done = RemoveImages(*api, f.images, f.type.empty() ? "docker" : f.type, f.json);
-    }
-  }
+  Result<void> done = RunCommand(commands, f, store, "wharf/" + std::string(version));
   std::fflush(stdout);
   curl_global_cleanup();
   return done ? kExitOk : Report(done.error());

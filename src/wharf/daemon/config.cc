@@ -117,19 +117,10 @@ Result<std::pair<std::string, int>> SplitHostPort(std::string_view listen) {
   return std::make_pair(host, port);
 }
 
-Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin) {
-  toml::table root;
-  try {
-    root = toml::parse(toml_text, std::string(origin));
-  } catch (const toml::parse_error& e) {
-    std::ostringstream msg;
-    msg << origin << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
-        << e.description();
-    return InvalidArgument(msg.str());
-  }
-  Config c;
-  std::string o(origin);
-  TableReader top(root, "", o);
+namespace {
+
+// The top-level keys.
+Result<void> ParseTop(TableReader& top, Config& c, const std::string& o) {
   WHARF_RETURN_IF_ERROR(top.Read("listen", c.listen));
   WHARF_RETURN_IF_ERROR(top.Read("data_dir", c.data_dir));
   WHARF_RETURN_IF_ERROR(top.Read("log_level", c.log_level));
@@ -148,14 +139,10 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin) 
     return top.Bad("log_level", "must be one of trace, debug, info, warn, error");
   }
   if (auto hp = SplitHostPort(c.listen); !hp) return top.Bad("listen", hp.error().message);
+  return {};
+}
 
-  auto auth = top.Table("auth");
-  if (!auth) return Error(auth.error());
-  TableReader a(**auth, "auth.", o);
-  WHARF_RETURN_IF_ERROR(a.Read("session_ttl_s", c.session_ttl_s));
-  WHARF_RETURN_IF_ERROR(CheckPositive(a, "session_ttl_s", c.session_ttl_s));
-  WHARF_RETURN_IF_ERROR(a.RejectUnknown());
-
+Result<void> ParseHub(TableReader& top, Config& c, const std::string& o) {
   auto hub = top.Table("dockerhub");
   if (!hub) return Error(hub.error());
   TableReader h(**hub, "dockerhub.", o);
@@ -175,14 +162,17 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin) 
                    "must be an http:// or https:// URL");
     }
   }
-  WHARF_RETURN_IF_ERROR(h.RejectUnknown());
+  return h.RejectUnknown();
+}
 
+Result<void> ParseRegistries(TableReader& top, Config& c, const std::string& o) {
   auto regs = top.Table("registries");
   if (!regs) return Error(regs.error());
   for (const auto& [host, node] : **regs) {
     std::string prefix = "registries.\"" + std::string(host.str()) + "\".";
-    if (!node.is_table())
+    if (!node.is_table()) {
       return TableReader(**regs, "registries.", o).Bad(host.str(), "expected a table");
+    }
     TableReader r(*node.as_table(), prefix, o);
     RegistryConfig rc;
     WHARF_RETURN_IF_ERROR(r.Read("insecure", rc.insecure));
@@ -192,36 +182,59 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin) 
     WHARF_RETURN_IF_ERROR(r.RejectUnknown());
     c.registries[std::string(host.str())] = rc;
   }
+  return {};
+}
 
+// [auth], [catalogs], [lxc] and [downloads].
+Result<void> ParseSmallTables(TableReader& top, Config& c, const std::string& o) {
+  auto auth = top.Table("auth");
   auto cat = top.Table("catalogs");
-  if (!cat) return Error(cat.error());
+  auto lxc = top.Table("lxc");
+  auto dl = top.Table("downloads");
+  for (const auto* t : {&auth, &cat, &lxc, &dl}) {
+    if (!*t) return Error(t->error());
+  }
+  TableReader a(**auth, "auth.", o);
+  WHARF_RETURN_IF_ERROR(a.Read("session_ttl_s", c.session_ttl_s));
+  WHARF_RETURN_IF_ERROR(CheckPositive(a, "session_ttl_s", c.session_ttl_s));
   TableReader k(**cat, "catalogs.", o);
   WHARF_RETURN_IF_ERROR(k.Read("appcenter", c.catalog_appcenter));
   WHARF_RETURN_IF_ERROR(k.Read("official", c.catalog_official));
   WHARF_RETURN_IF_ERROR(k.Read("refresh_s", c.catalog_refresh_s));
   WHARF_RETURN_IF_ERROR(CheckPositive(k, "refresh_s", c.catalog_refresh_s));
-  WHARF_RETURN_IF_ERROR(k.RejectUnknown());
-
-  auto lxc = top.Table("lxc");
-  if (!lxc) return Error(lxc.error());
   TableReader x(**lxc, "lxc.", o);
   WHARF_RETURN_IF_ERROR(x.Read("cache_dir", c.lxc_cache_dir));
-  WHARF_RETURN_IF_ERROR(x.RejectUnknown());
-
-  auto dl = top.Table("downloads");
-  if (!dl) return Error(dl.error());
   TableReader d(**dl, "downloads.", o);
-  WHARF_RETURN_IF_ERROR(d.Read("max_concurrent", c.max_concurrent));
-  WHARF_RETURN_IF_ERROR(CheckPositive(d, "max_concurrent", c.max_concurrent));
-  WHARF_RETURN_IF_ERROR(d.Read("failed_ttl_s", c.failed_ttl_s));
-  WHARF_RETURN_IF_ERROR(CheckPositive(d, "failed_ttl_s", c.failed_ttl_s));
+  for (auto [key, field] :
+       {std::pair{"max_concurrent", &c.max_concurrent}, std::pair{"failed_ttl_s", &c.failed_ttl_s},
+        std::pair{"attempts", &c.attempts}, std::pair{"stall_timeout_s", &c.stall_timeout_s}}) {
+    WHARF_RETURN_IF_ERROR(d.Read(key, *field));
+    WHARF_RETURN_IF_ERROR(CheckPositive(d, key, *field));
+  }
   WHARF_RETURN_IF_ERROR(d.Read("platform", c.platform));
-  WHARF_RETURN_IF_ERROR(d.Read("attempts", c.attempts));
-  WHARF_RETURN_IF_ERROR(CheckPositive(d, "attempts", c.attempts));
-  WHARF_RETURN_IF_ERROR(d.Read("stall_timeout_s", c.stall_timeout_s));
-  WHARF_RETURN_IF_ERROR(CheckPositive(d, "stall_timeout_s", c.stall_timeout_s));
-  WHARF_RETURN_IF_ERROR(d.RejectUnknown());
+  for (const TableReader* r : {&a, &k, &x, &d}) WHARF_RETURN_IF_ERROR(r->RejectUnknown());
+  return {};
+}
 
+}  // namespace
+
+Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin) {
+  toml::table root;
+  try {
+    root = toml::parse(toml_text, std::string(origin));
+  } catch (const toml::parse_error& e) {
+    std::ostringstream msg;
+    msg << origin << ":" << e.source().begin.line << ":" << e.source().begin.column << ": "
+        << e.description();
+    return InvalidArgument(msg.str());
+  }
+  Config c;
+  std::string o(origin);
+  TableReader top(root, "", o);
+  WHARF_RETURN_IF_ERROR(ParseTop(top, c, o));
+  WHARF_RETURN_IF_ERROR(ParseSmallTables(top, c, o));
+  WHARF_RETURN_IF_ERROR(ParseHub(top, c, o));
+  WHARF_RETURN_IF_ERROR(ParseRegistries(top, c, o));
   WHARF_RETURN_IF_ERROR(top.RejectUnknown());
   return c;
 }

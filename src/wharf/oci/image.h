@@ -94,7 +94,7 @@ struct ImageConfig {
   std::string variant;
   std::string created;  // as written (RFC 3339), may be empty
   std::vector<Digest> diff_ids;
-  std::string raw;      // the config JSON as received
+  std::string raw;  // the config JSON as received
 };
 Result<ImageConfig> ParseConfig(std::string_view body);
 
