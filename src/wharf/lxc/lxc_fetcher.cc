@@ -12,6 +12,24 @@ std::string FileName(const ResolvedFile& file) {
   return file.role == "meta" ? "meta.tar.xz" : "rootfs.tar.xz";
 }
 
+// Hands a completed download to lxc-create's cache; an image without meta.tar.xz (whose
+// config lxc-create needs) is not placed, with a warning.
+Result<void> PlaceInCache(LxcCache& cache, const metadata::JobRecord& job, const LxcImageInfo& info,
+                          const std::filesystem::path& rootfs, bool has_meta,
+                          const std::vector<MetaFile>& meta_files) {
+  if (!has_meta) {
+    spdlog::warn(
+        "lxc {}:{} not placed in the LXC cache: its source has no meta.tar.xz, "
+        "whose config lxc-create needs",
+        job.name, job.tag);
+    return {};
+  }
+  if (auto s = cache.Place(*info.cache_key, rootfs, meta_files, info.serial); !s) {
+    return Fail(s.error().code, "cannot place the image in the LXC cache: " + s.error().message);
+  }
+  return {};
+}
+
 }  // namespace
 
 LxcFetcher::LxcFetcher(LxcFetcherOptions options, content::BlobStore& store,
@@ -150,16 +168,8 @@ Result<void> LxcFetcher::Fetch(const metadata::JobRecord& job, pull::JobProgress
   info.cache_key = resolved->cache_key;
 
   if (cache_.enabled() && info.cache_key) {
-    if (!meta_digest) {
-      spdlog::warn(
-          "lxc {}:{} not placed in the LXC cache: its source has no meta.tar.xz, "
-          "whose config lxc-create needs",
-          job.name, job.tag);
-    } else if (auto s = cache_.Place(*info.cache_key, store_.BlobPath(*rootfs_digest), meta_files,
-                                     info.serial);
-               !s) {
-      return Fail(s.error().code, "cannot place the image in the LXC cache: " + s.error().message);
-    }
+    WHARF_RETURN_IF_ERROR(PlaceInCache(cache_, job, info, store_.BlobPath(*rootfs_digest),
+                                       meta_digest.has_value(), meta_files));
   }
 
   metadata::ImageRecord image;

@@ -140,6 +140,40 @@ struct LayerJob {
   }
 };
 
+// Fetches every layer, `parallelism` at a time. Their outputs in the manifest's order, or
+// the first error (Cancelled only when nothing else failed, or the job was cancelled).
+Result<std::vector<LayerDigester::Output>> FetchLayers(LayerJob& job,
+                                                       const std::vector<oci::Descriptor>& layers,
+                                                       int parallelism) {
+  const size_t n = layers.size();
+  std::vector<std::optional<LayerDigester::Output>> outputs(n);
+  std::mutex error_mu;
+  std::optional<Status> first_error;
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i; (i = next++) < n && !job.stop.stop();) {
+      auto out = job.Run(layers[i], i);
+      if (out) {
+        outputs[i] = *out;
+        continue;
+      }
+      std::lock_guard lock(error_mu);
+      if (!first_error || first_error->code == Code::kCancelled) first_error = out.error();
+      job.stop.failed = true;
+    }
+  };
+  size_t threads = std::min<size_t>(n, static_cast<size_t>(std::max(1, parallelism)));
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  if (job.stop.progress.cancel) return Cancelled("download stopped");
+  if (first_error) return Error(*first_error);
+  std::vector<LayerDigester::Output> done;
+  for (auto& out : outputs) done.push_back(std::move(*out));
+  return done;
+}
+
 }  // namespace
 
 Result<void> DockerFetcher::Fetch(const metadata::JobRecord& job, JobProgress& progress,
@@ -178,46 +212,24 @@ Result<void> DockerFetcher::Fetch(const metadata::JobRecord& job, JobProgress& p
   WHARF_RETURN_IF_ERROR(store_.Put(manifest.config.digest, *config_body));
   progress.bytes_done += manifest.config.size;
 
-  const size_t n = manifest.layers.size();
   std::vector<std::pair<std::string, int64_t>> layer_sizes;
   for (const auto& layer : manifest.layers) {
     layer_sizes.emplace_back(layer.digest.str(), layer.size);
   }
   progress.SetLayers(layer_sizes);
-  std::vector<std::optional<LayerDigester::Output>> outputs(n);
-  std::mutex error_mu;
-  std::optional<Status> first_error;
-  std::atomic<size_t> next{0};
   LayerJob layer_job{options_, store_, client_, *ref, stop};
-  auto worker = [&] {
-    for (size_t i; (i = next++) < n && !stop.stop();) {
-      auto out = layer_job.Run(manifest.layers[i], i);
-      if (out) {
-        outputs[i] = *out;
-        continue;
-      }
-      std::lock_guard lock(error_mu);
-      if (!first_error || first_error->code == Code::kCancelled) first_error = out.error();
-      stop.failed = true;
-    }
-  };
-  size_t threads =
-      std::min<size_t>(n, static_cast<size_t>(std::max(1, options_.layer_parallelism)));
-  std::vector<std::thread> pool;
-  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
-  if (progress.cancel) return Cancelled("download stopped");
-  if (first_error) return Error(*first_error);
+  auto outputs = FetchLayers(layer_job, manifest.layers, options_.layer_parallelism);
+  if (!outputs) return Error(outputs.error());
+  const size_t n = manifest.layers.size();
 
   int64_t size = 0;
   for (size_t i = 0; i < n; ++i) {
-    if (outputs[i]->diff_id != config->diff_ids[i]) {
+    if ((*outputs)[i].diff_id != config->diff_ids[i]) {
       return DataLoss("layer " + manifest.layers[i].digest.str() + " unpacks to " +
-                      outputs[i]->diff_id.str() + " but the image config expects " +
+                      (*outputs)[i].diff_id.str() + " but the image config expects " +
                       config->diff_ids[i].str());
     }
-    size += outputs[i]->uncompressed_size;
+    size += (*outputs)[i].uncompressed_size;
   }
   WHARF_RETURN_IF_ERROR(store_.Put(chosen.digest, chosen.body));
 
