@@ -95,7 +95,8 @@ Result<HubPage> HubSearch::Search(const std::string& text, int64_t page, int64_t
   const std::string url = options_.index_url + "/v1/search?q=" + registry::QueryEscape(text) +
                           "&n=" + std::to_string(n) + "&page=" + std::to_string(page);
   const int timeout = static_cast<int>(options_.timeout_s);
-  const auto start = std::chrono::steady_clock::now();
+  Clock& clock = *web_.options().clock;  // the one the web client's time limit runs on
+  const auto start = clock.SteadyNow();
   auto response = web_.Get({.url = url,
                             .headers = {"Accept: application/json"},
                             .stall_timeout_s = timeout,
@@ -110,8 +111,7 @@ Result<HubPage> HubSearch::Search(const std::string& text, int64_t page, int64_t
   const long status = response->status;
   if (status == 404 || status == 405 || status == 501) {
     // The fallback gets what is left of the time limit (at least a second).
-    auto spent =
-        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start);
+    auto spent = std::chrono::duration_cast<std::chrono::seconds>(clock.SteadyNow() - start);
     int left = std::max(1, timeout - static_cast<int>(spent.count()));
     return SearchCatalog(text, page, n, left,
                          options_.index_url + " has no search API (" + response->status_text + ")",

@@ -6,6 +6,8 @@
 // Errors: Unavailable for every upstream failure, naming the server and carrying its status
 // and message (a registry refusing our credentials included: to the API's client that is an
 // upstream failure, not its own); a search that has not answered within timeout_s is cut.
+// That time limit runs on the web client's clock (registry::Options::clock), the fallback's
+// share of it included.
 // Cancelled when the caller's `cancelled` said so (see Search).
 #pragma once
 

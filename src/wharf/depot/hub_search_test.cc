@@ -9,6 +9,7 @@
 #include <functional>
 #include <thread>
 
+#include "wharf/base/clock.h"
 #include "wharf/registry/test_registry.h"
 
 namespace wharf::depot {
@@ -90,11 +91,16 @@ TEST(PageOfRepositoriesTest, FiltersCaseInsensitivelyAndPages) {
   EXPECT_EQ(none.num_pages, 0);
 }
 
+// An index and a registry whose clients (and time limits) run on a FakeClock. An index or a
+// registry told to stall lets `stall`'s 3 s of fake time pass in silence.
 struct Servers {
+  FakeClock clock;
+  registry::testing::StallOnFakeClock stall{clock, std::chrono::seconds(3)};
   std::atomic<int> index_status{200};
-  std::atomic<int> index_delay_ms{0};
+  std::atomic<bool> index_stalls{false};
+  std::atomic<bool> registry_stalls{false};
   FakeHttpServer index{[this](const FakeRequest& r) -> FakeResponse {
-    std::this_thread::sleep_for(std::chrono::milliseconds(index_delay_ms));
+    if (index_stalls) stall.Stall();
     if (index_status != 200) {
       return {index_status, {}, R"({"errors":[{"code":"X","message":"index says no"}]})"};
     }
@@ -104,7 +110,8 @@ struct Servers {
                         {"name":"q=)" +
                 r.target + R"(","star_count":1}]})"};
   }};
-  FakeHttpServer registry{[](const FakeRequest& r) -> FakeResponse {
+  FakeHttpServer registry{[this](const FakeRequest& r) -> FakeResponse {
+    if (registry_stalls) stall.Stall();
     if (r.target == "/v2/_catalog?n=100") {
       return {200,
               {{"Link", R"(</v2/_catalog?n=100&last=b>; rel="next")"}},
@@ -112,8 +119,8 @@ struct Servers {
     }
     return {200, {}, R"({"repositories":["team/c"]})"};
   }};
-  registry::WebClient web{registry::Options{}};
-  registry::CatalogLister lister{registry::Options{}};
+  registry::WebClient web{registry::Options{.clock = &clock}};
+  registry::CatalogLister lister{registry::Options{.clock = &clock}};
   HubSearch search{{"http://" + index.host() + "/", "http://" + registry.host(), 2}, web, lister};
 };
 
@@ -152,13 +159,30 @@ TEST(HubSearchTest, UpstreamFailuresAreUnavailableWithTheirMessage) {
   EXPECT_NE(failed.error().message.find("index says no"), std::string::npos);
 
   s.index_status = 200;
-  s.index_delay_ms = 4000;
-  auto start = std::chrono::steady_clock::now();
+  s.index_stalls = true;
   auto slow = s.search.Search("x", 1, 25);
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(3900));
+  s.stall.Release();
   ASSERT_FALSE(slow);
   EXPECT_EQ(slow.error().code, Code::kUnavailable);
   EXPECT_NE(slow.error().message.find("within 2 s"), std::string::npos) << slow.error().message;
+}
+
+// The fallback gets what the search left of its time limit, counted on the web client's clock:
+// the index takes 1.5 s of the 2 s (fake time) to say it has no search, so the catalog has 1 s.
+TEST(HubSearchTest, TheFallbackGetsWhatIsLeftOfTheTimeLimit) {
+  Servers s;
+  FakeHttpServer index([&](const FakeRequest&) -> FakeResponse {
+    s.clock.Advance(std::chrono::milliseconds(1500));
+    return {404, {}, "no search here"};
+  });
+  HubSearch search{{"http://" + index.host(), "http://" + s.registry.host(), 2}, s.web, s.lister};
+  s.registry_stalls = true;
+  auto slow = search.Search("x", 1, 25);
+  s.stall.Release();
+  ASSERT_FALSE(slow);
+  EXPECT_EQ(slow.error().code, Code::kUnavailable);
+  EXPECT_NE(slow.error().message.find("did not arrive within 1 s"), std::string::npos)
+      << slow.error().message;
 }
 
 // 100 bytes, one every 200 ms: 20 s without ever stalling.

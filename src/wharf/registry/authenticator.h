@@ -24,7 +24,9 @@ std::string PullScope(std::string_view path);
 
 class Authenticator {
  public:
-  explicit Authenticator(const Endpoints& endpoints) : endpoints_(endpoints) {}
+  // Tokens age on the endpoints' Options::clock.
+  explicit Authenticator(const Endpoints& endpoints)
+      : endpoints_(endpoints), tokens_(*endpoints.options().clock) {}
 
   // The Authorization value to send first to `host_key` for `scope`, or "" for anonymous.
   std::string Known(const std::string& host_key, const std::string& scope) const;

@@ -70,9 +70,9 @@ CatalogLister::~CatalogLister() = default;
 
 Result<std::vector<std::string>> CatalogLister::Repositories(const std::string& base_url,
                                                              const CatalogListing& listing) {
-  using Clock = std::chrono::steady_clock;
-  const auto deadline = Clock::now() + std::chrono::seconds(listing.timeout_s);
-  auto past_deadline = [&] { return listing.timeout_s > 0 && Clock::now() >= deadline; };
+  Clock& clock = *impl_->options.clock;
+  const auto deadline = clock.SteadyNow() + std::chrono::seconds(listing.timeout_s);
+  auto past_deadline = [&] { return listing.timeout_s > 0 && clock.SteadyNow() >= deadline; };
   auto cancelled = [&] { return past_deadline() || (listing.cancelled && listing.cancelled()); };
 
   const std::string host_key = UrlHostPort(base_url);

@@ -94,7 +94,7 @@ struct Client::Impl {
   Authenticator auth;
   RetryPolicy retry;
   std::mutex mu;
-  std::map<std::string, std::chrono::steady_clock::time_point> mirror_rest_until;
+  std::map<std::string, Clock::SteadyTime> mirror_rest_until;  // on options.clock
 
   // `cancelled` cuts the scheme probe of a host that allows plain HTTP (see BaseUrl).
   Target TargetFor(const reference::Reference& ref, const Source& source = "",
@@ -115,7 +115,7 @@ struct Client::Impl {
   std::vector<Source> SourcesFor(const reference::Reference& ref) {
     std::vector<Source> sources;
     if (ref.domain == reference::kDockerHubDomain) {
-      auto now = std::chrono::steady_clock::now();
+      const auto now = options.clock->SteadyNow();
       std::lock_guard lock(mu);
       for (const std::string& mirror : options.mirrors) {
         auto it = mirror_rest_until.find(mirror);
@@ -159,7 +159,7 @@ struct Client::Impl {
       mirror_failures += got.error().message;
       if (got.error().code == Code::kUnavailable) {
         std::lock_guard lock(mu);
-        mirror_rest_until[sources[i]] = std::chrono::steady_clock::now() + kMirrorRest;
+        mirror_rest_until[sources[i]] = options.clock->SteadyNow() + kMirrorRest;
       }
     }
   }

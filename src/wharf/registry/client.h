@@ -13,8 +13,9 @@
 //
 // Mirrors: for docker.io references, manifests and blobs are asked of Options::mirrors in
 // order, once each, before dockerhub_registry; any failure (or a missing image) falls through
-// to the next. Each host gets only its own credentials (Options::hosts[its host:port]). What
-// a mirror serves is trusted through digests: blobs and manifests asked by digest are
+// to the next; a mirror that failed with Unavailable is skipped for the next 30 s (on
+// Options::clock). Each host gets only its own credentials (Options::hosts[its host:port]).
+// What a mirror serves is trusted through digests: blobs and manifests asked by digest are
 // verified; a tag a mirror resolves is taken as it says, as Docker does.
 //
 // Errors: NotFound for a 404 / MANIFEST_UNKNOWN / NAME_UNKNOWN / BLOB_UNKNOWN; Unauthenticated
@@ -35,6 +36,7 @@
 #include <string_view>
 #include <vector>
 
+#include "wharf/base/clock.h"
 #include "wharf/base/digest.h"
 #include "wharf/base/status.h"
 #include "wharf/reference/reference.h"
@@ -70,6 +72,12 @@ struct Options {
   // A longer Retry-After is cut to this.
   int max_retry_after_s = 60;
   std::string user_agent = "wharf/0.1";
+  // The time of the waits between tries, token expiry, mirror rests and the time limits of
+  // catalog listings and web requests (CatalogListing::timeout_s, WebRequest::total_timeout_s);
+  // tests pass a FakeClock. libcurl's own timeouts (connect_timeout_s, stall_timeout_s) are
+  // real time whatever this says. Never null; it must outlive every client made with these
+  // options.
+  Clock* clock = &Clock::Default();
 };
 
 struct ManifestResponse {

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "wharf/base/clock.h"
 #include "wharf/base/digest.h"
 #include "wharf/registry/client.h"
 #include "wharf/registry/test_registry.h"
@@ -173,10 +174,14 @@ TEST(FakeRegistryTest, BearerChallengeTokenRetryAndCache) {
 }
 
 TEST(FakeRegistryTest, ExpiredTokenIsFetchedAgain) {
-  FakeRegistry fake({.expires_in = 1});
-  Client client(Options{});
+  FakeRegistry fake({.expires_in = 60});
+  FakeClock clock;
+  Client client(Options{.clock = &clock});
   ASSERT_TRUE(client.GetManifest(fake.Ref(), "latest"));
-  std::this_thread::sleep_for(std::chrono::milliseconds(1100));
+  clock.Advance(std::chrono::seconds(49));  // the token's 60 s less its 10 s margin, nearly
+  ASSERT_TRUE(client.GetManifest(fake.Ref(), "latest"));
+  EXPECT_EQ(fake.tokens().CountRequests("/token"), 1);
+  clock.Advance(std::chrono::seconds(1));
   ASSERT_TRUE(client.GetManifest(fake.Ref(), "latest"));
   EXPECT_EQ(fake.tokens().CountRequests("/token"), 2);
 }

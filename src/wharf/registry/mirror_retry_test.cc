@@ -1,13 +1,15 @@
 // Retries and mirrors against small fake servers on loopback: transient answers are retried
 // (Retry-After honoured), permanent ones are not, a cut blob continues with a Range, a 401 to
 // a cached token is answered with a fresh one, and docker.io requests go to the mirrors in
-// order, falling through to the registry, each host getting only its own credentials.
+// order, falling through to the registry, each host getting only its own credentials, and an
+// unavailable mirror rests. Waits run on a FakeClock, so backoff costs no time.
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
 #include <string>
 
+#include "wharf/base/clock.h"
 #include "wharf/base/digest.h"
 #include "wharf/registry/client.h"
 #include "wharf/registry/test_registry.h"
@@ -28,13 +30,21 @@ reference::Reference HubRef() {
   return reference::Reference{.domain = "docker.io", .path = "library/app", .tag = "latest"};
 }
 
-// Options for a client whose Docker Hub is `registry`, retrying fast.
-Options FastOptions(const FakeHttpServer& registry, int attempts = 4) {
+// The clock of the tests that do not look at it: its sleeps return at once.
+FakeClock& SharedClock() {
+  static FakeClock clock;
+  return clock;
+}
+
+// Options for a client whose Docker Hub is `registry`, waiting on `clock`.
+Options FastOptions(const FakeHttpServer& registry, int attempts = 4,
+                    Clock& clock = SharedClock()) {
   Options options;
   options.dockerhub_registry = "http://" + registry.host();
   options.attempts = attempts;
   options.backoff_ms = 10;
   options.max_backoff_ms = 40;
+  options.clock = &clock;
   return options;
 }
 
@@ -52,11 +62,11 @@ FakeResponse BlobFrom(const FakeRequest& request) {
   std::string range = request.Header("range");
   if (!range.starts_with("bytes=")) return {200, {}, blob};
   size_t from = std::stoul(range.substr(6));
-  return {206,
-          {{"Content-Range", "bytes " + std::to_string(from) + "-" +
-                                 std::to_string(blob.size() - 1) + "/" +
-                                 std::to_string(blob.size())}},
-          blob.substr(from)};
+  return {
+      206,
+      {{"Content-Range", "bytes " + std::to_string(from) + "-" + std::to_string(blob.size() - 1) +
+                             "/" + std::to_string(blob.size())}},
+      blob.substr(from)};
 }
 
 TEST(RetryClientTest, TransientAnswersAreRetriedUntilSuccess) {
@@ -84,11 +94,11 @@ TEST(RetryClientTest, RetryAfterIsHonoured) {
     }
     return ManifestResponse();
   });
-  Client client(FastOptions(registry));
-  auto start = std::chrono::steady_clock::now();
+  FakeClock clock;
+  Client client(FastOptions(registry, 4, clock));
   auto got = client.GetManifest(HubRef(), "latest");
   ASSERT_TRUE(got) << got.error().ToString();
-  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(950));
+  EXPECT_EQ(clock.slept(), std::chrono::seconds(1));  // not the 5-10 ms backoff
   EXPECT_EQ(registry.CountRequests(kPath), 2);
 }
 
@@ -121,6 +131,7 @@ TEST(RetryClientTest, DeadRegistryFailsAfterAttemptsNamingIt) {
   options.dockerhub_registry = url;
   options.attempts = 3;
   options.backoff_ms = 10;
+  options.clock = &SharedClock();
   Client client(options);
   auto got = client.GetManifest(HubRef(), "latest");
   ASSERT_FALSE(got);
@@ -173,9 +184,10 @@ TEST(RetryClientTest, CutBlobThenIgnoredRangeSaysSo) {
   EXPECT_EQ(bytes, std::string(kBlob).substr(0, 7));  // what the first try delivered
 }
 
+// On the real clock: a long wait is cut by the caller, not slept to its end.
 TEST(RetryClientTest, CancelledFetchStopsWaiting) {
   FakeHttpServer registry([](const FakeRequest&) { return Error(503, "", "busy"); });
-  Options options = FastOptions(registry, 5);
+  Options options = FastOptions(registry, 5, Clock::Default());
   options.backoff_ms = 5000;
   Client client(options);
   auto start = std::chrono::steady_clock::now();
@@ -203,8 +215,9 @@ TEST(RetryClientTest, RefusedCachedTokenIsReplacedOnce) {
     if (request.Header("authorization") != "Bearer t" + std::to_string(accepted.load())) {
       FakeResponse challenge = Error(401, "UNAUTHORIZED", "authentication required");
       challenge.headers.push_back(
-          {"WWW-Authenticate", "Bearer realm=\"http://" + tokens.host() +
-                                   "/token\",service=\"fake\",scope=\"repository:library/app:pull\""});
+          {"WWW-Authenticate",
+           "Bearer realm=\"http://" + tokens.host() +
+               "/token\",service=\"fake\",scope=\"repository:library/app:pull\""});
       return challenge;
     }
     return ManifestResponse();
@@ -334,6 +347,23 @@ TEST(MirrorTest, AllSourcesFailingGivesTheRegistrysErrorAndTheMirrors) {
   EXPECT_EQ(got.error().code, Code::kNotFound);
   EXPECT_NE(got.error().message.find("mirrors failed first"), std::string::npos)
       << got.error().message;
+}
+
+TEST(MirrorTest, AnUnavailableMirrorRestsForThirtySeconds) {
+  MirrorSetup s;
+  FakeHttpServer busy([](const FakeRequest&) { return Error(503, "UNAVAILABLE", "busy"); });
+  FakeClock clock;
+  Options options = s.WithMirrors({"http://" + busy.host()});
+  options.clock = &clock;
+  Client client(options);
+  ASSERT_TRUE(client.GetManifest(HubRef(), "latest"));
+  EXPECT_EQ(busy.CountRequests(kPath), 1);  // once, then the registry served
+  clock.Advance(std::chrono::seconds(29));
+  ASSERT_TRUE(client.GetManifest(HubRef(), "latest"));
+  EXPECT_EQ(busy.CountRequests(kPath), 1);  // resting: not asked
+  clock.Advance(std::chrono::seconds(1));
+  ASSERT_TRUE(client.GetManifest(HubRef(), "latest"));
+  EXPECT_EQ(busy.CountRequests(kPath), 2);  // asked again
 }
 
 TEST(MirrorTest, MirrorsServeOnlyDockerHubImages) {

@@ -6,7 +6,6 @@
 #include <cctype>
 #include <random>
 #include <string>
-#include <thread>
 
 #include "wharf/base/strings.h"
 
@@ -70,7 +69,8 @@ std::optional<Millis> ParseRetryAfter(std::string_view value,
 }
 
 RetryPolicy::RetryPolicy(const Options& options)
-    : attempts_(std::max(1, options.attempts)),
+    : clock_(*options.clock),
+      attempts_(std::max(1, options.attempts)),
       backoff_(std::max(0, options.backoff_ms)),
       max_backoff_(std::max(options.backoff_ms, options.max_backoff_ms)),
       max_retry_after_(std::chrono::seconds(std::max(0, options.max_retry_after_s))) {}
@@ -85,15 +85,8 @@ Millis RetryPolicy::Delay(int attempt, const std::optional<Millis>& retry_after)
   return delay;
 }
 
-bool RetryPolicy::Sleep(Millis delay, const std::function<bool()>& cancelled) {
-  const auto until = std::chrono::steady_clock::now() + delay;
-  for (;;) {
-    if (cancelled && cancelled()) return false;
-    auto left = until - std::chrono::steady_clock::now();
-    if (left <= std::chrono::steady_clock::duration::zero()) return true;
-    std::this_thread::sleep_for(
-        std::min<std::chrono::steady_clock::duration>(left, std::chrono::milliseconds(50)));
-  }
+bool RetryPolicy::Sleep(Millis delay, const std::function<bool()>& cancelled) const {
+  return clock_.SleepFor(delay, cancelled);
 }
 
 }  // namespace wharf::registry

@@ -15,6 +15,7 @@
 #include <string_view>
 #include <utility>
 
+#include "wharf/base/clock.h"
 #include "wharf/base/status.h"
 #include "wharf/registry/client.h"
 #include "wharf/registry/http_transfer.h"
@@ -46,6 +47,7 @@ std::optional<Millis> ParseRetryAfter(
     std::string_view value,
     std::chrono::system_clock::time_point now = std::chrono::system_clock::now());
 
+// Waits on Options::clock, so that with a FakeClock a backoff takes no time.
 class RetryPolicy {
  public:
   explicit RetryPolicy(const Options& options);
@@ -54,10 +56,12 @@ class RetryPolicy {
   // The wait after failed try number `attempt` (1-based): the backoff for that try, at least
   // the server's Retry-After (capped).
   Millis Delay(int attempt, const std::optional<Millis>& retry_after) const;
-  // Sleeps `delay`, waking early when `cancelled` (may be unset) returns true: false then.
-  static bool Sleep(Millis delay, const std::function<bool()>& cancelled);
+  // Sleeps `delay` on the clock, waking early when `cancelled` (may be unset) returns true:
+  // false then.
+  bool Sleep(Millis delay, const std::function<bool()>& cancelled) const;
 
  private:
+  Clock& clock_;
   int attempts_;
   Millis backoff_;
   Millis max_backoff_;
@@ -82,7 +86,7 @@ auto Retry(const RetryPolicy& policy, int attempts, const std::function<bool()>&
       }
       return result;
     }
-    if (!RetryPolicy::Sleep(policy.Delay(attempt, advice.retry_after), cancelled)) {
+    if (!policy.Sleep(policy.Delay(attempt, advice.retry_after), cancelled)) {
       std::string last = result ? advice.answer : result.error().message;
       return Cancelled((last.empty() ? std::string("a transient answer") : last) +
                        " (stopped before trying again)");

@@ -1,8 +1,10 @@
 // The retry policy without network: which failures are transient, Retry-After in both of its
-// forms, and the backoff's growth, cap and jitter bounds.
+// forms, the backoff's growth, cap and jitter bounds, and waits on a FakeClock.
 #include "wharf/registry/retry.h"
 
 #include <gtest/gtest.h>
+
+#include "wharf/base/clock.h"
 
 namespace wharf::registry {
 namespace {
@@ -10,7 +12,8 @@ namespace {
 using std::chrono::seconds;
 
 TEST(RetryTest, TransientStatuses) {
-  for (long status : {408, 429, 500, 502, 503, 504}) EXPECT_TRUE(IsTransientStatus(status)) << status;
+  for (long status : {408, 429, 500, 502, 503, 504})
+    EXPECT_TRUE(IsTransientStatus(status)) << status;
   for (long status : {200, 206, 301, 400, 401, 403, 404, 405, 416, 501, 505}) {
     EXPECT_FALSE(IsTransientStatus(status)) << status;
   }
@@ -87,9 +90,46 @@ TEST(RetryTest, BackoffDoublesWithJitterAndIsCapped) {
   EXPECT_GE(policy.Delay(3, Millis(0)), Millis(200));
 }
 
+TEST(RetryTest, WaitsAreTheClocksSleeps) {
+  FakeClock clock;
+  Options options;
+  options.backoff_ms = 1000;
+  options.max_backoff_ms = 4000;
+  options.max_retry_after_s = 60;
+  options.clock = &clock;
+  RetryPolicy policy(options);
+  int calls = 0;
+  auto got = Retry(policy, 5, {}, [&](RetryAdvice& advice) -> Result<int> {
+    advice.transient = ++calls < 3;
+    return calls;
+  });
+  ASSERT_TRUE(got);
+  EXPECT_EQ(calls, 3);
+  // Two waits, of [0.5, 1] s and [1, 2] s, slept on the fake clock and not for real.
+  EXPECT_GE(clock.slept(), Millis(1500));
+  EXPECT_LE(clock.slept(), Millis(3000));
+
+  // A Retry-After longer than the backoff is what the wait lasts.
+  const auto before = clock.slept();
+  calls = 0;
+  got = Retry(policy, 2, {}, [&](RetryAdvice& advice) -> Result<int> {
+    advice = AdviceForStatus(503, ++calls == 1 ? "30" : "");
+    return calls;
+  });
+  EXPECT_EQ(clock.slept() - before, seconds(30));
+
+  // A cancelled wait does not advance the clock.
+  EXPECT_FALSE(policy.Sleep(Millis(5000), [] { return true; }));
+  EXPECT_EQ(clock.slept() - before, seconds(30));
+  EXPECT_TRUE(policy.Sleep(Millis(5000), [] { return false; }));
+  EXPECT_EQ(clock.slept() - before, seconds(35));
+}
+
 TEST(RetryTest, RetryStopsOnSuccessPermanentFailureOrAttempts) {
+  FakeClock clock;
   Options options;
   options.backoff_ms = 1;
+  options.clock = &clock;
   RetryPolicy policy(options);
   int calls = 0;
   auto flaky = [&](RetryAdvice& advice) -> Result<int> {
@@ -123,10 +163,12 @@ TEST(RetryTest, RetryStopsOnSuccessPermanentFailureOrAttempts) {
   EXPECT_EQ(calls, 4);
   EXPECT_EQ(down.error().message, "down (tried 4 times)");
 
-  auto stopped = Retry(policy, 4, [] { return true; }, [&](RetryAdvice& advice) -> Result<int> {
-    advice.transient = true;
-    return Unavailable("down");
-  });
+  auto stopped = Retry(
+      policy, 4, [] { return true; },
+      [&](RetryAdvice& advice) -> Result<int> {
+        advice.transient = true;
+        return Unavailable("down");
+      });
   ASSERT_FALSE(stopped);
   EXPECT_EQ(stopped.error().code, Code::kCancelled);
   EXPECT_EQ(stopped.error().message, "down (stopped before trying again)");

@@ -376,4 +376,18 @@ void FakeHttpServer::ServeConnection(int fd) {
   }
 }
 
+void StallOnFakeClock::Stall() {
+  clock_.Advance(advance_);
+  std::unique_lock lock(mu_);
+  released_cv_.wait_for(lock, std::chrono::seconds(10), [this] { return released_; });
+}
+
+void StallOnFakeClock::Release() {
+  {
+    std::lock_guard lock(mu_);
+    released_ = true;
+  }
+  released_cv_.notify_all();
+}
+
 }  // namespace wharf::registry::testing

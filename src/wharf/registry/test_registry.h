@@ -7,6 +7,8 @@
 #include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -17,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "wharf/base/clock.h"
 #include "wharf/base/status.h"
 
 namespace wharf::registry::testing {
@@ -124,6 +127,26 @@ class FakeHttpServer {
   mutable std::mutex mu_;
   std::vector<FakeRequest> requests_;
   std::thread thread_;
+};
+
+// A server that stays silent past a time limit kept on a FakeClock, so that a test sees the
+// limit pass without waiting for it in real time. Stall(), called in a FakeHttpServer handler,
+// moves the clock forward by `advance` and then blocks until Release() (or 10 s, should a test
+// end early: the server's destructor waits for its handler).
+class StallOnFakeClock {
+ public:
+  StallOnFakeClock(FakeClock& clock, std::chrono::nanoseconds advance)
+      : clock_(clock), advance_(advance) {}
+
+  void Stall();
+  void Release();
+
+ private:
+  FakeClock& clock_;
+  const std::chrono::nanoseconds advance_;
+  std::mutex mu_;
+  std::condition_variable released_cv_;
+  bool released_ = false;
 };
 
 }  // namespace wharf::registry::testing

@@ -8,7 +8,7 @@ std::optional<std::string> TokenCache::Get(const std::string& host,
                                            const std::string& scope) const {
   std::lock_guard lock(mu_);
   auto it = entries_.find({host, scope});
-  if (it == entries_.end() || Clock::now() >= it->second.expires) return std::nullopt;
+  if (it == entries_.end() || clock_.SteadyNow() >= it->second.expires) return std::nullopt;
   return it->second.token;
 }
 
@@ -18,7 +18,7 @@ void TokenCache::Put(const std::string& host, const std::string& scope, std::str
   auto margin = std::min<std::chrono::seconds>(std::chrono::seconds(10), expires_in / 2);
   std::lock_guard lock(mu_);
   // Expired entries of other scopes are dropped here so the map does not grow without bound.
-  auto now = Clock::now();
+  const auto now = clock_.SteadyNow();
   std::erase_if(entries_, [&](const auto& kv) { return now >= kv.second.expires; });
   entries_[{host, scope}] = Entry{std::move(token), now + expires_in - margin};
 }

@@ -52,9 +52,9 @@ Result<WebResponse> WebClient::Tried(const WebRequest& request, const BlobSink* 
 
 Result<WebResponse> WebClient::Perform(const WebRequest& request, const BlobSink* sink,
                                        TransportFailure* failure) {
-  using Clock = std::chrono::steady_clock;
-  const auto deadline = Clock::now() + std::chrono::seconds(request.total_timeout_s);
-  auto past_deadline = [&] { return request.total_timeout_s > 0 && Clock::now() >= deadline; };
+  Clock& clock = *options_.clock;
+  const auto deadline = clock.SteadyNow() + std::chrono::seconds(request.total_timeout_s);
+  auto past_deadline = [&] { return request.total_timeout_s > 0 && clock.SteadyNow() >= deadline; };
   std::string url = request.url;
   for (int hop = 0; hop <= 5; ++hop) {
     if (!url.starts_with("http://") && !url.starts_with("https://")) {

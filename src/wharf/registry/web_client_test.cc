@@ -7,8 +7,8 @@
 #include <atomic>
 #include <chrono>
 #include <string>
-#include <thread>
 
+#include "wharf/base/clock.h"
 #include "wharf/registry/test_registry.h"
 
 namespace wharf::registry {
@@ -36,12 +36,15 @@ TEST(WebClientTest, ConditionalGetSeesValidatorsAndNotModified) {
   EXPECT_EQ(second->status, 304);
 }
 
+// The time limit runs on the client's clock: the server lets 2 s of fake time pass in silence.
 TEST(WebClientTest, TotalTimeoutAndCancellation) {
-  FakeHttpServer server([](const FakeRequest&) -> FakeResponse {
-    std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+  FakeClock clock;
+  testing::StallOnFakeClock stall(clock, std::chrono::seconds(2));
+  FakeHttpServer server([&](const FakeRequest&) -> FakeResponse {
+    stall.Stall();
     return {200, {}, "late"};
   });
-  WebClient web{Options{}};
+  WebClient web{Options{.clock = &clock}};
   auto start = std::chrono::steady_clock::now();
   auto slow = web.Get({.url = "http://" + server.host() + "/", .total_timeout_s = 1});
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(3000));
@@ -57,14 +60,18 @@ TEST(WebClientTest, TotalTimeoutAndCancellation) {
                  return std::chrono::steady_clock::now() - start > std::chrono::milliseconds(200);
                }});
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(3000));
+  stall.Release();
   ASSERT_FALSE(cancelled);
   EXPECT_EQ(cancelled.error().code, Code::kCancelled) << cancelled.error().ToString();
 }
 
+// Retries whose waits take no time.
 Options QuickRetries() {
+  static FakeClock clock;
   Options options;
   options.backoff_ms = 10;
   options.max_backoff_ms = 20;
+  options.clock = &clock;
   return options;
 }
 
