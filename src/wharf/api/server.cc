@@ -10,7 +10,6 @@
 #include "wharf/api/request_params.h"
 #include "wharf/api/router.h"
 #include "wharf/api/views.h"
-#include "wharf/base/file_util.h"
 #include "wharf/base/log_text.h"
 #include "wharf/service/login_throttle.h"
 
@@ -294,7 +293,8 @@ Result<void> Server::Impl::Login(const HttpRequest& req, HttpResponse& res) {
   const auto& [username, password] = *credentials;
   if (username.empty()) return InvalidArgument("username is required");
   const std::string user = LogSafe(username);
-  if (int64_t wait = throttle.Begin(username, req.remote_addr, NowSeconds()); wait > 0) {
+  if (int64_t wait = throttle.Begin(username, req.remote_addr, options.clock->NowSeconds());
+      wait > 0) {
     spdlog::warn("audit: login throttled user=\"{}\" from={}", user, req.remote_addr);
     Status error{Code::kResourceExhausted,
                  "too many failed logins; try again in " + std::to_string(wait) + " s"};

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "wharf/api/http_server.h"
+#include "wharf/base/clock.h"
 #include "wharf/base/status.h"
 #include "wharf/depot/depots.h"
 #include "wharf/service/auth.h"
@@ -32,6 +33,9 @@ struct ServerOptions {
   size_t max_event_streams_per_user = 8;  // likewise, per user
   int upstream_timeout_s = 30;            // a registry call made for a request, in total
   HttpServerOptions http;                 // connections, deadlines, limits, TLS
+  // The time the login throttle counts failures and delays in; tests pass a FakeClock.
+  // Never null; it must outlive the server.
+  Clock* clock = &Clock::Default();
 };
 
 // What the API serves, built once by the daemon; every part outlives the server.
