@@ -20,7 +20,10 @@
 #include "wharf/fsck/data_dir_lock.h"
 #include "wharf/lxc/lxc_cache.h"
 #include "wharf/lxc/lxc_fetcher.h"
-#include "wharf/metadata/metadata_store.h"
+#include "wharf/metadata/database.h"
+#include "wharf/metadata/image_store.h"
+#include "wharf/metadata/job_store.h"
+#include "wharf/metadata/user_store.h"
 #include "wharf/oci/image.h"
 #include "wharf/pull/blob_pins.h"
 #include "wharf/pull/docker_fetcher.h"
@@ -114,8 +117,8 @@ api::ServerOptions ServerOptionsOf(const Config& config, const std::filesystem::
 // then the API until a signal.
 Result<void> Serve(const Config& config, const oci::Platform& platform,
                    const std::pair<std::string, int>& listen, SignalWaiter& signals,
-                   content::BlobStore& store, metadata::MetadataStore& metadata,
-                   service::Auth& auth) {
+                   content::BlobStore& store, metadata::ImageStore& images,
+                   metadata::JobStore& jobs, service::Auth& auth) {
   registry::Client client(RegistryOptions(config));
   registry::WebClient web(RegistryOptions(config));
   depot::DepotsOptions depot_options{config.catalog_appcenter, config.catalog_official,
@@ -128,10 +131,10 @@ Result<void> Serve(const Config& config, const oci::Platform& platform,
   pull::EventBus events;
   pull::ImageChanges changes;
   lxc::LxcCache lxc_cache(config.lxc_cache_dir);
-  service::LocalImages local(store, metadata, changes);
-  service::Collector collector(store, metadata, pins, local, changes, &events, &lxc_cache);
+  service::LocalImages local(store, images, changes);
+  service::Collector collector(store, images, pins, local, changes, &events, &lxc_cache);
   pull::PullQueue queue(
-      {static_cast<int>(config.max_concurrent), config.failed_ttl_s}, metadata, changes,
+      {static_cast<int>(config.max_concurrent), config.failed_ttl_s}, jobs, images, changes,
       [&collector](bool committed) { collector.OnJobEnded(committed); }, &events);
   pull::DockerFetcherOptions docker_options;
   docker_options.platform = platform;
@@ -151,9 +154,9 @@ Result<void> Serve(const Config& config, const oci::Platform& platform,
   // A kill between a delete's commit and its garbage collection leaves unreferenced blobs:
   // they are collected once the server listens, unless an unfinished download may resume
   // from what is on disk.
-  auto jobs = metadata.ListJobs();
+  auto recorded = jobs.List();
   const bool collect_at_start =
-      jobs && std::ranges::all_of(*jobs, [](const auto& j) { return j.state == "failed"; });
+      recorded && std::ranges::all_of(*recorded, [](const auto& j) { return j.state == "failed"; });
 
   auto created = api::Server::Create(ServerOptionsOf(config, depot_options.share_dir),
                                      {local, remote, downloads, auth, **depots, events});
@@ -215,10 +218,13 @@ Result<void> Run(const Config& config) {
   if (!data_lock) return Error(data_lock.error());
   auto store = content::BlobStore::Open(data);
   if (!store) return Error(store.error());
-  auto metadata = metadata::MetadataStore::Open(data / "wharf.db");
-  if (!metadata) return Error(metadata.error());
+  auto db = metadata::Database::Open(data / "wharf.db");
+  if (!db) return Error(db.error());
+  metadata::ImageStore images(**db);
+  metadata::JobStore jobs(**db);
+  metadata::UserStore users(**db);
 
-  service::Auth auth(**metadata, config.session_ttl_s);
+  service::Auth auth(users, config.session_ttl_s);
   const char* env_password = std::getenv("WHARF_ADMIN_PASSWORD");
   auto generated = auth.EnsureAdmin(env_password ? env_password : "");
   if (!generated) return Error(generated.error());
@@ -228,11 +234,11 @@ Result<void> Run(const Config& config) {
         "wharfd: this password is shown only once; set WHARF_ADMIN_PASSWORD to choose it\n");
     std::fflush(stdout);
   }
-  if (auto s = (*metadata)->DeleteExpiredSessions(NowSeconds()); !s) {
+  if (auto s = users.DeleteExpiredSessions(NowSeconds()); !s) {
     spdlog::warn("cannot purge expired sessions: {}", s.error().message);
   }
 
-  return Serve(config, *platform, *listen, signals, **store, **metadata, auth);
+  return Serve(config, *platform, *listen, signals, **store, images, jobs, auth);
 }
 
 }  // namespace wharf::daemon

@@ -5,7 +5,8 @@
 
 #include <iostream>
 
-#include "wharf/metadata/metadata_store.h"
+#include "wharf/metadata/database.h"
+#include "wharf/metadata/user_store.h"
 #include "wharf/service/auth.h"
 
 namespace wharf::daemon {
@@ -19,7 +20,7 @@ Result<std::string> ReadPassword(bool from_stdin) {
     if (!std::getline(std::cin, password)) return InvalidArgument("no password on stdin");
     return password;
   }
-  termios old {};
+  termios old{};
   ::tcgetattr(STDIN_FILENO, &old);
   termios quiet = old;
   quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
@@ -43,9 +44,10 @@ int RunUserCommand(const Config& config, const UserCommandArgs& args, std::FILE*
     std::fprintf(err, "wharfd user %s: %s\n", args.action.c_str(), message.c_str());
     return 1;
   };
-  auto metadata = metadata::MetadataStore::Open(std::filesystem::path(config.data_dir) / "wharf.db");
-  if (!metadata) return fail(metadata.error().message);
-  service::Auth auth(**metadata, config.session_ttl_s);
+  auto db = metadata::Database::Open(std::filesystem::path(config.data_dir) / "wharf.db");
+  if (!db) return fail(db.error().message);
+  metadata::UserStore users(**db);
+  service::Auth auth(users, config.session_ttl_s);
   Result<void> done;
   if (args.action == "del") {
     done = auth.RemoveUser(args.username);
@@ -54,7 +56,7 @@ int RunUserCommand(const Config& config, const UserCommandArgs& args, std::FILE*
     if (!password) return fail(password.error().message);
     if (password->size() < 8) return fail("the password must have at least 8 characters");
     if (args.action == "add") {
-      auto existing = (*metadata)->GetUser(args.username);
+      auto existing = users.GetUser(args.username);
       if (!existing) return fail(existing.error().message);
       if (*existing) return fail("user " + args.username + " exists; use passwd");
       done = auth.SetUser(args.username, *password, args.admin);

@@ -64,17 +64,18 @@ std::vector<fs::directory_entry> Entries(const fs::path& dir) {
 
 class Checker {
  public:
-  Checker(const fs::path& data, metadata::MetadataStore& metadata)
-      : data_(data), metadata_(metadata) {}
+  Checker(const fs::path& data, metadata::Database& db, metadata::ImageStore& images,
+          metadata::JobStore& jobs)
+      : data_(data), db_(db), images_(images), jobs_(jobs) {}
 
   Result<Findings> Run() {
-    auto ok = metadata_.IntegrityOk();
+    auto ok = db_.IntegrityOk();
     if (!ok) return Error(ok.error());
     if (!*ok) Add("database", "wharf.db", "PRAGMA integrity_check does not answer \"ok\"");
-    auto images = metadata_.ListImages();
+    auto images = images_.List();
     if (!images) return Error(images.error());
     f_.images = std::move(*images);
-    auto jobs = metadata_.ListJobs();
+    auto jobs = jobs_.List();
     if (!jobs) return Error(jobs.error());
     f_.jobs = std::move(*jobs);
     for (const auto& job : f_.jobs) {
@@ -333,7 +334,9 @@ class Checker {
   }
 
   fs::path data_;
-  metadata::MetadataStore& metadata_;
+  metadata::Database& db_;
+  metadata::ImageStore& images_;
+  metadata::JobStore& jobs_;
   Findings f_;
   std::set<Digest> corrupt_;
   std::map<Digest, int64_t> sizes_;
@@ -360,8 +363,9 @@ std::vector<content::BlobStore::IndexEntry> IndexEntries(
   return entries;
 }
 
-Result<Findings> Check(const fs::path& data, metadata::MetadataStore& metadata) {
-  return Checker(data, metadata).Run();
+Result<Findings> Check(const fs::path& data, metadata::Database& db, metadata::ImageStore& images,
+                       metadata::JobStore& jobs) {
+  return Checker(data, db, images, jobs).Run();
 }
 
 }  // namespace wharf::fsck

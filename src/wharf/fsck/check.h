@@ -14,7 +14,9 @@
 #include "wharf/base/status.h"
 #include "wharf/content/blob_store.h"
 #include "wharf/fsck/fsck.h"
-#include "wharf/metadata/metadata_store.h"
+#include "wharf/metadata/database.h"
+#include "wharf/metadata/image_store.h"
+#include "wharf/metadata/job_store.h"
 
 namespace wharf::fsck {
 
@@ -35,11 +37,13 @@ std::string ImageObject(const metadata::ImageRecord& image);
 std::vector<content::BlobStore::IndexEntry> IndexEntries(
     const std::vector<metadata::ImageRecord>& images);
 
-Result<Findings> Check(const std::filesystem::path& data, metadata::MetadataStore& metadata);
+Result<Findings> Check(const std::filesystem::path& data, metadata::Database& db,
+                       metadata::ImageStore& images, metadata::JobStore& jobs);
 
 // Repairs what `findings` lists and marks each problem it repaired. Problems it could not
-// repair stay unrepaired; an error stops the repair (what was done stays done).
-Result<void> Repair(const std::filesystem::path& data, metadata::MetadataStore& metadata,
+// repair stay unrepaired; an error stops the repair (what was done stays done). A broken
+// image's removal and its failed job are one transaction (ImageStore::DeleteAndPutJob).
+Result<void> Repair(const std::filesystem::path& data, metadata::ImageStore& images,
                     Findings& findings);
 
 }  // namespace wharf::fsck

@@ -5,7 +5,9 @@
 
 #include "wharf/fsck/check.h"
 #include "wharf/fsck/data_dir_lock.h"
-#include "wharf/metadata/metadata_store.h"
+#include "wharf/metadata/database.h"
+#include "wharf/metadata/image_store.h"
+#include "wharf/metadata/job_store.h"
 
 namespace wharf::fsck {
 
@@ -28,11 +30,13 @@ Result<Report> Run(const Options& options) {
   }
   auto lock = DataDirLock::Acquire(data);
   if (!lock) return Error(lock.error());
-  auto metadata = metadata::MetadataStore::Open(data / "wharf.db");
-  if (!metadata) return Error(metadata.error());
-  auto findings = Check(data, **metadata);
+  auto db = metadata::Database::Open(data / "wharf.db");
+  if (!db) return Error(db.error());
+  metadata::ImageStore images(**db);
+  metadata::JobStore jobs(**db);
+  auto findings = Check(data, **db, images, jobs);
   if (!findings) return Error(findings.error());
-  if (options.repair) WHARF_RETURN_IF_ERROR(Repair(data, **metadata, *findings));
+  if (options.repair) WHARF_RETURN_IF_ERROR(Repair(data, images, *findings));
   return std::move(findings->report);
 }
 

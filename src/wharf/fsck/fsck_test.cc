@@ -14,7 +14,9 @@
 #include "wharf/base/file_util.h"
 #include "wharf/content/blob_store.h"
 #include "wharf/fsck/data_dir_lock.h"
-#include "wharf/metadata/metadata_store.h"
+#include "wharf/metadata/database.h"
+#include "wharf/metadata/image_store.h"
+#include "wharf/metadata/job_store.h"
 #include "wharf/oci/image.h"
 
 namespace wharf::fsck {
@@ -31,9 +33,11 @@ class FsckTest : public ::testing::Test {
     auto store = content::BlobStore::Open(data_);
     ASSERT_TRUE(store) << store.error().ToString();
     store_ = std::move(*store);
-    auto metadata = metadata::MetadataStore::Open(data_ / "wharf.db");
-    ASSERT_TRUE(metadata) << metadata.error().ToString();
-    metadata_ = std::move(*metadata);
+    auto db = metadata::Database::Open(data_ / "wharf.db");
+    ASSERT_TRUE(db) << db.error().ToString();
+    db_ = std::move(*db);
+    images_ = std::make_unique<metadata::ImageStore>(*db_);
+    jobs_ = std::make_unique<metadata::JobStore>(*db_);
   }
   void TearDown() override { fs::remove_all(data_); }
 
@@ -88,7 +92,7 @@ class FsckTest : public ::testing::Test {
     image.os = "linux";
     image.description = "about " + name;
     image.blobs = blobs;
-    EXPECT_TRUE(metadata_->PutImage(image));
+    EXPECT_TRUE(images_->Put(image));
     WriteIndex();
     return image;
   }
@@ -100,12 +104,12 @@ class FsckTest : public ::testing::Test {
     image.tag = "20240101_05:24";
     image.display_name = name;
     image.blobs = {PutBlob(rootfs).str()};
-    EXPECT_TRUE(metadata_->PutImage(image));
+    EXPECT_TRUE(images_->Put(image));
     return image;
   }
 
   void WriteIndex() {
-    auto images = metadata_->ListImages();
+    auto images = images_->List();
     ASSERT_TRUE(images);
     std::vector<content::BlobStore::IndexEntry> entries;
     for (const auto& image : *images) {
@@ -138,7 +142,9 @@ class FsckTest : public ::testing::Test {
 
   fs::path data_;
   std::unique_ptr<content::BlobStore> store_;
-  std::unique_ptr<metadata::MetadataStore> metadata_;
+  std::unique_ptr<metadata::Database> db_;  // before the stores: they go first
+  std::unique_ptr<metadata::ImageStore> images_;
+  std::unique_ptr<metadata::JobStore> jobs_;
 };
 
 TEST_F(FsckTest, AWholeStoreIsClean) {
@@ -174,11 +180,11 @@ TEST_F(FsckTest, ACorruptLayerBreaksItsImageAndRepairMarksTheDownloadFailed) {
   // Its other blobs (manifest, config) go; "layer one" stays for team/base.
   EXPECT_FALSE(fs::exists(BlobFile(broken.blobs[0])));
   EXPECT_TRUE(fs::exists(BlobFile(broken.blobs[2])));
-  auto images = metadata_->ListImages();
+  auto images = images_->List();
   ASSERT_TRUE(images);
   ASSERT_EQ(images->size(), 1u);
   EXPECT_EQ((*images)[0].display_name, "team/base");
-  auto jobs = metadata_->ListJobs();
+  auto jobs = jobs_->List();
   ASSERT_TRUE(jobs);
   ASSERT_EQ(jobs->size(), 1u);
   EXPECT_EQ((*jobs)[0].name, "docker.io/lgsd/diamond");
@@ -203,7 +209,7 @@ TEST_F(FsckTest, AMissingLayerIsADanglingEdge) {
   EXPECT_THAT(r.problems[0].detail, HasSubstr(image.blobs[2] + " is missing"));
   Report repaired = RunFsck(true);
   EXPECT_EQ(ExitCode(repaired), 0);
-  auto jobs = metadata_->ListJobs();
+  auto jobs = jobs_->List();
   ASSERT_TRUE(jobs);
   ASSERT_EQ(jobs->size(), 1u);
   EXPECT_THAT((*jobs)[0].error, HasSubstr("is missing from the store"));
@@ -230,14 +236,14 @@ TEST_F(FsckTest, AConfigWhoseDiffIdsDoNotMatchTheLayersBreaksTheImage) {
   manifest["config"]["digest"] = config_digest.str();
   manifest["config"]["size"] = config.size();
   Digest manifest_digest = PutBlob(manifest.dump());
-  ASSERT_TRUE(metadata_->DeleteImages("docker", image.name, image.tag));
+  ASSERT_TRUE(images_->Delete("docker", image.name, image.tag));
   image.manifest_digest = manifest_digest.str();
   image.manifest_size = static_cast<int64_t>(manifest.dump().size());
   image.config_digest = config_digest.str();
   std::vector<std::string> old = {image.blobs[0], image.blobs[1]};
   image.blobs[0] = manifest_digest.str();
   image.blobs[1] = config_digest.str();
-  ASSERT_TRUE(metadata_->PutImage(image));
+  ASSERT_TRUE(images_->Put(image));
   for (const auto& d : old) ASSERT_TRUE(store_->Delete(*Digest::Parse(d)));
   WriteIndex();
 
@@ -250,7 +256,7 @@ TEST_F(FsckTest, AManifestThatDoesNotParseOrNamesOtherBlobsBreaksTheImage) {
   auto image = AddDockerImage("lgsd/diamond", "latest", {"layer one"});
   // An edge to a blob the manifest does not name.
   image.blobs.push_back(PutBlob("stray layer").str());
-  ASSERT_TRUE(metadata_->PutImage(image));
+  ASSERT_TRUE(images_->Put(image));
   Report r = RunFsck(false);
   ASSERT_THAT(Kinds(r), ::testing::ElementsAre("broken-image docker:lgsd/diamond:latest"));
   EXPECT_THAT(r.problems[0].detail, HasSubstr("is not named by the manifest"));
@@ -260,7 +266,7 @@ TEST_F(FsckTest, AManifestThatDoesNotParseOrNamesOtherBlobsBreaksTheImage) {
   image.blobs[0] = image.manifest_digest = not_manifest.str();
   image.manifest_size = 9;
   image.blobs.pop_back();
-  ASSERT_TRUE(metadata_->PutImage(image));
+  ASSERT_TRUE(images_->Put(image));
   r = RunFsck(false);
   EXPECT_THAT(Kinds(r), ::testing::Contains("broken-image docker:lgsd/diamond:latest"));
   EXPECT_THAT(r.problems[0].detail, HasSubstr("manifest does not parse"));
@@ -292,7 +298,7 @@ TEST_F(FsckTest, OrphansAndLeftoversAreFoundAndRemoved) {
   EXPECT_FALSE(store_->Has(orphan));
   EXPECT_FALSE(fs::exists(data_ / "ingest" / (partial_hex + ".partial")));
   EXPECT_FALSE(fs::exists(data_ / "blobs" / "sha256" / "README"));
-  EXPECT_EQ(metadata_->ListImages()->size(), 1u);  // the whole image is untouched
+  EXPECT_EQ(images_->List()->size(), 1u);  // the whole image is untouched
   EXPECT_THAT(Kinds(RunFsck(false)), ::testing::IsEmpty());
 }
 
@@ -302,7 +308,7 @@ TEST_F(FsckTest, UnreferencedWorkOfAnUnfinishedDownloadIsKept) {
   job.name = "docker.io/lgsd/diamond";
   job.tag = "latest";
   job.state = "downloading";
-  ASSERT_TRUE(metadata_->AddJob(job));
+  ASSERT_TRUE(jobs_->Add(job));
   Digest layer = PutBlob("a layer fetched before the crash");
   WriteFile(data_ / "ingest" / (Digest::Of("next").hex() + ".partial"), "ne");
 
@@ -322,10 +328,10 @@ TEST_F(FsckTest, AnExistingFailedJobIsUpdatedNotDuplicated) {
   job.tag = image.tag;
   job.state = "failed";
   job.error = "an older failure";
-  ASSERT_TRUE(metadata_->AddJob(job));
+  ASSERT_TRUE(jobs_->Add(job));
   fs::remove(BlobFile(image.blobs[1]));
   EXPECT_EQ(ExitCode(RunFsck(true)), 0);
-  auto jobs = metadata_->ListJobs();
+  auto jobs = jobs_->List();
   ASSERT_TRUE(jobs);
   ASSERT_EQ(jobs->size(), 1u);
   EXPECT_THAT((*jobs)[0].error, HasSubstr("fsck: blob " + image.blobs[1]));

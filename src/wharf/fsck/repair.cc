@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 #include <set>
 
 #include "wharf/base/file_util.h"
@@ -19,10 +20,26 @@ std::string SourceOf(const metadata::ImageRecord& image) {
   return image.type == "docker" ? "dockerhub" : "appcenter";
 }
 
+// A new failed download of `image` (no id yet), created now.
+metadata::JobRecord NewFailedJob(const metadata::ImageRecord& image, int64_t now) {
+  metadata::JobRecord job;
+  job.type = image.type;
+  job.name = image.name;
+  job.tag = image.tag;
+  job.display_name = image.display_name;
+  job.source = SourceOf(image);
+  job.description = image.description;
+  job.location = image.location;
+  job.icon = image.icon;
+  job.state = "failed";
+  job.created_at = now;
+  return job;
+}
+
 class Repairer {
  public:
-  Repairer(const fs::path& data, metadata::MetadataStore& metadata, Findings& findings)
-      : data_(data), metadata_(metadata), f_(findings) {}
+  Repairer(const fs::path& data, metadata::ImageStore& images, Findings& findings)
+      : data_(data), images_(images), f_(findings) {}
 
   Result<void> Run() {
     // The store's directories and oci-layout come back if they were missing.
@@ -75,41 +92,33 @@ class Repairer {
 
   // Takes the image out of the images table and records its download as failed, so that it
   // shows in downloadstatus with the reason and can be downloaded again. An unfinished job for
-  // it is left alone: it downloads the image again by itself.
+  // it is left alone: it downloads the image again by itself. The removal and the failed job
+  // are one transaction.
   Result<void> MarkFailed(const metadata::ImageRecord& image, const std::string& reason) {
-    auto deleted = metadata_.DeleteImages(image.type, image.name, image.tag);
-    if (!deleted) return Error(deleted.error());
-    const std::string error = "fsck: " + reason;
     const int64_t now = NowSeconds();
-    for (metadata::JobRecord job : f_.jobs) {
+    std::optional<metadata::JobRecord> failed;
+    for (const metadata::JobRecord& job : f_.jobs) {
       if (job.type != image.type || job.name != image.name || job.tag != image.tag) continue;
-      if (job.state != "failed") return {};
-      job.error = error;
-      job.finished_at = now;
-      return metadata_.UpdateJob(job);
+      if (job.state != "failed") {
+        auto deleted = images_.Delete(image.type, image.name, image.tag);
+        if (!deleted) return Error(deleted.error());
+        return {};
+      }
+      failed = job;
+      break;
     }
-    metadata::JobRecord job;
-    job.type = image.type;
-    job.name = image.name;
-    job.tag = image.tag;
-    job.display_name = image.display_name;
-    job.source = SourceOf(image);
-    job.description = image.description;
-    job.location = image.location;
-    job.icon = image.icon;
-    job.state = "failed";
-    job.error = error;
-    job.created_at = now;
-    job.finished_at = now;
-    auto id = metadata_.AddJob(job);
-    if (!id) return Error(id.error());
+    if (!failed) failed = NewFailedJob(image, now);
+    failed->error = "fsck: " + reason;
+    failed->finished_at = now;
+    auto deleted = images_.DeleteAndPutJob(image.type, image.name, image.tag, *failed);
+    if (!deleted) return Error(deleted.error());
     return {};
   }
 
   // Blobs that were referenced only by the images just removed are orphans now.
   Result<void> RemoveBlobsOfBrokenImages() {
     if (f_.keep_unreferenced) return {};
-    auto referenced = metadata_.ReferencedBlobs();
+    auto referenced = images_.ReferencedBlobs();
     if (!referenced) return Error(referenced.error());
     std::set<std::string> removed;
     for (const auto& p : f_.report.problems) {
@@ -131,7 +140,7 @@ class Repairer {
   }
 
   Result<void> RewriteIndex() {
-    auto images = metadata_.ListImages();
+    auto images = images_.List();
     if (!images) return Error(images.error());
     WHARF_RETURN_IF_ERROR(store_->WriteIndex(IndexEntries(*images)));
     for (Problem& p : f_.report.problems) {
@@ -141,7 +150,7 @@ class Repairer {
   }
 
   fs::path data_;
-  metadata::MetadataStore& metadata_;
+  metadata::ImageStore& images_;
   Findings& f_;
   content::BlobStore* store_ = nullptr;
   std::unique_ptr<content::BlobStore> owned_;
@@ -149,8 +158,8 @@ class Repairer {
 
 }  // namespace
 
-Result<void> Repair(const fs::path& data, metadata::MetadataStore& metadata, Findings& findings) {
-  return Repairer(data, metadata, findings).Run();
+Result<void> Repair(const fs::path& data, metadata::ImageStore& images, Findings& findings) {
+  return Repairer(data, images, findings).Run();
 }
 
 }  // namespace wharf::fsck

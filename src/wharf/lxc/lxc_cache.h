@@ -22,7 +22,7 @@
 #include "wharf/content/blob_store.h"
 #include "wharf/lxc/archive_scan.h"
 #include "wharf/lxc/lxc_image.h"
-#include "wharf/metadata/metadata_store.h"
+#include "wharf/metadata/image_store.h"
 
 namespace wharf::lxc {
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "wharf/base/status.h"
-#include "wharf/metadata/metadata_store.h"
+#include "wharf/metadata/image_store.h"
 
 namespace wharf::lxc {
 

@@ -97,15 +97,15 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::filesystem::path& fi
 SqliteDb::~SqliteDb() = default;
 
 Result<void> SqliteDb::PrepareTransactionStatements() {
-  struct {
-    Statement* statement;
-    std::string_view sql;
-  } const statements[] = {
+  return PrepareAll({
       {&begin_write_, "BEGIN IMMEDIATE"},
       {&begin_read_, "BEGIN"},
       {&commit_, "COMMIT"},
       {&rollback_, "ROLLBACK"},
-  };
+  });
+}
+
+Result<void> SqliteDb::PrepareAll(std::initializer_list<StatementSql> statements) {
   for (const auto& [statement, sql] : statements) {
     auto prepared = Prepare(sql);
     if (!prepared) return Error(prepared.error());

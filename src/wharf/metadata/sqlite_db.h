@@ -1,12 +1,13 @@
 // A thin RAII layer over the SQLite C API, private to the metadata module: a connection, a
 // reusable prepared statement, and a transaction that rolls back unless committed.
 //
-// Not thread-safe: the owner serialises every use of one SqliteDb (MetadataStore holds a mutex).
+// Not thread-safe: the owner serialises every use of one SqliteDb (Database holds its mutex).
 // sqlite3.h is deliberately not included here; the handles are only forward-declared.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -85,6 +86,14 @@ class ScopedReset {
   Statement& statement_;
 };
 
+// Binds `values` to a cached statement, steps it to completion and resets it.
+template <typename... Values>
+Result<void> RunWith(Statement& statement, const Values&... values) {
+  ScopedReset reset(statement);
+  statement.Bind(values...);
+  return statement.Run();
+}
+
 // One SQLite connection and the statements every transaction needs.
 class SqliteDb {
  public:
@@ -99,6 +108,13 @@ class SqliteDb {
   Result<void> Exec(std::string_view sql);
   // Prepares `sql` for repeated use (SQLITE_PREPARE_PERSISTENT).
   Result<Statement> Prepare(std::string_view sql);
+  // Prepares each statement's SQL into it, stopping at the first failure (Internal with
+  // SQLite's message and the SQL).
+  struct StatementSql {
+    Statement* statement;
+    std::string sql;
+  };
+  Result<void> PrepareAll(std::initializer_list<StatementSql> statements);
   // Rows changed by the most recent INSERT, UPDATE or DELETE.
   int64_t Changes() const;
   // True when a transaction is open (false again after SQLite rolled one back on its own).
@@ -119,6 +135,28 @@ class SqliteDb {
   Statement begin_read_;   // BEGIN: a consistent snapshot for multi-statement reads
   Statement commit_;
   Statement rollback_;
+};
+
+// The cached statements of one store, prepared together the first time the store uses the
+// connection (so that a store's constructor cannot fail). Used under the connection's lock.
+class StatementCache {
+ public:
+  virtual ~StatementCache() = default;
+
+  // Prepares every statement unless that already succeeded; an error leaves the cache
+  // unprepared, to be tried again by the next call.
+  Result<void> PrepareOnce(SqliteDb& db) {
+    if (prepared_) return {};
+    WHARF_RETURN_IF_ERROR(Prepare(db));
+    prepared_ = true;
+    return {};
+  }
+
+ protected:
+  virtual Result<void> Prepare(SqliteDb& db) = 0;
+
+ private:
+  bool prepared_ = false;
 };
 
 // A transaction that rolls back when it goes out of scope uncommitted. Statements used inside

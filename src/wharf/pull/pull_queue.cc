@@ -38,10 +38,11 @@ std::vector<JobProgress::Layer> JobProgress::Layers() const {
   return layers_;
 }
 
-PullQueue::PullQueue(QueueOptions options, metadata::MetadataStore& metadata, ImageChanges& changes,
-                     ChangeFn on_change, EventBus* events)
+PullQueue::PullQueue(QueueOptions options, metadata::JobStore& jobs, metadata::ImageStore& images,
+                     ImageChanges& changes, ChangeFn on_change, EventBus* events)
     : options_(options),
-      metadata_(metadata),
+      job_store_(jobs),
+      image_store_(images),
       changes_(changes),
       on_change_(std::move(on_change)),
       events_(events) {}
@@ -51,7 +52,7 @@ PullQueue::~PullQueue() { Stop(); }
 void PullQueue::AddFetcher(const std::string& type, Fetcher* fetcher) { fetchers_[type] = fetcher; }
 
 Result<void> PullQueue::Start() {
-  auto jobs = metadata_.ListJobs();
+  auto jobs = job_store_.List();
   if (!jobs) return Error(jobs.error());
   {
     std::lock_guard lock(mu_);
@@ -144,7 +145,7 @@ Result<void> PullQueue::Cancel(const std::string& type, const std::string& name,
       job->progress.cancel = true;
       return {};
     }
-    WHARF_RETURN_IF_ERROR(metadata_.DeleteJob(it->first));
+    WHARF_RETURN_IF_ERROR(job_store_.Delete(it->first));
     std::erase(waiting_, it->first);
     jobs_.erase(it);
     if (job->record.state == kWaiting) ++stats_.cancelled;
@@ -173,7 +174,7 @@ Result<void> PullQueue::Submit(metadata::JobRecord record) {
   for (auto it = jobs_.begin(); it != jobs_.end(); ++it) {
     if (!SameImage(it->second->record, record)) continue;
     if (it->second->record.state != kFailed) return {};  // join the running job
-    WHARF_RETURN_IF_ERROR(metadata_.DeleteJob(it->first));
+    WHARF_RETURN_IF_ERROR(job_store_.Delete(it->first));
     jobs_.erase(it);
     break;
   }
@@ -181,7 +182,7 @@ Result<void> PullQueue::Submit(metadata::JobRecord record) {
   record.error.clear();
   record.created_at = options_.clock->NowSeconds();
   record.finished_at = 0;
-  auto id = metadata_.AddJob(record);
+  auto id = job_store_.Add(record);
   if (!id) return Error(id.error());
   record.id = *id;
   auto job = std::make_shared<Job>();
@@ -229,7 +230,7 @@ void PullQueue::ExpireFailedLocked(int64_t now) {
   for (auto it = jobs_.begin(); it != jobs_.end();) {
     const auto& r = it->second->record;
     if (r.state == kFailed && now - r.finished_at >= options_.failed_ttl_s) {
-      if (auto s = metadata_.DeleteJob(it->first); !s) {
+      if (auto s = job_store_.Delete(it->first); !s) {
         spdlog::warn("cannot forget failed job {}: {}", it->first, s.error().message);
       }
       it = jobs_.erase(it);
@@ -274,8 +275,7 @@ Result<void> PullQueue::FetchAndCommit(const metadata::JobRecord& record, JobPro
     image.location = record.location;
     image.icon = record.icon;
     image.created_at = options_.clock->NowSeconds();
-    WHARF_RETURN_IF_ERROR(metadata_.PutImage(image));
-    return metadata_.DeleteJob(record.id);
+    return image_store_.PutAndDeleteJob(image, record.id);
   };
   return it->second->Fetch(record, progress, commit);
 }
@@ -286,7 +286,7 @@ void PullQueue::Run(const std::shared_ptr<Job>& job) {
     std::lock_guard lock(mu_);
     record = job->record;
   }
-  if (auto s = metadata_.UpdateJob(record); !s) {
+  if (auto s = job_store_.Update(record); !s) {
     spdlog::warn("cannot record job state: {}", s.error().message);
   }
   spdlog::info("download of {}:{} started", record.display_name, record.tag);
@@ -315,7 +315,7 @@ void PullQueue::Run(const std::shared_ptr<Job>& job) {
       }
       spdlog::info("download of {}:{} done in {:.1f} s", record.display_name, record.tag, seconds);
     } else if (job->cancel_requested) {
-      if (auto s = metadata_.DeleteJob(record.id); !s) {
+      if (auto s = job_store_.Delete(record.id); !s) {
         spdlog::warn("cannot forget cancelled job: {}", s.error().message);
       }
       jobs_.erase(record.id);
@@ -334,7 +334,7 @@ void PullQueue::Run(const std::shared_ptr<Job>& job) {
       PublishJob(*job, kFailed);
       spdlog::warn("download of {}:{} failed: {}", record.display_name, record.tag,
                    result.error().message);
-      if (auto s = metadata_.UpdateJob(job->record); !s) {
+      if (auto s = job_store_.Update(job->record); !s) {
         // A full disk is often full of this job's own partial blobs, which the garbage
         // collection below removes: try again after it. Unrecorded, the job would stay
         // "downloading" in the database and start again by itself at the next start.
@@ -349,7 +349,7 @@ void PullQueue::Run(const std::shared_ptr<Job>& job) {
     auto it = jobs_.find(record.id);
     // Unless it was resubmitted or expired meanwhile.
     if (it != jobs_.end() && it->second == job && job->record.state == kFailed) {
-      if (auto s = metadata_.UpdateJob(job->record); !s) {
+      if (auto s = job_store_.Update(job->record); !s) {
         spdlog::warn("cannot record failed job: {}", s.error().message);
       }
     }

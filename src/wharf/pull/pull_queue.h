@@ -4,7 +4,7 @@
 //
 // The queue does not know how an image is fetched: a Fetcher per image type ("docker",
 // "lxc") does that and calls `commit` once every blob is verified in the content store. The
-// queue then records the image and removes the job. Thread-safe.
+// queue then records the image and removes the job, in one transaction. Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -22,7 +22,8 @@
 
 #include "wharf/base/clock.h"
 #include "wharf/base/status.h"
-#include "wharf/metadata/metadata_store.h"
+#include "wharf/metadata/image_store.h"
+#include "wharf/metadata/job_store.h"
 #include "wharf/pull/event_bus.h"
 #include "wharf/pull/image_changes.h"
 
@@ -99,11 +100,13 @@ class PullQueue {
   // collect the blobs a failed job left).
   using ChangeFn = std::function<void(bool committed)>;
 
-  // `changes` is counted for every commit, under the lock that takes the job off the list.
+  // `jobs` holds the queue's jobs; a commit records its image and removes its job in one
+  // transaction (ImageStore::PutAndDeleteJob). `changes` is counted for every commit, under
+  // the lock that takes the job off the list.
   // `events` (may be null) receives "job" events on every state change and at most twice a
   // second while a job makes progress, and "image" events when an image is added.
-  PullQueue(QueueOptions options, metadata::MetadataStore& metadata, ImageChanges& changes,
-            ChangeFn on_change, EventBus* events = nullptr);
+  PullQueue(QueueOptions options, metadata::JobStore& jobs, metadata::ImageStore& images,
+            ImageChanges& changes, ChangeFn on_change, EventBus* events = nullptr);
   ~PullQueue();
 
   // Registers the fetcher of jobs of `type`; call before Start.
@@ -145,7 +148,8 @@ class PullQueue {
   Result<void> FetchAndCommit(const metadata::JobRecord& record, JobProgress& progress);
 
   QueueOptions options_;
-  metadata::MetadataStore& metadata_;
+  metadata::JobStore& job_store_;
+  metadata::ImageStore& image_store_;
   ImageChanges& changes_;
   ChangeFn on_change_;
   std::map<std::string, Fetcher*> fetchers_;

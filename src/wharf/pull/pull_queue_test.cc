@@ -1,4 +1,4 @@
-// PullQueue with a fake fetcher over a real SQLite MetadataStore in a temporary directory:
+// PullQueue with a fake fetcher over a real SQLite database in a temporary directory:
 // joining, the concurrency limit, job states, cancel, failed-job expiry, jobs of a type with
 // no fetcher, and resume at Start. Nothing sleeps for long: every wait is on a condition with
 // a bounded deadline.
@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "wharf/base/clock.h"
+#include "wharf/metadata/database.h"
 #include "wharf/registry/test_registry.h"
 
 namespace wharf::pull {
@@ -99,20 +101,28 @@ class FakeFetcher : public Fetcher {
 
 class PullQueueTest : public ::testing::Test {
  protected:
-  void SetUp() override { metadata_ = OpenStore(); }
+  // The database and the stores the queue uses.
+  struct Stores {
+    explicit Stores(const std::filesystem::path& file)
+        : db(std::move(metadata::Database::Open(file).value())), images(*db), jobs(*db) {}
+    std::unique_ptr<metadata::Database> db;
+    metadata::ImageStore images;
+    metadata::JobStore jobs;
+  };
+
+  void SetUp() override { OpenStores(); }
   void TearDown() override { queue_.reset(); }
 
-  std::unique_ptr<metadata::MetadataStore> OpenStore() {
-    auto store = metadata::MetadataStore::Open(dir_.path() / "wharf.db");
-    EXPECT_TRUE(store.has_value()) << store.error().ToString();
-    return store ? std::move(*store) : nullptr;
+  void OpenStores() {
+    metadata_.reset();
+    metadata_ = std::make_unique<Stores>(dir_.path() / "wharf.db");
   }
 
   // A started queue with the fake fetcher for "docker" jobs and the fake clock.
   void StartQueue(QueueOptions options = {}, bool with_events = false) {
     options.clock = &clock_;
     queue_ = std::make_unique<PullQueue>(
-        options, *metadata_, changes_,
+        options, metadata_->jobs, metadata_->images, changes_,
         [this](bool committed) { (committed ? committed_ : collected_)++; },
         with_events ? &events_ : nullptr);
     queue_->AddFetcher("docker", &fetcher_);
@@ -145,17 +155,17 @@ class PullQueueTest : public ::testing::Test {
     return WaitFor([&] { return Status(tag) == status; });
   }
   bool HasImage(const std::string& tag) {
-    auto image = metadata_->GetImage("docker", "docker.io/team/app", tag);
+    auto image = metadata_->images.Get("docker", "docker.io/team/app", tag);
     return image.has_value() && image->has_value();
   }
   std::vector<metadata::JobRecord> StoredJobs() {
-    auto jobs = metadata_->ListJobs();
+    auto jobs = metadata_->jobs.List();
     EXPECT_TRUE(jobs.has_value());
     return jobs.value_or(std::vector<metadata::JobRecord>{});
   }
 
   registry::testing::TempDir dir_;
-  std::unique_ptr<metadata::MetadataStore> metadata_;
+  std::unique_ptr<Stores> metadata_;
   FakeFetcher fetcher_;
   EventBus events_;
   ImageChanges changes_;
@@ -338,7 +348,7 @@ TEST_F(PullQueueTest, ASubmitReplacesAFailedJob) {
 TEST_F(PullQueueTest, AResumedJobOfATypeWithNoFetcherFailsWithoutThrowing) {
   metadata::JobRecord lxc = Job("3.18", "lxc");
   lxc.state = "downloading";  // interrupted by a stop
-  ASSERT_TRUE(metadata_->AddJob(lxc).has_value());
+  ASSERT_TRUE(metadata_->jobs.Add(lxc).has_value());
   StartQueue();
   ASSERT_TRUE(WaitStatus("3.18", "failed"));
   auto listed = queue_->List();
@@ -367,7 +377,7 @@ TEST_F(PullQueueTest, StartResumesUnfinishedJobsAndKeepsFailedOnes) {
     job.state = state;
     job.finished_at = state == "failed" ? clock_.NowSeconds() : 0;
     job.error = state == "failed" ? "earlier error" : "";
-    ASSERT_TRUE(metadata_->AddJob(job).has_value());
+    ASSERT_TRUE(metadata_->jobs.Add(job).has_value());
   }
   StartQueue();
   ASSERT_TRUE(WaitFor([&] { return HasImage("waiting") && HasImage("interrupted"); }));
@@ -392,8 +402,7 @@ TEST_F(PullQueueTest, AJobStoppedByShutdownResumesAtTheNextStart) {
   EXPECT_EQ(collected_.load(), 0);  // nothing failed: nothing to collect
 
   // A new daemon over the same database.
-  metadata_ = OpenStore();
-  ASSERT_NE(metadata_, nullptr);
+  OpenStores();
   fetcher_.Release("1.0");
   StartQueue();
   ASSERT_TRUE(WaitFor([&] { return HasImage("1.0"); }));

@@ -39,7 +39,7 @@ Result<std::string> HashPassword(const std::string& password) {
 
 }  // namespace
 
-Auth::Auth(metadata::MetadataStore& metadata, int64_t session_ttl_s, PasswordVerifier verify)
+Auth::Auth(metadata::UserStore& metadata, int64_t session_ttl_s, PasswordVerifier verify)
     : metadata_(metadata), ttl_s_(session_ttl_s), verify_(std::move(verify)) {
   if (sodium_init() < 0) std::abort();  // libsodium cannot run without a random source
   if (!verify_) {

@@ -15,7 +15,7 @@
 #include <string>
 
 #include "wharf/base/status.h"
-#include "wharf/metadata/metadata_store.h"
+#include "wharf/metadata/user_store.h"
 
 namespace wharf::service {
 
@@ -33,7 +33,7 @@ using PasswordVerifier = std::function<bool(const std::string& hash, const std::
 class Auth {
  public:
   // `verify` empty: libsodium's.
-  Auth(metadata::MetadataStore& metadata, int64_t session_ttl_s, PasswordVerifier verify = {});
+  Auth(metadata::UserStore& metadata, int64_t session_ttl_s, PasswordVerifier verify = {});
 
   // Creates the admin user if there are no users. Uses `password` if not empty, otherwise
   // generates one; returns the password it generated (empty if none was generated or the
@@ -58,7 +58,7 @@ class Auth {
   Result<std::string> DummyHash();
   bool Verify(const std::string& hash, const std::string& password);
 
-  metadata::MetadataStore& metadata_;
+  metadata::UserStore& metadata_;
   int64_t ttl_s_;
   PasswordVerifier verify_;
   std::mutex dummy_mu_;

@@ -19,10 +19,12 @@ class AuthTest : public ::testing::Test {
   void SetUp() override {
     root_ = fs::temp_directory_path() / ("wharf-auth-test-" + RandomHex(8));
     fs::create_directories(root_);
-    metadata_ = std::move(metadata::MetadataStore::Open(root_ / "wharf.db").value());
+    database_ = std::move(metadata::Database::Open(root_ / "wharf.db").value());
+    metadata_ = std::make_unique<metadata::UserStore>(*database_);
   }
   void TearDown() override {
     metadata_.reset();
+    database_.reset();
     fs::remove_all(root_);
   }
 
@@ -44,7 +46,8 @@ class AuthTest : public ::testing::Test {
   }
 
   fs::path root_;
-  std::unique_ptr<metadata::MetadataStore> metadata_;
+  std::unique_ptr<metadata::Database> database_;
+  std::unique_ptr<metadata::UserStore> metadata_;
   std::vector<std::string> verified_;
 };
 

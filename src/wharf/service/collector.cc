@@ -9,11 +9,11 @@
 
 namespace wharf::service {
 
-Collector::Collector(content::BlobStore& store, metadata::MetadataStore& metadata,
-                     pull::BlobPins& pins, LocalImages& local, pull::ImageChanges& changes,
-                     pull::EventBus* events, lxc::LxcCache* lxc_cache)
+Collector::Collector(content::BlobStore& store, metadata::ImageStore& images, pull::BlobPins& pins,
+                     LocalImages& local, pull::ImageChanges& changes, pull::EventBus* events,
+                     lxc::LxcCache* lxc_cache)
     : store_(store),
-      metadata_(metadata),
+      images_(images),
       pins_(pins),
       local_(local),
       changes_(changes),
@@ -22,7 +22,7 @@ Collector::Collector(content::BlobStore& store, metadata::MetadataStore& metadat
 
 Result<void> Collector::Remove(const std::string& type, const std::string& name,
                                const std::string& tag, const std::string& shown) {
-  auto deleted = metadata_.DeleteImages(type, name, tag);
+  auto deleted = images_.Delete(type, name, tag);
   changes_.Count();  // also on failure: the transaction may have committed
   if (!deleted) return Error(deleted.error());
   if (deleted->empty()) return NotFound("Image not found: " + shown);
@@ -37,7 +37,7 @@ Result<void> Collector::Remove(const std::string& type, const std::string& name,
     }
   }
   if (type == "lxc" && lxc_cache_ != nullptr) {
-    auto remaining = metadata_.ListImages();
+    auto remaining = images_.List();
     if (remaining) {
       lxc_cache_->Forget(*deleted, *remaining, store_);
     } else {
@@ -49,8 +49,8 @@ Result<void> Collector::Remove(const std::string& type, const std::string& name,
 }
 
 void Collector::OnJobEnded(bool committed) {
-  // A commit is already counted by the queue; a failed job may have recorded its image
-  // before failing (e.g. deleting its job record).
+  // A commit is already counted by the queue; a failed one is counted too, since a commit
+  // that reported an error may still have reached the database.
   changes_.Count();
   if (committed) {
     if (auto s = RefreshLayoutIndex(); !s) {
@@ -79,7 +79,7 @@ Result<void> Collector::RefreshLayoutIndex() {
 
 void Collector::CollectGarbage() {
   pins_.Collect([&](const std::set<std::string>& pinned) {
-    auto referenced = metadata_.ReferencedBlobs();
+    auto referenced = images_.ReferencedBlobs();
     if (!referenced) {
       spdlog::error("garbage collection skipped: {}", referenced.error().message);
       return;

@@ -10,7 +10,7 @@
 #include "wharf/base/status.h"
 #include "wharf/content/blob_store.h"
 #include "wharf/lxc/lxc_cache.h"
-#include "wharf/metadata/metadata_store.h"
+#include "wharf/metadata/image_store.h"
 #include "wharf/pull/blob_pins.h"
 #include "wharf/pull/event_bus.h"
 #include "wharf/pull/image_changes.h"
@@ -22,7 +22,7 @@ class Collector {
  public:
   // `events` (may be null) gets an "image removed" event for every tag removed; `lxc_cache`
   // (may be null) loses the copies of removed LXC images.
-  Collector(content::BlobStore& store, metadata::MetadataStore& metadata, pull::BlobPins& pins,
+  Collector(content::BlobStore& store, metadata::ImageStore& images, pull::BlobPins& pins,
             LocalImages& local, pull::ImageChanges& changes, pull::EventBus* events,
             lxc::LxcCache* lxc_cache);
 
@@ -41,7 +41,7 @@ class Collector {
 
  private:
   content::BlobStore& store_;
-  metadata::MetadataStore& metadata_;
+  metadata::ImageStore& images_;
   pull::BlobPins& pins_;
   LocalImages& local_;
   pull::ImageChanges& changes_;

@@ -34,9 +34,9 @@ void SortAligned(LocalImage& image) {
 
 }  // namespace
 
-LocalImages::LocalImages(content::BlobStore& store, metadata::MetadataStore& metadata,
+LocalImages::LocalImages(content::BlobStore& store, metadata::ImageStore& images,
                          const pull::ImageChanges& changes)
-    : store_(store), metadata_(metadata), changes_(changes) {}
+    : store_(store), images_(images), changes_(changes) {}
 
 Result<LocalImages::Records> LocalImages::All() {
   // Read before the records: a change after this point moves the version again, so records
@@ -44,7 +44,7 @@ Result<LocalImages::Records> LocalImages::All() {
   uint64_t version = Version();
   std::lock_guard lock(records_mu_);
   if (records_ != nullptr && records_version_ == version) return records_;
-  auto images = metadata_.ListImages();
+  auto images = images_.List();
   if (!images) return Error(images.error());
   records_ = std::make_shared<const std::vector<metadata::ImageRecord>>(std::move(*images));
   records_version_ = version;
@@ -99,7 +99,7 @@ Result<nlohmann::json> LocalImages::Inspect(const std::string& name, const std::
   if (!ref) return Error(ref.error());
   const std::string key_tag = ref->tag.empty() ? ref->digest : ref->tag;
   const std::string key_name = ref->Name();
-  // From the records kept in memory (no turn of the metadata store's lock per request).
+  // From the records kept in memory (no turn of the database's lock per request).
   auto all = All();
   if (!all) return Error(all.error());
   auto find = [&](const std::vector<metadata::ImageRecord>& records) {
@@ -110,11 +110,11 @@ Result<nlohmann::json> LocalImages::Inspect(const std::string& name, const std::
   };
   const metadata::ImageRecord* image = find(**all);
   if (image == nullptr) {
-    auto stored = metadata_.GetImage("docker", key_name, key_tag);
+    auto stored = images_.Get("docker", key_name, key_tag);
     if (!stored) return Error(stored.error());
     if (!*stored) return NotFound("Image not found: " + ref->FamiliarString());
     // Committed a moment ago, not yet in the records: read them from the store itself.
-    auto fresh = metadata_.ListImages();
+    auto fresh = images_.List();
     if (!fresh) return Error(fresh.error());
     *all = std::make_shared<const std::vector<metadata::ImageRecord>>(std::move(*fresh));
     image = find(**all);

@@ -16,7 +16,7 @@
 
 #include "wharf/base/status.h"
 #include "wharf/content/blob_store.h"
-#include "wharf/metadata/metadata_store.h"
+#include "wharf/metadata/image_store.h"
 #include "wharf/pull/image_changes.h"
 
 namespace wharf::service {
@@ -53,7 +53,7 @@ class LocalImages {
  public:
   using Records = std::shared_ptr<const std::vector<metadata::ImageRecord>>;
 
-  LocalImages(content::BlobStore& store, metadata::MetadataStore& metadata,
+  LocalImages(content::BlobStore& store, metadata::ImageStore& images,
               const pull::ImageChanges& changes);
 
   // type: "", "docker" or "lxc". filter_text: case-insensitive substring of name or
@@ -75,7 +75,7 @@ class LocalImages {
 
  private:
   content::BlobStore& store_;
-  metadata::MetadataStore& metadata_;
+  metadata::ImageStore& images_;
   const pull::ImageChanges& changes_;
   std::mutex records_mu_;
   Records records_;  // null until first read

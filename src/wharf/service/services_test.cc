@@ -131,7 +131,7 @@ TEST_F(ServicesTest, ListingIsStableWithoutChangesAndFollowsDeletes) {
   hidden.name = "docker.io/team/hidden";
   hidden.display_name = "team/hidden";
   hidden.tag = "latest";
-  ASSERT_TRUE(s_->metadata->PutImage(hidden).has_value());
+  ASSERT_TRUE(s_->images.Put(hidden).has_value());
   EXPECT_EQ(List().size(), 2u);
 
   auto deleted = s_->downloads.Delete("docker", "team/a", "");

@@ -10,6 +10,9 @@
 #include <thread>
 
 #include "wharf/base/file_util.h"
+#include "wharf/metadata/database.h"
+#include "wharf/metadata/image_store.h"
+#include "wharf/metadata/job_store.h"
 #include "wharf/service/collector.h"
 #include "wharf/service/downloads.h"
 #include "wharf/service/local_images.h"
@@ -21,10 +24,12 @@ struct TestServices {
   explicit TestServices(pull::Fetcher& fetcher)
       : root(std::filesystem::temp_directory_path() / ("wharf-services-test-" + RandomHex(8))),
         store(std::move(content::BlobStore::Open(root).value())),
-        metadata(std::move(metadata::MetadataStore::Open(root / "wharf.db").value())),
-        local(*store, *metadata, changes),
-        collector(*store, *metadata, pins, local, changes, nullptr, nullptr),
-        queue(pull::QueueOptions{}, *metadata, changes, [](bool) {}),
+        database(std::move(metadata::Database::Open(root / "wharf.db").value())),
+        images(*database),
+        jobs(*database),
+        local(*store, images, changes),
+        collector(*store, images, pins, local, changes, nullptr, nullptr),
+        queue(pull::QueueOptions{}, jobs, images, changes, [](bool) {}),
         remote(client, local, oci::Platform{"linux", "amd64", ""}),
         downloads(queue, nullptr, collector) {
     queue.AddFetcher("docker", &fetcher);
@@ -45,7 +50,9 @@ struct TestServices {
 
   std::filesystem::path root;
   std::unique_ptr<content::BlobStore> store;
-  std::unique_ptr<metadata::MetadataStore> metadata;
+  std::unique_ptr<metadata::Database> database;
+  metadata::ImageStore images;
+  metadata::JobStore jobs;
   registry::Client client{registry::Options{}};
   pull::BlobPins pins;
   pull::ImageChanges changes;
