@@ -39,8 +39,9 @@ Result<std::string> HashPassword(const std::string& password) {
 
 }  // namespace
 
-Auth::Auth(metadata::UserStore& metadata, int64_t session_ttl_s, PasswordVerifier verify)
-    : metadata_(metadata), ttl_s_(session_ttl_s), verify_(std::move(verify)) {
+Auth::Auth(metadata::UserStore& metadata, int64_t session_ttl_s, PasswordVerifier verify,
+           Clock& clock)
+    : metadata_(metadata), ttl_s_(session_ttl_s), verify_(std::move(verify)), clock_(clock) {
   if (sodium_init() < 0) std::abort();  // libsodium cannot run without a random source
   if (!verify_) {
     verify_ = [](const std::string& hash, const std::string& password) {
@@ -108,7 +109,7 @@ Result<Session> Auth::Login(const std::string& username, const std::string& pass
   // An unknown name is verified too, against the dummy: the same work, the same answer.
   const bool valid = Verify(*user ? (*user)->password_hash : *dummy, password);
   if (!valid || !*user) return Unauthenticated("invalid username or password");
-  Session s{RandomHex(32), username, (*user)->is_admin, NowSeconds()};
+  Session s{RandomHex(32), username, (*user)->is_admin, clock_.NowSeconds()};
   WHARF_RETURN_IF_ERROR(
       metadata_.PutSession({HashId(s.id), username, s.created_at, s.created_at + ttl_s_}));
   return s;
@@ -119,7 +120,7 @@ Result<Session> Auth::Check(const std::string& session_id) {
   auto rec = metadata_.GetSession(HashId(session_id));
   if (!rec) return Error(rec.error());
   // One query (and one turn of the store's lock) per request: the session with its user.
-  if (!*rec || (*rec)->expires_at <= NowSeconds()) return Unauthenticated("login required");
+  if (!*rec || (*rec)->expires_at <= clock_.NowSeconds()) return Unauthenticated("login required");
   return Session{session_id, (*rec)->username, (*rec)->is_admin, (*rec)->created_at};
 }
 

@@ -1,7 +1,7 @@
 // Users and login sessions. Passwords are stored as argon2id hashes (libsodium
 // crypto_pwhash_str); session ids are 256-bit random values of which only a SHA-256 is stored,
 // so a copy of the database does not hand out live sessions. Sessions survive a restart and
-// expire after the configured TTL. Thread-safe.
+// expire after the configured TTL, on the wall time of the Clock given. Thread-safe.
 //
 // A login for a name that does not exist costs what a wrong password costs: it verifies the
 // password against a dummy hash, made once (on the first login) with the same argon2id
@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 
+#include "wharf/base/clock.h"
 #include "wharf/base/status.h"
 #include "wharf/metadata/user_store.h"
 
@@ -32,8 +33,10 @@ using PasswordVerifier = std::function<bool(const std::string& hash, const std::
 
 class Auth {
  public:
-  // `verify` empty: libsodium's.
-  Auth(metadata::UserStore& metadata, int64_t session_ttl_s, PasswordVerifier verify = {});
+  // `verify` empty: libsodium's. Sessions are stamped and expire on `clock` (tests pass a
+  // FakeClock), which must outlive this.
+  Auth(metadata::UserStore& metadata, int64_t session_ttl_s, PasswordVerifier verify = {},
+       Clock& clock = Clock::Default());
 
   // Creates the admin user if there are no users. Uses `password` if not empty, otherwise
   // generates one; returns the password it generated (empty if none was generated or the
@@ -61,6 +64,7 @@ class Auth {
   metadata::UserStore& metadata_;
   int64_t ttl_s_;
   PasswordVerifier verify_;
+  Clock& clock_;
   std::mutex dummy_mu_;
   std::string dummy_hash_;  // empty until the first login
 };

@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <vector>
 
+#include "wharf/base/clock.h"
 #include "wharf/base/file_util.h"
 
 namespace wharf::service {
@@ -67,6 +69,29 @@ TEST_F(AuthTest, WrongPasswordAndUnknownUserFailAlike) {
   EXPECT_EQ(unknown.error().code, Code::kUnauthenticated);
   EXPECT_EQ(wrong.error().message, "invalid username or password");
   EXPECT_EQ(unknown.error().message, wrong.error().message);
+}
+
+TEST_F(AuthTest, ASessionIsStampedAndExpiresOnTheClock) {
+  FakeClock clock;
+  Auth auth(*metadata_, 3600, {}, clock);
+  ASSERT_TRUE(auth.SetUser("alice", "right", false));
+  auto session = auth.Login("alice", "right");
+  ASSERT_TRUE(session) << session.error().ToString();
+  EXPECT_EQ(session->created_at, FakeClock::kDefaultStart);
+
+  clock.Advance(std::chrono::seconds(3599));
+  auto checked = auth.Check(session->id);
+  ASSERT_TRUE(checked) << checked.error().ToString();
+  EXPECT_EQ(checked->created_at, FakeClock::kDefaultStart);
+  clock.Advance(std::chrono::seconds(1));  // the TTL has passed: no sleep needed
+  auto expired = auth.Check(session->id);
+  ASSERT_FALSE(expired);
+  EXPECT_EQ(expired.error().code, Code::kUnauthenticated);
+  EXPECT_EQ(expired.error().message, "login required");
+
+  // Expiry is wall time, stored: the operator setting the clock back revives the session.
+  clock.SetNowSeconds(FakeClock::kDefaultStart);
+  EXPECT_TRUE(auth.Check(session->id));
 }
 
 TEST_F(AuthTest, UnknownUserVerifiesADummyHashMadeOnceLikeRealOnes) {
