@@ -1,7 +1,7 @@
 // wharfd: the wharf daemon. Parses flags, loads the configuration, runs.
-#include <CLI/CLI.hpp>
 #include <sys/stat.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 
 #include "wharf/daemon/config.h"

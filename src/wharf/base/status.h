@@ -11,17 +11,17 @@ namespace wharf {
 
 enum class Code {
   kOk = 0,
-  kInvalidArgument,   // the caller's input is wrong (HTTP 400)
-  kUnauthenticated,   // no or bad credentials (401)
-  kPermissionDenied,  // authenticated but not allowed (403)
-  kNotFound,          // the thing does not exist (404)
-  kConflict,          // the operation clashes with current state (409)
-  kTooLarge,          // input or upstream object over a limit (413 / job error)
-  kResourceExhausted, // too many requests; try again later (429)
-  kUnavailable,       // an upstream registry or server failed (502)
-  kDataLoss,          // bytes did not match their digest or size
-  kCancelled,         // stopped on request
-  kInternal,          // a bug or an OS failure we did not expect (500)
+  kInvalidArgument,    // the caller's input is wrong (HTTP 400)
+  kUnauthenticated,    // no or bad credentials (401)
+  kPermissionDenied,   // authenticated but not allowed (403)
+  kNotFound,           // the thing does not exist (404)
+  kConflict,           // the operation clashes with current state (409)
+  kTooLarge,           // input or upstream object over a limit (413 / job error)
+  kResourceExhausted,  // too many requests; try again later (429)
+  kUnavailable,        // an upstream registry or server failed (502)
+  kDataLoss,           // bytes did not match their digest or size
+  kCancelled,          // stopped on request
+  kInternal,           // a bug or an OS failure we did not expect (500)
 };
 
 std::string_view CodeName(Code code);
@@ -63,9 +63,9 @@ Error ErrnoError(std::string_view context, int err);
 }  // namespace wharf
 
 // Propagates the error of a Result-returning expression; yields nothing on success.
-#define WHARF_RETURN_IF_ERROR(expr)                          \
-  do {                                                       \
-    if (auto wharf_r_ = (expr); !wharf_r_) {                 \
-      return ::wharf::Error(std::move(wharf_r_).error());    \
-    }                                                        \
+#define WHARF_RETURN_IF_ERROR(expr)                       \
+  do {                                                    \
+    if (auto wharf_r_ = (expr); !wharf_r_) {              \
+      return ::wharf::Error(std::move(wharf_r_).error()); \
+    }                                                     \
   } while (0)

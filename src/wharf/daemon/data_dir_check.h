@@ -3,9 +3,10 @@
 // replace blobs or the database under it), and names what others can still do with it.
 #pragma once
 
+#include <sys/types.h>
+
 #include <filesystem>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 #include "wharf/base/status.h"

@@ -53,8 +53,7 @@ TEST_F(DataDirCheckTest, AnotherUsersDirectoryIsRefused) {
   auto checked = CheckDataDir(dir_, ::geteuid() + 1);
   ASSERT_FALSE(checked);
   EXPECT_EQ(checked.error().code, Code::kPermissionDenied);
-  EXPECT_THAT(checked.error().message,
-              HasSubstr("belongs to uid " + std::to_string(::geteuid())));
+  EXPECT_THAT(checked.error().message, HasSubstr("belongs to uid " + std::to_string(::geteuid())));
 }
 
 TEST_F(DataDirCheckTest, AFileIsNotADataDirectory) {

@@ -15,7 +15,9 @@ class EntryReader {
  public:
   EntryReader(const json& obj, std::string where) : obj_(obj), where_(std::move(where)) {}
 
-  Error Bad(std::string_view what) const { return InvalidArgument(where_ + ": " + std::string(what)); }
+  Error Bad(std::string_view what) const {
+    return InvalidArgument(where_ + ": " + std::string(what));
+  }
 
   Result<std::string> Required(const char* key) const {
     auto it = obj_.find(key);
@@ -51,9 +53,9 @@ Result<LxcSource> ParseSource(const json& obj, const std::string& where) {
   if (!protocol) return Error(protocol.error());
   s.protocol = *protocol;
   if (s.protocol == "simplestreams" || s.protocol == "lxc-download") {
-    for (auto [key, field] : {std::pair{"server", &s.server}, std::pair{"os", &s.os},
-                              std::pair{"release", &s.release}, std::pair{"arch", &s.arch},
-                              std::pair{"variant", &s.variant}}) {
+    for (auto [key, field] :
+         {std::pair{"server", &s.server}, std::pair{"os", &s.os}, std::pair{"release", &s.release},
+          std::pair{"arch", &s.arch}, std::pair{"variant", &s.variant}}) {
       auto v = r.Required(key);
       if (!v) return Error(v.error());
       *field = *v;
@@ -70,7 +72,8 @@ Result<LxcSource> ParseSource(const json& obj, const std::string& where) {
     if (!sum) return Error(sum.error());
     s.rootfs = *rootfs;
     s.rootfs_sha256 = *sum;
-    if (!IsHex64(s.rootfs_sha256)) return r.Bad("\"rootfs_sha256\" must be 64 lowercase hex digits");
+    if (!IsHex64(s.rootfs_sha256))
+      return r.Bad("\"rootfs_sha256\" must be 64 lowercase hex digits");
     auto meta = r.Optional("meta", false);
     auto meta_sum = r.Optional("meta_sha256", false);
     if (!meta) return Error(meta.error());

@@ -30,9 +30,9 @@ struct CatalogEntry {
   std::string icon;
   std::string icon_local;
   std::string arch;
-  std::optional<std::string> size;  // appcenter: string or null
-  bool has_size = false;            // the key is present (appcenter) or absent (official)
-  std::optional<std::string> inspect;  // appcenter only
+  std::optional<std::string> size;      // appcenter: string or null
+  bool has_size = false;                // the key is present (appcenter) or absent (official)
+  std::optional<std::string> inspect;   // appcenter only
   std::optional<std::string> location;  // official only
   std::optional<LxcSource> source;      // appcenter LXC only
 };

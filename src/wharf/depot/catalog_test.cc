@@ -21,9 +21,9 @@ TEST(CatalogTest, ShippedCatalogsParseAndHoldTheSeedEntries) {
     EXPECT_EQ(e->inspect, "{}");
     EXPECT_TRUE(e->size.has_value());
   }
-  for (const char* docker : {"aostanin/deluge", "chrisabrams/docker-minecraft-with-bukkit",
-                             "colinhuang/wine-with-novnc", "dorowu/ubuntu-desktop-lxde-vnc",
-                             "jenkins"}) {
+  for (const char* docker :
+       {"aostanin/deluge", "chrisabrams/docker-minecraft-with-bukkit", "colinhuang/wine-with-novnc",
+        "dorowu/ubuntu-desktop-lxde-vnc", "jenkins"}) {
     const CatalogEntry* e = appcenter->Find("docker", docker);
     ASSERT_NE(e, nullptr) << docker;
     EXPECT_FALSE(e->size.has_value());
@@ -35,8 +35,8 @@ TEST(CatalogTest, ShippedCatalogsParseAndHoldTheSeedEntries) {
 
   auto official = ParseCatalog(*ReadFile(kShare / "catalog/official.json"), "official.json");
   ASSERT_TRUE(official) << official.error().message;
-  for (const char* name : {"centos", "mongo", "nginx", "node", "redis", "tutum/mysql",
-                           "tutum/wordpress", "ubuntu"}) {
+  for (const char* name :
+       {"centos", "mongo", "nginx", "node", "redis", "tutum/mysql", "tutum/wordpress", "ubuntu"}) {
     const CatalogEntry* e = official->Find("docker", name);
     ASSERT_NE(e, nullptr) << name;
     EXPECT_TRUE(e->location.has_value());

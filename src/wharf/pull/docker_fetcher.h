@@ -28,8 +28,8 @@ struct DockerFetcherOptions {
 
 class DockerFetcher : public Fetcher {
  public:
-  DockerFetcher(DockerFetcherOptions options, content::BlobStore& store,
-                registry::Client& client, BlobPins& pins);
+  DockerFetcher(DockerFetcherOptions options, content::BlobStore& store, registry::Client& client,
+                BlobPins& pins);
 
   Result<void> Fetch(const metadata::JobRecord& job, JobProgress& progress,
                      const CommitFn& commit) override;

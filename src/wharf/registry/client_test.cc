@@ -377,8 +377,8 @@ TEST_F(TlsRegistryTest, LoopbackTlsRegistryStaysOnHttpsAndVerifies) {
   EXPECT_NE(m.find("registry " + registry_->host() + ": TLS certificate not trusted"),
             std::string::npos)
       << m;
-  EXPECT_NE(m.find("ca_file"), std::string::npos) << m;   // says what to do
-  EXPECT_EQ(m.find("tried"), std::string::npos) << m;     // not retried: it cannot help
+  EXPECT_NE(m.find("ca_file"), std::string::npos) << m;  // says what to do
+  EXPECT_EQ(m.find("tried"), std::string::npos) << m;    // not retried: it cannot help
 }
 
 TEST_F(TlsRegistryTest, CaFileOrInsecureMakesItWork) {

@@ -6,6 +6,31 @@
 
 namespace wharf::registry {
 
+namespace {
+
+// What to do with the body of an answer to a streamed request from byte `offset`: a
+// redirect's is refused, anything but a 2xx buffered (for its message), and for a Range
+// request anything but the 206 from `offset` refused, clearing `range_ok` (a 416 included:
+// start over; its body is not needed and may be malformed).
+BodyAction StreamedBody(const HttpResponse& head, int64_t offset, bool& range_ok) {
+  if (head.status >= 300 && head.status < 400 && !head.headers.Get("location").empty()) {
+    return BodyAction::kRefuse;
+  }
+  if (offset > 0 && head.status == 416) {
+    range_ok = false;
+    return BodyAction::kRefuse;
+  }
+  if (head.status < 200 || head.status >= 300) return BodyAction::kBuffer;
+  const std::string from = "bytes " + std::to_string(offset) + "-";
+  if (offset > 0 && !(head.status == 206 && head.headers.Get("content-range").starts_with(from))) {
+    range_ok = false;
+    return BodyAction::kRefuse;
+  }
+  return BodyAction::kStream;
+}
+
+}  // namespace
+
 WebClient::WebClient(Options options) : options_(std::move(options)) {}
 WebClient::~WebClient() = default;
 
@@ -86,25 +111,7 @@ Result<WebResponse> WebClient::Perform(const WebRequest& request, const BlobSink
     if (sink != nullptr) {
       http.sink = *sink;
       http.body_policy = [&](const HttpResponse& head) {
-        if (head.status >= 300 && head.status < 400 && !head.headers.Get("location").empty()) {
-          return BodyAction::kRefuse;
-        }
-        // A 416 to a Range: start over; its body is not needed (and may be malformed).
-        if (request.offset > 0 && head.status == 416) {
-          range_ok = false;
-          return BodyAction::kRefuse;
-        }
-        if (head.status < 200 || head.status >= 300) return BodyAction::kBuffer;
-        if (request.offset > 0) {
-          bool partial = head.status == 206 &&
-                         head.headers.Get("content-range")
-                             .starts_with("bytes " + std::to_string(request.offset) + "-");
-          if (!partial) {
-            range_ok = false;
-            return BodyAction::kRefuse;
-          }
-        }
-        return BodyAction::kStream;
+        return StreamedBody(head, request.offset, range_ok);
       };
     }
     auto response = PerformHttp(http, failure);
