@@ -1,7 +1,8 @@
 """Registry calls made for an API request (remote inspect, tags) have a total deadline,
-`[http] upstream_timeout_s`, besides the stall detection, and stop as soon as the client
-that asked goes away. Against a registry on loopback that drips its answers a byte every
-0.3 s (stall detection alone never fires on it)."""
+`[http] upstream_timeout_s`, besides the stall detection, stop as soon as the client that
+asked goes away, and however many there are, never delay the requests answered from
+wharfd's own data. Against a registry on loopback that drips its answers a byte every 0.3 s
+(stall detection alone never fires on it)."""
 
 import http.server
 import socket
@@ -9,8 +10,9 @@ import threading
 import time
 import unittest
 
+from api_client import ApiClient
 from harness import WharfTestCase, Wharfd, session_cookie
-from support import request_bytes, serve_http, stop_http
+from support import Prober, request_bytes, serve_http, stop_http
 
 DRIP_S = 0.3
 DRIP_BYTES = 2000  # 10 minutes of dripping: far longer than any deadline here
@@ -114,6 +116,41 @@ class UpstreamDeadlineTest(WharfTestCase):
             self.assertLess(at - left, 10)
             # wharfd itself is fine and answers the next request at once.
             self.assertEqual(api.get("/healthz")[0], 200)
+
+    def test_many_slow_registry_calls_do_not_stall_the_others(self):
+        # A logged-in non-admin user asks 70 remote inspects of the dripping registry at
+        # once: they wait on the pool for upstream calls, never on the one that answers from
+        # memory, so health checks and listings stay prompt.
+        # All from 127.0.0.1, with the prober: the per-client limit is raised out of the way.
+        http = {"upstream_timeout_s": 6, "max_connections_per_client": 256}
+        with Wharfd("http://127.0.0.1:9", http=http) as wharfd:
+            wharfd.add_user("viewer", "viewer-password")
+            viewer = ApiClient(wharfd.url)
+            self.assertEqual(viewer.login("viewer", "viewer-password")[0], 200)
+            path = f"/api/v1/image/docker/{self.registry.host}/many/latest/remote_inspect"
+            statuses = []
+            lock = threading.Lock()
+
+            def inspect():
+                got = viewer.get(path)[0]  # one client, its session shared by the threads
+                with lock:
+                    statuses.append(got)
+
+            with Prober(wharfd.port, session_cookie(wharfd.client()),
+                        label="70 dripping remote inspects") as probe:
+                threads = [threading.Thread(target=inspect) for _ in range(70)]
+                for t in threads:
+                    t.start()
+                for t in threads:
+                    t.join(timeout=90)
+            r = probe.result
+            self.assertIsNotNone(r, "the prober gave no result")
+            self.assertGreater(r["count"], 5)
+            self.assertEqual(r["failures"], [])
+            self.assertLess(r["worst"], 1.0, f"a probe took {r['worst']:.3f} s")
+            # Each one ends at its deadline (those queued behind the 64 first, a deadline later).
+            self.assertEqual(sorted(set(statuses)), [502], statuses)
+            self.assertEqual(len(statuses), 70)
 
 
 if __name__ == "__main__":
