@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "wharf/content/gzip_test_util.h"
+
 namespace wharf::content {
 namespace {
 
@@ -32,31 +34,6 @@ std::string LayerLikeBytes(size_t size, uint64_t seed) {
     }
   }
   out.resize(size);
-  return out;
-}
-
-// gzip via zlib, so that the decoder under test is checked against an independent encoder.
-std::string Gzip(std::string_view data, int level, const char* member_name = nullptr) {
-  z_stream zs{};
-  EXPECT_EQ(deflateInit2(&zs, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  gz_header header{};
-  std::string name = member_name ? member_name : "";
-  std::string extra = "wharf-extra-field";
-  if (member_name) {
-    header.name = reinterpret_cast<Bytef*>(name.data());
-    header.extra = reinterpret_cast<Bytef*>(extra.data());
-    header.extra_len = static_cast<uInt>(extra.size());
-    header.hcrc = 1;
-    EXPECT_EQ(deflateSetHeader(&zs, &header), Z_OK);
-  }
-  std::string out(deflateBound(&zs, data.size()) + 256, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
   return out;
 }
 

@@ -4,7 +4,6 @@
 #include "wharf/pull/docker_fetcher.h"
 
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <filesystem>
 #include <map>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "wharf/base/digest.h"
+#include "wharf/content/gzip_test_util.h"
 #include "wharf/registry/test_registry.h"
 
 namespace wharf::pull {
@@ -27,20 +27,6 @@ using registry::testing::FakeHttpServer;
 using registry::testing::FakeRequest;
 using registry::testing::FakeResponse;
 
-std::string Gzip(const std::string& data) {
-  z_stream zs{};
-  EXPECT_EQ(deflateInit2(&zs, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&zs, data.size()) + 64, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  zs.avail_in = static_cast<uInt>(data.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&zs, Z_FINISH), Z_STREAM_END);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
-
 // One image, team/app:latest, of a gzip layer and a plain one, served at 127.0.0.1 by the
 // fake server. Blobs can be made to arrive with other bytes than their digest's.
 class FakeImageRegistry {
@@ -48,7 +34,7 @@ class FakeImageRegistry {
   FakeImageRegistry() {
     std::string unpacked0;
     for (int i = 0; i < 2000; ++i) unpacked0 += "file " + std::to_string(i) + " of layer 0\n";
-    layers_ = {Gzip(unpacked0), std::string(5000, 'x') + "layer 1"};
+    layers_ = {content::Gzip(unpacked0, 6), std::string(5000, 'x') + "layer 1"};
     nlohmann::json config = {
         {"architecture", "amd64"},
         {"os", "linux"},
