@@ -1,0 +1,139 @@
+#include "wharf/archive/docker_archive.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "wharf/archive/tar_header.h"
+#include "wharf/oci/image.h"
+
+namespace wharf::archive {
+
+std::string ArchivePath(const Digest& digest) { return "blobs/sha256/" + digest.hex(); }
+
+Result<ArchiveImage> ImageOfManifest(const content::BlobStore& store, const Digest& manifest,
+                                     std::vector<std::string> repo_tags) {
+  auto raw = store.Read(manifest);
+  if (!raw) return Error(raw.error());
+  auto parsed = oci::ParseManifest(*raw);
+  if (!parsed) {
+    return InvalidArgument("manifest " + manifest.str() + ": " + parsed.error().message);
+  }
+  ArchiveImage image;
+  image.repo_tags = std::move(repo_tags);
+  image.config = parsed->config.digest;
+  for (const auto& layer : parsed->layers) image.layers.push_back(layer.digest);
+  return image;
+}
+
+DockerArchive::~DockerArchive() = default;
+
+void DockerArchive::AppendBytes(std::string_view bytes) {
+  if (bytes.empty()) return;
+  if (pieces_.empty() || pieces_.back().file >= 0) pieces_.push_back({});
+  pieces_.back().bytes.append(bytes);
+  pieces_.back().size += static_cast<int64_t>(bytes.size());
+  size_ += static_cast<int64_t>(bytes.size());
+}
+
+Result<void> DockerArchive::AppendEntry(const std::string& name, int64_t size, bool directory) {
+  auto header = TarHeader(name, size, directory ? TarEntry::kDirectory : TarEntry::kFile);
+  if (!header) return Error(header.error());
+  AppendBytes(*header);
+  return {};
+}
+
+// The blob's header, its content (read from the file at Read time) and its padding; a blob
+// already in the archive is not added again.
+Result<void> DockerArchive::AppendBlob(const content::BlobStore& store, const Digest& digest) {
+  if (std::ranges::find(names_, digest) != names_.end()) return {};
+  auto path = store.BlobPath(digest);
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    if (errno == ENOENT) return NotFound("blob " + digest.str() + " is not in the store");
+    return ErrnoError("open " + path.string(), errno);
+  }
+  off_t size = ::lseek(fd.get(), 0, SEEK_END);
+  if (size < 0) return ErrnoError("lseek " + path.string(), errno);
+  WHARF_RETURN_IF_ERROR(AppendEntry(ArchivePath(digest), size, false));
+  pieces_.push_back({{}, static_cast<int>(files_.size()), size});
+  size_ += size;
+  files_.push_back(std::move(fd));
+  names_.push_back(digest);
+  AppendBytes(std::string(static_cast<size_t>(TarPadding(size)), '\0'));
+  return {};
+}
+
+Result<std::unique_ptr<DockerArchive>> DockerArchive::Open(
+    const content::BlobStore& store, const std::vector<ArchiveImage>& images) {
+  if (images.empty()) return InvalidArgument("a docker-archive needs at least one image");
+  std::unique_ptr<DockerArchive> a(new DockerArchive());
+  nlohmann::json manifest = nlohmann::json::array();
+  for (const auto& image : images) {
+    nlohmann::json layers = nlohmann::json::array();
+    for (const auto& layer : image.layers) layers.push_back(ArchivePath(layer));
+    manifest.push_back({{"Config", ArchivePath(image.config)},
+                        {"RepoTags", image.repo_tags},
+                        {"Layers", std::move(layers)}});
+  }
+  a->manifest_json_ = manifest.dump();
+  const auto& json = a->manifest_json_;
+  WHARF_RETURN_IF_ERROR(a->AppendEntry("manifest.json", static_cast<int64_t>(json.size()), false));
+  a->AppendBytes(json);
+  a->AppendBytes(
+      std::string(static_cast<size_t>(TarPadding(static_cast<int64_t>(json.size()))), '\0'));
+  WHARF_RETURN_IF_ERROR(a->AppendEntry("blobs/", 0, true));
+  WHARF_RETURN_IF_ERROR(a->AppendEntry("blobs/sha256/", 0, true));
+  for (const auto& image : images) {
+    WHARF_RETURN_IF_ERROR(a->AppendBlob(store, image.config));
+    for (const auto& layer : image.layers) WHARF_RETURN_IF_ERROR(a->AppendBlob(store, layer));
+  }
+  a->AppendBytes(std::string(static_cast<size_t>(kTarTrailer), '\0'));
+  return a;
+}
+
+Result<size_t> DockerArchive::ReadFile(const Piece& piece, char* buf, size_t n) {
+  size_t want =
+      static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(n), piece.size - piece_offset_));
+  for (;;) {
+    ssize_t got = ::pread(files_[piece.file].get(), buf, want, piece_offset_);
+    if (got > 0) return static_cast<size_t>(got);
+    if (got == 0) {
+      return DataLoss("blob " + names_[piece.file].str() + " shrank while it was archived (" +
+                      std::to_string(piece_offset_) + " of " + std::to_string(piece.size) +
+                      " bytes)");
+    }
+    if (errno != EINTR) return ErrnoError("read blob " + names_[piece.file].str(), errno);
+  }
+}
+
+Result<size_t> DockerArchive::Read(char* buf, size_t n) {
+  if (failed_) return Error(*failed_);
+  while (piece_ < pieces_.size() && piece_offset_ == pieces_[piece_].size) {
+    ++piece_;
+    piece_offset_ = 0;
+  }
+  if (n == 0 || piece_ == pieces_.size()) return 0;
+  const Piece& piece = pieces_[piece_];
+  size_t got = 0;
+  if (piece.file < 0) {
+    got = std::min<size_t>(n, static_cast<size_t>(piece.size - piece_offset_));
+    std::memcpy(buf, piece.bytes.data() + piece_offset_, got);
+  } else {
+    auto read = ReadFile(piece, buf, n);
+    if (!read) {
+      failed_ = read.error();
+      return Error(read.error());
+    }
+    got = *read;
+  }
+  piece_offset_ += static_cast<int64_t>(got);
+  offset_ += static_cast<int64_t>(got);
+  return got;
+}
+
+}  // namespace wharf::archive
