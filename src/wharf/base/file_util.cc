@@ -9,7 +9,6 @@
 #include <cerrno>
 #include <ctime>
 
-#include "wharf/base/clock.h"
 #include "wharf/base/unique_fd.h"
 
 namespace wharf {
@@ -140,8 +139,6 @@ Result<int64_t> ReadFileChunks(const fs::path& path, std::string& buffer,
   }
   return total;
 }
-
-int64_t NowSeconds() { return Clock::Default().NowSeconds(); }
 
 std::string FormatLocalTime(int64_t epoch_seconds) {
   time_t t = static_cast<time_t>(epoch_seconds);

@@ -51,9 +51,6 @@ Result<void> MakeDirs(const std::filesystem::path& dir);
 // Cryptographically random bytes as lowercase hex (2*n chars).
 std::string RandomHex(size_t n_bytes);
 
-// Seconds since the Unix epoch, as SystemClock tells them (see clock.h; code that wants a fake
-// clock in its tests takes a Clock& instead).
-int64_t NowSeconds();
 // "YYYY-MM-DD HH:MM:SS" in local time, and RFC 3339 UTC with nanoseconds trimmed.
 std::string FormatLocalTime(int64_t epoch_seconds);
 std::string FormatRfc3339(int64_t epoch_seconds);

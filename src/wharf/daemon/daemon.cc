@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "wharf/api/server.h"
+#include "wharf/base/clock.h"
 #include "wharf/base/file_util.h"
 #include "wharf/content/blob_store.h"
 #include "wharf/daemon/data_dir_check.h"
@@ -234,7 +235,7 @@ Result<void> Run(const Config& config) {
         "wharfd: this password is shown only once; set WHARF_ADMIN_PASSWORD to choose it\n");
     std::fflush(stdout);
   }
-  if (auto s = users.DeleteExpiredSessions(NowSeconds()); !s) {
+  if (auto s = users.DeleteExpiredSessions(Clock::Default().NowSeconds()); !s) {
     spdlog::warn("cannot purge expired sessions: {}", s.error().message);
   }
 

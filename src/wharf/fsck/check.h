@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "wharf/base/clock.h"
 #include "wharf/base/digest.h"
 #include "wharf/base/status.h"
 #include "wharf/content/blob_store.h"
@@ -42,8 +43,9 @@ Result<Findings> Check(const std::filesystem::path& data, metadata::Database& db
 
 // Repairs what `findings` lists and marks each problem it repaired. Problems it could not
 // repair stay unrepaired; an error stops the repair (what was done stays done). A broken
-// image's removal and its failed job are one transaction (ImageStore::DeleteAndPutJob).
+// image's removal and its failed job are one transaction (ImageStore::DeleteAndPutJob); the
+// job is stamped with `clock`'s wall time.
 Result<void> Repair(const std::filesystem::path& data, metadata::ImageStore& images,
-                    Findings& findings);
+                    Findings& findings, Clock& clock);
 
 }  // namespace wharf::fsck

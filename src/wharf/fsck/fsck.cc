@@ -36,7 +36,7 @@ Result<Report> Run(const Options& options) {
   metadata::JobStore jobs(**db);
   auto findings = Check(data, **db, images, jobs);
   if (!findings) return Error(findings.error());
-  if (options.repair) WHARF_RETURN_IF_ERROR(Repair(data, images, *findings));
+  if (options.repair) WHARF_RETURN_IF_ERROR(Repair(data, images, *findings, *options.clock));
   return std::move(findings->report);
 }
 

@@ -31,6 +31,7 @@
 #include <string>
 #include <vector>
 
+#include "wharf/base/clock.h"
 #include "wharf/base/status.h"
 
 namespace wharf::fsck {
@@ -38,6 +39,8 @@ namespace wharf::fsck {
 struct Options {
   std::filesystem::path data_dir;  // wharfd's data_dir (holds wharf.db); required
   bool repair = false;             // false: only report, change nothing
+  // The time stamped on the failed jobs that repair records; tests pass a FakeClock.
+  Clock* clock = &Clock::Default();
 };
 
 struct Problem {

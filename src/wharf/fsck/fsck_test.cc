@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "wharf/base/clock.h"
 #include "wharf/base/file_util.h"
 #include "wharf/content/blob_store.h"
 #include "wharf/fsck/data_dir_lock.h"
@@ -128,7 +129,7 @@ class FsckTest : public ::testing::Test {
   }
 
   Report RunFsck(bool repair) {
-    auto report = fsck::Run({data_, repair});
+    auto report = fsck::Run({data_, repair, &clock_});
     EXPECT_TRUE(report) << report.error().ToString();
     return report ? *report : Report{};
   }
@@ -140,6 +141,7 @@ class FsckTest : public ::testing::Test {
     return out;
   }
 
+  FakeClock clock_;  // stamps the failed jobs repair records
   fs::path data_;
   std::unique_ptr<content::BlobStore> store_;
   std::unique_ptr<metadata::Database> db_;  // before the stores: they go first
@@ -192,7 +194,7 @@ TEST_F(FsckTest, ACorruptLayerBreaksItsImageAndRepairMarksTheDownloadFailed) {
   EXPECT_EQ((*jobs)[0].state, "failed");
   EXPECT_EQ((*jobs)[0].description, "about lgsd/diamond");
   EXPECT_THAT((*jobs)[0].error, HasSubstr("fsck: blob " + layer + " is corrupt"));
-  EXPECT_GT((*jobs)[0].finished_at, 0);
+  EXPECT_EQ((*jobs)[0].finished_at, clock_.NowSeconds());
   auto index = ReadFile(data_ / "index.json");
   ASSERT_TRUE(index);
   EXPECT_THAT(*index, HasSubstr("team/base:1.0"));

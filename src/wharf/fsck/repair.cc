@@ -6,7 +6,7 @@
 #include <optional>
 #include <set>
 
-#include "wharf/base/file_util.h"
+#include "wharf/base/clock.h"
 #include "wharf/fsck/check.h"
 
 namespace wharf::fsck {
@@ -38,8 +38,8 @@ metadata::JobRecord NewFailedJob(const metadata::ImageRecord& image, int64_t now
 
 class Repairer {
  public:
-  Repairer(const fs::path& data, metadata::ImageStore& images, Findings& findings)
-      : data_(data), images_(images), f_(findings) {}
+  Repairer(const fs::path& data, metadata::ImageStore& images, Findings& findings, Clock& clock)
+      : data_(data), images_(images), f_(findings), clock_(clock) {}
 
   Result<void> Run() {
     // The store's directories and oci-layout come back if they were missing.
@@ -95,7 +95,7 @@ class Repairer {
   // it is left alone: it downloads the image again by itself. The removal and the failed job
   // are one transaction.
   Result<void> MarkFailed(const metadata::ImageRecord& image, const std::string& reason) {
-    const int64_t now = NowSeconds();
+    const int64_t now = clock_.NowSeconds();
     std::optional<metadata::JobRecord> failed;
     for (const metadata::JobRecord& job : f_.jobs) {
       if (job.type != image.type || job.name != image.name || job.tag != image.tag) continue;
@@ -152,14 +152,16 @@ class Repairer {
   fs::path data_;
   metadata::ImageStore& images_;
   Findings& f_;
+  Clock& clock_;
   content::BlobStore* store_ = nullptr;
   std::unique_ptr<content::BlobStore> owned_;
 };
 
 }  // namespace
 
-Result<void> Repair(const fs::path& data, metadata::ImageStore& images, Findings& findings) {
-  return Repairer(data, images, findings).Run();
+Result<void> Repair(const fs::path& data, metadata::ImageStore& images, Findings& findings,
+                    Clock& clock) {
+  return Repairer(data, images, findings, clock).Run();
 }
 
 }  // namespace wharf::fsck
