@@ -1,6 +1,7 @@
 #include "wharf/base/clock.h"
 
 #include <algorithm>
+#include <iterator>
 #include <thread>
 
 namespace wharf {
@@ -40,6 +41,10 @@ bool SystemClock::SleepFor(std::chrono::nanoseconds duration,
   }
 }
 
+bool SystemClock::WaitUntil(SteadyTime deadline, const std::function<bool()>& cancelled) {
+  return SleepFor(deadline - SteadyNow(), cancelled);
+}
+
 FakeClock::FakeClock(int64_t start_seconds)
     : wall_(std::chrono::seconds(start_seconds)), steady_(kFakeSteadyStart) {}
 
@@ -58,18 +63,54 @@ bool FakeClock::SleepFor(std::chrono::nanoseconds duration,
   // Asked without the lock held, so that `cancelled` may look at this clock.
   if (cancelled && cancelled()) return false;
   duration = std::max(duration, std::chrono::nanoseconds::zero());
-  std::lock_guard lock(mu_);
-  wall_ += duration;
-  steady_ += duration;
-  slept_ += duration;
+  {
+    std::lock_guard lock(mu_);
+    wall_ += duration;
+    steady_ += duration;
+    slept_ += duration;
+  }
+  changed_.notify_all();  // the time may have reached another thread's WaitUntil
   return true;
+}
+
+bool FakeClock::WaitUntil(SteadyTime deadline, const std::function<bool()>& cancelled) {
+  const std::chrono::nanoseconds until = deadline.time_since_epoch();
+  std::unique_lock lock(mu_);
+  auto mine = deadlines_.insert(until);
+  changed_.notify_all();
+  bool reached = true;
+  while (steady_ < until) {
+    // Asked without the lock held, so that `cancelled` may look at this clock.
+    lock.unlock();
+    const bool stop = cancelled && cancelled();
+    lock.lock();
+    if (stop) {
+      reached = false;
+      break;
+    }
+    changed_.wait_for(lock, std::chrono::milliseconds(1));
+  }
+  deadlines_.erase(mine);
+  changed_.notify_all();
+  return reached;
+}
+
+bool FakeClock::AwaitWaiters(size_t n, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  return changed_.wait_for(lock, timeout, [&] {
+    auto pending = deadlines_.upper_bound(steady_);
+    return static_cast<size_t>(std::distance(pending, deadlines_.end())) >= n;
+  });
 }
 
 void FakeClock::Advance(std::chrono::nanoseconds by) {
   by = std::max(by, std::chrono::nanoseconds::zero());
-  std::lock_guard lock(mu_);
-  wall_ += by;
-  steady_ += by;
+  {
+    std::lock_guard lock(mu_);
+    wall_ += by;
+    steady_ += by;
+  }
+  changed_.notify_all();
 }
 
 void FakeClock::SetNowSeconds(int64_t epoch_seconds) {

@@ -81,6 +81,52 @@ TEST(FakeClockTest, SleepAdvancesWithoutBlocking) {
   EXPECT_EQ(clock.NowSeconds(), FakeClock::kDefaultStart + 7200);
 }
 
+TEST(SystemClockTest, WaitsUntilADeadline) {
+  SystemClock clock;
+  const auto start = clock.SteadyNow();
+  EXPECT_TRUE(clock.WaitUntil(start + milliseconds(5), nullptr));
+  EXPECT_GE(clock.SteadyNow() - start, milliseconds(5));
+  EXPECT_TRUE(clock.WaitUntil(start, nullptr));  // already past
+  EXPECT_FALSE(clock.WaitUntil(start + std::chrono::hours(1), [] { return true; }));
+}
+
+TEST(FakeClockTest, WaitUntilBlocksUntilTheClockIsAdvancedPastItsDeadline) {
+  FakeClock clock;
+  const Clock::SteadyTime start = clock.SteadyNow();
+  EXPECT_TRUE(clock.WaitUntil(start, nullptr));  // reached: returns at once
+  std::atomic<int> woken{0};
+  std::thread waiter([&] {
+    for (int i = 1; i <= 2; ++i) {
+      if (clock.WaitUntil(start + std::chrono::hours(i), nullptr)) ++woken;
+    }
+  });
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  clock.Advance(std::chrono::minutes(59));
+  EXPECT_TRUE(clock.AwaitWaiters(1));  // still waiting for the first hour
+  EXPECT_EQ(woken.load(), 0);
+  clock.Advance(std::chrono::minutes(1));
+  ASSERT_TRUE(clock.AwaitWaiters(1));  // woken once, and waiting for the second hour
+  EXPECT_EQ(woken.load(), 1);
+  clock.SleepFor(std::chrono::hours(1), nullptr);  // a sleep moves the clock too
+  waiter.join();
+  EXPECT_EQ(woken.load(), 2);
+  EXPECT_FALSE(clock.AwaitWaiters(1, milliseconds(1)));
+}
+
+TEST(FakeClockTest, AWaitUntilEndsWhenCancelled) {
+  FakeClock clock;
+  std::atomic<bool> stop{false};
+  std::atomic<bool> reached{true};
+  std::thread waiter([&] {
+    reached = clock.WaitUntil(clock.SteadyNow() + seconds(1), [&] { return stop.load(); });
+  });
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  stop = true;
+  waiter.join();
+  EXPECT_FALSE(reached.load());
+  EXPECT_FALSE(clock.AwaitWaiters(1, milliseconds(1)));
+}
+
 TEST(FakeClockTest, IsSafeAcrossThreads) {
   FakeClock clock(0);
   const Clock::SteadyTime start = clock.SteadyNow();

@@ -6,9 +6,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
-#include <mutex>
 #include <thread>
 
 #include "wharf/depot/catalog_source.h"
@@ -25,11 +23,7 @@ struct Depots::Impl {
         hub({options.index_url, options.registry_url, options.search_timeout_s}, web, lister) {}
 
   ~Impl() {
-    {
-      std::lock_guard lock(mu);
-      stopping = true;
-    }
-    wake.notify_all();
+    stopping = true;
     if (refresher.joinable()) refresher.join();
   }
 
@@ -59,14 +53,13 @@ struct Depots::Impl {
 
   void RefreshLoop() {
     const auto period = std::chrono::seconds(std::max<int64_t>(1, options.refresh_s));
-    std::unique_lock lock(mu);
-    while (!wake.wait_for(lock, period, [this] { return stopping.load(); })) {
-      lock.unlock();
+    Clock& clock = *options.clock;
+    auto stop = [this] { return stopping.load(); };
+    while (clock.WaitUntil(clock.SteadyNow() + period, stop)) {
       for (auto [depot, source] :
            {std::pair{"appcenter", &appcenter}, std::pair{"official", &official}}) {
         if (source->remote() && !stopping) Refresh(depot, *source);
       }
-      lock.lock();
     }
   }
 
@@ -76,8 +69,6 @@ struct Depots::Impl {
   registry::CatalogLister lister;
   HubSearch hub;
 
-  std::mutex mu;
-  std::condition_variable wake;
   std::atomic<bool> stopping{false};
   std::thread refresher;  // last: started once everything above exists
 };

@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 
+#include "wharf/base/clock.h"
 #include "wharf/base/status.h"
 #include "wharf/depot/catalog.h"
 #include "wharf/depot/hub_search.h"
@@ -24,6 +25,9 @@ struct DepotsOptions {
   std::string index_url = "https://index.docker.io";          // Docker Hub search API base
   std::string registry_url = "https://registry-1.docker.io";  // for the _catalog fallback
   int64_t search_timeout_s = 10;
+  // The refresh thread waits refresh_s on this clock (Clock::WaitUntil); tests pass a
+  // FakeClock and advance it. Must outlive the Depots.
+  Clock* clock = &Clock::Default();
 };
 
 class Depots {
@@ -34,7 +38,8 @@ class Depots {
   // succeeds. With a remote catalog, a background thread fetches it again every refresh_s,
   // keeping the last good copy when a fetch fails; `web` must outlive the Depots.
   static Result<std::unique_ptr<Depots>> Open(DepotsOptions options, registry::WebClient& web);
-  // Stops the refresh thread, cutting a fetch in progress within about a second.
+  // Stops the refresh thread (a wait ends within 50 ms), cutting a fetch in progress within
+  // about a second.
   ~Depots();
 
   std::shared_ptr<const Catalog> Appcenter() const;

@@ -1,15 +1,18 @@
 // Depots as wharfd opens them: a broken local catalog refuses to start, a remote one is
-// refreshed in the background, and the refresh thread stops promptly.
+// refreshed in the background (on a FakeClock: no test waits for the refresh period), and the
+// refresh thread stops promptly.
 #include "wharf/depot/depots.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <fstream>
 #include <mutex>
 #include <thread>
 
+#include "wharf/base/clock.h"
 #include "wharf/registry/test_registry.h"
 
 namespace wharf::depot {
@@ -71,42 +74,67 @@ TEST(DepotsTest, RemoteCatalogRefreshesAndKeepsTheLastGoodCopy) {
     status = s;
     body = std::move(b);
   };
+  FakeClock clock;
   registry::WebClient web{registry::Options{}};
-  auto depots = Depots::Open(
-      {.appcenter = "http://" + server.host() + "/a.json", .refresh_s = 1, .share_dir = kShare},
-      web);
+  auto depots = Depots::Open({.appcenter = "http://" + server.host() + "/a.json",
+                              .refresh_s = 3600,
+                              .share_dir = kShare,
+                              .clock = &clock},
+                             web);
   ASSERT_TRUE(depots) << depots.error().ToString();
   auto name = [&] {
     auto c = (*depots)->Appcenter();
     return c->entries.empty() ? std::string() : c->entries[0].name;
   };
-  EXPECT_EQ(name(), "first");  // fetched during Open
+  EXPECT_EQ(name(), "first");          // fetched during Open
+  ASSERT_TRUE(clock.AwaitWaiters(1));  // the refresh thread waits for its hour
 
   set(500, "down");
-  const int served = static_cast<int>(server.requests().size());
-  ASSERT_TRUE(WaitFor([&] { return static_cast<int>(server.requests().size()) > served + 1; },
-                      std::chrono::seconds(5)));
+  clock.Advance(std::chrono::minutes(59));
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  EXPECT_EQ(server.requests().size(), 1u);  // not yet
+  clock.Advance(std::chrono::minutes(1));
+  ASSERT_TRUE(clock.AwaitWaiters(1));  // refreshed, and waiting again
+  EXPECT_EQ(server.requests().size(), 2u);
   EXPECT_EQ(name(), "first");
 
   set(200, CatalogWith("second"));
-  EXPECT_TRUE(WaitFor([&] { return name() == "second"; }, std::chrono::seconds(5))) << name();
+  clock.Advance(std::chrono::hours(1));
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  EXPECT_EQ(server.requests().size(), 3u);
+  EXPECT_EQ(name(), "second");
 }
 
 TEST(DepotsTest, DestructionCutsAStalledRefresh) {
+  // The second fetch gets no answer until the test lets the server go.
   std::atomic<int> served{0};
+  std::mutex mu;
+  std::condition_variable released_cv;
+  bool released = false;
   FakeHttpServer server([&](const FakeRequest&) -> FakeResponse {
-    if (served++ > 0) std::this_thread::sleep_for(std::chrono::seconds(6));
+    if (served++ > 0) {
+      std::unique_lock lock(mu);
+      released_cv.wait_for(lock, std::chrono::seconds(10), [&] { return released; });
+    }
     return {200, {}, CatalogWith("only")};
   });
+  FakeClock clock;
   registry::WebClient web{registry::Options{}};
   auto depots = Depots::Open(
-      {.official = "http://" + server.host() + "/o.json", .refresh_s = 1, .share_dir = kShare},
+      {.official = "http://" + server.host() + "/o.json", .share_dir = kShare, .clock = &clock},
       web);
   ASSERT_TRUE(depots) << depots.error().ToString();
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  clock.Advance(std::chrono::hours(1));
   ASSERT_TRUE(WaitFor([&] { return served.load() >= 2; }, std::chrono::seconds(5)));
   auto start = std::chrono::steady_clock::now();
   depots->reset();
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(2500));
+  {
+    std::lock_guard lock(mu);
+    released = true;
+  }
+  released_cv.notify_all();
 }
 
 TEST(DepotsTest, SearchHubIsCutWhenTheCallerCancels) {
