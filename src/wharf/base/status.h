@@ -62,10 +62,32 @@ Error ErrnoError(std::string_view context, int err);
 
 }  // namespace wharf
 
-// Propagates the error of a Result-returning expression; yields nothing on success.
+// The two ways to hand an error up from a function that returns a Result. Both evaluate
+// `expr` (a Result<T>) once; on an error they return it from the enclosing function (as an
+// Error, so that function may return any Result<U>); on success:
+//
+//   WHARF_RETURN_IF_ERROR(store.Delete(digest));             // the value is dropped
+//   WHARF_ASSIGN_OR_RETURN(auto rows, db.Query(sql));         // the value is moved into `rows`
+//   WHARF_ASSIGN_OR_RETURN(existing, Load(path));             // or into a variable in scope
+//
+// WHARF_ASSIGN_OR_RETURN expands to several statements and declares `decl` (and a hidden
+// temporary) in the enclosing scope, so it cannot be the body of an unbraced if or loop. The
+// value keeps its type: for a Result<std::optional<T>> `decl` is the optional. For a
+// Result<void>, use WHARF_RETURN_IF_ERROR.
 #define WHARF_RETURN_IF_ERROR(expr)                       \
   do {                                                    \
     if (auto wharf_r_ = (expr); !wharf_r_) {              \
       return ::wharf::Error(std::move(wharf_r_).error()); \
     }                                                     \
   } while (0)
+
+#define WHARF_ASSIGN_OR_RETURN(decl, ...) \
+  WHARF_ASSIGN_OR_RETURN_IMPL_(WHARF_STATUS_CONCAT_(wharf_result_, __COUNTER__), decl, __VA_ARGS__)
+
+#define WHARF_ASSIGN_OR_RETURN_IMPL_(result, decl, ...)          \
+  auto result = (__VA_ARGS__);                                   \
+  if (!result) return ::wharf::Error(std::move(result).error()); \
+  decl = *std::move(result)
+
+#define WHARF_STATUS_CONCAT_(a, b) WHARF_STATUS_CONCAT_INNER_(a, b)
+#define WHARF_STATUS_CONCAT_INNER_(a, b) a##b
