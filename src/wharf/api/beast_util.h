@@ -12,6 +12,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 // clang-format on
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -20,6 +21,8 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
+#include <vector>
 
 #include "wharf/api/http_message.h"
 #include "wharf/base/strings.h"
@@ -76,6 +79,88 @@ inline void WatchForClose(tcp::socket& socket, std::shared_ptr<std::atomic<bool>
       if (on_close) on_close();
     }
   });
+}
+
+// How long a client may take over a file answer: each piece within `piece`, the whole by
+// `end`.
+struct FileDeadline {
+  Clock::duration piece;
+  Clock::time_point end;
+  Clock::time_point Next() const { return std::min(Clock::now() + piece, end); }
+};
+
+// Sends `length` bytes of `fd` from `offset` with sendfile(2), waiting for the socket while
+// it is full, within `deadline`. False if the client left, stalled or the file ended early.
+inline awaitable<bool> SendFileRange(tcp::socket& socket, int fd, uint64_t offset, uint64_t length,
+                                     const FileDeadline& deadline) {
+  struct Watch {
+    tcp::socket* socket;
+  };
+  error_code ec;
+  socket.native_non_blocking(true, ec);
+  if (ec) co_return false;
+  off_t at = static_cast<off_t>(offset);
+  uint64_t left = length;
+  net::steady_timer timer(socket.get_executor());
+  while (left > 0) {
+    ssize_t n = ::sendfile(socket.native_handle(), fd, &at, std::min<uint64_t>(left, 4 << 20));
+    if (n > 0) {
+      left -= static_cast<uint64_t>(n);
+      continue;
+    }
+    if (n == 0) co_return false;  // the file is shorter than it was
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) co_return false;
+    // The timer and the wait run on the connection's strand; the watch is cleared before
+    // returning, so a timer that fired late finds no socket to cancel.
+    auto watch = std::make_shared<Watch>(&socket);
+    timer.expires_at(deadline.Next());
+    timer.async_wait([watch](error_code e) {
+      if (!e && watch->socket != nullptr) {
+        error_code ignored;
+        watch->socket->cancel(ignored);
+      }
+    });
+    co_await socket.async_wait(tcp::socket::wait_write, net::redirect_error(use_awaitable, ec));
+    watch->socket = nullptr;
+    timer.cancel();
+    if (ec) co_return false;
+  }
+  co_return true;
+}
+
+// Writes `length` bytes of `fd` from `offset` to a stream that encrypts (TLS): read in
+// pieces of 256 KiB, within `deadline`.
+template <class Stream>
+awaitable<bool> CopyFileRange(Stream& stream, int fd, uint64_t offset, uint64_t length,
+                              const FileDeadline& deadline) {
+  std::vector<char> piece(256 << 10);
+  error_code ec;
+  while (length > 0) {
+    ssize_t n = ::pread(fd, piece.data(), std::min<uint64_t>(length, piece.size()),
+                        static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) co_return false;
+    beast::get_lowest_layer(stream).expires_at(deadline.Next());
+    co_await net::async_write(stream, net::buffer(piece.data(), static_cast<size_t>(n)),
+                              net::redirect_error(use_awaitable, ec));
+    if (ec) co_return false;
+    offset += static_cast<uint64_t>(n);
+    length -= static_cast<uint64_t>(n);
+  }
+  co_return true;
+}
+
+// A file range to the stream, zero-copy where the connection is plain TCP.
+template <class Stream>
+awaitable<bool> WriteFileRange(Stream& stream, const FileBody& file, const FileDeadline& deadline) {
+  if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    beast::get_lowest_layer(stream).expires_never();
+    co_return co_await SendFileRange(RawSocket(stream), file.fd.get(), file.offset, file.length,
+                                     deadline);
+  } else {
+    co_return co_await CopyFileRange(stream, file.fd.get(), file.offset, file.length, deadline);
+  }
 }
 
 }  // namespace wharf::api

@@ -1,5 +1,7 @@
 #include "wharf/api/http_message.h"
 
+#include <algorithm>
+
 #include "wharf/base/strings.h"
 
 namespace wharf::api {
@@ -20,7 +22,80 @@ int HexValue(char c) {
   return -1;
 }
 
+int Base64Value(char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+std::optional<std::string> Base64Decode(std::string_view text) {
+  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  std::string out;
+  uint32_t bits = 0;
+  int count = 0;
+  for (char c : text) {
+    int v = Base64Value(c);
+    if (v < 0) return std::nullopt;
+    bits = (bits << 6) | static_cast<uint32_t>(v);
+    count += 6;
+    if (count >= 8) {
+      count -= 8;
+      out.push_back(static_cast<char>((bits >> count) & 0xff));
+    }
+  }
+  return out;
+}
+
+std::optional<uint64_t> ParseNumber(std::string_view text) {
+  if (text.empty() || text.size() > 19) return std::nullopt;
+  uint64_t n = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return n;
+}
+
 }  // namespace
+
+std::optional<std::pair<std::string, std::string>> BasicCredentials(std::string_view header) {
+  header = Trim(header);
+  if (header.size() < 6 || !EqualsIgnoreCase(header.substr(0, 6), "basic ")) return std::nullopt;
+  auto decoded = Base64Decode(Trim(header.substr(6)));
+  if (!decoded) return std::nullopt;
+  const size_t colon = decoded->find(':');
+  if (colon == std::string::npos) return std::nullopt;
+  return std::pair{decoded->substr(0, colon), decoded->substr(colon + 1)};
+}
+
+std::string BearerToken(std::string_view header) {
+  header = Trim(header);
+  if (header.size() < 7 || !EqualsIgnoreCase(header.substr(0, 7), "bearer ")) return "";
+  return std::string(Trim(header.substr(7)));
+}
+
+ByteRange ParseRange(std::string_view header, uint64_t size) {
+  header = Trim(header);
+  if (!header.starts_with("bytes=") || header.find(',') != std::string_view::npos) return {};
+  std::string_view spec = Trim(header.substr(6));
+  const size_t dash = spec.find('-');
+  if (dash == std::string_view::npos) return {};
+  auto first = ParseNumber(Trim(spec.substr(0, dash)));
+  auto last = ParseNumber(Trim(spec.substr(dash + 1)));
+  if (!first && !last) return {};
+  if (!first) {  // a suffix: the last N bytes
+    if (*last == 0 || size == 0) return {ByteRange::kUnsatisfiable};
+    const uint64_t n = std::min(*last, size);
+    return {ByteRange::kPart, size - n, n};
+  }
+  if (last && *last < *first) return {};
+  if (*first >= size) return {ByteRange::kUnsatisfiable};
+  const uint64_t end = last ? std::min(*last, size - 1) : size - 1;
+  return {ByteRange::kPart, *first, end - *first + 1};
+}
 
 bool HttpRequest::Abandoned() const {
   return client_gone->load() || (server_stopping != nullptr && server_stopping->load());

@@ -5,6 +5,7 @@
 
 #include <any>
 #include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -12,6 +13,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "wharf/base/unique_fd.h"
 
 namespace wharf::api {
 
@@ -56,12 +59,22 @@ class HttpStream {
   virtual std::string Heartbeat() = 0;
 };
 
+// A range of an open file answered as the body (a blob of the Distribution API), sent with
+// sendfile(2) on plain TCP connections and read piece by piece under TLS; Content-Length is
+// `length`.
+struct FileBody {
+  UniqueFd fd;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   Fields headers;
   std::shared_ptr<const std::string> body;  // null = empty; shared, so never copied
   std::shared_ptr<HttpStream> stream;       // set: a chunked stream instead of body
+  std::shared_ptr<FileBody> file;           // set: this file range instead of body
   bool close = false;                       // close the connection after this answer
 
   void SetBody(std::string text, std::string type = "application/json");
@@ -78,5 +91,22 @@ Fields ParseQuery(std::string_view query);
 void ParseTarget(std::string_view target, std::string& path, Fields& params);
 // The value of cookie `name` in a Cookie header, or "".
 std::string CookieValue(std::string_view header, std::string_view name);
+
+// The user name and password of an `Authorization: Basic ...` header value; nullopt when it
+// is not Basic, not base64 or has no ':'.
+std::optional<std::pair<std::string, std::string>> BasicCredentials(std::string_view header);
+// The token of an `Authorization: Bearer ...` header value, or "".
+std::string BearerToken(std::string_view header);
+
+// What a Range header asks of a body of `size` bytes.
+struct ByteRange {
+  enum Kind { kWhole, kPart, kUnsatisfiable } kind = kWhole;
+  uint64_t first = 0;   // kPart: the first byte
+  uint64_t length = 0;  // kPart: how many
+};
+// "bytes=0-99", "bytes=100-", "bytes=-100" (the last 100). kWhole when there is no header, it
+// is not a bytes range, it asks for several ranges or is malformed (a server may ignore a
+// Range); kUnsatisfiable when it starts past the end or asks for nothing.
+ByteRange ParseRange(std::string_view header, uint64_t size);
 
 }  // namespace wharf::api

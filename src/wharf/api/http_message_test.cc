@@ -70,5 +70,48 @@ TEST(HttpMessageTest, CookieValue) {
     EXPECT_EQ(CookieValue(c.header, "wharf_session"), c.value) << c.header;
 }
 
+TEST(HttpMessageTest, BasicAndBearer) {
+  auto creds = BasicCredentials("Basic YWxpY2U6cDpzcw==");  // alice:p:ss
+  ASSERT_TRUE(creds);
+  EXPECT_EQ(creds->first, "alice");
+  EXPECT_EQ(creds->second, "p:ss");
+  EXPECT_TRUE(BasicCredentials("basic  YTpi"));      // a:b, any case, extra space
+  EXPECT_FALSE(BasicCredentials("Basic YWxpY2U="));  // no ':'
+  EXPECT_FALSE(BasicCredentials("Basic !!!"));
+  EXPECT_FALSE(BasicCredentials("Bearer abc"));
+  EXPECT_EQ(BearerToken("Bearer abc"), "abc");
+  EXPECT_EQ(BearerToken("Basic abc"), "");
+}
+
+TEST(HttpMessageTest, ParseRange) {
+  struct Case {
+    std::string header;
+    ByteRange::Kind kind;
+    uint64_t first, length;
+  } cases[] = {
+      {"", ByteRange::kWhole, 0, 0},
+      {"bytes=0-99", ByteRange::kPart, 0, 100},
+      {"bytes=100-", ByteRange::kPart, 100, 900},
+      {"bytes=900-5000", ByteRange::kPart, 900, 100},
+      {"bytes=-10", ByteRange::kPart, 990, 10},
+      {"bytes=-5000", ByteRange::kPart, 0, 1000},
+      {"bytes=1000-", ByteRange::kUnsatisfiable, 0, 0},
+      {"bytes=-0", ByteRange::kUnsatisfiable, 0, 0},
+      {"bytes=5-1", ByteRange::kWhole, 0, 0},
+      {"bytes=0-1,5-6", ByteRange::kWhole, 0, 0},
+      {"items=0-1", ByteRange::kWhole, 0, 0},
+      {"bytes=a-b", ByteRange::kWhole, 0, 0},
+      {"bytes=99999999999999999999-", ByteRange::kWhole, 0, 0},
+  };
+  for (const auto& c : cases) {
+    ByteRange r = ParseRange(c.header, 1000);
+    EXPECT_EQ(r.kind, c.kind) << c.header;
+    if (c.kind == ByteRange::kPart) {
+      EXPECT_EQ(r.first, c.first) << c.header;
+      EXPECT_EQ(r.length, c.length) << c.header;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace wharf::api

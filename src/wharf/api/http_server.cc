@@ -91,6 +91,9 @@ struct HttpServer::Impl {
   awaitable<bool> Write(Stream& stream, HttpResponse& answer, unsigned version, bool keep,
                         bool head);
   template <class Stream>
+  awaitable<bool> WriteFile(Stream& stream, HttpResponse& answer, unsigned version, bool keep,
+                            bool head);
+  template <class Stream>
   awaitable<bool> WriteStream(Stream& stream, HttpResponse& answer, unsigned version);
   template <class Stream>
   awaitable<bool> RefuseWith(Stream& stream, HttpResponse answer, unsigned version);
@@ -115,6 +118,7 @@ template <class Stream>
 awaitable<bool> HttpServer::Impl::Write(Stream& stream, HttpResponse& answer, unsigned version,
                                         bool keep, bool head) {
   if (answer.stream) co_return co_await WriteStream(stream, answer, version);
+  if (answer.file) co_return co_await WriteFile(stream, answer, version, keep, head);
   static const std::string kEmpty;
   const std::string& body = answer.body ? *answer.body : kEmpty;
   http::response<http::span_body<const char>> res{static_cast<http::status>(answer.status),
@@ -133,6 +137,28 @@ awaitable<bool> HttpServer::Impl::Write(Stream& stream, HttpResponse& answer, un
   error_code ec;
   co_await http::async_write(stream, res, net::redirect_error(use_awaitable, ec));
   co_return !ec;
+}
+
+// A file range as the body: headers with its Content-Length, then the bytes: each piece must
+// leave within the write deadline, and the whole within it plus its size at the minimum rate.
+template <class Stream>
+awaitable<bool> HttpServer::Impl::WriteFile(Stream& stream, HttpResponse& answer, unsigned version,
+                                            bool keep, bool head) {
+  http::response<http::empty_body> res{static_cast<http::status>(answer.status), version};
+  res.set(http::field::content_type, answer.content_type);
+  for (const auto& [name, value] : answer.headers) res.insert(name, value);
+  res.keep_alive(keep);
+  res.content_length(answer.file->length);
+  http::response_serializer<http::empty_body> serializer{res};
+  beast::get_lowest_layer(stream).expires_after(Seconds(options.write_timeout_s));
+  error_code ec;
+  co_await http::async_write_header(stream, serializer, net::redirect_error(use_awaitable, ec));
+  if (ec) co_return false;
+  if (head || answer.file->length == 0) co_return true;
+  const FileDeadline deadline{Seconds(options.write_timeout_s),
+                              Clock::now() + Seconds(options.write_timeout_s) +
+                                  AtRate(answer.file->length, options.min_rate_bytes_s)};
+  co_return co_await WriteFileRange(stream, *answer.file, deadline);
 }
 
 // A chunked answer fed by answer.stream until it ends, the client leaves or a piece is not

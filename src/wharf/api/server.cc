@@ -65,6 +65,7 @@ struct Server::Impl : HttpHandler {
   service::LoginThrottle throttle;
   LocalListingCache local_listings;
   EventStreamSlots streams;
+  Distribution distribution;
   std::unique_ptr<HttpServer> http;
 
   Impl(ServerOptions o, Services s)
@@ -72,7 +73,14 @@ struct Server::Impl : HttpHandler {
         services(s),
         local(s.local),
         downloads(s.downloads),
-        streams(options.max_event_streams_per_user, options.max_event_streams) {}
+        streams(options.max_event_streams_per_user, options.max_event_streams),
+        distribution(WithTls(options.serve, !options.http.tls_cert.empty()), s.served, s.auth,
+                     throttle, *options.clock) {}
+
+  static DistributionOptions WithTls(DistributionOptions o, bool tls) {
+    o.tls = tls;
+    return o;
+  }
 
   std::string CookieAttributes() const {
     return std::string("; Path=/; HttpOnly; SameSite=Strict") +
@@ -93,6 +101,7 @@ struct Server::Impl : HttpHandler {
   }
 
   Lane LaneOf(const HttpRequest& head) override {
+    if (Distribution::Claims(head.path)) return distribution.LaneOf(head);
     RouteMatch m = MatchRoute(head.method, head.path);
     if (m.kind != RouteMatch::kFound) return Lane::kFast;
     switch (m.route.id) {
@@ -120,6 +129,7 @@ struct Server::Impl : HttpHandler {
     if (req.path.find('\0') != std::string::npos) {
       return refuse(ErrorAnswer(404, "no such endpoint (the path holds a NUL byte)"));
     }
+    if (Distribution::Claims(req.path)) return Finish(distribution.Answer(req), "v2");
     if (auto utf8 = CheckUtf8(req, m); !utf8) return refuse(ErrorAnswer(utf8.error()));
     if (m.kind == RouteMatch::kNoRoute) {
       return refuse(ErrorAnswer(404, "no such endpoint: " + req.path));

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "wharf/api/distribution.h"
 #include "wharf/api/http_server.h"
 #include "wharf/base/clock.h"
 #include "wharf/base/status.h"
@@ -33,6 +34,7 @@ struct ServerOptions {
   size_t max_event_streams_per_user = 8;  // likewise, per user
   int upstream_timeout_s = 30;            // a registry call made for a request, in total
   HttpServerOptions http;                 // connections, deadlines, limits, TLS
+  DistributionOptions serve;              // the Distribution API on /v2/ ([serve])
   // The time the login throttle counts failures and delays in; tests pass a FakeClock.
   // Never null; it must outlive the server.
   Clock* clock = &Clock::Default();
@@ -46,9 +48,12 @@ struct Services {
   service::Auth& auth;
   depot::Depots& depots;
   service::EventBus& events;
+  serve::ServedImages* served = nullptr;  // what /v2/ serves; null: /v2/ is off
 };
 
-// Every route other than login, /healthz, /metrics and the page's static files needs a live
+// Requests under /v2/ are the Distribution API's (distribution.h), with its own
+// authentication and error shape. Every route other than login, /healthz, /metrics and the
+// page's static files needs a live
 // session; downloads, deletes and cancels need an admin session (403 otherwise). A request
 // that changes state and carries an Origin of another site is refused (403). Failed logins
 // are throttled per user and per address (429 with Retry-After). Logins, downloads, deletes

@@ -100,7 +100,7 @@ Result<std::string> Auth::EnsureAdmin(const std::string& password) {
   return password.empty() ? chosen : std::string();
 }
 
-Result<Session> Auth::Login(const std::string& username, const std::string& password) {
+Result<Session> Auth::Authenticate(const std::string& username, const std::string& password) {
   // Made on the first login, whichever path it takes, so that neither pays for it alone.
   auto dummy = DummyHash();
   if (!dummy) return Error(dummy.error());
@@ -109,9 +109,15 @@ Result<Session> Auth::Login(const std::string& username, const std::string& pass
   // An unknown name is verified too, against the dummy: the same work, the same answer.
   const bool valid = Verify(*user ? (*user)->password_hash : *dummy, password);
   if (!valid || !*user) return Unauthenticated("invalid username or password");
-  Session s{RandomHex(32), username, (*user)->is_admin, clock_.NowSeconds()};
+  return Session{"", username, (*user)->is_admin, clock_.NowSeconds()};
+}
+
+Result<Session> Auth::Login(const std::string& username, const std::string& password) {
+  auto s = Authenticate(username, password);
+  if (!s) return s;
+  s->id = RandomHex(32);
   WHARF_RETURN_IF_ERROR(
-      metadata_.PutSession({HashId(s.id), username, s.created_at, s.created_at + ttl_s_}));
+      metadata_.PutSession({HashId(s->id), username, s->created_at, s->created_at + ttl_s_}));
   return s;
 }
 

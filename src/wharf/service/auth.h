@@ -53,6 +53,10 @@ class Auth {
   // Unauthenticated "invalid username or password" for a wrong password and an unknown user
   // alike, each after one password verification. Internal if the dummy hash cannot be made.
   Result<Session> Login(const std::string& username, const std::string& password);
+  // Login's check without a session: the user (Session::id empty) when the password matches;
+  // the same errors and the same cost. For clients that send credentials with each request
+  // (the Distribution API).
+  Result<Session> Authenticate(const std::string& username, const std::string& password);
   // Unauthenticated if the id is unknown or expired.
   Result<Session> Check(const std::string& session_id);
   Result<void> Logout(const std::string& session_id);
