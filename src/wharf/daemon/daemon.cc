@@ -31,7 +31,7 @@
 #include "wharf/pull/image_changes.h"
 #include "wharf/pull/pull_queue.h"
 #include "wharf/registry/client.h"
-#include "wharf/registry/web_client.h"
+#include "wharf/registry/http_getter.h"
 #include "wharf/service/auth.h"
 #include "wharf/service/collector.h"
 #include "wharf/service/downloads.h"
@@ -121,7 +121,7 @@ Result<void> Serve(const Config& config, const oci::Platform& platform,
                    content::BlobStore& store, metadata::ImageStore& images,
                    metadata::JobStore& jobs, service::Auth& auth) {
   registry::Client client(RegistryOptions(config));
-  registry::WebClient web(RegistryOptions(config));
+  registry::HttpGetter web(RegistryOptions(config));
   depot::DepotsOptions depot_options{config.catalog_appcenter, config.catalog_official,
                                      config.catalog_refresh_s, depot::FindShareDir(),
                                      config.dockerhub_index,   config.dockerhub_registry,

@@ -8,7 +8,7 @@ bool IsRemoteLocation(std::string_view location) {
   return location.starts_with("http://") || location.starts_with("https://");
 }
 
-CatalogSource::CatalogSource(std::string location, registry::WebClient& web,
+CatalogSource::CatalogSource(std::string location, registry::HttpGetter& web,
                              CatalogFetchLimits limits)
     : location_(std::move(location)),
       web_(web),
@@ -45,12 +45,12 @@ Result<bool> CatalogSource::Refresh(const std::function<bool()>& cancelled) {
 }
 
 Result<bool> CatalogSource::Fetch(const std::function<bool()>& cancelled) {
-  registry::WebRequest request{.url = location_,
-                               .headers = {"Accept: application/json"},
-                               .max_body_bytes = limits_.max_bytes,
-                               .stall_timeout_s = limits_.stall_timeout_s,
-                               .total_timeout_s = limits_.total_timeout_s,
-                               .cancelled = cancelled};
+  registry::HttpGetRequest request{.url = location_,
+                                   .headers = {"Accept: application/json"},
+                                   .max_body_bytes = limits_.max_bytes,
+                                   .stall_timeout_s = limits_.stall_timeout_s,
+                                   .total_timeout_s = limits_.total_timeout_s,
+                                   .cancelled = cancelled};
   // Validators only with a copy to fall back on: a 304 must have something to keep.
   if (have_copy_ && !etag_.empty()) request.headers.push_back("If-None-Match: " + etag_);
   if (have_copy_ && !last_modified_.empty()) {

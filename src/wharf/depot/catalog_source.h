@@ -15,7 +15,7 @@
 
 #include "wharf/base/status.h"
 #include "wharf/depot/catalog.h"
-#include "wharf/registry/web_client.h"
+#include "wharf/registry/http_getter.h"
 
 namespace wharf::depot {
 
@@ -31,7 +31,7 @@ struct CatalogFetchLimits {
 class CatalogSource {
  public:
   // `location` is a path or an http(s) URL; `web` must outlive the source.
-  CatalogSource(std::string location, registry::WebClient& web, CatalogFetchLimits limits = {});
+  CatalogSource(std::string location, registry::HttpGetter& web, CatalogFetchLimits limits = {});
 
   const std::string& location() const { return location_; }
   bool remote() const { return IsRemoteLocation(location_); }
@@ -54,7 +54,7 @@ class CatalogSource {
   void Take(Catalog catalog);
 
   const std::string location_;
-  registry::WebClient& web_;
+  registry::HttpGetter& web_;
   const CatalogFetchLimits limits_;
   // Validators of the current copy, sent on the next fetch (Refresh's thread only).
   std::string etag_;

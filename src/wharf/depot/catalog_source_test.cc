@@ -61,7 +61,7 @@ std::string FirstName(const CatalogSource& source) {
 
 TEST(CatalogSourceTest, LocalFileLoadsOrNamesTheFileAndTheProblem) {
   TempDir dir;
-  registry::WebClient web{registry::Options{}};
+  registry::HttpGetter web{registry::Options{}};
   const std::string path = (dir.path() / "official.json").string();
   std::ofstream(path) << CatalogWith("nginx");
   CatalogSource good(path, web);
@@ -87,7 +87,7 @@ TEST(CatalogSourceTest, LocalFileLoadsOrNamesTheFileAndTheProblem) {
 
 TEST(CatalogSourceTest, RemoteConditionalFetchAndLastGoodCopy) {
   CatalogServer server;
-  registry::WebClient web{registry::Options{}};
+  registry::HttpGetter web{registry::Options{}};
   CatalogSource source(server.url(), web);
   ASSERT_TRUE(source.remote());
 
@@ -131,7 +131,7 @@ TEST(CatalogSourceTest, RemoteConditionalFetchAndLastGoodCopy) {
 }
 
 TEST(CatalogSourceTest, UnreachableServerLeavesTheDepotEmpty) {
-  registry::WebClient web{registry::Options{}};
+  registry::HttpGetter web{registry::Options{}};
   const int port = registry::testing::FreeLoopbackPort();
   CatalogSource source("http://127.0.0.1:" + std::to_string(port) + "/c.json", web);
   auto fetched = source.Refresh();

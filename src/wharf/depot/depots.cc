@@ -15,7 +15,7 @@
 namespace wharf::depot {
 
 struct Depots::Impl {
-  Impl(DepotsOptions o, registry::WebClient& web)
+  Impl(DepotsOptions o, registry::HttpGetter& web)
       : options(std::move(o)),
         appcenter(Location(options.appcenter, "appcenter"), web),
         official(Location(options.official, "official"), web),
@@ -76,7 +76,7 @@ struct Depots::Impl {
 Depots::Depots(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Depots::~Depots() = default;
 
-Result<std::unique_ptr<Depots>> Depots::Open(DepotsOptions options, registry::WebClient& web) {
+Result<std::unique_ptr<Depots>> Depots::Open(DepotsOptions options, registry::HttpGetter& web) {
   auto impl = std::make_unique<Impl>(std::move(options), web);
   for (auto [depot, source] :
        {std::pair{"appcenter", &impl->appcenter}, std::pair{"official", &impl->official}}) {

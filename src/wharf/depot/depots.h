@@ -13,7 +13,7 @@
 #include "wharf/base/status.h"
 #include "wharf/depot/catalog.h"
 #include "wharf/depot/hub_search.h"
-#include "wharf/registry/web_client.h"
+#include "wharf/registry/http_getter.h"
 
 namespace wharf::depot {
 
@@ -37,7 +37,7 @@ class Depots {
   // here; if that fails the depot stays empty (and the reason is logged) until a refresh
   // succeeds. With a remote catalog, a background thread fetches it again every refresh_s,
   // keeping the last good copy when a fetch fails; `web` must outlive the Depots.
-  static Result<std::unique_ptr<Depots>> Open(DepotsOptions options, registry::WebClient& web);
+  static Result<std::unique_ptr<Depots>> Open(DepotsOptions options, registry::HttpGetter& web);
   // Stops the refresh thread (a wait ends within 50 ms), cutting a fetch in progress within
   // about a second.
   ~Depots();

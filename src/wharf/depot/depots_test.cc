@@ -41,7 +41,7 @@ bool WaitFor(const std::function<bool()>& predicate, std::chrono::milliseconds t
 }
 
 TEST(DepotsTest, ShippedCatalogsByDefault) {
-  registry::WebClient web{registry::Options{}};
+  registry::HttpGetter web{registry::Options{}};
   auto depots = Depots::Open({.share_dir = kShare}, web);
   ASSERT_TRUE(depots) << depots.error().ToString();
   EXPECT_NE((*depots)->Appcenter()->Find("lxc", "ubuntu-trusty"), nullptr);
@@ -52,7 +52,7 @@ TEST(DepotsTest, MalformedLocalCatalogRefusesToOpen) {
   TempDir dir;
   const std::string path = (dir.path() / "mine.json").string();
   std::ofstream(path) << R"({"version":1,"images":[{"name":"x","type":"docker"}]})";
-  registry::WebClient web{registry::Options{}};
+  registry::HttpGetter web{registry::Options{}};
   auto depots = Depots::Open({.official = path, .share_dir = kShare}, web);
   ASSERT_FALSE(depots);
   EXPECT_EQ(depots.error().code, Code::kInvalidArgument);
@@ -75,7 +75,7 @@ TEST(DepotsTest, RemoteCatalogRefreshesAndKeepsTheLastGoodCopy) {
     body = std::move(b);
   };
   FakeClock clock;
-  registry::WebClient web{registry::Options{}};
+  registry::HttpGetter web{registry::Options{}};
   auto depots = Depots::Open({.appcenter = "http://" + server.host() + "/a.json",
                               .refresh_s = 3600,
                               .share_dir = kShare,
@@ -119,7 +119,7 @@ TEST(DepotsTest, DestructionCutsAStalledRefresh) {
     return {200, {}, CatalogWith("only")};
   });
   FakeClock clock;
-  registry::WebClient web{registry::Options{}};
+  registry::HttpGetter web{registry::Options{}};
   auto depots = Depots::Open(
       {.official = "http://" + server.host() + "/o.json", .share_dir = kShare, .clock = &clock},
       web);
@@ -142,7 +142,7 @@ TEST(DepotsTest, SearchHubIsCutWhenTheCallerCancels) {
   FakeHttpServer index([](const FakeRequest&) {
     return FakeResponse{200, {}, std::string(100, ' '), std::string::npos, 200};
   });
-  registry::WebClient web{registry::Options{}};
+  registry::HttpGetter web{registry::Options{}};
   auto depots = Depots::Open(
       {.share_dir = kShare, .index_url = "http://" + index.host(), .search_timeout_s = 10}, web);
   ASSERT_TRUE(depots) << depots.error().ToString();

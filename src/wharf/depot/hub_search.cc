@@ -83,7 +83,7 @@ HubPage PageOfRepositories(const std::vector<std::string>& names, const std::str
   return out;
 }
 
-HubSearch::HubSearch(HubSearchOptions options, registry::WebClient& web,
+HubSearch::HubSearch(HubSearchOptions options, registry::HttpGetter& web,
                      registry::CatalogLister& lister)
     : options_(std::move(options)), web_(web), lister_(lister) {
   while (options_.index_url.ends_with('/')) options_.index_url.pop_back();
@@ -95,7 +95,7 @@ Result<HubPage> HubSearch::Search(const std::string& text, int64_t page, int64_t
   const std::string url = options_.index_url + "/v1/search?q=" + registry::QueryEscape(text) +
                           "&n=" + std::to_string(n) + "&page=" + std::to_string(page);
   const int timeout = static_cast<int>(options_.timeout_s);
-  Clock& clock = *web_.options().clock;  // the one the web client's time limit runs on
+  Clock& clock = *web_.options().clock;  // the one the HttpGetter's time limit runs on
   const auto start = clock.SteadyNow();
   auto response = web_.Get({.url = url,
                             .headers = {"Accept: application/json"},

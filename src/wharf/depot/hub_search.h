@@ -6,7 +6,7 @@
 // Errors: Unavailable for every upstream failure, naming the server and carrying its status
 // and message (a registry refusing our credentials included: to the API's client that is an
 // upstream failure, not its own); a search that has not answered within timeout_s is cut.
-// That time limit runs on the web client's clock (registry::Options::clock), the fallback's
+// That time limit runs on the HttpGetter's clock (registry::Options::clock), the fallback's
 // share of it included.
 // Cancelled when the caller's `cancelled` said so (see Search).
 #pragma once
@@ -19,7 +19,7 @@
 
 #include "wharf/base/status.h"
 #include "wharf/registry/catalog_list.h"
-#include "wharf/registry/web_client.h"
+#include "wharf/registry/http_getter.h"
 
 namespace wharf::depot {
 
@@ -48,7 +48,7 @@ struct HubSearchOptions {
 class HubSearch {
  public:
   // `web` and `lister` must outlive the search.
-  HubSearch(HubSearchOptions options, registry::WebClient& web, registry::CatalogLister& lister);
+  HubSearch(HubSearchOptions options, registry::HttpGetter& web, registry::CatalogLister& lister);
 
   // One page (page ≥ 1, 1 ≤ n ≤ 100) of the repositories matching `text`. `cancelled` (unset:
   // never) is polled during every transfer (the search, and in the fallback every catalog
@@ -64,7 +64,7 @@ class HubSearch {
                                 const std::string& why, const std::function<bool()>& cancelled);
 
   HubSearchOptions options_;
-  registry::WebClient& web_;
+  registry::HttpGetter& web_;
   registry::CatalogLister& lister_;
 };
 

@@ -119,7 +119,7 @@ struct Servers {
     }
     return {200, {}, R"({"repositories":["team/c"]})"};
   }};
-  registry::WebClient web{registry::Options{.clock = &clock}};
+  registry::HttpGetter web{registry::Options{.clock = &clock}};
   registry::CatalogLister lister{registry::Options{.clock = &clock}};
   HubSearch search{{"http://" + index.host() + "/", "http://" + registry.host(), 2}, web, lister};
 };
@@ -167,7 +167,7 @@ TEST(HubSearchTest, UpstreamFailuresAreUnavailableWithTheirMessage) {
   EXPECT_NE(slow.error().message.find("within 2 s"), std::string::npos) << slow.error().message;
 }
 
-// The fallback gets what the search left of its time limit, counted on the web client's clock:
+// The fallback gets what the search left of its time limit, counted on the HttpGetter's clock:
 // the index takes 1.5 s of the 2 s (fake time) to say it has no search, so the catalog has 1 s.
 TEST(HubSearchTest, TheFallbackGetsWhatIsLeftOfTheTimeLimit) {
   Servers s;
@@ -201,7 +201,7 @@ TEST(HubSearchTest, TheCallerCancelsASearchAndItsFallbackWhileTheyDrip) {
     return Drip();
   });
   FakeHttpServer registry([](const FakeRequest&) { return Drip(); });
-  registry::WebClient web{registry::Options{}};
+  registry::HttpGetter web{registry::Options{}};
   registry::CatalogLister lister{registry::Options{}};
   // A time limit (10 s) that the drips (20 s) would reach, but the caller (0.5 s) first.
   HubSearch search{{"http://" + index.host(), "http://" + registry.host(), 10}, web, lister};

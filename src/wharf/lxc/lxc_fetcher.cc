@@ -33,7 +33,7 @@ Result<void> PlaceInCache(LxcCache& cache, const metadata::JobRecord& job, const
 }  // namespace
 
 LxcFetcher::LxcFetcher(LxcFetcherOptions options, content::BlobStore& store,
-                       registry::WebClient& web, pull::BlobPins& pins, LxcCache& cache,
+                       registry::HttpGetter& web, pull::BlobPins& pins, LxcCache& cache,
                        CatalogSource catalog)
     : options_(options),
       store_(store),
@@ -80,7 +80,7 @@ Result<void> LxcFetcher::FetchFile(const ResolvedFile& file, const Digest& diges
   // with a Range. What is left here: a server that ignores Range (Python's http.server)
   // makes the file start over.
   for (int restarts = 0; !in.whole(); ++restarts) {
-    registry::WebRequest request;
+    registry::HttpGetRequest request;
     request.url = file.url;
     request.stall_timeout_s = options_.stall_timeout_s;
     request.offset = in.offset();

@@ -19,12 +19,12 @@
 #include "wharf/lxc/source_resolver.h"
 #include "wharf/pull/blob_pins.h"
 #include "wharf/pull/pull_queue.h"
-#include "wharf/registry/web_client.h"
+#include "wharf/registry/http_getter.h"
 
 namespace wharf::lxc {
 
 struct LxcFetcherOptions {
-  int attempts = 3;          // tries per request while it fails transiently (WebClient retries)
+  int attempts = 3;          // tries per request while it fails transiently (HttpGetter retries)
   int stall_timeout_s = 30;  // a transfer with no byte for this long fails
   int64_t max_rootfs_bytes = int64_t{16} << 30;  // cap when the index gives no size
   int64_t max_meta_bytes = 64 << 20;
@@ -35,7 +35,7 @@ using CatalogSource = std::function<std::shared_ptr<const depot::Catalog>()>;
 
 class LxcFetcher : public pull::Fetcher {
  public:
-  LxcFetcher(LxcFetcherOptions options, content::BlobStore& store, registry::WebClient& web,
+  LxcFetcher(LxcFetcherOptions options, content::BlobStore& store, registry::HttpGetter& web,
              pull::BlobPins& pins, LxcCache& cache, CatalogSource catalog);
 
   Result<void> Fetch(const metadata::JobRecord& job, pull::JobProgress& progress,
@@ -49,7 +49,7 @@ class LxcFetcher : public pull::Fetcher {
 
   LxcFetcherOptions options_;
   content::BlobStore& store_;
-  registry::WebClient& web_;
+  registry::HttpGetter& web_;
   pull::BlobPins& pins_;
   LxcCache& cache_;
   CatalogSource catalog_;

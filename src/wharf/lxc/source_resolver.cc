@@ -29,11 +29,11 @@ std::optional<CacheKey> KeyFromName(const std::string& name, const std::string& 
 
 }  // namespace
 
-SourceResolver::SourceResolver(ResolverOptions options, registry::WebClient& web)
+SourceResolver::SourceResolver(ResolverOptions options, registry::HttpGetter& web)
     : options_(options), web_(web) {}
 
 Result<std::string> SourceResolver::GetText(const std::string& url, size_t max_bytes) {
-  registry::WebRequest request;
+  registry::HttpGetRequest request;
   request.url = url;
   request.max_body_bytes = max_bytes;
   request.stall_timeout_s = options_.stall_timeout_s;

@@ -14,7 +14,7 @@
 #include "wharf/depot/catalog.h"
 #include "wharf/lxc/lxc_image.h"
 #include "wharf/lxc/remote_image.h"
-#include "wharf/registry/web_client.h"
+#include "wharf/registry/http_getter.h"
 
 namespace wharf::lxc {
 
@@ -36,13 +36,13 @@ struct ResolvedImage {
 };
 
 struct ResolverOptions {
-  int attempts = 3;          // tries per index request (WebClient retries transient ones)
+  int attempts = 3;          // tries per index request (HttpGetter retries transient ones)
   int stall_timeout_s = 30;  // no byte for this long: the request fails
 };
 
 class SourceResolver {
  public:
-  SourceResolver(ResolverOptions options, registry::WebClient& web);
+  SourceResolver(ResolverOptions options, registry::HttpGetter& web);
 
   // The build `tag` names ("latest" = the newest) of `entry`'s source. NotFound when the
   // server has no such image or build or a file is missing (404), naming the URL; Unavailable
@@ -57,7 +57,7 @@ class SourceResolver {
   Result<ResolvedImage> LxcDownload(const depot::LxcSource& source, const ImageQuery& query);
 
   ResolverOptions options_;
-  registry::WebClient& web_;
+  registry::HttpGetter& web_;
 };
 
 }  // namespace wharf::lxc

@@ -16,9 +16,9 @@
 #include "wharf/base/digest.h"
 #include "wharf/registry/catalog_list.h"
 #include "wharf/registry/client.h"
+#include "wharf/registry/http_getter.h"
 #include "wharf/registry/http_transfer.h"
 #include "wharf/registry/test_registry.h"
-#include "wharf/registry/web_client.h"
 
 namespace wharf::registry {
 namespace {
@@ -193,11 +193,11 @@ TEST(CancellationTest, EveryStepOfARegistryRequestIsCutWhileItDrips) {
   EXPECT_EQ(probe.CountRequests("/v2/app"), 0);  // cut before the manifest was asked
 }
 
-TEST(CancellationTest, TheCatalogListerAndTheWebClientAreCutWhileTheyDrip) {
+TEST(CancellationTest, TheCatalogListerAndTheHttpGetterAreCutWhileTheyDrip) {
   FakeHttpServer catalog([](const FakeRequest&) { return Drip(); });
   FakeHttpServer web([](const FakeRequest&) { return Drip(); });
   CatalogLister lister(Quick());
-  WebClient web_client(Quick());
+  HttpGetter getter(Quick());
   std::vector<Case> cases = {
       {"catalog page",
        [&](const auto& cancelled) {
@@ -205,10 +205,10 @@ TEST(CancellationTest, TheCatalogListerAndTheWebClientAreCutWhileTheyDrip) {
              lister.Repositories("http://" + catalog.host(), {.cancelled = cancelled}));
        },
        "cancelled while fetching the repository catalog from " + Peer(catalog)},
-      {"web client",
+      {"HttpGetter",
        [&](const auto& cancelled) {
          return FailureOf(
-             web_client.Get({.url = "http://" + web.host() + "/x", .cancelled = cancelled}));
+             getter.Get({.url = "http://" + web.host() + "/x", .cancelled = cancelled}));
        },
        "server " + web.host() + ": transfer cancelled"},
   };
@@ -231,7 +231,7 @@ TEST(CancellationTest, AWaitBeforeTryingAgainIsCut) {
   });
   FakeHttpServer web([](const FakeRequest&) { return Busy(); });
   Client c1(Quick()), c2(Quick()), c3(Quick());
-  WebClient web_client(Quick());
+  HttpGetter getter(Quick());
   std::vector<Case> cases = {
       {"manifest",
        [&](const auto& cancelled) {
@@ -249,9 +249,9 @@ TEST(CancellationTest, AWaitBeforeTryingAgainIsCut) {
        "cancelled while fetching " + Manifest(bearer) + " from " + Peer(bearer) +
            " (token server " + tokens.host(),
        "503 Service Unavailable: busy (stopped before trying again))"},
-      {"web client",
+      {"HttpGetter",
        [&](const auto& cancelled) {
-         return FailureOf(web_client.Get(
+         return FailureOf(getter.Get(
              {.url = "http://" + web.host() + "/x", .cancelled = cancelled, .attempts = 5}));
        },
        "HTTP 503 (stopped before trying again)"},

@@ -73,10 +73,10 @@ struct Options {
   int max_retry_after_s = 60;
   std::string user_agent = "wharf/0.1";
   // The time of the waits between tries, token expiry, mirror rests and the time limits of
-  // catalog listings and web requests (CatalogListing::timeout_s, WebRequest::total_timeout_s);
-  // tests pass a FakeClock. libcurl's own timeouts (connect_timeout_s, stall_timeout_s) are
-  // real time whatever this says. Never null; it must outlive every client made with these
-  // options.
+  // catalog listings and HttpGetter requests (CatalogListing::timeout_s,
+  // HttpGetRequest::total_timeout_s); tests pass a FakeClock. libcurl's own timeouts
+  // (connect_timeout_s, stall_timeout_s) are real time whatever this says. Never null; it must
+  // outlive every client made with these options.
   Clock* clock = &Clock::Default();
 };
 

@@ -70,7 +70,7 @@ class RetryPolicy {
 
 // Runs `once` (a callable RetryAdvice& → Result<T>) up to `attempts` times while its advice
 // says transient, waiting as `policy` says between tries. That is a failure, or an answer
-// `once` returns for its caller to judge (the web client returns a 503 as a response). A
+// `once` returns for its caller to judge (the HttpGetter returns a 503 as a response). A
 // cancelled wait ends with Cancelled. The last result is returned; a failure says how many
 // tries it took.
 template <typename Once>

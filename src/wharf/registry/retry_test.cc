@@ -182,7 +182,7 @@ TEST(RetryTest, RetryStopsOnSuccessPermanentFailureOrAttempts) {
   ASSERT_FALSE(stopped_answer);
   EXPECT_EQ(stopped_answer.error().message, "HTTP 503 (stopped before trying again)");
 
-  // An answer returned for the caller to judge (the web client's 503) is tried again while
+  // An answer returned for the caller to judge (the HttpGetter's 503) is tried again while
   // its advice says transient, and the last one is returned as it is.
   calls = 0;
   auto busy = Retry(policy, 5, {}, [&](RetryAdvice& advice) -> Result<int> {

@@ -1,4 +1,4 @@
-#include "wharf/registry/web_client.h"
+#include "wharf/registry/http_getter.h"
 
 #include <chrono>
 
@@ -31,22 +31,24 @@ BodyAction StreamedBody(const HttpResponse& head, int64_t offset, bool& range_ok
 
 }  // namespace
 
-WebClient::WebClient(Options options) : options_(std::move(options)) {}
-WebClient::~WebClient() = default;
+HttpGetter::HttpGetter(Options options) : options_(std::move(options)) {}
+HttpGetter::~HttpGetter() = default;
 
-Status AnswerError(const WebResponse& response, const std::string& what) {
+Status AnswerError(const HttpGetResponse& response, const std::string& what) {
   std::string message = what + ": " + response.status_text;
   if (response.status == 404 || response.status == 410) return {Code::kNotFound, message};
   return {Code::kUnavailable, message};
 }
 
-Result<WebResponse> WebClient::Get(const WebRequest& request) { return Tried(request, nullptr); }
+Result<HttpGetResponse> HttpGetter::Get(const HttpGetRequest& request) {
+  return Tried(request, nullptr);
+}
 
-Result<WebResponse> WebClient::Stream(const WebRequest& request, const BlobSink& sink) {
+Result<HttpGetResponse> HttpGetter::Stream(const HttpGetRequest& request, const BlobSink& sink) {
   return Tried(request, &sink);
 }
 
-Result<WebResponse> WebClient::Tried(const WebRequest& request, const BlobSink* sink) {
+Result<HttpGetResponse> HttpGetter::Tried(const HttpGetRequest& request, const BlobSink* sink) {
   int64_t streamed = 0;
   BlobSink counting;
   if (sink != nullptr) {
@@ -56,7 +58,7 @@ Result<WebResponse> WebClient::Tried(const WebRequest& request, const BlobSink* 
       return {};
     };
   }
-  WebRequest attempt_request = request;
+  HttpGetRequest attempt_request = request;
   auto response =
       Retry(RetryPolicy(options_), request.attempts, request.cancelled, [&](RetryAdvice& advice) {
         // A body cut half-way goes on from where the sink is.
@@ -75,8 +77,8 @@ Result<WebResponse> WebClient::Tried(const WebRequest& request, const BlobSink* 
   return response;
 }
 
-Result<WebResponse> WebClient::Perform(const WebRequest& request, const BlobSink* sink,
-                                       TransportFailure* failure) {
+Result<HttpGetResponse> HttpGetter::Perform(const HttpGetRequest& request, const BlobSink* sink,
+                                            TransportFailure* failure) {
   Clock& clock = *options_.clock;
   const auto deadline = clock.SteadyNow() + std::chrono::seconds(request.total_timeout_s);
   auto past_deadline = [&] { return request.total_timeout_s > 0 && clock.SteadyNow() >= deadline; };
@@ -127,7 +129,7 @@ Result<WebResponse> WebClient::Perform(const WebRequest& request, const BlobSink
       url = *next;
       continue;
     }
-    WebResponse out;
+    HttpGetResponse out;
     out.status = response->status;
     out.status_text = response->StatusText();
     out.body = std::move(response->body);

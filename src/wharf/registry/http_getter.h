@@ -1,9 +1,9 @@
-// Plain HTTP(S) GETs of things that are not registries: remote catalogs, the Docker Hub search
-// API, LXC image servers. TLS settings (insecure, ca_file) come from Options::hosts by the
-// URL's host[:port]; redirects are followed (at most 5 hops, http(s) only); nothing is
-// authenticated. Errors: Unavailable for transport failures (naming the host), TooLarge for a
-// body over the limit; any HTTP status is a success here — callers judge it.
-// With WebRequest::attempts > 1, transient failures are tried again as registry requests are
+// HttpGetter: plain HTTP(S) GETs of things that are not registries (remote catalogs, the Docker
+// Hub search API, LXC image servers). TLS settings (insecure, ca_file) come from the registry
+// client's Options::hosts by the URL's host[:port]; redirects are followed (at most 5 hops, http(s)
+// only); nothing is authenticated. Errors: Unavailable for transport failures (naming the host),
+// TooLarge for a body over the limit; any HTTP status is a success here — callers judge it. With
+// HttpGetRequest::attempts > 1, transient failures are tried again as registry requests are
 // (retry.h: 408, 429 and 5xx gateway statuses, transport failures but certificate problems;
 // doubling backoff from Options, Retry-After honoured); a streamed body cut half-way goes on
 // with a Range from the bytes the sink took. The last answer or failure is returned.
@@ -22,7 +22,7 @@
 
 namespace wharf::registry {
 
-struct WebRequest {
+struct HttpGetRequest {
   std::string url;
   std::vector<std::string> headers;  // "Name: value", e.g. "If-None-Match: \"abc\""
   size_t max_body_bytes = 8 << 20;   // a 2xx body over this fails with TooLarge
@@ -40,7 +40,7 @@ struct WebRequest {
   int attempts = 1;
 };
 
-struct WebResponse {
+struct HttpGetResponse {
   long status = 0;
   std::string status_text;                     // "404 Not Found"
   std::string body;                            // Get only
@@ -53,29 +53,29 @@ struct WebResponse {
   int64_t streamed = 0;                        // Stream: bytes the sink took, all tries
 };
 
-class WebClient {
+class HttpGetter {
  public:
-  explicit WebClient(Options options);
-  ~WebClient();
+  explicit HttpGetter(Options options);
+  ~HttpGetter();
 
-  Result<WebResponse> Get(const WebRequest& request);
+  Result<HttpGetResponse> Get(const HttpGetRequest& request);
   // Streams a 2xx body to `sink` (a non-2xx body is buffered into the response instead).
-  Result<WebResponse> Stream(const WebRequest& request, const BlobSink& sink);
+  Result<HttpGetResponse> Stream(const HttpGetRequest& request, const BlobSink& sink);
 
   // The options this client was made with (per-host TLS settings and credentials), for the
   // other clients of the module that must reach the same servers the same way.
   const Options& options() const { return options_; }
 
  private:
-  Result<WebResponse> Tried(const WebRequest& request, const BlobSink* sink);
-  Result<WebResponse> Perform(const WebRequest& request, const BlobSink* sink,
-                              TransportFailure* failure);
+  Result<HttpGetResponse> Tried(const HttpGetRequest& request, const BlobSink* sink);
+  Result<HttpGetResponse> Perform(const HttpGetRequest& request, const BlobSink* sink,
+                                  TransportFailure* failure);
   Options options_;
 };
 
 // A non-2xx answer as an error, `what` first ("GET URL: 404 Not Found"): NotFound for 404 and
 // 410, Unavailable for every other status.
-Status AnswerError(const WebResponse& response, const std::string& what);
+Status AnswerError(const HttpGetResponse& response, const std::string& what);
 
 // For clients outside the module (both are defined with the registry client's helpers):
 // percent-encodes everything but RFC 3986 unreserved characters, for query values;

@@ -1,6 +1,6 @@
-// The plain web client against a tiny loopback server: headers both ways, the total time
+// The HttpGetter against a tiny loopback server: headers both ways, the total time
 // limit and cancellation, retries and the continuation of a cut body.
-#include "wharf/registry/web_client.h"
+#include "wharf/registry/http_getter.h"
 
 #include <gtest/gtest.h>
 
@@ -18,12 +18,12 @@ using testing::FakeHttpServer;
 using testing::FakeRequest;
 using testing::FakeResponse;
 
-TEST(WebClientTest, ConditionalGetSeesValidatorsAndNotModified) {
+TEST(HttpGetterTest, ConditionalGetSeesValidatorsAndNotModified) {
   FakeHttpServer server([](const FakeRequest& r) -> FakeResponse {
     if (r.Header("if-none-match") == "\"v1\"") return {304, {{"ETag", "\"v1\""}}, ""};
     return {200, {{"ETag", "\"v1\""}, {"Last-Modified", "Mon, 01 Jan 2024 00:00:00 GMT"}}, "{}"};
   });
-  WebClient web{Options{}};
+  HttpGetter web{Options{}};
   auto first = web.Get({.url = "http://" + server.host() + "/c.json"});
   ASSERT_TRUE(first) << first.error().ToString();
   EXPECT_EQ(first->status, 200);
@@ -37,14 +37,14 @@ TEST(WebClientTest, ConditionalGetSeesValidatorsAndNotModified) {
 }
 
 // The time limit runs on the client's clock: the server lets 2 s of fake time pass in silence.
-TEST(WebClientTest, TotalTimeoutAndCancellation) {
+TEST(HttpGetterTest, TotalTimeoutAndCancellation) {
   FakeClock clock;
   testing::StallOnFakeClock stall(clock, std::chrono::seconds(2));
   FakeHttpServer server([&](const FakeRequest&) -> FakeResponse {
     stall.Stall();
     return {200, {}, "late"};
   });
-  WebClient web{Options{.clock = &clock}};
+  HttpGetter web{Options{.clock = &clock}};
   auto start = std::chrono::steady_clock::now();
   auto slow = web.Get({.url = "http://" + server.host() + "/", .total_timeout_s = 1});
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(3000));
@@ -75,13 +75,13 @@ Options QuickRetries() {
   return options;
 }
 
-TEST(WebClientTest, TransientStatusesAreTriedAgainWhenAsked) {
+TEST(HttpGetterTest, TransientStatusesAreTriedAgainWhenAsked) {
   std::atomic<int> served{0};
   FakeHttpServer server([&](const FakeRequest&) -> FakeResponse {
     if (++served <= 2) return {503, {{"Retry-After", "0"}}, "busy"};
     return {200, {}, "index"};
   });
-  WebClient web{QuickRetries()};
+  HttpGetter web{QuickRetries()};
   auto once = web.Get({.url = "http://" + server.host() + "/i"});
   ASSERT_TRUE(once) << once.error().ToString();
   EXPECT_EQ(once->status, 503);  // one try: the answer is the caller's to judge
@@ -93,9 +93,9 @@ TEST(WebClientTest, TransientStatusesAreTriedAgainWhenAsked) {
   EXPECT_EQ(served.load(), 3);
 }
 
-TEST(WebClientTest, NotFoundIsAnAnswerNotRetried) {
+TEST(HttpGetterTest, NotFoundIsAnAnswerNotRetried) {
   FakeHttpServer server([](const FakeRequest&) -> FakeResponse { return {404, {}, "no"}; });
-  WebClient web{QuickRetries()};
+  HttpGetter web{QuickRetries()};
   auto got = web.Get({.url = "http://" + server.host() + "/gone", .attempts = 3});
   ASSERT_TRUE(got) << got.error().ToString();
   EXPECT_EQ(got->status, 404);
@@ -105,7 +105,7 @@ TEST(WebClientTest, NotFoundIsAnAnswerNotRetried) {
   EXPECT_EQ(error.message, "GET /gone: 404 Not Found");
 }
 
-TEST(WebClientTest, ACutBodyGoesOnWithARangeFromWhatTheSinkTook) {
+TEST(HttpGetterTest, ACutBodyGoesOnWithARangeFromWhatTheSinkTook) {
   std::string body(1000, '\0');
   for (size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + i % 26);
   FakeHttpServer server([&](const FakeRequest& r) -> FakeResponse {
@@ -114,7 +114,7 @@ TEST(WebClientTest, ACutBodyGoesOnWithARangeFromWhatTheSinkTook) {
     if (range != "bytes=400-") return {400, {}, "unexpected range " + range};
     return {206, {{"Content-Range", "bytes 400-999/1000"}}, body.substr(400)};
   });
-  WebClient web{QuickRetries()};
+  HttpGetter web{QuickRetries()};
   std::string got;
   auto response = web.Stream({.url = "http://" + server.host() + "/rootfs", .attempts = 3},
                              [&](const char* data, size_t n) -> Result<void> {
@@ -130,11 +130,11 @@ TEST(WebClientTest, ACutBodyGoesOnWithARangeFromWhatTheSinkTook) {
 
 // A 416 to a Range says "start over", whatever its body: this one declares 1000 bytes and
 // hangs up after 33, as docker-registry's does.
-TEST(WebClientTest, A416ToARangeIsNotHonouredEvenWithACutBody) {
+TEST(HttpGetterTest, A416ToARangeIsNotHonouredEvenWithACutBody) {
   FakeHttpServer server([&](const FakeRequest&) -> FakeResponse {
     return {416, {{"Content-Range", "bytes */1000"}}, std::string(1000, 'x'), 33};
   });
-  WebClient web{QuickRetries()};
+  HttpGetter web{QuickRetries()};
   size_t delivered = 0;
   auto response =
       web.Stream({.url = "http://" + server.host() + "/rootfs", .offset = 1000, .attempts = 3},
