@@ -47,7 +47,7 @@ registry::Options RegistryOptions(const Config& config) {
   o.dockerhub_registry = config.dockerhub_registry;
   o.mirrors = config.dockerhub_mirrors;
   o.stall_timeout_s = static_cast<int>(config.stall_timeout_s);
-  o.attempts = static_cast<int>(config.attempts);
+  o.request_tries = static_cast<int>(config.attempts);
   for (const auto& [host, rc] : config.registries) {
     o.hosts[host] = registry::HostOptions{rc.insecure, rc.ca_file, rc.username, rc.password};
   }
@@ -139,12 +139,12 @@ Result<void> Serve(const Config& config, const oci::Platform& platform,
       [&collector](bool committed) { collector.OnJobEnded(committed); }, &events);
   pull::DockerFetcherOptions docker_options;
   docker_options.platform = platform;
-  docker_options.attempts = static_cast<int>(config.attempts);
+  docker_options.range_restarts = static_cast<int>(config.attempts);
   pull::DockerFetcher docker(docker_options, store, client, pins);
   queue.AddFetcher("docker", &docker);
   // LXC images: names from the appcenter catalog, files from its image servers.
   lxc::LxcFetcherOptions lxc_options;
-  lxc_options.attempts = static_cast<int>(config.attempts);
+  lxc_options.request_tries = static_cast<int>(config.attempts);
   lxc_options.stall_timeout_s = static_cast<int>(config.stall_timeout_s);
   lxc::LxcFetcher lxc_fetcher(lxc_options, store, web, pins, lxc_cache,
                               [&depots] { return (*depots)->Appcenter(); });

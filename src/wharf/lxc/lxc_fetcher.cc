@@ -41,7 +41,7 @@ LxcFetcher::LxcFetcher(LxcFetcherOptions options, content::BlobStore& store,
       pins_(pins),
       cache_(cache),
       catalog_(std::move(catalog)),
-      resolver_({options.attempts, options.stall_timeout_s}, web) {}
+      resolver_({options.request_tries, options.stall_timeout_s}, web) {}
 
 Result<void> LxcFetcher::FetchFile(const ResolvedFile& file, const Digest& digest, int64_t cap,
                                    pull::JobProgress& progress, size_t index) {
@@ -84,7 +84,7 @@ Result<void> LxcFetcher::FetchFile(const ResolvedFile& file, const Digest& diges
     request.url = file.url;
     request.stall_timeout_s = options_.stall_timeout_s;
     request.offset = in.offset();
-    request.attempts = options_.attempts;
+    request.request_tries = options_.request_tries;
     request.cancelled = [&] { return progress.cancel.load(); };
     auto response = web_.Stream(request, sink);
     bool ignored_range = response && !response->range_honoured;

@@ -24,7 +24,7 @@
 namespace wharf::lxc {
 
 struct LxcFetcherOptions {
-  int attempts = 3;          // tries per request while it fails transiently (HttpGetter retries)
+  int request_tries = 3;     // tries per HTTP request while it fails transiently (HttpGetter)
   int stall_timeout_s = 30;  // a transfer with no byte for this long fails
   int64_t max_rootfs_bytes = int64_t{16} << 30;  // cap when the index gives no size
   int64_t max_meta_bytes = 64 << 20;

@@ -37,7 +37,7 @@ Result<std::string> SourceResolver::GetText(const std::string& url, size_t max_b
   request.url = url;
   request.max_body_bytes = max_bytes;
   request.stall_timeout_s = options_.stall_timeout_s;
-  request.attempts = options_.attempts;  // transient failures are tried again by the client
+  request.request_tries = options_.request_tries;  // transient failures: the getter retries
   auto response = web_.Get(request);
   if (!response) return Error(response.error());
   if (response->status >= 200 && response->status < 300) return std::move(response->body);

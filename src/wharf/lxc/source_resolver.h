@@ -36,7 +36,7 @@ struct ResolvedImage {
 };
 
 struct ResolverOptions {
-  int attempts = 3;          // tries per index request (HttpGetter retries transient ones)
+  int request_tries = 3;     // tries per index request while it fails transiently (HttpGetter)
   int stall_timeout_s = 30;  // no byte for this long: the request fails
 };
 

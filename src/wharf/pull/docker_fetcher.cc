@@ -120,7 +120,7 @@ struct LayerJob {
         return Error(fetched.error());
       }
       if (fetched->range_honoured) break;
-      if (restarts >= options.attempts) {
+      if (restarts >= options.range_restarts) {
         return Unavailable("blob " + layer.digest.str() + " of " + ref.Name() +
                            ": the registry keeps ignoring Range requests after cut transfers");
       }

@@ -21,9 +21,9 @@ namespace wharf::pull {
 struct DockerFetcherOptions {
   oci::Platform platform;     // the platform chosen from an index
   int layer_parallelism = 6;  // layers fetched at once within one image
-  // Restarts from 0 of a blob whose server ignored a Range request. Transient failures are
-  // retried by the registry client (registry::Options::attempts), not here.
-  int attempts = 3;
+  // Restarts from byte 0 of a blob whose server ignored a Range request. Transient failures
+  // are tried again inside the registry client (registry::Options::request_tries), not here.
+  int range_restarts = 3;
 };
 
 class DockerFetcher : public Fetcher {

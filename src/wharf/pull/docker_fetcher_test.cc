@@ -164,7 +164,7 @@ class DockerFetcherTest : public ::testing::Test {
   FakeImageRegistry registry_;
   registry::testing::TempDir dir_;
   std::unique_ptr<content::BlobStore> store_;
-  registry::Client client_{registry::Options{.attempts = 2, .backoff_ms = 10}};
+  registry::Client client_{registry::Options{.request_tries = 2, .backoff_ms = 10}};
   BlobPins pins_;
   std::unique_ptr<DockerFetcher> fetcher_;
   JobProgress progress_;

@@ -145,7 +145,7 @@ Result<std::string> Authenticator::FetchToken(const std::string& host_key,
   }
   // Token servers fail transiently like registries do (Docker Hub's answers 429 and 503).
   RetryPolicy policy(endpoints_.options());
-  auto response = Retry(policy, policy.attempts(), cancelled, [&](RetryAdvice& advice) {
+  auto response = Retry(policy, policy.tries(), cancelled, [&](RetryAdvice& advice) {
     TransportFailure failure = TransportFailure::kNone;
     auto got = PerformHttp(request, &failure);
     if (!got) {

@@ -50,7 +50,7 @@ std::function<bool()> CancelSoon() {
 
 Options Quick() {
   Options options;
-  options.attempts = 5;
+  options.request_tries = 5;
   options.backoff_ms = 10;
   options.max_backoff_ms = 20;
   return options;
@@ -252,7 +252,7 @@ TEST(CancellationTest, AWaitBeforeTryingAgainIsCut) {
       {"HttpGetter",
        [&](const auto& cancelled) {
          return FailureOf(getter.Get(
-             {.url = "http://" + web.host() + "/x", .cancelled = cancelled, .attempts = 5}));
+             {.url = "http://" + web.host() + "/x", .cancelled = cancelled, .request_tries = 5}));
        },
        "HTTP 503 (stopped before trying again)"},
   };

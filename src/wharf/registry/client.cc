@@ -127,7 +127,7 @@ struct Client::Impl {
   }
 
   // Asks `once` (const Target&, RetryAdvice& → Result<T>) of each source in turn: a mirror
-  // once, the registry up to Options::attempts times. The first success wins; a mirror's
+  // once, the registry up to Options::request_tries times. The first success wins; a mirror's
   // failure is logged and falls through. The registry's failure is returned, naming the
   // mirrors' failures too. Unless `what` is empty, a Cancelled (which, without a sink, only
   // `cancelled` causes) is reworded by CancelledWhile to name `what` and the source.
@@ -140,7 +140,7 @@ struct Client::Impl {
     for (size_t i = 0;; ++i) {
       const bool last = i + 1 == sources.size();
       std::string peer;
-      auto got = Retry(retry, last ? retry.attempts() : 1, cancelled, [&](RetryAdvice& advice) {
+      auto got = Retry(retry, last ? retry.tries() : 1, cancelled, [&](RetryAdvice& advice) {
         Target target = TargetFor(ref, sources[i], cancelled);
         peer = target.Peer();
         return once(target, advice);
@@ -391,11 +391,10 @@ Result<std::vector<std::string>> Client::ListTags(const reference::Reference& re
   std::vector<std::string> tags;
   std::set<std::string> visited;
   for (int page = 0; page < kMaxTagPages && visited.insert(url).second; ++page) {
-    auto response =
-        Retry(impl_->retry, impl_->retry.attempts(), cancelled, [&](RetryAdvice& advice) {
-          return impl_->GetSmallOnce(target, url, "Accept: application/json",
-                                     /*decode_content=*/true, subject, cancelled, advice);
-        });
+    auto response = Retry(impl_->retry, impl_->retry.tries(), cancelled, [&](RetryAdvice& advice) {
+      return impl_->GetSmallOnce(target, url, "Accept: application/json",
+                                 /*decode_content=*/true, subject, cancelled, advice);
+    });
     if (!response && response.error().code == Code::kCancelled) {
       return Error(
           CancelledWhile("the tag list of " + ref.Name(), target.Peer(), response.error()));

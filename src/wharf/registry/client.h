@@ -6,7 +6,7 @@
 // obtained from the WWW-Authenticate challenge and cached per host and scope; a 401 to a
 // cached token is answered once with a fresh one), and streams blobs with Range resume.
 //
-// Retries: each request is tried up to Options::attempts times while it fails transiently
+// Retries: each request is tried up to Options::request_tries times while it fails transiently
 // (HTTP 408/429/5xx, connection refused or reset, a cut or stalled transfer) with exponential
 // backoff, honouring Retry-After (see retry.h); a blob cut half-way continues with a Range
 // request from the bytes already delivered. Certificate failures are not retried.
@@ -64,8 +64,9 @@ struct Options {
   int stall_timeout_s = 30;
   // Manifests and configs larger than this are refused.
   size_t max_manifest_bytes = 4 << 20;
-  // Tries per request for transient failures (see the top of this file); 1 = no retries.
-  int attempts = 5;
+  // Tries per HTTP request while it fails transiently (see the top of this file); 1 = no
+  // retries. (A blob whose server ignores Range starts over: DockerFetcherOptions counts that.)
+  int request_tries = 5;
   // The first wait before a retry; it doubles per try up to max_backoff_ms.
   int backoff_ms = 250;
   int max_backoff_ms = 8000;

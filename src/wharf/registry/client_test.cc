@@ -264,7 +264,7 @@ TEST(ClientBaseUrlTest, SchemesWithoutNetwork) {
 
 TEST(ClientConnectTest, ConnectionRefusedIsUnavailableAndNamesTheHost) {
   std::string host = "127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
-  Client client(Options{.attempts = 1});
+  Client client(Options{.request_tries = 1});
   auto got = client.GetManifest(Ref(host, "a/b"), "latest");
   ASSERT_FALSE(got);
   EXPECT_EQ(got.error().code, Code::kUnavailable);

@@ -277,7 +277,7 @@ TEST(FakeRegistryTest, BytesNotMatchingTheirDigestAreDataLoss) {
 
 TEST(FakeRegistryTest, ServerErrorsAreUnavailableWithTheRegistryMessage) {
   FakeRegistry fake;
-  Client client(Options{.attempts = 1});  // retries: mirror_retry_test.cc
+  Client client(Options{.request_tries = 1});  // retries: mirror_retry_test.cc
   auto got = client.GetManifest(fake.Ref(), "broken");
   ASSERT_FALSE(got);
   EXPECT_EQ(got.error().code, Code::kUnavailable);
@@ -291,7 +291,7 @@ TEST(FakeRegistryTest, StalledTransferIsUnavailable) {
   FakeRegistry fake;
   Options options;
   options.stall_timeout_s = 1;
-  options.attempts = 1;  // a stall is retried like any cut transfer; here one try shows it
+  options.request_tries = 1;  // a stall is retried like any cut transfer; here one try shows it
   Client client(options);
   ASSERT_TRUE(client.GetManifest(fake.Ref(), "latest"));  // authenticated and probed
   auto got = client.GetManifest(fake.Ref(), "slow");

@@ -59,8 +59,8 @@ Result<HttpGetResponse> HttpGetter::Tried(const HttpGetRequest& request, const B
     };
   }
   HttpGetRequest attempt_request = request;
-  auto response =
-      Retry(RetryPolicy(options_), request.attempts, request.cancelled, [&](RetryAdvice& advice) {
+  auto response = Retry(
+      RetryPolicy(options_), request.request_tries, request.cancelled, [&](RetryAdvice& advice) {
         // A body cut half-way goes on from where the sink is.
         attempt_request.offset = request.offset + streamed;
         TransportFailure failure = TransportFailure::kNone;

@@ -3,7 +3,7 @@
 // client's Options::hosts by the URL's host[:port]; redirects are followed (at most 5 hops, http(s)
 // only); nothing is authenticated. Errors: Unavailable for transport failures (naming the host),
 // TooLarge for a body over the limit; any HTTP status is a success here — callers judge it. With
-// HttpGetRequest::attempts > 1, transient failures are tried again as registry requests are
+// HttpGetRequest::request_tries > 1, transient failures are tried again as registry requests are
 // (retry.h: 408, 429 and 5xx gateway statuses, transport failures but certificate problems;
 // doubling backoff from Options, Retry-After honoured); a streamed body cut half-way goes on
 // with a Range from the bytes the sink took. The last answer or failure is returned.
@@ -36,8 +36,8 @@ struct HttpGetRequest {
   // Cancelled "server HOST: transfer cancelled" (or "... (stopped before trying again)"), for
   // a caller that is shutting down or past its own deadline. Unset: never.
   std::function<bool()> cancelled;
-  // Tries while the failure is transient (see above); 1 = no retry.
-  int attempts = 1;
+  // Tries of this request while its failure is transient (see above); 1 = no retry.
+  int request_tries = 1;
 };
 
 struct HttpGetResponse {

@@ -86,7 +86,7 @@ TEST(HttpGetterTest, TransientStatusesAreTriedAgainWhenAsked) {
   ASSERT_TRUE(once) << once.error().ToString();
   EXPECT_EQ(once->status, 503);  // one try: the answer is the caller's to judge
   served = 0;
-  auto tried = web.Get({.url = "http://" + server.host() + "/i", .attempts = 3});
+  auto tried = web.Get({.url = "http://" + server.host() + "/i", .request_tries = 3});
   ASSERT_TRUE(tried) << tried.error().ToString();
   EXPECT_EQ(tried->status, 200);
   EXPECT_EQ(tried->body, "index");
@@ -96,7 +96,7 @@ TEST(HttpGetterTest, TransientStatusesAreTriedAgainWhenAsked) {
 TEST(HttpGetterTest, NotFoundIsAnAnswerNotRetried) {
   FakeHttpServer server([](const FakeRequest&) -> FakeResponse { return {404, {}, "no"}; });
   HttpGetter web{QuickRetries()};
-  auto got = web.Get({.url = "http://" + server.host() + "/gone", .attempts = 3});
+  auto got = web.Get({.url = "http://" + server.host() + "/gone", .request_tries = 3});
   ASSERT_TRUE(got) << got.error().ToString();
   EXPECT_EQ(got->status, 404);
   EXPECT_EQ(server.CountRequests("/gone"), 1);
@@ -116,7 +116,7 @@ TEST(HttpGetterTest, ACutBodyGoesOnWithARangeFromWhatTheSinkTook) {
   });
   HttpGetter web{QuickRetries()};
   std::string got;
-  auto response = web.Stream({.url = "http://" + server.host() + "/rootfs", .attempts = 3},
+  auto response = web.Stream({.url = "http://" + server.host() + "/rootfs", .request_tries = 3},
                              [&](const char* data, size_t n) -> Result<void> {
                                got.append(data, n);
                                return {};
@@ -137,7 +137,7 @@ TEST(HttpGetterTest, A416ToARangeIsNotHonouredEvenWithACutBody) {
   HttpGetter web{QuickRetries()};
   size_t delivered = 0;
   auto response =
-      web.Stream({.url = "http://" + server.host() + "/rootfs", .offset = 1000, .attempts = 3},
+      web.Stream({.url = "http://" + server.host() + "/rootfs", .offset = 1000, .request_tries = 3},
                  [&](const char*, size_t n) -> Result<void> {
                    delivered += n;
                    return {};

@@ -113,7 +113,7 @@ class ManifestResolverTest : public ::testing::Test {
 
   mutable std::mutex mu_;
   std::map<std::string, std::pair<std::string, std::string>> manifests_;  // → type, body
-  Client client_{Options{.attempts = 1}};
+  Client client_{Options{.request_tries = 1}};
   std::unique_ptr<FakeHttpServer> server_;
 };
 

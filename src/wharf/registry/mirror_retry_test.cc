@@ -41,7 +41,7 @@ Options FastOptions(const FakeHttpServer& registry, int attempts = 4,
                     Clock& clock = SharedClock()) {
   Options options;
   options.dockerhub_registry = "http://" + registry.host();
-  options.attempts = attempts;
+  options.request_tries = attempts;
   options.backoff_ms = 10;
   options.max_backoff_ms = 40;
   options.clock = &clock;
@@ -129,7 +129,7 @@ TEST(RetryClientTest, DeadRegistryFailsAfterAttemptsNamingIt) {
   std::string url = "http://127.0.0.1:" + std::to_string(testing::FreeLoopbackPort());
   Options options;
   options.dockerhub_registry = url;
-  options.attempts = 3;
+  options.request_tries = 3;
   options.backoff_ms = 10;
   options.clock = &SharedClock();
   Client client(options);

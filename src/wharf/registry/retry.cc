@@ -70,7 +70,7 @@ std::optional<Millis> ParseRetryAfter(std::string_view value,
 
 RetryPolicy::RetryPolicy(const Options& options)
     : clock_(*options.clock),
-      attempts_(std::max(1, options.attempts)),
+      tries_(std::max(1, options.request_tries)),
       backoff_(std::max(0, options.backoff_ms)),
       max_backoff_(std::max(options.backoff_ms, options.max_backoff_ms)),
       max_retry_after_(std::chrono::seconds(std::max(0, options.max_retry_after_s))) {}

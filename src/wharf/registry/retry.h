@@ -52,7 +52,7 @@ class RetryPolicy {
  public:
   explicit RetryPolicy(const Options& options);
 
-  int attempts() const { return attempts_; }
+  int tries() const { return tries_; }  // Options::request_tries, at least 1
   // The wait after failed try number `attempt` (1-based): the backoff for that try, at least
   // the server's Retry-After (capped).
   Millis Delay(int attempt, const std::optional<Millis>& retry_after) const;
@@ -62,27 +62,27 @@ class RetryPolicy {
 
  private:
   Clock& clock_;
-  int attempts_;
+  int tries_;
   Millis backoff_;
   Millis max_backoff_;
   Millis max_retry_after_;
 };
 
-// Runs `once` (a callable RetryAdvice& → Result<T>) up to `attempts` times while its advice
+// Runs `once` (a callable RetryAdvice& → Result<T>) up to `tries` times while its advice
 // says transient, waiting as `policy` says between tries. That is a failure, or an answer
 // `once` returns for its caller to judge (the HttpGetter returns a 503 as a response). A
 // cancelled wait ends with Cancelled. The last result is returned; a failure says how many
 // tries it took.
 template <typename Once>
-auto Retry(const RetryPolicy& policy, int attempts, const std::function<bool()>& cancelled,
+auto Retry(const RetryPolicy& policy, int tries, const std::function<bool()>& cancelled,
            Once&& once) -> decltype(once(std::declval<RetryAdvice&>())) {
   for (int attempt = 1;; ++attempt) {
     RetryAdvice advice;
     auto result = once(advice);
     if (!advice.transient) return result;
-    if (attempt >= attempts) {
-      if (!result && attempts > 1) {
-        result.error().message += " (tried " + std::to_string(attempts) + " times)";
+    if (attempt >= tries) {
+      if (!result && tries > 1) {
+        result.error().message += " (tried " + std::to_string(tries) + " times)";
       }
       return result;
     }
