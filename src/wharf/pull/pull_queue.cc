@@ -11,6 +11,7 @@ namespace wharf::pull {
 namespace {
 constexpr const char* kWaiting = "waiting";
 constexpr const char* kDownloading = "downloading";
+constexpr const char* kHandOff = "handoff";
 constexpr const char* kFailed = "failed";
 // Error messages carry what registries and servers said, in any encoding: an event is sent
 // with U+FFFD in place of bad bytes rather than a throw on a worker thread.
@@ -50,6 +51,10 @@ PullQueue::PullQueue(QueueOptions options, metadata::JobStore& jobs, metadata::I
 PullQueue::~PullQueue() { Stop(); }
 
 void PullQueue::AddFetcher(const std::string& type, Fetcher* fetcher) { fetchers_[type] = fetcher; }
+
+void PullQueue::SetHandOff(const std::string& type, HandOffFn hand_off) {
+  hand_offs_[type] = std::move(hand_off);
+}
 
 Result<void> PullQueue::Start() {
   auto jobs = job_store_.List();
@@ -139,8 +144,9 @@ Result<void> PullQueue::Cancel(const std::string& type, const std::string& name,
     });
     if (it == jobs_.end()) return NotFound("No download of " + name + ":" + tag);
     auto job = it->second;
-    if (job->record.state == kDownloading) {
-      // The worker sees the flag, stops the transfers and removes the job.
+    if (job->record.state == kDownloading || job->record.state == kHandOff) {
+      // The worker sees the flag, stops the transfers and removes the job (a job in its
+      // hand-off has its image already: it ends "done", its hand-off cancelled).
       job->cancel_requested = true;
       job->progress.cancel = true;
       return {};
@@ -259,7 +265,8 @@ void PullQueue::Work() {
   }
 }
 
-Result<void> PullQueue::FetchAndCommit(const metadata::JobRecord& record, JobProgress& progress) {
+Result<void> PullQueue::FetchAndCommit(const metadata::JobRecord& record, JobProgress& progress,
+                                       metadata::ImageRecord& committed) {
   // Submit refuses unknown types, but Start resumes whatever the database holds (e.g. a job
   // recorded by a build with another fetcher).
   auto it = fetchers_.find(record.type);
@@ -275,9 +282,35 @@ Result<void> PullQueue::FetchAndCommit(const metadata::JobRecord& record, JobPro
     image.location = record.location;
     image.icon = record.icon;
     image.created_at = options_.clock->NowSeconds();
-    return image_store_.PutAndDeleteJob(image, record.id);
+    WHARF_RETURN_IF_ERROR(image_store_.PutAndDeleteJob(image, record.id));
+    committed = image;
+    return {};
   };
   return it->second->Fetch(record, progress, commit);
+}
+
+void PullQueue::HandOff(const std::shared_ptr<Job>& job, const metadata::ImageRecord& image) {
+  auto it = hand_offs_.find(image.type);
+  if (it == hand_offs_.end() || !it->second) return;
+  {
+    std::lock_guard lock(mu_);
+    job->record.state = kHandOff;
+    changes_.Count();  // the image is listed from now on, while the job still shows
+    PublishJob(*job, kHandOff);
+  }
+  spdlog::info("handing {}:{} to the engine", image.display_name, image.tag);
+  auto started = std::chrono::steady_clock::now();
+  auto handed = it->second(image, job->progress.cancel);
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (handed) {
+    spdlog::info("{}:{} handed to the engine in {:.1f} s", image.display_name, image.tag, seconds);
+    return;
+  }
+  spdlog::warn("hand-off of {}:{} to the engine failed (the image stays in wharf): {}",
+               image.display_name, image.tag, handed.error().message);
+  std::lock_guard lock(mu_);
+  job->record.error = "hand-off to the engine failed: " + handed.error().message;
 }
 
 void PullQueue::Run(const std::shared_ptr<Job>& job) {
@@ -291,7 +324,9 @@ void PullQueue::Run(const std::shared_ptr<Job>& job) {
   }
   spdlog::info("download of {}:{} started", record.display_name, record.tag);
   auto started = std::chrono::steady_clock::now();
-  auto result = FetchAndCommit(record, job->progress);
+  metadata::ImageRecord image;
+  auto result = FetchAndCommit(record, job->progress, image);
+  if (result) HandOff(job, image);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 

@@ -56,6 +56,14 @@ struct JobProgress {
 // Records the image while the fetcher still holds its blob pins.
 using CommitFn = std::function<Result<void>(metadata::ImageRecord& image)>;
 
+// The last step of a job after its commit (loading the image into the local container
+// engine): it runs on the job's worker with no lock held, while the job shows as "handoff"
+// (still busy: its image cannot be deleted meanwhile). `cancel` is set on shutdown or when
+// the job is cancelled. An error leaves the committed image as it is: it becomes the job's
+// `error` in its last ("done") event, and is logged.
+using HandOffFn = std::function<Result<void>(const metadata::ImageRecord& image,
+                                             const std::atomic<bool>& cancel)>;
+
 class Fetcher {
  public:
   virtual ~Fetcher() = default;
@@ -69,7 +77,7 @@ struct JobView {
   std::string type;
   std::string name;  // display name
   std::string tag;
-  std::string status;  // "waiting", "downloading", "failed"
+  std::string status;  // "waiting", "downloading", "handoff", "failed"
   int64_t bytes_done = 0;
   int64_t bytes_total = -1;
   std::string error;
@@ -111,6 +119,8 @@ class PullQueue {
 
   // Registers the fetcher of jobs of `type`; call before Start.
   void AddFetcher(const std::string& type, Fetcher* fetcher);
+  // Sets the step run after each commit of a job of `type`; call before Start.
+  void SetHandOff(const std::string& type, HandOffFn hand_off);
   // Loads unfinished jobs from the store and starts the workers. A resumed job of a type
   // with no fetcher fails ("no fetcher for jobs of type X") like any failed job.
   Result<void> Start();
@@ -145,7 +155,11 @@ class PullQueue {
   void ExpireFailedLocked(int64_t now);
   // Runs the job's fetcher, whose commit records the image and removes the job; an error
   // when the job's type has no fetcher.
-  Result<void> FetchAndCommit(const metadata::JobRecord& record, JobProgress& progress);
+  // `committed` receives the image as recorded.
+  Result<void> FetchAndCommit(const metadata::JobRecord& record, JobProgress& progress,
+                              metadata::ImageRecord& committed);
+  // Runs the hand-off of the committed image's type, if any; its error goes to the job.
+  void HandOff(const std::shared_ptr<Job>& job, const metadata::ImageRecord& image);
 
   QueueOptions options_;
   metadata::JobStore& job_store_;
@@ -153,6 +167,7 @@ class PullQueue {
   ImageChanges& changes_;
   ChangeFn on_change_;
   std::map<std::string, Fetcher*> fetchers_;
+  std::map<std::string, HandOffFn> hand_offs_;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -126,6 +126,7 @@ class PullQueueTest : public ::testing::Test {
         [this](bool committed) { (committed ? committed_ : collected_)++; },
         with_events ? &events_ : nullptr);
     queue_->AddFetcher("docker", &fetcher_);
+    if (hand_off_) queue_->SetHandOff("docker", hand_off_);
     auto started = queue_->Start();
     ASSERT_TRUE(started.has_value()) << started.error().ToString();
   }
@@ -167,6 +168,7 @@ class PullQueueTest : public ::testing::Test {
   registry::testing::TempDir dir_;
   std::unique_ptr<Stores> metadata_;
   FakeFetcher fetcher_;
+  HandOffFn hand_off_;  // set before StartQueue
   EventBus events_;
   ImageChanges changes_;
   FakeClock clock_;
@@ -410,6 +412,65 @@ TEST_F(PullQueueTest, AJobStoppedByShutdownResumesAtTheNextStart) {
   ASSERT_TRUE(WaitFor([&] { return queue_->List().empty(); }));
   EXPECT_EQ(fetcher_.Calls("1.0"), 2);
   EXPECT_TRUE(StoredJobs().empty());
+}
+
+}  // namespace
+}  // namespace wharf::pull
+
+namespace wharf::pull {
+namespace {
+
+// The hand-off runs after the commit, with the image recorded and the job shown as
+// "handoff"; its failure leaves the image and is the error of the job's "done" event.
+TEST_F(PullQueueTest, HandOffRunsAfterTheCommitAndItsErrorEndsInTheDoneEvent) {
+  std::atomic<bool> release{false};
+  std::atomic<bool> image_was_there{false};
+  hand_off_ = [&](const metadata::ImageRecord& image, const std::atomic<bool>& cancel) {
+    image_was_there =
+        HasImage(image.tag) && image.manifest_digest == "sha256:" + std::string(64, 'a');
+    while (!release && !cancel) std::this_thread::sleep_for(1ms);
+    return image.tag == "bad" ? Result<void>(Unavailable("engine down")) : Result<void>();
+  };
+  auto sub = events_.Subscribe(-1);
+  StartQueue({}, /*with_events=*/true);
+  Submit("ok");
+  ASSERT_TRUE(WaitStatus("ok", "handoff"));
+  EXPECT_TRUE(image_was_there);
+  EXPECT_TRUE(queue_->Busy("docker", "docker.io/team/app", "ok")) << "not deletable meanwhile";
+  release = true;
+  ASSERT_TRUE(WaitFor([&] { return Status("ok").empty(); }));
+  using Statuses = std::vector<std::string>;
+  EXPECT_EQ(StatusesOf(*sub, "ok", "done"),
+            (Statuses{"waiting", "downloading", "handoff", "done"}));
+
+  Submit("bad");
+  auto last = [&]() -> nlohmann::json {
+    for (auto event = sub->Next(10'000); event; event = sub->Next(10'000)) {
+      auto json = nlohmann::json::parse(event->data);
+      if (event->type == "job" && json["tag"] == "bad" && json["status"] == "done") return json;
+    }
+    return nullptr;
+  }();
+  ASSERT_TRUE(last.is_object());
+  EXPECT_EQ(last["error"], "hand-off to the engine failed: engine down");
+  EXPECT_TRUE(HasImage("bad")) << "a failed hand-off keeps the image";
+  EXPECT_EQ(Status("bad"), "");
+  EXPECT_EQ(queue_->Stats().done, 2);
+  EXPECT_TRUE(StoredJobs().empty());
+}
+
+// Stopping the queue cuts a hand-off short: the job is done, its image kept.
+TEST_F(PullQueueTest, StopCancelsAHandOff) {
+  hand_off_ = [&](const metadata::ImageRecord&, const std::atomic<bool>& cancel) {
+    while (!cancel) std::this_thread::sleep_for(1ms);
+    return Result<void>(Cancelled("stopped"));
+  };
+  StartQueue();
+  Submit("1.0");
+  ASSERT_TRUE(WaitStatus("1.0", "handoff"));
+  queue_->Stop();
+  EXPECT_TRUE(HasImage("1.0"));
+  EXPECT_TRUE(StoredJobs().empty()) << "nothing resumes at the next start";
 }
 
 }  // namespace

@@ -20,8 +20,10 @@ Collector::Collector(content::BlobStore& store, metadata::ImageStore& images, pu
       events_(events),
       lxc_cache_(lxc_cache) {}
 
-Result<void> Collector::Remove(const std::string& type, const std::string& name,
-                               const std::string& tag, const std::string& shown) {
+Result<std::vector<metadata::ImageRecord>> Collector::Remove(const std::string& type,
+                                                             const std::string& name,
+                                                             const std::string& tag,
+                                                             const std::string& shown) {
   auto deleted = images_.Delete(type, name, tag);
   changes_.Count();  // also on failure: the transaction may have committed
   if (!deleted) return Error(deleted.error());
@@ -45,7 +47,8 @@ Result<void> Collector::Remove(const std::string& type, const std::string& name,
     }
   }
   CollectGarbage();
-  return RefreshLayoutIndex();
+  WHARF_RETURN_IF_ERROR(RefreshLayoutIndex());
+  return std::move(*deleted);
 }
 
 void Collector::OnJobEnded(bool committed) {

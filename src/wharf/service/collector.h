@@ -6,6 +6,7 @@
 
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "wharf/base/status.h"
 #include "wharf/content/blob_store.h"
@@ -27,10 +28,11 @@ class Collector {
             lxc::LxcCache* lxc_cache);
 
   // Removes the images of type and canonical name (every tag when `tag` is empty), then
-  // collects and rewrites index.json. NotFound "Image not found: SHOWN" if there is none.
-  // The caller checks that no download of them runs.
-  Result<void> Remove(const std::string& type, const std::string& name, const std::string& tag,
-                      const std::string& shown);
+  // collects and rewrites index.json; returns the records removed. NotFound "Image not
+  // found: SHOWN" if there is none. The caller checks that no download of them runs.
+  Result<std::vector<metadata::ImageRecord>> Remove(const std::string& type,
+                                                    const std::string& name, const std::string& tag,
+                                                    const std::string& shown);
   // After a download ended (the queue's callback): index.json if it committed, and the blobs
   // it or an image it replaced left.
   void OnJobEnded(bool committed);

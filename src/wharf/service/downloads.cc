@@ -1,7 +1,10 @@
 #include "wharf/service/downloads.h"
 
+#include <spdlog/spdlog.h>
+
 #include <set>
 
+#include "wharf/base/log_text.h"
 #include "wharf/service/image_names.h"
 
 namespace wharf::service {
@@ -15,8 +18,9 @@ Result<void> CheckType(const std::string& type) {
 
 }  // namespace
 
-Downloads::Downloads(pull::PullQueue& queue, depot::Depots* depots, Collector& collector)
-    : queue_(queue), depots_(depots), collector_(collector) {}
+Downloads::Downloads(pull::PullQueue& queue, depot::Depots* depots, Collector& collector,
+                     engine::Engine* engine)
+    : queue_(queue), depots_(depots), collector_(collector), engine_(engine) {}
 
 Result<void> Downloads::Start(const DownloadRequest& request) {
   static const std::set<std::string> kSources = {"dockerhub", "appcenter", "qnap"};
@@ -99,7 +103,19 @@ Result<void> Downloads::Delete(const std::string& type, const std::string& name,
     if (!tag.empty()) key_tag = ref->tag.empty() ? ref->digest : ref->tag;
   }
   if (queue_.Busy(type, canonical, key_tag)) return Conflict("Image is downloading: " + shown);
-  return collector_.Remove(type, canonical, key_tag, shown);
+  auto removed = collector_.Remove(type, canonical, key_tag, shown);
+  if (!removed) return Error(removed.error());
+  if (type != "docker" || engine_ == nullptr || !engine_->remove_on_delete()) return {};
+  for (const auto& image : *removed) {
+    if (auto s = engine_->Remove(image); !s) {
+      spdlog::warn("the engine kept {}:{} (deleted from wharf): {}", LogSafe(image.display_name),
+                   LogSafe(image.tag), s.error().message);
+    } else {
+      spdlog::info("removed {}:{} from the engine", LogSafe(image.display_name),
+                   LogSafe(image.tag));
+    }
+  }
+  return {};
 }
 
 }  // namespace wharf::service

@@ -9,6 +9,7 @@
 
 #include "wharf/base/status.h"
 #include "wharf/depot/depots.h"
+#include "wharf/engine/engine.h"
 #include "wharf/pull/pull_queue.h"
 #include "wharf/service/collector.h"
 #include "wharf/service/local_images.h"
@@ -32,8 +33,10 @@ struct DownloadRequest {
 class Downloads {
  public:
   // LXC names are looked up in the appcenter catalog of `depots` (null: every LXC name is
-  // NotFound).
-  Downloads(pull::PullQueue& queue, depot::Depots* depots, Collector& collector);
+  // NotFound). `engine` (may be null) loses the Docker tags deleted here when its
+  // remove_on_delete is on.
+  Downloads(pull::PullQueue& queue, depot::Depots* depots, Collector& collector,
+            engine::Engine* engine = nullptr);
 
   // Validates and queues (or joins) a download. NotFound for LXC names no catalog knows.
   Result<void> Start(const DownloadRequest& request);
@@ -42,7 +45,8 @@ class Downloads {
   // Cancels a waiting, running or failed download. NotFound if there is none.
   Result<void> Cancel(const std::string& type, const std::string& name, const std::string& tag);
   // Deletes every tag of a name (tag empty) or one tag. NotFound "Image not found: NAME";
-  // Conflict while a download of it is waiting or running.
+  // Conflict while a download of it is waiting or running (or handing it to the engine).
+  // The engine's removal of a tag is best effort: its failure is logged, the delete stands.
   Result<void> Delete(const std::string& type, const std::string& name, const std::string& tag);
   // (type, canonical name) of every download waiting or running.
   NameSet BusyNames() { return queue_.BusyNames(); }
@@ -54,6 +58,7 @@ class Downloads {
   pull::PullQueue& queue_;
   depot::Depots* depots_;
   Collector& collector_;
+  engine::Engine* engine_;
 };
 
 }  // namespace wharf::service
