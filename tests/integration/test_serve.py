@@ -31,6 +31,9 @@ def setUpModule():
         with FixtureBuilder(registry) as fx:
             truth["diamond"] = fx.diamond()
             truth["multi"] = fx.multi_arch("library/multi")
+            for name in ("through", "joined", "podman-through"):
+                truth[name] = fx.image(f"lgsd/{name}", ["latest"],
+                                       [{f"/{name}": os.urandom(3000)}], {"cmd": [f"/{name}"]})
     except Exception:
         registry.stop()
         raise
@@ -378,6 +381,71 @@ class Containerd:
         self.log.close()
         subprocess.run(["umount", "-R", f"{self.dir}/root"], capture_output=True)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class PullThroughTest(WharfTestCase):
+    """[serve] pull_through: a manifest wharf lacks is downloaded first, then served."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.wharfd = cls.serve(Wharfd(registry.url, extra_toml="[serve]\npull_through = true\n"))
+        cls.wharfd.add_user(USER, PASSWORD)
+        cls.api = cls.wharfd.client()
+        cls.v2 = V2(cls.wharfd)
+        cls.address = f"127.0.0.1:{cls.wharfd.port}"
+
+    def basic_get(self, path, method="GET"):
+        return self.v2.request(method, path, {"Authorization": basic(USER, PASSWORD)})
+
+    def local_names(self):
+        return set(self.api.local_images())
+
+    def test_skopeo_through_wharf_lands_in_local(self):
+        self.assertNotIn("lgsd/through", self.local_names())
+        out = skopeo("inspect", "--tls-verify=false", "--creds", f"{USER}:{PASSWORD}",
+                     f"docker://{self.address}/lgsd/through:latest")
+        self.assertEqual(json.loads(out)["Digest"], truth["through"].digest)
+        self.assertIn("lgsd/through", self.local_names())
+        self.assertIn("pull-through download user=\"puller\"", self.wharfd.log())
+        for digest in truth["through"].blobs:  # everything verified and stored before
+            self.assertIn(digest.split(":")[1], self.wharfd.blob_files())
+
+    def test_concurrent_requests_join_one_download(self):
+        import concurrent.futures
+        with concurrent.futures.ThreadPoolExecutor(6) as pool:
+            answers = list(pool.map(
+                lambda _: self.basic_get("/v2/lgsd/joined/manifests/latest"), range(6)))
+        for status, headers, raw in answers:
+            self.assertEqual(status, 200, raw)
+            self.assertEqual(headers["Docker-Content-Digest"], truth["joined"].digest)
+        self.assertEqual(self.wharfd.log().count("download of lgsd/joined:latest started"), 1)
+
+    def test_unknown_image_fails_at_once(self):
+        started = time.monotonic()
+        answer = self.basic_get("/v2/lgsd/absent/manifests/latest")
+        self.assertEqual(answer[0], 404, answer[2])
+        error = json.loads(answer[2])["errors"][0]
+        self.assertEqual(error["code"], "MANIFEST_UNKNOWN")
+        self.assertIn("failed", error["message"])
+        # Bounded by the failure, not by pull_through_wait_s (600 s).
+        self.assertLess(time.monotonic() - started, 120)
+        self.assertNotIn("lgsd/absent", self.local_names())
+
+    def test_head_and_podman_through_wharf(self):
+        podman = Podman().start()
+        try:
+            ref = f"{self.address}/lgsd/podman-through:latest"
+            podman.run("pull", "--quiet", "--tls-verify=false", "--creds", f"{USER}:{PASSWORD}",
+                       "--signature-policy", f"{podman.dir}/policy.json", ref, timeout=120)
+            self.assertEqual(podman.inspect(ref)["Id"], truth["podman-through"].id)
+        finally:
+            podman.stop()
+        self.assertIn("lgsd/podman-through", self.local_names())
+
+    def test_digest_references_are_not_pulled_through(self):
+        answer = self.basic_get(f"/v2/lgsd/other/manifests/sha256:{'1' * 64}")
+        self.assertEqual(answer[0], 404)
+        self.assertNotIn("lgsd/other", self.wharfd.log())
 
 
 class ServeModesTest(WharfTestCase):

@@ -89,6 +89,35 @@ struct FileDeadline {
   Clock::time_point Next() const { return std::min(Clock::now() + piece, end); }
 };
 
+// Waits for a deferred answer (http_message.h) on the connection's strand: `poll(last)` runs
+// HttpDeferred::Poll on a worker and resumes here. A wake that comes while Poll runs is kept
+// in a flag, so that none is lost.
+template <class Stream, class PollOnWorker>
+awaitable<HttpResponse> AwaitDeferred(Stream& stream, std::shared_ptr<HttpDeferred> deferred,
+                                      const std::shared_ptr<std::atomic<bool>>& gone,
+                                      const std::atomic<bool>& stopping, PollOnWorker poll) {
+  auto timer = std::make_shared<net::steady_timer>(stream.get_executor());
+  auto woken = std::make_shared<std::atomic<bool>>(false);
+  auto wake = [timer, woken, ex = stream.get_executor()] {
+    woken->store(true);
+    net::post(ex, [timer] { timer->cancel(); });
+  };
+  deferred->Subscribe(wake);
+  const auto end = Clock::now() + deferred->Wait();
+  for (;;) {
+    const bool last = Clock::now() >= end || gone->load() || stopping.load();
+    std::optional<HttpResponse> answer = co_await poll(*deferred, last);
+    if (answer) co_return std::move(*answer);
+    if (woken->exchange(false)) continue;
+    WatchForClose(RawSocket(stream), gone, wake);
+    timer->expires_at(end);
+    error_code ec;
+    co_await timer->async_wait(net::redirect_error(use_awaitable, ec));
+    error_code ignored;
+    RawSocket(stream).cancel(ignored);  // ends the watch
+  }
+}
+
 // Sends `length` bytes of `fd` from `offset` with sendfile(2), waiting for the socket while
 // it is full, within `deadline`. False if the client left, stalled or the file ended early.
 inline awaitable<bool> SendFileRange(tcp::socket& socket, int fd, uint64_t offset, uint64_t length,

@@ -7,6 +7,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "wharf/api/pull_through.h"
 #include "wharf/base/log_text.h"
 #include "wharf/serve/repository_name.h"
 
@@ -81,14 +82,16 @@ HttpResponse DistErrorAnswer(const serve::DistError& error) {
 }
 
 Distribution::Distribution(DistributionOptions options, serve::ServedImages* served,
-                           service::Auth& auth, service::LoginThrottle& throttle, Clock& clock)
+                           service::Auth& auth, service::LoginThrottle& throttle, Clock& clock,
+                           PullThrough* pull_through)
     : options_(options),
       served_(served),
       auth_(auth),
       throttle_(throttle),
       clock_(clock),
       tokens_(clock, options.token_ttl_s),
-      credentials_(clock) {}
+      credentials_(clock),
+      pull_through_(pull_through) {}
 
 HttpHandler::Lane Distribution::LaneOf(const HttpRequest& head) const {
   if (head.path == "/v2/token" || BasicCredentials(head.HeaderOr("authorization"))) {
@@ -133,6 +136,10 @@ HttpResponse Distribution::Refused(const HttpRequest& req, const serve::DistErro
 
 serve::DistResult<void> Distribution::Verify(const HttpRequest& req, const std::string& user,
                                              const std::string& password) {
+  if (credentials_.Known(user, password)) return {};
+  // One verification at a time: a client's parallel requests with the same new pair wait
+  // for the first one's hash instead of each counting as an attempt in the throttle.
+  std::lock_guard lock(verify_mu_);
   if (credentials_.Known(user, password)) return {};
   if (int64_t wait = throttle_.Begin(user, req.remote_addr, clock_.NowSeconds()); wait > 0) {
     return serve::DistFail(429, "TOOMANYREQUESTS",
@@ -229,7 +236,7 @@ HttpResponse Distribution::Route(const HttpRequest& req, const serve::PullGrant&
   }
   switch (p.kind) {
     case Parsed::kManifest:
-      return Manifest(req, *repository, p.reference);
+      return Manifest(req, grant, *repository, p.reference);
     case Parsed::kBlob:
       return Blob(req, *repository, p.reference);
     default: {
@@ -240,19 +247,28 @@ HttpResponse Distribution::Route(const HttpRequest& req, const serve::PullGrant&
   }
 }
 
-HttpResponse Distribution::Manifest(const HttpRequest& req, const std::string& repository,
-                                    const std::string& reference) {
-  auto manifest = served_->Manifest(repository, reference);
-  if (!manifest) return DistErrorAnswer(manifest.error());
-  HttpResponse res;
-  res.AddHeader("Docker-Content-Digest", manifest->digest);
-  res.AddHeader("ETag", "\"" + manifest->digest + "\"");
-  if (req.HeaderOr("if-none-match") == "\"" + manifest->digest + "\"") {
-    res.status = 304;
+HttpResponse Distribution::Manifest(const HttpRequest& req, const serve::PullGrant& grant,
+                                    const std::string& repository, const std::string& reference) {
+  auto answer = [if_none_match = req.HeaderOr("if-none-match")](serve::ServedManifest m) {
+    HttpResponse res;
+    res.AddHeader("Docker-Content-Digest", m.digest);
+    res.AddHeader("ETag", "\"" + m.digest + "\"");
+    if (if_none_match == "\"" + m.digest + "\"") {
+      res.status = 304;
+      return res;
+    }
+    res.SetBody(std::move(m.bytes), m.media_type);
     return res;
+  };
+  auto manifest = served_->Manifest(repository, reference);
+  if (manifest) return answer(std::move(*manifest));
+  const auto& code = manifest.error().code;
+  if (pull_through_ != nullptr && (code == "NAME_UNKNOWN" || code == "MANIFEST_UNKNOWN") &&
+      reference.find(':') == std::string::npos) {
+    return pull_through_->Start(repository, reference, grant.username, req.remote_addr,
+                                std::move(answer));
   }
-  res.SetBody(std::move(manifest->bytes), manifest->media_type);
-  return res;
+  return DistErrorAnswer(manifest.error());
 }
 
 HttpResponse Distribution::Blob(const HttpRequest& req, const std::string& repository,

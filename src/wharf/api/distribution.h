@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
 
@@ -31,18 +32,23 @@
 
 namespace wharf::api {
 
+class PullThrough;
+
 struct DistributionOptions {
   bool enabled = true;     // [serve] enabled
   bool anonymous = false;  // [serve] anonymous
   int64_t token_ttl_s = 300;
-  bool tls = false;  // the listener speaks HTTPS (the token realm's scheme)
+  bool pull_through = false;          // [serve] pull_through (pull_through.h)
+  int64_t pull_through_wait_s = 600;  // [serve] pull_through_wait_s
+  bool tls = false;                   // the listener speaks HTTPS (the token realm's scheme)
 };
 
 class Distribution {
  public:
   // All must outlive this. `served` null: /v2/ answers 404 UNSUPPORTED.
+  // `pull_through` null: a manifest that is not stored is MANIFEST_UNKNOWN.
   Distribution(DistributionOptions options, serve::ServedImages* served, service::Auth& auth,
-               service::LoginThrottle& throttle, Clock& clock);
+               service::LoginThrottle& throttle, Clock& clock, PullThrough* pull_through);
 
   // Is this request for the Distribution API ("/v2" or under "/v2/")?
   static bool Claims(std::string_view path) { return path == "/v2" || path.starts_with("/v2/"); }
@@ -60,8 +66,8 @@ class Distribution {
   HttpResponse Refused(const HttpRequest& req, const serve::DistError& error,
                        const std::string& scope);
   HttpResponse Route(const HttpRequest& req, const serve::PullGrant& grant);
-  HttpResponse Manifest(const HttpRequest& req, const std::string& repository,
-                        const std::string& reference);
+  HttpResponse Manifest(const HttpRequest& req, const serve::PullGrant& grant,
+                        const std::string& repository, const std::string& reference);
   HttpResponse Blob(const HttpRequest& req, const std::string& repository,
                     const std::string& digest);
   HttpResponse Listing(const HttpRequest& req, const char* key, const std::string& name,
@@ -74,6 +80,8 @@ class Distribution {
   Clock& clock_;
   serve::PullTokens tokens_;
   serve::CredentialCache credentials_;
+  std::mutex verify_mu_;  // held while Basic credentials are verified
+  PullThrough* pull_through_;
 };
 
 // {"errors": [{"code": ..., "message": ..., "detail": null}]} with the error's status.

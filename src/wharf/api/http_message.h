@@ -5,6 +5,7 @@
 
 #include <any>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -59,6 +60,23 @@ class HttpStream {
   virtual std::string Heartbeat() = 0;
 };
 
+struct HttpResponse;
+
+// An answer that waits for something (a pull-through download) without holding a thread: the
+// server calls Subscribe once, then Poll on a worker, again after each wake, and a last time
+// (`last` true) when Wait() has passed or the client left, until Poll gives the answer (which
+// may not be deferred itself).
+class HttpDeferred {
+ public:
+  virtual ~HttpDeferred() = default;
+  // `wake` is to be called, from any thread, whenever Poll may have an answer.
+  virtual void Subscribe(std::function<void()> wake) = 0;
+  // The answer, or nullopt to wait for the next wake; never nullopt when `last`.
+  virtual std::optional<HttpResponse> Poll(bool last) = 0;
+  // How long to wait at most.
+  virtual std::chrono::seconds Wait() const = 0;
+};
+
 // A range of an open file answered as the body (a blob of the Distribution API), sent with
 // sendfile(2) on plain TCP connections and read piece by piece under TLS; Content-Length is
 // `length`.
@@ -75,6 +93,7 @@ struct HttpResponse {
   std::shared_ptr<const std::string> body;  // null = empty; shared, so never copied
   std::shared_ptr<HttpStream> stream;       // set: a chunked stream instead of body
   std::shared_ptr<FileBody> file;           // set: this file range instead of body
+  std::shared_ptr<HttpDeferred> deferred;   // set: the answer comes later, from it
   bool close = false;                       // close the connection after this answer
 
   void SetBody(std::string text, std::string type = "application/json");

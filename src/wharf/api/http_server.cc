@@ -265,6 +265,16 @@ awaitable<bool> HttpServer::Impl::Exchange(Stream& stream, beast::flat_buffer& b
     answer.close = true;  // refused before its body, which is not read
     co_return co_await RefuseWith(stream, std::move(answer), version);
   }
+  while (answer.deferred) {  // a pull-through request waiting for its download
+    answer = co_await AwaitDeferred(
+        stream, std::move(answer.deferred), gone, stopping,
+        [&](HttpDeferred& d, bool last) -> awaitable<std::optional<HttpResponse>> {
+          HttpResponse polled = co_await OnWorker(
+              lane, stream, gone, [&] { return d.Poll(last).value_or(HttpResponse{.status = 0}); });
+          if (polled.status == 0) co_return std::nullopt;
+          co_return polled;
+        });
+  }
   bool keep = head.keep_alive() && !answer.close && !answer.stream &&
               served + 1 < options.max_requests_per_connection && !stopping.load();
   bool written = co_await Write(stream, answer, version, keep, request.method == "HEAD");

@@ -7,6 +7,7 @@
 
 #include "wharf/api/handlers.h"
 #include "wharf/api/listing.h"
+#include "wharf/api/pull_through.h"
 #include "wharf/api/request_params.h"
 #include "wharf/api/router.h"
 #include "wharf/api/views.h"
@@ -65,6 +66,7 @@ struct Server::Impl : HttpHandler {
   service::LoginThrottle throttle;
   LocalListingCache local_listings;
   EventStreamSlots streams;
+  std::unique_ptr<PullThrough> pull_through;
   Distribution distribution;
   std::unique_ptr<HttpServer> http;
 
@@ -74,8 +76,13 @@ struct Server::Impl : HttpHandler {
         local(s.local),
         downloads(s.downloads),
         streams(options.max_event_streams_per_user, options.max_event_streams),
+        pull_through(options.serve.pull_through && s.served != nullptr
+                         ? std::make_unique<PullThrough>(
+                               *s.served, s.downloads, s.events,
+                               std::chrono::seconds(options.serve.pull_through_wait_s))
+                         : nullptr),
         distribution(WithTls(options.serve, !options.http.tls_cert.empty()), s.served, s.auth,
-                     throttle, *options.clock) {}
+                     throttle, *options.clock, pull_through.get()) {}
 
   static DistributionOptions WithTls(DistributionOptions o, bool tls) {
     o.tls = tls;

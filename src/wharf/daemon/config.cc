@@ -97,6 +97,32 @@ Result<void> ParseHttp(TableReader& top, HttpConfig& c, const std::string& origi
   return r.RejectUnknown();
 }
 
+Result<void> ParseEngine(TableReader& top, EngineConfig& c, const std::string& origin) {
+  auto table = top.Table("engine");
+  if (!table) return Error(table.error());
+  TableReader r(**table, "engine.", origin);
+  WHARF_RETURN_IF_ERROR(r.Read("socket", c.socket));
+  WHARF_RETURN_IF_ERROR(r.Read("remove_on_delete", c.remove_on_delete));
+  WHARF_RETURN_IF_ERROR(r.Read("timeout_s", c.timeout_s));
+  WHARF_RETURN_IF_ERROR(CheckPositive(r, "timeout_s", c.timeout_s));
+  return r.RejectUnknown();
+}
+
+Result<void> ParseServe(TableReader& top, ServeConfig& c, const std::string& origin) {
+  auto table = top.Table("serve");
+  if (!table) return Error(table.error());
+  TableReader r(**table, "serve.", origin);
+  WHARF_RETURN_IF_ERROR(r.Read("enabled", c.enabled));
+  WHARF_RETURN_IF_ERROR(r.Read("anonymous", c.anonymous));
+  WHARF_RETURN_IF_ERROR(r.Read("pull_through", c.pull_through));
+  for (auto [key, field] : {std::pair{"token_ttl_s", &c.token_ttl_s},
+                            std::pair{"pull_through_wait_s", &c.pull_through_wait_s}}) {
+    WHARF_RETURN_IF_ERROR(r.Read(key, *field));
+    WHARF_RETURN_IF_ERROR(CheckPositive(r, key, *field));
+  }
+  return r.RejectUnknown();
+}
+
 }  // namespace
 
 Result<std::pair<std::string, int>> SplitHostPort(std::string_view listen) {
@@ -235,6 +261,8 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin) 
   WHARF_RETURN_IF_ERROR(ParseSmallTables(top, c, o));
   WHARF_RETURN_IF_ERROR(ParseHub(top, c, o));
   WHARF_RETURN_IF_ERROR(ParseRegistries(top, c, o));
+  WHARF_RETURN_IF_ERROR(ParseEngine(top, c.engine, o));
+  WHARF_RETURN_IF_ERROR(ParseServe(top, c.serve, o));
   WHARF_RETURN_IF_ERROR(top.RejectUnknown());
   return c;
 }

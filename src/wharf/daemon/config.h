@@ -34,6 +34,24 @@ struct HttpConfig {
   int64_t upstream_timeout_s = 30;  // a registry call made for a request, in total
 };
 
+// [engine]: the hand-off of Docker downloads to the local Docker or Podman (see the README,
+// "Hand-off to Docker or Podman").
+struct EngineConfig {
+  std::string socket;             // the engine's Unix socket; "" = no hand-off
+  bool remove_on_delete = false;  // a wharf delete also removes the tag from the engine
+  int64_t timeout_s = 600;        // one load or remove, in total
+};
+
+// [serve]: the Distribution API on /v2/, for the LAN's engines (see the README, "Use wharf's
+// images").
+struct ServeConfig {
+  bool enabled = true;                // serve the local Docker images on /v2/
+  bool anonymous = false;             // anyone who reaches the listener may pull (trusted networks)
+  bool pull_through = false;          // a request for an image not stored downloads it
+  int64_t token_ttl_s = 300;          // how long a token of /v2/token lives
+  int64_t pull_through_wait_s = 600;  // how long a pull-through request waits for its download
+};
+
 struct Config {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = "var";
@@ -43,6 +61,8 @@ struct Config {
   int64_t max_connections = 4096;          // HTTP connections open at once; more get 503
   std::vector<std::string> allowed_hosts;  // Host header names accepted; empty = any
   HttpConfig http;
+  EngineConfig engine;
+  ServeConfig serve;
   int64_t session_ttl_s = 86400;
   std::string dockerhub_registry = "https://registry-1.docker.io";
   std::string dockerhub_index = "https://index.docker.io";

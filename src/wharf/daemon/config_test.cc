@@ -134,6 +134,33 @@ TEST(ConfigTest, ShippedExampleParses) {
   EXPECT_EQ(c->http.header_timeout_s, defaults.http.header_timeout_s);
   EXPECT_EQ(c->http.max_event_streams_per_user, defaults.http.max_event_streams_per_user);
   EXPECT_EQ(c->http.upstream_timeout_s, defaults.http.upstream_timeout_s);
+  EXPECT_EQ(c->engine.socket, "");
+  EXPECT_EQ(c->engine.remove_on_delete, defaults.engine.remove_on_delete);
+  EXPECT_EQ(c->engine.timeout_s, defaults.engine.timeout_s);
+}
+
+TEST(ConfigTest, Engine) {
+  auto off = ParseConfig("", "t.toml");
+  ASSERT_TRUE(off);
+  EXPECT_EQ(off->engine.socket, "");
+  EXPECT_FALSE(off->engine.remove_on_delete);
+  auto c = ParseConfig(
+      "[engine]\nsocket = \"/run/podman/podman.sock\"\nremove_on_delete = true\ntimeout_s = 9\n",
+      "t.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->engine.socket, "/run/podman/podman.sock");
+  EXPECT_TRUE(c->engine.remove_on_delete);
+  EXPECT_EQ(c->engine.timeout_s, 9);
+  for (auto [text, message] :
+       {std::pair{"[engine]\nsocket = 1", "engine.socket: expected a string"},
+        std::pair{"[engine]\nremove_on_delete = \"yes\"",
+                  "engine.remove_on_delete: expected a boolean"},
+        std::pair{"[engine]\ntimeout_s = 0", "engine.timeout_s: must be greater"},
+        std::pair{"[engine]\nsocker = \"x\"", "engine.socker: unknown key"}}) {
+    auto bad = ParseConfig(text, "t.toml");
+    ASSERT_FALSE(bad) << text;
+    EXPECT_NE(bad.error().message.find(message), std::string::npos) << bad.error().message;
+  }
 }
 
 TEST(ConfigTest, HttpLimits) {

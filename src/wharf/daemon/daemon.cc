@@ -18,6 +18,7 @@
 #include "wharf/content/blob_store.h"
 #include "wharf/daemon/data_dir_check.h"
 #include "wharf/depot/depots.h"
+#include "wharf/engine/engine.h"
 #include "wharf/fsck/data_dir_lock.h"
 #include "wharf/lxc/lxc_cache.h"
 #include "wharf/lxc/lxc_fetcher.h"
@@ -32,6 +33,7 @@
 #include "wharf/pull/pull_queue.h"
 #include "wharf/registry/client.h"
 #include "wharf/registry/http_getter.h"
+#include "wharf/serve/served_images.h"
 #include "wharf/service/auth.h"
 #include "wharf/service/collector.h"
 #include "wharf/service/downloads.h"
@@ -111,7 +113,28 @@ api::ServerOptions ServerOptionsOf(const Config& config, const std::filesystem::
   h.idle_timeout_s = static_cast<int>(config.http.idle_timeout_s);
   h.write_timeout_s = static_cast<int>(config.http.write_timeout_s);
   h.min_rate_bytes_s = static_cast<size_t>(config.http.min_rate_bytes_s);
+  o.serve.enabled = config.serve.enabled;
+  o.serve.anonymous = config.serve.anonymous;
+  o.serve.token_ttl_s = config.serve.token_ttl_s;
+  o.serve.pull_through = config.serve.pull_through;
+  o.serve.pull_through_wait_s = config.serve.pull_through_wait_s;
   return o;
+}
+
+// With [engine] socket set, every Docker download ends with its hand-off to that engine.
+engine::EngineOptions EngineOptionsOf(const Config& config) {
+  return {config.engine.socket, config.engine.remove_on_delete,
+          static_cast<int>(config.engine.timeout_s)};
+}
+
+void HandDockerImagesTo(engine::Engine& engine, pull::PullQueue& queue) {
+  if (!engine.enabled()) return;
+  spdlog::info("Docker downloads are handed to the engine at {}{}", engine.socket(),
+               engine.remove_on_delete() ? " (and removed from it on delete)" : "");
+  queue.SetHandOff("docker",
+                   [&engine](const metadata::ImageRecord& image, const std::atomic<bool>& cancel) {
+                     return engine.Load(image, &cancel);
+                   });
 }
 
 // The store's services, wired once in order (each takes what it needs, built before it),
@@ -132,6 +155,7 @@ Result<void> Serve(const Config& config, const oci::Platform& platform,
   pull::EventBus events;
   pull::ImageChanges changes;
   lxc::LxcCache lxc_cache(config.lxc_cache_dir);
+  engine::Engine engine(store, EngineOptionsOf(config));
   service::LocalImages local(store, images, changes);
   service::Collector collector(store, images, pins, local, changes, &events, &lxc_cache);
   pull::PullQueue queue(
@@ -142,6 +166,7 @@ Result<void> Serve(const Config& config, const oci::Platform& platform,
   docker_options.range_restarts = static_cast<int>(config.attempts);
   pull::DockerFetcher docker(docker_options, store, client, pins);
   queue.AddFetcher("docker", &docker);
+  HandDockerImagesTo(engine, queue);
   // LXC images: names from the appcenter catalog, files from its image servers.
   lxc::LxcFetcherOptions lxc_options;
   lxc_options.request_tries = static_cast<int>(config.attempts);
@@ -150,7 +175,7 @@ Result<void> Serve(const Config& config, const oci::Platform& platform,
                               [&depots] { return (*depots)->Appcenter(); });
   queue.AddFetcher("lxc", &lxc_fetcher);
   service::RemoteImages remote(client, local, platform);
-  service::Downloads downloads(queue, depots->get(), collector);
+  service::Downloads downloads(queue, depots->get(), collector, &engine);
 
   // A kill between a delete's commit and its garbage collection leaves unreferenced blobs:
   // they are collected once the server listens, unless an unfinished download may resume
@@ -159,8 +184,10 @@ Result<void> Serve(const Config& config, const oci::Platform& platform,
   const bool collect_at_start =
       recorded && std::ranges::all_of(*recorded, [](const auto& j) { return j.state == "failed"; });
 
-  auto created = api::Server::Create(ServerOptionsOf(config, depot_options.share_dir),
-                                     {local, remote, downloads, auth, **depots, events});
+  serve::ServedImages served_images(local, store);
+  auto created =
+      api::Server::Create(ServerOptionsOf(config, depot_options.share_dir),
+                          {local, remote, downloads, auth, **depots, events, &served_images});
   if (!created) return Error(created.error());
   api::Server& server = **created;
   auto port = server.Bind(listen.first, listen.second);
