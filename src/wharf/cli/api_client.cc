@@ -125,9 +125,8 @@ Result<nlohmann::json> ApiClient::Call(std::string_view method, const std::strin
                                        const std::optional<nlohmann::json>& body) const {
   HeaderList headers(curl_slist_append(nullptr, "Accept: application/json"));
   char error_buffer[CURL_ERROR_SIZE] = {};
-  auto easy = NewEasy(options_, path, headers, error_buffer);
-  if (!easy) return Error(easy.error());
-  CURL* c = easy->get();
+  WHARF_ASSIGN_OR_RETURN(auto easy, NewEasy(options_, path, headers, error_buffer));
+  CURL* c = easy.get();
   std::string payload;
   if (body) {
     payload = body->dump();
@@ -165,9 +164,8 @@ Result<ApiClient::LoginReply> ApiClient::Login(const std::string& username,
                                                const std::string& password) const {
   HeaderList headers(curl_slist_append(nullptr, "Accept: application/json"));
   char error_buffer[CURL_ERROR_SIZE] = {};
-  auto easy = NewEasy(options_, "/api/v1/login", headers, error_buffer);
-  if (!easy) return Error(easy.error());
-  CURL* c = easy->get();
+  WHARF_ASSIGN_OR_RETURN(auto easy, NewEasy(options_, "/api/v1/login", headers, error_buffer));
+  CURL* c = easy.get();
   std::string form = "username=" + EscapeQuery(username) + "&password=" + EscapeQuery(password);
   curl_easy_setopt(c, CURLOPT_POSTFIELDS, form.c_str());
   curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(form.size()));
@@ -239,9 +237,8 @@ Result<void> ApiClient::Stream(const std::string& path, const std::vector<std::s
   HeaderList list(curl_slist_append(nullptr, "Accept: text/event-stream"));
   for (const auto& h : headers) list.reset(curl_slist_append(list.release(), h.c_str()));
   char error_buffer[CURL_ERROR_SIZE] = {};
-  auto easy = NewEasy(options_, path, list, error_buffer);
-  if (!easy) return Error(easy.error());
-  CURL* c = easy->get();
+  WHARF_ASSIGN_OR_RETURN(auto easy, NewEasy(options_, path, list, error_buffer));
+  CURL* c = easy.get();
   StreamState state{c, &handlers};
   curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, StreamHeader);

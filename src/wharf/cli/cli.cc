@@ -46,20 +46,17 @@ int Report(const Status& error) {
 
 // An API client for the saved session.
 Result<ApiClient> SessionClient(const SessionStore& store, const std::string& user_agent) {
-  auto session = store.Load();
-  if (!session) return Error(session.error());
-  return ApiClient(
-      {.server = session->server, .cookie = session->cookie, .user_agent = user_agent});
+  WHARF_ASSIGN_OR_RETURN(auto session, store.Load());
+  return ApiClient({.server = session.server, .cookie = session.cookie, .user_agent = user_agent});
 }
 
 Result<void> RunPull(const ApiClient& api, const Flags& f) {
-  auto arg = ParseImageArg(f.image);
-  if (!arg) return Error(arg.error());
+  WHARF_ASSIGN_OR_RETURN(auto arg, ParseImageArg(f.image));
   PullRequest r;
   r.type = f.type.empty() ? "docker" : f.type;
   r.from = !f.from.empty() ? f.from : (r.type == "lxc" ? "appcenter" : "dockerhub");
-  r.name = arg->name;
-  r.tag = arg->tag.empty() ? "latest" : arg->tag;
+  r.name = arg.name;
+  r.tag = arg.tag.empty() ? "latest" : arg.tag;
   r.json = f.json;
   return Pull(api, r);
 }
@@ -139,18 +136,17 @@ Result<void> RunCommand(const Commands& c, const Flags& f, SessionStore& store,
                         const std::string& user_agent) {
   if (*c.login) return Login(store, {f.server, f.username, f.password_stdin, f.json, user_agent});
   if (*c.logout) return Logout(store, user_agent, f.json);
-  auto api = SessionClient(store, user_agent);
-  if (!api) return Error(api.error());
-  if (*c.ls) return ListImages(*api, {"local", f.type, f.text, f.no_trunc, f.json});
+  WHARF_ASSIGN_OR_RETURN(auto api, SessionClient(store, user_agent));
+  if (*c.ls) return ListImages(api, {"local", f.type, f.text, f.no_trunc, f.json});
   if (*c.search) {
-    return ListImages(*api,
+    return ListImages(api,
                       {f.from.empty() ? "dockerhub" : f.from, f.type, f.text, f.no_trunc, f.json});
   }
-  if (*c.tags) return ShowTags(*api, f.image, f.official, f.json);
-  if (*c.pull) return RunPull(*api, f);
-  if (*c.status) return ShowDownloads(*api, f.json);
-  if (*c.inspect) return Inspect(*api, f.image, f.remote);
-  return RemoveImages(*api, f.images, f.type.empty() ? "docker" : f.type, f.json);
+  if (*c.tags) return ShowTags(api, f.image, f.official, f.json);
+  if (*c.pull) return RunPull(api, f);
+  if (*c.status) return ShowDownloads(api, f.json);
+  if (*c.inspect) return Inspect(api, f.image, f.remote);
+  return RemoveImages(api, f.images, f.type.empty() ? "docker" : f.type, f.json);
 }
 
 }  // namespace

@@ -48,8 +48,7 @@ void PrintJson(const nlohmann::json& j, int indent) {
 }
 
 Result<void> Login(const SessionStore& store, const LoginOptions& o) {
-  auto server = ChooseServer(store, o.server);
-  if (!server) return Error(server.error());
+  WHARF_ASSIGN_OR_RETURN(auto server, ChooseServer(store, o.server));
   InterruptCatcher catcher;  // Ctrl-C at a prompt must not leave the terminal without echo
   std::string username = o.username;
   if (username.empty()) {
@@ -62,21 +61,19 @@ Result<void> Login(const SessionStore& store, const LoginOptions& o) {
     username = *asked;
     if (username.empty()) return InvalidArgument("a user name is required");
   }
-  auto password = ReadPassword(o.password_stdin);
-  if (!password) return Error(password.error());
-  if (password->empty()) return InvalidArgument("the password is empty");
+  WHARF_ASSIGN_OR_RETURN(auto password, ReadPassword(o.password_stdin));
+  if (password.empty()) return InvalidArgument("the password is empty");
 
-  ApiClient api({.server = *server, .cookie = "", .user_agent = o.user_agent});
-  auto reply = api.Login(username, *password);
-  if (!reply) return Error(reply.error());
-  Session session{*server, reply->cookie, StringField(reply->body, "username"),
-                  StringField(reply->body, "logintime")};
+  ApiClient api({.server = server, .cookie = "", .user_agent = o.user_agent});
+  WHARF_ASSIGN_OR_RETURN(auto reply, api.Login(username, password));
+  Session session{server, reply.cookie, StringField(reply.body, "username"),
+                  StringField(reply.body, "logintime")};
   if (session.username.empty()) session.username = username;
   WHARF_RETURN_IF_ERROR(store.Save(session));
   if (o.json) {
-    PrintJson(reply->body);
+    PrintJson(reply.body);
   } else {
-    std::printf("Login Succeeded (%s at %s)\n", session.username.c_str(), server->c_str());
+    std::printf("Login Succeeded (%s at %s)\n", session.username.c_str(), server.c_str());
   }
   return {};
 }
@@ -94,8 +91,7 @@ Result<void> Logout(const SessionStore& store, const std::string& user_agent, bo
   }
   ApiClient api({.server = session->server, .cookie = session->cookie, .user_agent = user_agent});
   auto reply = api.Call("PUT", "/api/v1/logout");
-  auto removed = store.Remove();
-  if (!removed) return Error(removed.error());
+  WHARF_RETURN_IF_ERROR(store.Remove());
   if (!reply && reply.error().code != Code::kUnauthenticated) {
     std::fprintf(stderr, "wharf: warning: the session was forgotten here but not ended at %s: %s\n",
                  session->server.c_str(), reply.error().message.c_str());
@@ -125,11 +121,10 @@ Result<void> ListImages(const ApiClient& api, const ListOptions& o) {
 }
 
 Result<void> ShowTags(const ApiClient& api, const std::string& name, bool official, bool json) {
-  auto arg = ParseImageArg(name);
-  if (!arg) return Error(arg.error());
-  if (!arg->tag.empty()) return InvalidArgument("give a name without a tag: \"" + name + "\"");
+  WHARF_ASSIGN_OR_RETURN(auto arg, ParseImageArg(name));
+  if (!arg.tag.empty()) return InvalidArgument("give a name without a tag: \"" + name + "\"");
   std::string path = "/api/v1/image/dockerhub/docker/" + std::string(official ? "1" : "0") + "/" +
-                     EscapePath(arg->name) + "/tags";
+                     EscapePath(arg.name) + "/tags";
   auto tags = api.Get(path);
   if (!tags) return Error(tags.error());
   if (json) {
@@ -152,10 +147,9 @@ Result<void> ShowDownloads(const ApiClient& api, bool json) {
 }
 
 Result<void> Inspect(const ApiClient& api, const std::string& image, bool remote) {
-  auto arg = ParseImageArg(image);
-  if (!arg) return Error(arg.error());
-  std::string path = "/api/v1/image/docker/" + EscapePath(arg->name) + "/" +
-                     EscapePath(arg->tag.empty() ? "latest" : arg->tag) +
+  WHARF_ASSIGN_OR_RETURN(auto arg, ParseImageArg(image));
+  std::string path = "/api/v1/image/docker/" + EscapePath(arg.name) + "/" +
+                     EscapePath(arg.tag.empty() ? "latest" : arg.tag) +
                      (remote ? "/remote_inspect" : "/inspect");
   auto view = api.Get(path);
   if (!view) return Error(view.error());

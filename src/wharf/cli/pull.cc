@@ -78,8 +78,7 @@ class PullSession {
 Result<void> PullSession::StartDownload() {
   std::string path = "/api/v1/image/" + r_.from + "/" + r_.type + "/" + EscapePath(r_.name) + "/" +
                      EscapePath(r_.tag) + "/download";
-  auto started = api_.Call("POST", path, nlohmann::json::object());
-  if (!started) return Error(started.error());
+  WHARF_RETURN_IF_ERROR(api_.Call("POST", path, nlohmann::json::object()));
   return {};
 }
 
@@ -108,10 +107,9 @@ Result<void> PullSession::PollOnce() {
       }
     }
   }
-  auto installed = Installed();
-  if (!installed) return Error(installed.error());
+  WHARF_ASSIGN_OR_RETURN(auto installed, Installed());
   nlohmann::json end = {{"type", r_.type}, {"name", display_}, {"tag", r_.tag}};
-  if (*installed) {
+  if (installed) {
     end["status"] = "done";
     end["percent"] = 100;
     end["bytes_done"] = state_.bytes_total > 0 ? state_.bytes_total : state_.bytes_done;
@@ -192,9 +190,8 @@ Result<void> PullSession::Run() {
   double last_news = Now();
   while (!state_.finished()) {
     if (InterruptCatcher::Take()) {
-      auto follow = OnInterrupt();
-      if (!follow) return Error(follow.error());
-      if (!*follow) return {};
+      WHARF_ASSIGN_OR_RETURN(auto follow, OnInterrupt());
+      if (!follow) return {};
     }
     if (streaming) {
       if (auto e = feed.Next(200)) {

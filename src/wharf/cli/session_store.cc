@@ -30,9 +30,8 @@ Result<fs::path> DefaultSessionPath() {
 Result<Session> SessionStore::Load() const {
   std::error_code ec;
   if (!fs::exists(path_, ec)) return Unauthenticated("not logged in; run `wharf login` first");
-  auto text = ReadFile(path_, 1 << 20);
-  if (!text) return Error(text.error());
-  auto j = nlohmann::json::parse(*text, nullptr, false);
+  WHARF_ASSIGN_OR_RETURN(auto text, ReadFile(path_, 1 << 20));
+  auto j = nlohmann::json::parse(text, nullptr, false);
   auto str = [&](const char* key) -> std::string {
     auto it = j.find(key);
     return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();

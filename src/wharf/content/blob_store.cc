@@ -186,15 +186,14 @@ Result<void> Ingest::Open() {
   if (expected_size_ >= 0 && resume_at > expected_size_) resume_at = 0;
   if (resume_at > 0) {
     std::string scratch(kWriteBufferSize, '\0');
-    auto hashed = ReadFileChunks(
-        path, scratch,
-        [this](std::string_view piece) -> Result<void> {
-          hash_.Update(piece.data(), piece.size());
-          return {};
-        },
-        resume_at);
-    if (!hashed) return Error(std::move(hashed).error());
-    resume_at = *hashed;
+    WHARF_ASSIGN_OR_RETURN(auto hashed, ReadFileChunks(
+                                            path, scratch,
+                                            [this](std::string_view piece) -> Result<void> {
+                                              hash_.Update(piece.data(), piece.size());
+                                              return {};
+                                            },
+                                            resume_at));
+    resume_at = hashed;
   }
   // The blob's full length, never committed (a stop after the last byte, before the rename):
   // kept if it is the blob, for a Commit without a download; otherwise not even a prefix.

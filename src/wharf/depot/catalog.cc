@@ -49,16 +49,14 @@ Result<LxcSource> ParseSource(const json& obj, const std::string& where) {
   if (!obj.is_object()) return InvalidArgument(where + ": \"source\" must be an object");
   EntryReader r(obj, where + ": source");
   LxcSource s;
-  auto protocol = r.Required("protocol");
-  if (!protocol) return Error(protocol.error());
-  s.protocol = *protocol;
+  WHARF_ASSIGN_OR_RETURN(auto protocol, r.Required("protocol"));
+  s.protocol = protocol;
   if (s.protocol == "simplestreams" || s.protocol == "lxc-download") {
     for (auto [key, field] :
          {std::pair{"server", &s.server}, std::pair{"os", &s.os}, std::pair{"release", &s.release},
           std::pair{"arch", &s.arch}, std::pair{"variant", &s.variant}}) {
-      auto v = r.Required(key);
-      if (!v) return Error(v.error());
-      *field = *v;
+      WHARF_ASSIGN_OR_RETURN(auto v, r.Required(key));
+      *field = v;
     }
     if (!s.server.starts_with("http://") && !s.server.starts_with("https://")) {
       return r.Bad("\"server\" must be an http:// or https:// URL");
@@ -99,9 +97,8 @@ Result<CatalogEntry> ParseEntry(const json& obj, const std::string& where) {
        {std::pair{"name", &e.name}, std::pair{"type", &e.type}, std::pair{"title", &e.title},
         std::pair{"version", &e.version}, std::pair{"description", &e.description},
         std::pair{"icon", &e.icon}, std::pair{"arch", &e.arch}}) {
-    auto v = r.Required(key);
-    if (!v) return Error(v.error());
-    *field = *v;
+    WHARF_ASSIGN_OR_RETURN(auto v, r.Required(key));
+    *field = v;
   }
   auto icon_local = r.Optional("icon_local", false);
   if (!icon_local) return Error(icon_local.error());
@@ -135,9 +132,8 @@ Result<CatalogEntry> ParseEntry(const json& obj, const std::string& where) {
   e.location = *location;
   if (r.Has("source")) {
     if (e.type != "lxc") return r.Bad("\"source\" is only for lxc entries");
-    auto source = ParseSource(obj["source"], where);
-    if (!source) return Error(source.error());
-    e.source = *source;
+    WHARF_ASSIGN_OR_RETURN(auto source, ParseSource(obj["source"], where));
+    e.source = source;
   } else if (e.type == "lxc") {
     return r.Bad("lxc entries need a \"source\"");
   }
@@ -174,12 +170,11 @@ Result<Catalog> ParseCatalog(std::string_view json_text, std::string_view origin
         (*images)[i]["name"].is_string()) {
       where += " (" + (*images)[i]["name"].get<std::string>() + ")";
     }
-    auto entry = ParseEntry((*images)[i], where);
-    if (!entry) return Error(entry.error());
-    if (!seen.insert({entry->type, entry->name}).second) {
+    WHARF_ASSIGN_OR_RETURN(auto entry, ParseEntry((*images)[i], where));
+    if (!seen.insert({entry.type, entry.name}).second) {
       return InvalidArgument(where + ": duplicate name");
     }
-    catalog.entries.push_back(std::move(*entry));
+    catalog.entries.push_back(std::move(entry));
   }
   return catalog;
 }

@@ -38,9 +38,8 @@ Result<bool> CatalogSource::Refresh(const std::function<bool()>& cancelled) {
   if (!text) {
     return InvalidArgument("cannot read catalog " + location_ + ": " + text.error().message);
   }
-  auto catalog = ParseCatalog(*text, location_);
-  if (!catalog) return Error(catalog.error());
-  Take(std::move(*catalog));
+  WHARF_ASSIGN_OR_RETURN(auto catalog, ParseCatalog(*text, location_));
+  Take(std::move(catalog));
   return true;
 }
 
@@ -75,9 +74,8 @@ Result<bool> CatalogSource::Fetch(const std::function<bool()>& cancelled) {
     return Unavailable("GET " + location_ + ": " + response->status_text +
                        (details.empty() ? "" : ": " + details));
   }
-  auto catalog = ParseCatalog(response->body, location_);
-  if (!catalog) return Error(catalog.error());
-  Take(std::move(*catalog));
+  WHARF_ASSIGN_OR_RETURN(auto catalog, ParseCatalog(response->body, location_));
+  Take(std::move(catalog));
   auto header = [&](const char* name) {
     auto it = response->headers.find(name);
     return it == response->headers.end() ? std::string() : it->second;

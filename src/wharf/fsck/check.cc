@@ -69,15 +69,12 @@ class Checker {
       : data_(data), db_(db), images_(images), jobs_(jobs) {}
 
   Result<Findings> Run() {
-    auto ok = db_.IntegrityOk();
-    if (!ok) return Error(ok.error());
-    if (!*ok) Add("database", "wharf.db", "PRAGMA integrity_check does not answer \"ok\"");
-    auto images = images_.List();
-    if (!images) return Error(images.error());
-    f_.images = std::move(*images);
-    auto jobs = jobs_.List();
-    if (!jobs) return Error(jobs.error());
-    f_.jobs = std::move(*jobs);
+    WHARF_ASSIGN_OR_RETURN(auto ok, db_.IntegrityOk());
+    if (!ok) Add("database", "wharf.db", "PRAGMA integrity_check does not answer \"ok\"");
+    WHARF_ASSIGN_OR_RETURN(auto images, images_.List());
+    f_.images = std::move(images);
+    WHARF_ASSIGN_OR_RETURN(auto jobs, jobs_.List());
+    f_.jobs = std::move(jobs);
     for (const auto& job : f_.jobs) {
       if (job.state != "failed") ++f_.report.unfinished_jobs;
     }

@@ -34,10 +34,9 @@ Result<Report> Run(const Options& options) {
   if (!db) return Error(db.error());
   metadata::ImageStore images(**db);
   metadata::JobStore jobs(**db);
-  auto findings = Check(data, **db, images, jobs);
-  if (!findings) return Error(findings.error());
-  if (options.repair) WHARF_RETURN_IF_ERROR(Repair(data, images, *findings, *options.clock));
-  return std::move(findings->report);
+  WHARF_ASSIGN_OR_RETURN(auto findings, Check(data, **db, images, jobs));
+  if (options.repair) WHARF_RETURN_IF_ERROR(Repair(data, images, findings, *options.clock));
+  return std::move(findings.report);
 }
 
 std::string FormatProblem(const Problem& p) {

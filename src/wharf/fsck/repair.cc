@@ -100,8 +100,7 @@ class Repairer {
     for (const metadata::JobRecord& job : f_.jobs) {
       if (job.type != image.type || job.name != image.name || job.tag != image.tag) continue;
       if (job.state != "failed") {
-        auto deleted = images_.Delete(image.type, image.name, image.tag);
-        if (!deleted) return Error(deleted.error());
+        WHARF_RETURN_IF_ERROR(images_.Delete(image.type, image.name, image.tag));
         return {};
       }
       failed = job;
@@ -110,16 +109,14 @@ class Repairer {
     if (!failed) failed = NewFailedJob(image, now);
     failed->error = "fsck: " + reason;
     failed->finished_at = now;
-    auto deleted = images_.DeleteAndPutJob(image.type, image.name, image.tag, *failed);
-    if (!deleted) return Error(deleted.error());
+    WHARF_RETURN_IF_ERROR(images_.DeleteAndPutJob(image.type, image.name, image.tag, *failed));
     return {};
   }
 
   // Blobs that were referenced only by the images just removed are orphans now.
   Result<void> RemoveBlobsOfBrokenImages() {
     if (f_.keep_unreferenced) return {};
-    auto referenced = images_.ReferencedBlobs();
-    if (!referenced) return Error(referenced.error());
+    WHARF_ASSIGN_OR_RETURN(auto referenced, images_.ReferencedBlobs());
     std::set<std::string> removed;
     for (const auto& p : f_.report.problems) {
       if (p.repaired && (p.kind == "corrupt-blob" || p.kind == "orphan-blob"))
@@ -128,7 +125,7 @@ class Repairer {
     for (const auto& [image_index, reason] : f_.broken) {
       for (const std::string& edge : f_.images[image_index].blobs) {
         auto d = Digest::Parse(edge);
-        if (!d || !f_.good_blobs.contains(*d) || referenced->contains(edge) ||
+        if (!d || !f_.good_blobs.contains(*d) || referenced.contains(edge) ||
             !removed.insert(edge).second) {
           continue;
         }
@@ -140,9 +137,8 @@ class Repairer {
   }
 
   Result<void> RewriteIndex() {
-    auto images = images_.List();
-    if (!images) return Error(images.error());
-    WHARF_RETURN_IF_ERROR(store_->WriteIndex(IndexEntries(*images)));
+    WHARF_ASSIGN_OR_RETURN(auto images, images_.List());
+    WHARF_RETURN_IF_ERROR(store_->WriteIndex(IndexEntries(images)));
     for (Problem& p : f_.report.problems) {
       if (p.kind == "stale-index") Mark(p, "rewritten");
     }

@@ -254,10 +254,9 @@ Result<std::vector<MetaFile>> ReadMeta(const std::filesystem::path& tar_xz, int6
       WHARF_RETURN_IF_ERROR(reader.Skip());
       if (path.empty()) continue;  // the archive's own "./"
     } else if (type == AE_IFREG && archive_entry_hardlink(*entry) == nullptr) {
-      auto data = reader.ReadData(budget);
-      if (!data) return Error(data.error());
-      budget -= static_cast<int64_t>(data->size());
-      file.data = std::move(*data);
+      WHARF_ASSIGN_OR_RETURN(auto data, reader.ReadData(budget));
+      budget -= static_cast<int64_t>(data.size());
+      file.data = std::move(data);
       has_config = has_config || path == "config";
     } else {
       return DataLoss("meta.tar.xz: \"" + path + "\" is neither a file nor a directory");

@@ -113,69 +113,63 @@ Result<void> LxcFetcher::Fetch(const metadata::JobRecord& job, pull::JobProgress
   if (entry == nullptr || !entry->source) {
     return NotFound("Image not found: " + job.name + " (the appcenter catalog does not list it)");
   }
-  auto resolved = resolver_.Resolve(*entry, job.tag);
-  if (!resolved) return Error(resolved.error());
-  auto rootfs_digest = Digest::FromHex(resolved->rootfs.sha256);
-  if (!rootfs_digest) return Error(rootfs_digest.error());
+  WHARF_ASSIGN_OR_RETURN(auto resolved, resolver_.Resolve(*entry, job.tag));
+  WHARF_ASSIGN_OR_RETURN(auto rootfs_digest, Digest::FromHex(resolved.rootfs.sha256));
   std::optional<Digest> meta_digest;
-  std::vector<std::string> blobs = {rootfs_digest->str()};
-  if (resolved->meta) {
-    auto d = Digest::FromHex(resolved->meta->sha256);
-    if (!d) return Error(d.error());
-    meta_digest = *d;
-    blobs.push_back(d->str());
+  std::vector<std::string> blobs = {rootfs_digest.str()};
+  if (resolved.meta) {
+    WHARF_ASSIGN_OR_RETURN(auto d, Digest::FromHex(resolved.meta->sha256));
+    meta_digest = d;
+    blobs.push_back(d.str());
   }
   pull::BlobPins::Lease lease = pins_.Pin(blobs);
   progress.bytes_done = 0;
   progress.bytes_total = -1;
-  spdlog::info("lxc {}:{} is build {} of {} {}", job.name, job.tag, resolved->serial,
-               resolved->protocol,
-               resolved->server.empty() ? resolved->rootfs.url : resolved->server);
+  spdlog::info("lxc {}:{} is build {} of {} {}", job.name, job.tag, resolved.serial,
+               resolved.protocol, resolved.server.empty() ? resolved.rootfs.url : resolved.server);
 
   // meta.tar.xz first: it is small, and an image without "config" is refused before the
   // rootfs is fetched.
   std::vector<std::pair<std::string, int64_t>> files;  // per-file progress, in fetch order
-  if (meta_digest) files.emplace_back(meta_digest->str(), resolved->meta->size);
-  files.emplace_back(rootfs_digest->str(), resolved->rootfs.size);
+  if (meta_digest) files.emplace_back(meta_digest->str(), resolved.meta->size);
+  files.emplace_back(rootfs_digest.str(), resolved.rootfs.size);
   progress.SetLayers(files);
   std::vector<MetaFile> meta_files;
   int64_t meta_size = 0;
   if (meta_digest) {
     WHARF_RETURN_IF_ERROR(
-        FetchFile(*resolved->meta, *meta_digest, options_.max_meta_bytes, progress, 0));
-    auto files = ReadMeta(store_.BlobPath(*meta_digest));
-    if (!files) return Error(files.error());
-    meta_files = std::move(*files);
+        FetchFile(*resolved.meta, *meta_digest, options_.max_meta_bytes, progress, 0));
+    WHARF_ASSIGN_OR_RETURN(auto files, ReadMeta(store_.BlobPath(*meta_digest)));
+    meta_files = std::move(files);
     meta_size = store_.Size(*meta_digest).value_or(0);
   }
-  if (resolved->rootfs.size >= 0) progress.bytes_total = meta_size + resolved->rootfs.size;
-  WHARF_RETURN_IF_ERROR(FetchFile(resolved->rootfs, *rootfs_digest, options_.max_rootfs_bytes,
+  if (resolved.rootfs.size >= 0) progress.bytes_total = meta_size + resolved.rootfs.size;
+  WHARF_RETURN_IF_ERROR(FetchFile(resolved.rootfs, rootfs_digest, options_.max_rootfs_bytes,
                                   progress, files.size() - 1));
   if (progress.cancel) return Cancelled("download stopped");
-  int64_t rootfs_size = store_.Size(*rootfs_digest).value_or(0);
+  int64_t rootfs_size = store_.Size(rootfs_digest).value_or(0);
   progress.bytes_total = meta_size + rootfs_size;
-  auto summary = ScanRootfs(store_.BlobPath(*rootfs_digest));
-  if (!summary) return Error(summary.error());
+  WHARF_ASSIGN_OR_RETURN(auto summary, ScanRootfs(store_.BlobPath(rootfs_digest)));
 
   LxcImageInfo info;
-  info.serial = resolved->serial;
-  info.protocol = resolved->protocol;
-  info.server = resolved->server;
-  info.files.push_back({"rootfs", rootfs_digest->str(), rootfs_size, resolved->rootfs.url});
+  info.serial = resolved.serial;
+  info.protocol = resolved.protocol;
+  info.server = resolved.server;
+  info.files.push_back({"rootfs", rootfs_digest.str(), rootfs_size, resolved.rootfs.url});
   if (meta_digest) {
-    info.files.push_back({"meta", meta_digest->str(), meta_size, resolved->meta->url});
+    info.files.push_back({"meta", meta_digest->str(), meta_size, resolved.meta->url});
   }
-  info.cache_key = resolved->cache_key;
+  info.cache_key = resolved.cache_key;
 
   if (cache_.enabled() && info.cache_key) {
-    WHARF_RETURN_IF_ERROR(PlaceInCache(cache_, job, info, store_.BlobPath(*rootfs_digest),
+    WHARF_RETURN_IF_ERROR(PlaceInCache(cache_, job, info, store_.BlobPath(rootfs_digest),
                                        meta_digest.has_value(), meta_files));
   }
 
   metadata::ImageRecord image;
-  image.architecture = resolved->architecture;
+  image.architecture = resolved.architecture;
   image.os = "linux";
-  image.size = summary->unpacked_size;
+  image.size = summary.unpacked_size;
   image.blobs = std::move(blobs);
   image.extra = info.ToJson();
   return commit(image);

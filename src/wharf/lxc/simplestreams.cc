@@ -113,13 +113,12 @@ Result<SimplestreamsBuild> FindSimplestreamsBuild(std::string_view products_json
   for (size_t i = 0; i < serials.size(); ++i) {
     if (serials[i] != *serial) continue;
     std::string where = "product " + builds[i].first + " version " + *serial;
-    auto rootfs = ReadItem(*RootItem(*builds[i].second), where);
-    if (!rootfs) return Error(rootfs.error());
+    WHARF_ASSIGN_OR_RETURN(auto rootfs, ReadItem(*RootItem(*builds[i].second), where));
     SimplestreamsBuild build;
     build.serial = *serial;
-    build.rootfs = *rootfs;
-    size_t slash = rootfs->path.rfind('/');
-    build.dir = slash == std::string::npos ? "" : rootfs->path.substr(0, slash + 1);
+    build.rootfs = rootfs;
+    size_t slash = rootfs.path.rfind('/');
+    build.dir = slash == std::string::npos ? "" : rootfs.path.substr(0, slash + 1);
     return build;
   }
   return Internal("picked serial " + *serial + " vanished");

@@ -46,9 +46,8 @@ Result<std::string> SourceResolver::GetText(const std::string& url, size_t max_b
 
 Result<std::map<std::string, std::string>> SourceResolver::GetSums(const std::string& server,
                                                                    const std::string& dir) {
-  auto text = GetText(JoinUrl(server, dir + "SHA256SUMS"), 1 << 20);
-  if (!text) return Error(text.error());
-  return ParseSha256Sums(*text);
+  WHARF_ASSIGN_OR_RETURN(auto text, GetText(JoinUrl(server, dir + "SHA256SUMS"), 1 << 20));
+  return ParseSha256Sums(text);
 }
 
 Result<ResolvedImage> SourceResolver::Resolve(const depot::CatalogEntry& entry,
@@ -87,15 +86,13 @@ Result<ResolvedImage> SourceResolver::Resolve(const depot::CatalogEntry& entry,
 
 Result<ResolvedImage> SourceResolver::Simplestreams(const depot::LxcSource& source,
                                                     const ImageQuery& query) {
-  auto index = GetText(JoinUrl(source.server, "streams/v1/index.json"), 4 << 20);
-  if (!index) return Error(index.error());
-  auto paths = ParseStreamsIndex(*index);
-  if (!paths) return Error(paths.error());
+  WHARF_ASSIGN_OR_RETURN(auto index,
+                         GetText(JoinUrl(source.server, "streams/v1/index.json"), 4 << 20));
+  WHARF_ASSIGN_OR_RETURN(auto paths, ParseStreamsIndex(index));
   Result<SimplestreamsBuild> build = NotFound("no products file");
-  for (const auto& path : *paths) {
-    auto products = GetText(JoinUrl(source.server, path), 256 << 20);
-    if (!products) return Error(products.error());
-    build = FindSimplestreamsBuild(*products, query);
+  for (const auto& path : paths) {
+    WHARF_ASSIGN_OR_RETURN(auto products, GetText(JoinUrl(source.server, path), 256 << 20));
+    build = FindSimplestreamsBuild(products, query);
     if (build || build.error().code != Code::kNotFound) break;
   }
   if (!build) return Error(build.error());
@@ -104,14 +101,13 @@ Result<ResolvedImage> SourceResolver::Simplestreams(const depot::LxcSource& sour
   image.serial = build->serial;
   image.rootfs = {"rootfs", JoinUrl(source.server, build->rootfs.path), build->rootfs.sha256,
                   build->rootfs.size};
-  auto sums = GetSums(source.server, build->dir);
-  if (!sums) return Error(sums.error());
-  auto meta = sums->find("meta.tar.xz");
-  if (meta == sums->end()) {
+  WHARF_ASSIGN_OR_RETURN(auto sums, GetSums(source.server, build->dir));
+  auto meta = sums.find("meta.tar.xz");
+  if (meta == sums.end()) {
     return NotFound("SHA256SUMS in " + build->dir + " does not list meta.tar.xz");
   }
-  auto listed = sums->find(Basename(build->rootfs.path));
-  if (listed != sums->end() && listed->second != build->rootfs.sha256) {
+  auto listed = sums.find(Basename(build->rootfs.path));
+  if (listed != sums.end() && listed->second != build->rootfs.sha256) {
     return DataLoss("the index and SHA256SUMS in " + build->dir + " disagree about " +
                     listed->first);
   }
@@ -122,21 +118,19 @@ Result<ResolvedImage> SourceResolver::Simplestreams(const depot::LxcSource& sour
 
 Result<ResolvedImage> SourceResolver::LxcDownload(const depot::LxcSource& source,
                                                   const ImageQuery& query) {
-  auto index = GetText(JoinUrl(source.server, "meta/1.0/index-system"), 16 << 20);
-  if (!index) return Error(index.error());
-  auto build = FindIndexBuild(*index, query);
-  if (!build) return Error(build.error());
-  auto sums = GetSums(source.server, build->dir);
-  if (!sums) return Error(sums.error());
+  WHARF_ASSIGN_OR_RETURN(auto index,
+                         GetText(JoinUrl(source.server, "meta/1.0/index-system"), 16 << 20));
+  WHARF_ASSIGN_OR_RETURN(auto build, FindIndexBuild(index, query));
+  WHARF_ASSIGN_OR_RETURN(auto sums, GetSums(source.server, build.dir));
   ResolvedImage image;
-  image.serial = build->serial;
+  image.serial = build.serial;
   for (const char* name : {"rootfs.tar.xz", "meta.tar.xz"}) {
-    auto it = sums->find(name);
-    if (it == sums->end()) {
-      return NotFound("SHA256SUMS in " + build->dir + " does not list " + name);
+    auto it = sums.find(name);
+    if (it == sums.end()) {
+      return NotFound("SHA256SUMS in " + build.dir + " does not list " + name);
     }
     ResolvedFile file{name == std::string("meta.tar.xz") ? "meta" : "rootfs",
-                      JoinUrl(source.server, build->dir + name), it->second, -1};
+                      JoinUrl(source.server, build.dir + name), it->second, -1};
     if (file.role == "meta") {
       image.meta = file;
     } else {

@@ -188,8 +188,7 @@ Result<std::vector<ImageRecord>> ImageStore::Impl::DeleteImages(SqliteDb& db,
     WHARF_RETURN_IF_ERROR(RunWith(delete_images, type, name, tag));
   }
   if (job != nullptr && job->id == 0) {
-    auto id = jobs.Add(*job);
-    if (!id) return Error(id.error());
+    WHARF_RETURN_IF_ERROR(jobs.Add(*job));
   } else if (job != nullptr) {
     WHARF_RETURN_IF_ERROR(jobs.Update(db, *job));
   } else if (deleted->empty()) {
@@ -232,10 +231,9 @@ Result<std::optional<ImageRecord>> ImageStore::Get(const std::string& type, cons
                       if (tag.empty()) return InvalidArgument("a tag is needed");
                       Transaction txn(db);
                       WHARF_RETURN_IF_ERROR(txn.BeginRead());
-                      auto images = impl_->MatchImages(type, name, tag);
-                      if (!images) return Error(images.error());
-                      if (images->empty()) return std::nullopt;
-                      return std::move(images->front());
+                      WHARF_ASSIGN_OR_RETURN(auto images, impl_->MatchImages(type, name, tag));
+                      if (images.empty()) return std::nullopt;
+                      return std::move(images.front());
                     });
 }
 

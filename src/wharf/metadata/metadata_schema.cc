@@ -100,9 +100,8 @@ Result<Statement> QueryRow(SqliteDb& db, std::string_view sql) {
 
 // Column 0 of a one-off query's first row, as an integer; the statement is finalized on return.
 Result<int64_t> QueryInt(SqliteDb& db, std::string_view sql) {
-  auto row = QueryRow(db, sql);
-  if (!row) return Error(row.error());
-  return row->Int(0);
+  WHARF_ASSIGN_OR_RETURN(auto row, QueryRow(db, sql));
+  return row.Int(0);
 }
 
 // Creates the parent directory and an empty database file readable only by its owner (it
@@ -123,17 +122,15 @@ Result<void> CreateDatabaseFile(const fs::path& file) {
 
 Result<void> ConfigureConnection(SqliteDb& db) {
   // The first statement to read the file: a file that is not SQLite fails here.
-  auto journal_mode = QueryRow(db, "PRAGMA journal_mode = WAL");
-  if (!journal_mode) return Error(journal_mode.error());
-  if (std::string mode = journal_mode->Text(0); mode != "wal") {
+  WHARF_ASSIGN_OR_RETURN(auto journal_mode, QueryRow(db, "PRAGMA journal_mode = WAL"));
+  if (std::string mode = journal_mode.Text(0); mode != "wal") {
     return Internal("cannot enable WAL (journal_mode is " + mode + ")");
   }
   // FULL syncs the WAL at every commit: a committed image survives a power cut. (NORMAL would
   // only guarantee consistency, possibly losing the last commits.)
   WHARF_RETURN_IF_ERROR(db.Exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON"));
-  auto foreign_keys = QueryInt(db, "PRAGMA foreign_keys");
-  if (!foreign_keys) return Error(foreign_keys.error());
-  if (*foreign_keys != 1) return Internal("this SQLite cannot enforce foreign keys");
+  WHARF_ASSIGN_OR_RETURN(auto foreign_keys, QueryInt(db, "PRAGMA foreign_keys"));
+  if (foreign_keys != 1) return Internal("this SQLite cannot enforce foreign keys");
   return {};
 }
 
@@ -142,9 +139,8 @@ Result<void> ConfigureConnection(SqliteDb& db) {
 Result<void> Migrate(SqliteDb& db) {
   Transaction txn(db);
   WHARF_RETURN_IF_ERROR(txn.BeginWrite());
-  auto user_version = QueryInt(db, "PRAGMA user_version");
-  if (!user_version) return Error(user_version.error());
-  const int64_t version = *user_version;
+  WHARF_ASSIGN_OR_RETURN(auto user_version, QueryInt(db, "PRAGMA user_version"));
+  const int64_t version = user_version;
   if (version > kSchemaVersion) {
     return Internal("schema version " + std::to_string(version) +
                     " is newer than this wharf supports (" + std::to_string(kSchemaVersion) + ")");

@@ -49,9 +49,8 @@ Result<bool> Statement::Step() {
 }
 
 Result<void> Statement::StepToRow() {
-  auto row = Step();
-  if (!row) return Error(row.error());
-  if (!*row) return Internal(std::string("no row from: ") + sqlite3_sql(stmt_));
+  WHARF_ASSIGN_OR_RETURN(auto row, Step());
+  if (!row) return Internal(std::string("no row from: ") + sqlite3_sql(stmt_));
   return {};
 }
 
@@ -107,9 +106,8 @@ Result<void> SqliteDb::PrepareTransactionStatements() {
 
 Result<void> SqliteDb::PrepareAll(std::initializer_list<StatementSql> statements) {
   for (const auto& [statement, sql] : statements) {
-    auto prepared = Prepare(sql);
-    if (!prepared) return Error(prepared.error());
-    *statement = std::move(*prepared);
+    WHARF_ASSIGN_OR_RETURN(auto prepared, Prepare(sql));
+    *statement = std::move(prepared);
   }
   return {};
 }

@@ -48,9 +48,8 @@ class Statement {
   template <typename OnRow>
   Result<void> ForEachRow(OnRow&& on_row) {
     for (;;) {
-      auto row = Step();
-      if (!row) return Error(row.error());
-      if (!*row) return {};
+      WHARF_ASSIGN_OR_RETURN(auto row, Step());
+      if (!row) return {};
       on_row();
     }
   }

@@ -60,9 +60,8 @@ Result<std::optional<UserRecord>> UserStore::GetUser(const std::string& username
                       Statement& query = impl_->get_user;
                       ScopedReset reset(query);
                       query.Bind(username);
-                      auto row = query.Step();
-                      if (!row) return Error(row.error());
-                      if (!*row) return std::nullopt;
+                      WHARF_ASSIGN_OR_RETURN(auto row, query.Step());
+                      if (!row) return std::nullopt;
                       return UserRecord{query.Text(0), query.Text(1), query.Int(2) != 0};
                     });
 }
@@ -100,9 +99,8 @@ Result<std::optional<SessionRecord>> UserStore::GetSession(const std::string& id
                       Statement& query = impl_->get_session;
                       ScopedReset reset(query);
                       query.Bind(id_hash);
-                      auto row = query.Step();
-                      if (!row) return Error(row.error());
-                      if (!*row) return std::nullopt;
+                      WHARF_ASSIGN_OR_RETURN(auto row, query.Step());
+                      if (!row) return std::nullopt;
                       return SessionRecord{query.Text(0), query.Text(1), query.Int(2), query.Int(3),
                                            query.Int(4) != 0};
                     });

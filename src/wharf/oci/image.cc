@@ -80,26 +80,21 @@ Result<void> CheckSchemaVersion2(const Json& object, std::string_view where) {
 
 Result<Platform> ParseDescriptorPlatform(const Json& json, const std::string& where) {
   if (!json.is_object()) return InvalidArgument(where + ": \"platform\" is not an object");
-  auto os = OptionalString(json, "os", where + ".platform");
-  if (!os) return Error(os.error());
-  auto arch = OptionalString(json, "architecture", where + ".platform");
-  if (!arch) return Error(arch.error());
-  auto variant = OptionalString(json, "variant", where + ".platform");
-  if (!variant) return Error(variant.error());
-  return Platform{std::move(*os), std::move(*arch), std::move(*variant)};
+  WHARF_ASSIGN_OR_RETURN(auto os, OptionalString(json, "os", where + ".platform"));
+  WHARF_ASSIGN_OR_RETURN(auto arch, OptionalString(json, "architecture", where + ".platform"));
+  WHARF_ASSIGN_OR_RETURN(auto variant, OptionalString(json, "variant", where + ".platform"));
+  return Platform{std::move(os), std::move(arch), std::move(variant)};
 }
 
 Result<Descriptor> ParseDescriptor(const Json& json, const std::string& where) {
   if (!json.is_object()) return InvalidArgument(where + " is not an object");
   Descriptor desc;
-  auto media_type = OptionalString(json, "mediaType", where);
-  if (!media_type) return Error(media_type.error());
-  if (media_type->empty()) return InvalidArgument(where + " has no mediaType");
-  desc.media_type = std::move(*media_type);
+  WHARF_ASSIGN_OR_RETURN(auto media_type, OptionalString(json, "mediaType", where));
+  if (media_type.empty()) return InvalidArgument(where + " has no mediaType");
+  desc.media_type = std::move(media_type);
 
-  auto digest_text = OptionalString(json, "digest", where);
-  if (!digest_text) return Error(digest_text.error());
-  auto digest = Digest::Parse(*digest_text);
+  WHARF_ASSIGN_OR_RETURN(auto digest_text, OptionalString(json, "digest", where));
+  auto digest = Digest::Parse(digest_text);
   if (!digest) return InvalidArgument(where + ": " + digest.error().message);
   desc.digest = std::move(*digest);
 
@@ -115,9 +110,8 @@ Result<Descriptor> ParseDescriptor(const Json& json, const std::string& where) {
   if (desc.size < 0) return InvalidArgument(where + " has negative size " + size->dump());
 
   if (auto platform = json.find("platform"); platform != json.end()) {
-    auto parsed = ParseDescriptorPlatform(*platform, where);
-    if (!parsed) return Error(parsed.error());
-    desc.platform = std::move(*parsed);
+    WHARF_ASSIGN_OR_RETURN(auto parsed, ParseDescriptorPlatform(*platform, where));
+    desc.platform = std::move(parsed);
   }
   if (auto annotations = json.find("annotations"); annotations != json.end()) {
     if (!annotations->is_object()) return InvalidArgument(where + ": annotations is not an object");
@@ -135,9 +129,9 @@ Result<std::vector<Descriptor>> ParseDescriptors(const Json& array, std::string_
   std::vector<Descriptor> out;
   out.reserve(array.size());
   for (size_t i = 0; i < array.size(); ++i) {
-    auto desc = ParseDescriptor(array[i], std::string(name) + "[" + std::to_string(i) + "]");
-    if (!desc) return Error(desc.error());
-    out.push_back(std::move(*desc));
+    WHARF_ASSIGN_OR_RETURN(
+        auto desc, ParseDescriptor(array[i], std::string(name) + "[" + std::to_string(i) + "]"));
+    out.push_back(std::move(desc));
   }
   return out;
 }
@@ -155,9 +149,8 @@ Result<std::string> DocumentMediaType(const Json& json, ManifestKind want, std::
                                       std::string_view fallback) {
   auto media_type = OptionalString(json, "mediaType", what, std::string(fallback));
   if (!media_type) return Error(media_type.error());
-  auto kind = KindOfMediaType(*media_type);
-  if (!kind) return Error(kind.error());
-  if (*kind != want) {
+  WHARF_ASSIGN_OR_RETURN(auto kind, KindOfMediaType(*media_type));
+  if (kind != want) {
     return InvalidArgument(std::string(what) + " has media type " + Quote(*media_type));
   }
   return media_type;
@@ -283,82 +276,72 @@ Result<ManifestKind> ClassifyManifestUnguarded(std::string_view content_type,
       type != "application/octet-stream") {
     return KindOfMediaType(type);
   }
-  auto json = ParseObject(body, "manifest");
-  if (!json) return Error(json.error());
-  if (auto version = json->find("schemaVersion");
-      version != json->end() && version->is_number_integer() && version->get<int64_t>() == 1) {
+  WHARF_ASSIGN_OR_RETURN(auto json, ParseObject(body, "manifest"));
+  if (auto version = json.find("schemaVersion");
+      version != json.end() && version->is_number_integer() && version->get<int64_t>() == 1) {
     return Schema1Error("schemaVersion 1");
   }
-  auto media_type = OptionalString(*json, "mediaType", "manifest");
-  if (!media_type) return Error(media_type.error());
-  if (!media_type->empty()) return KindOfMediaType(*media_type);
-  if (json->contains("manifests")) return ManifestKind::kIndex;
-  if (json->contains("config") && json->contains("layers")) return ManifestKind::kImage;
+  WHARF_ASSIGN_OR_RETURN(auto media_type, OptionalString(json, "mediaType", "manifest"));
+  if (!media_type.empty()) return KindOfMediaType(media_type);
+  if (json.contains("manifests")) return ManifestKind::kIndex;
+  if (json.contains("config") && json.contains("layers")) return ManifestKind::kImage;
   return InvalidArgument(
       "cannot tell what kind of manifest this is: it has no mediaType, no \"manifests\" and no "
       "\"config\" with \"layers\"");
 }
 
 Result<Manifest> ParseManifestUnguarded(std::string_view body) {
-  auto json = ParseObject(body, "image manifest");
-  if (!json) return Error(json.error());
-  WHARF_RETURN_IF_ERROR(CheckSchemaVersion2(*json, "image manifest"));
+  WHARF_ASSIGN_OR_RETURN(auto json, ParseObject(body, "image manifest"));
+  WHARF_RETURN_IF_ERROR(CheckSchemaVersion2(json, "image manifest"));
   Manifest manifest;
-  auto media_type = DocumentMediaType(*json, ManifestKind::kImage, "image manifest", kOciManifest);
-  if (!media_type) return Error(media_type.error());
-  manifest.media_type = std::move(*media_type);
+  WHARF_ASSIGN_OR_RETURN(auto media_type, DocumentMediaType(json, ManifestKind::kImage,
+                                                            "image manifest", kOciManifest));
+  manifest.media_type = std::move(media_type);
 
-  auto config = json->find("config");
-  if (config == json->end()) return InvalidArgument("image manifest has no config");
-  auto config_desc = ParseDescriptor(*config, "image manifest config");
-  if (!config_desc) return Error(config_desc.error());
-  manifest.config = std::move(*config_desc);
+  auto config = json.find("config");
+  if (config == json.end()) return InvalidArgument("image manifest has no config");
+  WHARF_ASSIGN_OR_RETURN(auto config_desc, ParseDescriptor(*config, "image manifest config"));
+  manifest.config = std::move(config_desc);
 
-  auto layers = RequiredArray(*json, "layers", "image manifest");
+  auto layers = RequiredArray(json, "layers", "image manifest");
   if (!layers) return Error(layers.error());
-  auto layer_descs = ParseDescriptors(**layers, "image manifest layers");
-  if (!layer_descs) return Error(layer_descs.error());
-  manifest.layers = std::move(*layer_descs);
+  WHARF_ASSIGN_OR_RETURN(auto layer_descs, ParseDescriptors(**layers, "image manifest layers"));
+  manifest.layers = std::move(layer_descs);
   return manifest;
 }
 
 Result<Index> ParseIndexUnguarded(std::string_view body) {
-  auto json = ParseObject(body, "image index");
-  if (!json) return Error(json.error());
-  WHARF_RETURN_IF_ERROR(CheckSchemaVersion2(*json, "image index"));
+  WHARF_ASSIGN_OR_RETURN(auto json, ParseObject(body, "image index"));
+  WHARF_RETURN_IF_ERROR(CheckSchemaVersion2(json, "image index"));
   Index index;
-  auto media_type = DocumentMediaType(*json, ManifestKind::kIndex, "image index", kOciIndex);
-  if (!media_type) return Error(media_type.error());
-  index.media_type = std::move(*media_type);
+  WHARF_ASSIGN_OR_RETURN(auto media_type,
+                         DocumentMediaType(json, ManifestKind::kIndex, "image index", kOciIndex));
+  index.media_type = std::move(media_type);
 
-  auto manifests = RequiredArray(*json, "manifests", "image index");
+  auto manifests = RequiredArray(json, "manifests", "image index");
   if (!manifests) return Error(manifests.error());
-  auto descs = ParseDescriptors(**manifests, "image index manifests");
-  if (!descs) return Error(descs.error());
-  index.manifests = std::move(*descs);
+  WHARF_ASSIGN_OR_RETURN(auto descs, ParseDescriptors(**manifests, "image index manifests"));
+  index.manifests = std::move(descs);
   return index;
 }
 
 Result<ImageConfig> ParseConfigUnguarded(std::string_view body) {
-  auto json = ParseObject(body, "image config");
-  if (!json) return Error(json.error());
+  WHARF_ASSIGN_OR_RETURN(auto json, ParseObject(body, "image config"));
   ImageConfig config;
   for (auto [key, field] :
        {std::pair{"architecture", &config.architecture}, std::pair{"os", &config.os},
         std::pair{"variant", &config.variant}, std::pair{"created", &config.created}}) {
-    auto value = OptionalString(*json, key, "image config");
-    if (!value) return Error(value.error());
-    *field = std::move(*value);
+    WHARF_ASSIGN_OR_RETURN(auto value, OptionalString(json, key, "image config"));
+    *field = std::move(value);
   }
 
-  auto rootfs = json->find("rootfs");
-  if (rootfs == json->end() || !rootfs->is_object()) {
+  auto rootfs = json.find("rootfs");
+  if (rootfs == json.end() || !rootfs->is_object()) {
     return InvalidArgument("image config has no \"rootfs\" object");
   }
-  auto rootfs_type = OptionalString(*rootfs, "type", "image config rootfs");
-  if (!rootfs_type) return Error(rootfs_type.error());
-  if (*rootfs_type != "layers") {
-    return InvalidArgument("image config rootfs.type is " + Quote(*rootfs_type) +
+  WHARF_ASSIGN_OR_RETURN(auto rootfs_type, OptionalString(*rootfs, "type", "image config rootfs"));
+  if (rootfs_type != "layers") {
+    return InvalidArgument("image config rootfs.type is " + Quote(rootfs_type) +
                            ", not \"layers\"");
   }
   auto diff_ids = RequiredArray(*rootfs, "diff_ids", "image config rootfs");

@@ -71,19 +71,18 @@ struct LayerJob {
   // diff_id. Its bytes count in the job's total and in the layer's own progress.
   Result<LayerDigester::Output> Run(const oci::Descriptor& layer, size_t index) {
     auto add = [&](int64_t n) { stop.progress.AddBytes(index, n); };
-    auto compression = oci::LayerCompression(layer.media_type);
-    if (!compression) return Error(compression.error());
+    WHARF_ASSIGN_OR_RETURN(auto compression, oci::LayerCompression(layer.media_type));
     auto ingest = store.StartIngest(layer.digest, layer.size);
     if (!ingest) return Error(ingest.error());
     if (*ingest == nullptr) {  // already complete in the store
       add(layer.size);
-      return DigestStoredLayer(store, layer, *compression);
+      return DigestStoredLayer(store, layer, compression);
     }
     content::Ingest& in = **ingest;
     // The digester must see every byte from 0; bytes resumed from a partial file were not
     // seen, so then the diff_id is computed from the committed blob instead.
     bool resumed = in.offset() > 0;
-    std::optional<LayerDigester> digester(std::in_place, *compression);
+    std::optional<LayerDigester> digester(std::in_place, compression);
     int64_t counted = in.offset();
     add(counted);
     auto uncount = [&] {
@@ -129,13 +128,13 @@ struct LayerJob {
       uncount();
       resumed = false;
       unpack_error.reset();
-      digester.emplace(*compression);
+      digester.emplace(compression);
     }
     WHARF_RETURN_IF_ERROR(in.Commit());  // checks the size and the digest
     if (unpack_error) {
       return DataLoss("layer " + layer.digest.str() + ": " + unpack_error->message);
     }
-    if (resumed) return DigestStoredLayer(store, layer, *compression);
+    if (resumed) return DigestStoredLayer(store, layer, compression);
     return digester->Finish();
   }
 };
@@ -178,11 +177,10 @@ Result<std::vector<LayerDigester::Output>> FetchLayers(LayerJob& job,
 
 Result<void> DockerFetcher::Fetch(const metadata::JobRecord& job, JobProgress& progress,
                                   const CommitFn& commit) {
-  auto ref = reference::ParseNameAndTag(job.name, job.tag);
-  if (!ref) return Error(ref.error());
+  WHARF_ASSIGN_OR_RETURN(auto ref, reference::ParseNameAndTag(job.name, job.tag));
   JobStop stop{progress};
   auto resolved =
-      registry::ResolveManifest(client_, *ref, options_.platform, [&] { return stop.stop(); });
+      registry::ResolveManifest(client_, ref, options_.platform, [&] { return stop.stop(); });
   if (!resolved) return Error(resolved.error());
   const registry::ManifestResponse& chosen = resolved->manifest;
   const oci::Manifest& manifest = resolved->parsed;
@@ -198,18 +196,16 @@ Result<void> DockerFetcher::Fetch(const metadata::JobRecord& job, JobProgress& p
   progress.bytes_total = total;
 
   // The config is small; it decides what the layers must decompress to.
-  auto config_body = store_.Has(manifest.config.digest)
-                         ? store_.Read(manifest.config.digest)
-                         : client_.GetSmallBlob(*ref, manifest.config.digest);
-  if (!config_body) return Error(config_body.error());
-  auto config = oci::ParseConfig(*config_body);
-  if (!config) return Error(config.error());
-  if (config->diff_ids.size() != manifest.layers.size()) {
+  WHARF_ASSIGN_OR_RETURN(auto config_body, store_.Has(manifest.config.digest)
+                                               ? store_.Read(manifest.config.digest)
+                                               : client_.GetSmallBlob(ref, manifest.config.digest));
+  WHARF_ASSIGN_OR_RETURN(auto config, oci::ParseConfig(config_body));
+  if (config.diff_ids.size() != manifest.layers.size()) {
     return DataLoss("the manifest has " + std::to_string(manifest.layers.size()) +
-                    " layers but the config lists " + std::to_string(config->diff_ids.size()) +
+                    " layers but the config lists " + std::to_string(config.diff_ids.size()) +
                     " diff_ids");
   }
-  WHARF_RETURN_IF_ERROR(store_.Put(manifest.config.digest, *config_body));
+  WHARF_RETURN_IF_ERROR(store_.Put(manifest.config.digest, config_body));
   progress.bytes_done += manifest.config.size;
 
   std::vector<std::pair<std::string, int64_t>> layer_sizes;
@@ -217,19 +213,19 @@ Result<void> DockerFetcher::Fetch(const metadata::JobRecord& job, JobProgress& p
     layer_sizes.emplace_back(layer.digest.str(), layer.size);
   }
   progress.SetLayers(layer_sizes);
-  LayerJob layer_job{options_, store_, client_, *ref, stop};
-  auto outputs = FetchLayers(layer_job, manifest.layers, options_.layer_parallelism);
-  if (!outputs) return Error(outputs.error());
+  LayerJob layer_job{options_, store_, client_, ref, stop};
+  WHARF_ASSIGN_OR_RETURN(auto outputs,
+                         FetchLayers(layer_job, manifest.layers, options_.layer_parallelism));
   const size_t n = manifest.layers.size();
 
   int64_t size = 0;
   for (size_t i = 0; i < n; ++i) {
-    if ((*outputs)[i].diff_id != config->diff_ids[i]) {
+    if ((outputs)[i].diff_id != config.diff_ids[i]) {
       return DataLoss("layer " + manifest.layers[i].digest.str() + " unpacks to " +
-                      (*outputs)[i].diff_id.str() + " but the image config expects " +
-                      config->diff_ids[i].str());
+                      (outputs)[i].diff_id.str() + " but the image config expects " +
+                      config.diff_ids[i].str());
     }
-    size += (*outputs)[i].uncompressed_size;
+    size += (outputs)[i].uncompressed_size;
   }
   WHARF_RETURN_IF_ERROR(store_.Put(chosen.digest, chosen.body));
 
@@ -238,8 +234,8 @@ Result<void> DockerFetcher::Fetch(const metadata::JobRecord& job, JobProgress& p
   image.manifest_media_type = manifest.media_type.empty() ? chosen.media_type : manifest.media_type;
   image.manifest_size = static_cast<int64_t>(chosen.body.size());
   image.config_digest = manifest.config.digest.str();
-  image.architecture = config->architecture;
-  image.os = config->os;
+  image.architecture = config.architecture;
+  image.os = config.os;
   image.size = size;
   image.blobs = std::move(blobs);
   image.extra = nlohmann::json{{"repo_digest", resolved->digest.str()}}.dump();

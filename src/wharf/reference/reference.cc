@@ -261,9 +261,8 @@ Result<Reference> Parse(std::string_view text) {
     ref->tag = *tag;
   }
   if (digest) {
-    auto parsed = ParseDigest(text, *digest);
-    if (!parsed) return Error(std::move(parsed).error());
-    ref->digest = std::move(*parsed);
+    WHARF_ASSIGN_OR_RETURN(auto parsed, ParseDigest(text, *digest));
+    ref->digest = std::move(parsed);
   }
   if (!tag && !digest) ref->tag = kDefaultTag;
   return ref;
@@ -291,9 +290,8 @@ Result<Reference> ParseNameAndTag(std::string_view name, std::string_view tag) {
   if (tag.empty()) {
     ref->tag = kDefaultTag;
   } else if (tag_is_digest) {
-    auto parsed = ParseDigest(input, tag);
-    if (!parsed) return Error(std::move(parsed).error());
-    ref->digest = std::move(*parsed);
+    WHARF_ASSIGN_OR_RETURN(auto parsed, ParseDigest(input, tag));
+    ref->digest = std::move(parsed);
   } else if (auto why = TagProblem(tag)) {
     return Invalid(input, *why);
   } else {

@@ -92,13 +92,13 @@ Result<std::string> Authenticator::AnswerBearer(const std::string& host_key,
   if (auto token = tokens_.Get(host_key, scope); token && "Bearer " + *token != refused) {
     return "Bearer " + *token;
   }
-  auto token = FetchToken(host_key, request_url, challenge, scope, cancelled);
-  if (!token) return Error(token.error());
-  if ("Bearer " + *token == refused) {
+  WHARF_ASSIGN_OR_RETURN(auto token,
+                         FetchToken(host_key, request_url, challenge, scope, cancelled));
+  if ("Bearer " + token == refused) {
     return Unauthenticated("registry " + host_key + ": the token server issued a token for " +
                            scope + " that the registry refuses");
   }
-  return "Bearer " + *token;
+  return "Bearer " + token;
 }
 
 Result<std::string> Authenticator::AnswerBasic(const std::string& host_key,
@@ -145,27 +145,28 @@ Result<std::string> Authenticator::FetchToken(const std::string& host_key,
   }
   // Token servers fail transiently like registries do (Docker Hub's answers 429 and 503).
   RetryPolicy policy(endpoints_.options());
-  auto response = Retry(policy, policy.tries(), cancelled, [&](RetryAdvice& advice) {
-    TransportFailure failure = TransportFailure::kNone;
-    auto got = PerformHttp(request, &failure);
-    if (!got) {
-      advice = AdviceForFailure(got.error(), failure);
-      return got;
-    }
-    if (got->status == 200) return got;
-    advice = AdviceForResponse(*got);
-    std::string details = DescribeErrorBody(got->body);
-    std::string message = peer + ": " + got->StatusText() + (details.empty() ? "" : ": " + details);
-    if (got->status == 401 || got->status == 403) {
-      return Result<HttpResponse>(Unauthenticated(message));
-    }
-    return Result<HttpResponse>(Unavailable(message));
-  });
-  if (!response) return Error(response.error());
+  WHARF_ASSIGN_OR_RETURN(
+      auto response, Retry(policy, policy.tries(), cancelled, [&](RetryAdvice& advice) {
+        TransportFailure failure = TransportFailure::kNone;
+        auto got = PerformHttp(request, &failure);
+        if (!got) {
+          advice = AdviceForFailure(got.error(), failure);
+          return got;
+        }
+        if (got->status == 200) return got;
+        advice = AdviceForResponse(*got);
+        std::string details = DescribeErrorBody(got->body);
+        std::string message =
+            peer + ": " + got->StatusText() + (details.empty() ? "" : ": " + details);
+        if (got->status == 401 || got->status == 403) {
+          return Result<HttpResponse>(Unauthenticated(message));
+        }
+        return Result<HttpResponse>(Unavailable(message));
+      }));
   std::string token;
   std::chrono::seconds lifetime = kDefaultTokenLifetime;
   try {
-    auto doc = nlohmann::json::parse(response->body);
+    auto doc = nlohmann::json::parse(response.body);
     if (doc.is_object()) {
       if (doc.contains("token") && doc["token"].is_string()) {
         token = doc["token"].get<std::string>();

@@ -320,9 +320,8 @@ Result<ManifestResponse> Client::GetManifest(const reference::Reference& ref,
   if (tag_or_digest.empty()) return InvalidArgument("GetManifest: empty tag or digest");
   std::optional<Digest> wanted;
   if (tag_or_digest.find(':') != std::string_view::npos) {
-    auto parsed = Digest::Parse(tag_or_digest);
-    if (!parsed) return Error(parsed.error());
-    wanted = *parsed;
+    WHARF_ASSIGN_OR_RETURN(auto parsed, Digest::Parse(tag_or_digest));
+    wanted = parsed;
   } else if (!reference::IsValidTag(tag_or_digest)) {
     return InvalidArgument("invalid tag: " + std::string(tag_or_digest.substr(0, 200)));
   }
@@ -332,13 +331,14 @@ Result<ManifestResponse> Client::GetManifest(const reference::Reference& ref,
   return impl_->FromSources(
       ref, cancelled, what,
       [&](const Target& target, RetryAdvice& advice) -> Result<ManifestResponse> {
-        auto response = impl_->GetSmallOnce(
-            target, target.repository_url + "/manifests/" + std::string(tag_or_digest),
-            kManifestAccept, /*decode_content=*/true, subject, cancelled, advice);
-        if (!response) return Error(std::move(response).error());
+        WHARF_ASSIGN_OR_RETURN(
+            auto response,
+            impl_->GetSmallOnce(
+                target, target.repository_url + "/manifests/" + std::string(tag_or_digest),
+                kManifestAccept, /*decode_content=*/true, subject, cancelled, advice));
         ManifestResponse out;
-        out.body = std::move(response->body);
-        out.media_type = MediaTypeOf(response->headers.Get("content-type"));
+        out.body = std::move(response.body);
+        out.media_type = MediaTypeOf(response.headers.Get("content-type"));
         out.digest = Digest::Of(out.body);
         if (wanted && out.digest != *wanted) {
           return DataLoss(target.Peer() + " sent a manifest with digest " + out.digest.str() +
@@ -354,15 +354,16 @@ Result<std::string> Client::GetSmallBlob(const reference::Reference& ref, const 
   return impl_->FromSources(
       ref, cancelled, "the blob " + digest.str() + " of " + ref.Name(),
       [&](const Target& target, RetryAdvice& advice) -> Result<std::string> {
-        auto response = impl_->GetSmallOnce(
-            target, target.repository_url + "/blobs/" + digest.str(), "Accept: */*",
-            /*decode_content=*/false, subject, cancelled, advice);
-        if (!response) return Error(std::move(response).error());
-        if (Digest got = Digest::Of(response->body); got != digest) {
+        WHARF_ASSIGN_OR_RETURN(
+            auto response,
+            impl_->GetSmallOnce(target, target.repository_url + "/blobs/" + digest.str(),
+                                "Accept: */*",
+                                /*decode_content=*/false, subject, cancelled, advice));
+        if (Digest got = Digest::Of(response.body); got != digest) {
           return DataLoss(target.Peer() + " sent bytes with digest " + got.str() + " for " +
                           subject.noun + " of " + subject.name);
         }
-        return std::move(response->body);
+        return std::move(response.body);
       });
 }
 

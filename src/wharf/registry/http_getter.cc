@@ -124,9 +124,8 @@ Result<HttpGetResponse> HttpGetter::Perform(const HttpGetRequest& request, const
     if (!response) return Error(response.error());
     std::string location = response->headers.Get("location");
     if (response->status >= 300 && response->status < 400 && !location.empty()) {
-      auto next = ResolveUrl(url, location);
-      if (!next) return Error(next.error());
-      url = *next;
+      WHARF_ASSIGN_OR_RETURN(auto next, ResolveUrl(url, location));
+      url = next;
       continue;
     }
     HttpGetResponse out;

@@ -24,9 +24,8 @@ struct Chosen {
 };
 
 Result<Chosen> ParseChosen(ManifestResponse response) {
-  auto parsed = oci::ParseManifest(response.body);
-  if (!parsed) return Error(parsed.error());
-  return Chosen{std::move(response), std::move(*parsed)};
+  WHARF_ASSIGN_OR_RETURN(auto parsed, oci::ParseManifest(response.body));
+  return Chosen{std::move(response), std::move(parsed)};
 }
 
 // The walk below the reference's index. nullopt means "this platform is not under here",
@@ -77,24 +76,20 @@ class IndexWalk {
   // walks it. An image manifest is taken only if its entry named a matching platform.
   Result<std::optional<Chosen>> Follow(const oci::Descriptor& desc, int depth,
                                        bool platform_known) {
-    auto got = client_.GetManifest(ref_, desc.digest.str(), cancelled_);
-    if (!got) return Error(got.error());
-    auto kind = oci::ClassifyManifest(got->media_type, got->body);
-    if (!kind) return Error(kind.error());
-    if (*kind == oci::ManifestKind::kImage) {
+    WHARF_ASSIGN_OR_RETURN(auto got, client_.GetManifest(ref_, desc.digest.str(), cancelled_));
+    WHARF_ASSIGN_OR_RETURN(auto kind, oci::ClassifyManifest(got.media_type, got.body));
+    if (kind == oci::ManifestKind::kImage) {
       if (!platform_known) return std::nullopt;
-      auto chosen = ParseChosen(std::move(*got));
-      if (!chosen) return Error(chosen.error());
-      return std::optional<Chosen>(std::move(*chosen));
+      WHARF_ASSIGN_OR_RETURN(auto chosen, ParseChosen(std::move(got)));
+      return std::optional<Chosen>(std::move(chosen));
     }
     if (depth >= kMaxIndexDepth) {
       return InvalidArgument("index " + desc.digest.str() + " of " + ref_.Name() + " is nested " +
                              std::to_string(depth + 1) + " levels deep; indexes are followed " +
                              std::to_string(kMaxIndexDepth) + " levels deep at most");
     }
-    auto index = oci::ParseIndex(got->body);
-    if (!index) return Error(index.error());
-    return Under(*index, depth + 1);
+    WHARF_ASSIGN_OR_RETURN(auto index, oci::ParseIndex(got.body));
+    return Under(index, depth + 1);
   }
 
   Client& client_;
@@ -109,27 +104,24 @@ class IndexWalk {
 Result<ResolvedManifest> ResolveManifest(Client& client, const reference::Reference& ref,
                                          const oci::Platform& platform,
                                          const std::function<bool()>& cancelled) {
-  auto top = client.GetManifest(ref, ref.digest.empty() ? ref.tag : ref.digest, cancelled);
-  if (!top) return Error(top.error());
-  auto kind = oci::ClassifyManifest(top->media_type, top->body);
-  if (!kind) return Error(kind.error());
+  WHARF_ASSIGN_OR_RETURN(
+      auto top, client.GetManifest(ref, ref.digest.empty() ? ref.tag : ref.digest, cancelled));
+  WHARF_ASSIGN_OR_RETURN(auto kind, oci::ClassifyManifest(top.media_type, top.body));
   ResolvedManifest out;
-  out.digest = top->digest;
-  out.media_type = top->media_type;
-  if (*kind == oci::ManifestKind::kImage) {
-    auto chosen = ParseChosen(std::move(*top));
-    if (!chosen) return Error(chosen.error());
-    out.manifest = std::move(chosen->manifest);
-    out.parsed = std::move(chosen->parsed);
+  out.digest = top.digest;
+  out.media_type = top.media_type;
+  if (kind == oci::ManifestKind::kImage) {
+    WHARF_ASSIGN_OR_RETURN(auto chosen, ParseChosen(std::move(top)));
+    out.manifest = std::move(chosen.manifest);
+    out.parsed = std::move(chosen.parsed);
     return out;
   }
-  auto index = oci::ParseIndex(top->body);
-  if (!index) return Error(index.error());
+  WHARF_ASSIGN_OR_RETURN(auto index, oci::ParseIndex(top.body));
   IndexWalk walk(client, ref, platform, cancelled);
-  auto chosen = walk.Under(*index, 1);
+  auto chosen = walk.Under(index, 1);
   if (!chosen) return Error(chosen.error());
   if (!*chosen) return Error(walk.NotFoundError());
-  out.index = std::move(*index);
+  out.index = std::move(index);
   out.manifest = std::move((*chosen)->manifest);
   out.parsed = std::move((*chosen)->parsed);
   return out;

@@ -208,9 +208,9 @@ Result<std::unique_ptr<RegistryProcess>> RegistryProcess::Start(const RegistryCo
   registry->tls_ = config.tls;
   if (!config.username.empty()) {
     registry->userpwd_ = config.username + ":" + config.password;
-    auto line = RunCommand("htpasswd -Bbn '" + config.username + "' '" + config.password + "'");
-    if (!line) return Error(line.error());
-    WHARF_RETURN_IF_ERROR(WriteFileAtomic(dir / "htpasswd", *line));
+    WHARF_ASSIGN_OR_RETURN(
+        auto line, RunCommand("htpasswd -Bbn '" + config.username + "' '" + config.password + "'"));
+    WHARF_RETURN_IF_ERROR(WriteFileAtomic(dir / "htpasswd", line));
   }
   if (config.tls) {
     WHARF_RETURN_IF_ERROR(RunCommand(
