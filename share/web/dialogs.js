@@ -242,6 +242,31 @@ function listValue(values, mono = true) {
   return h('ul', { class: `value-list${mono ? ' mono' : ''}` }, values.map((v) => h('li', {}, String(v))));
 }
 
+// A command in a read-only field with a Copy button. The clipboard API needs a secure
+// context (HTTPS or localhost); on a plain-HTTP LAN address the field's text is selected and
+// copied the old way.
+function pullCommand(command) {
+  const field = h('input', { class: 'mono command', type: 'text', readonly: true, value: command,
+                             'aria-label': 'Pull command', onfocus: (e) => e.target.select() });
+  const status = h('span', { class: 'muted small', role: 'status' });
+  const copy = async () => {
+    let copied = false;
+    try {
+      if (navigator.clipboard && window.isSecureContext) {
+        await navigator.clipboard.writeText(command);
+        copied = true;
+      }
+    } catch { /* falls back below */ }
+    if (!copied) {
+      field.select();
+      copied = document.execCommand('copy');
+    }
+    status.textContent = copied ? 'Copied' : 'Select the command and copy it';
+  };
+  return h('div', { class: 'command-row' }, field,
+           h('button', { type: 'button', class: 'btn btn-small', onclick: copy }, 'Copy'), status);
+}
+
 function section(title, ...content) {
   const body = content.filter(Boolean);
   if (body.length === 0) return null;
@@ -265,6 +290,7 @@ export class InspectPanel {
   async show(name, tag, opener) {
     const token = ++this.token;
     this.opener = opener;
+    this.ref = `${name}:${tag}`;
     this.title.textContent = `${name}:${tag}`;
     this.sub.textContent = '';
     this.body.replaceChildren(h('p', { class: 'muted' }, 'Loading details…'));
@@ -329,6 +355,7 @@ export class InspectPanel {
     const raw = h('details', { class: 'raw' }, h('summary', {}, 'Raw JSON'),
                   h('pre', { class: 'mono' }, JSON.stringify(info, null, 2)));
     this.body.replaceChildren(...[
+      section('Pull it from this server', pullCommand(`docker pull ${location.host}/${this.ref}`)),
       section('Summary', summary),
       section('Config', config || h('p', { class: 'muted' }, 'No configuration.')),
       section(`Layers (${layers.length})`, layerList),

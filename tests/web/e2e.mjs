@@ -275,6 +275,18 @@ try {
     assert.equal(await sheet.locator('ol.layer-list li').count(), truth.RootFS.Layers.length);
     assert.ok((await sheet.getByRole('heading', { name: /^Layers/ }).textContent())
       .includes(String(truth.RootFS.Layers.length)));
+    // The pull command names this server, and what it names is served there.
+    const host = new URL(BASE).host;
+    const command = sheet.getByRole('textbox', { name: 'Pull command' });
+    assert.equal(await command.inputValue(), `docker pull ${host}/team/slow:latest`);
+    await sheet.getByRole('button', { name: 'Copy' }).click();
+    await sheet.getByRole('status').filter({ hasText: /Copied|copy it/ }).waitFor();
+    const basic = 'Basic ' + Buffer.from(`admin:${PASSWORD}`).toString('base64');
+    const served = await context.request.fetch(`${BASE}/v2/team/slow/manifests/latest`,
+                                               { headers: { Authorization: basic } });
+    assert.equal(served.status(), 200);
+    assert.equal(`team/slow@${served.headers()['docker-content-digest']}`,
+                 truth.RepoDigests[0]);
     await screenshot('inspect');
     await page.keyboard.press('Escape');
     await sheet.waitFor({ state: 'hidden' });
