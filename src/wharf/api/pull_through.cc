@@ -4,7 +4,6 @@
 
 #include "wharf/api/distribution.h"
 #include "wharf/base/log_text.h"
-#include "wharf/reference/reference.h"
 #include "wharf/serve/repository_name.h"
 
 namespace wharf::api {
@@ -85,11 +84,10 @@ PullThrough::PullThrough(serve::ServedImages& served, service::Downloads& downlo
 
 HttpResponse PullThrough::Start(const std::string& repository, const std::string& tag,
                                 const std::string& who, const std::string& from, Answer answer) {
-  auto ref = reference::ParseNameAndTag(repository, tag);
-  if (!ref) return DistErrorAnswer({400, "NAME_INVALID", ref.error().message});
+  const std::string display = serve::FamiliarName(repository);
   // Subscribed before the download starts, so that its end cannot be missed.
-  auto waiting = std::make_shared<WaitForImage>(served_, downloads_, events_, repository,
-                                                ref->Familiar(), tag, wait_, std::move(answer));
+  auto waiting = std::make_shared<WaitForImage>(served_, downloads_, events_, repository, display,
+                                                tag, wait_, std::move(answer));
   service::DownloadRequest request{"dockerhub", "docker", serve::ServedName(repository), tag};
   if (auto started = downloads_.Start(request); !started) {
     const bool bad = started.error().code == Code::kInvalidArgument;
@@ -97,7 +95,7 @@ HttpResponse PullThrough::Start(const std::string& repository, const std::string
         {bad ? 400 : 404, bad ? "NAME_INVALID" : "MANIFEST_UNKNOWN", started.error().message});
   }
   spdlog::info("audit: pull-through download user=\"{}\" from={} {}:{}", LogSafe(who), from,
-               LogSafe(ref->Familiar()), LogSafe(tag));
+               LogSafe(display), LogSafe(tag));
   HttpResponse res;
   res.deferred = std::move(waiting);
   return res;

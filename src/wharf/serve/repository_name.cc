@@ -38,4 +38,9 @@ std::string ServedName(std::string_view canonical) {
   return std::string(canonical);
 }
 
+std::string FamiliarName(std::string_view canonical) {
+  auto ref = reference::ParseNameAndTag(canonical, "latest");
+  return ref ? ref->Familiar() : std::string(canonical);
+}
+
 }  // namespace wharf::serve

@@ -26,4 +26,8 @@ DistResult<std::string> CanonicalRepository(std::string_view name, std::string_v
 // "ghcr.io/a/b" → "ghcr.io/a/b".
 std::string ServedName(std::string_view canonical);
 
+// Docker's short form of a canonical name, as downloads are listed: "ubuntu", "lgsd/diamond",
+// "ghcr.io/a/b".
+std::string FamiliarName(std::string_view canonical);
+
 }  // namespace wharf::serve

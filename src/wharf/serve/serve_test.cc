@@ -21,6 +21,9 @@ TEST(RepositoryName, DockerHubAndOtherRegistries) {
             "docker.io/library/ubuntu");
   EXPECT_EQ(ServedName("docker.io/library/ubuntu"), "library/ubuntu");
   EXPECT_EQ(ServedName("ghcr.io/a/b"), "ghcr.io/a/b");
+  EXPECT_EQ(FamiliarName("docker.io/library/ubuntu"), "ubuntu");
+  EXPECT_EQ(FamiliarName("docker.io/lgsd/diamond"), "lgsd/diamond");
+  EXPECT_EQ(FamiliarName("ghcr.io/a/b"), "ghcr.io/a/b");
 }
 
 TEST(RepositoryName, InvalidNamesAreNameInvalid) {
