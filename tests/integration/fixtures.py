@@ -57,8 +57,9 @@ def init_layout(layout):
 
 
 def build_image(layout, tag, layers, config=None, arch="amd64", base=None):
-    """Builds layout:tag with one layer per entry of `layers` (each {path: bytes};
-    paths are relative to the root filesystem). With `base`, starts from
+    """Builds layout:tag with one layer per entry of `layers` (each {path: bytes}, or
+    {path: (bytes, mode)} for a file that must be executable; paths are relative to the
+    root filesystem). With `base`, starts from
     layout:base so the images share base's layers; otherwise from nothing.
 
     config keys: cmd, entrypoint (lists), env (list of K=V), workingdir, user,
@@ -77,9 +78,12 @@ def build_image(layout, tag, layers, config=None, arch="amd64", base=None):
             run(["umoci", "unpack", "--rootless", "--image", image, bundle])
             for files in layers:
                 for rel, data in files.items():
+                    data, mode = data if isinstance(data, tuple) else (data, None)
                     path = Path(bundle, "rootfs", rel.lstrip("/"))
                     path.parent.mkdir(parents=True, exist_ok=True)
                     path.write_bytes(data)
+                    if mode is not None:
+                        path.chmod(mode)
                 run(["umoci", "repack", "--refresh-bundle", "--image", image, bundle])
         finally:
             shutil.rmtree(work, ignore_errors=True)
