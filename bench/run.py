@@ -5,6 +5,7 @@
     python3 bench/run.py --tiny          # tiny sizes, a minute or two (what `make test` runs)
     WHARF_BENCH_SCALE=tiny python3 bench/run.py
     python3 bench/run.py --runs 3 --only pulls,api
+    python3 bench/run.py --only serve    # wharf's /v2/ against docker-registry (a few min)
 
 Starts a loopback docker-registry, generates and pushes the fixture images (A: 4
 incompressible 64 MiB layers; B: 30 compressible layers, about 256 MiB unpacked;
@@ -20,7 +21,10 @@ the size series), then measures:
            Docker-compatible service; the listing at 32 connections again, with and
            without 1,000 idle connections held open from 127.0.0.2;
   scaling  wharfd start time (to /healthz), idle RSS and listing latency with
-           100, 1k and 10k images; pull time and peak RSS for 64 MiB, 256 MiB, 1 GiB.
+           100, 1k and 10k images; pull time and peak RSS for 64 MiB, 256 MiB, 1 GiB;
+  serve    wharf's OCI Distribution API (/v2/) against docker-registry serving the same
+           image (4 incompressible 64 MiB layers): blob throughput of parallel curl (8
+           streams, and 1), and podman pull (vfs) from each (bench/serve.py).
 
 Prints a table of medians and ratios, writes it to bench/results/latest.md (or
 --out) and, unless --no-summary, appends a dated summary to BENCHMARKS.md.
@@ -45,6 +49,7 @@ sys.path.insert(0, str(REPO / "tests" / "integration"))
 sys.path.insert(0, str(HERE))
 
 import floor  # noqa: E402
+import serve  # noqa: E402
 import harness  # noqa: E402
 import images as fx  # noqa: E402
 import tools  # noqa: E402
@@ -75,6 +80,8 @@ SCALES = {
         "list_seconds": 3,
         "idle_conns": 1000,
         "idle_pairs": 2,  # without/with idle connections, in ABBA order: A B B A
+        "serve": (4, 64 * MiB),  # the served image: layers, bytes each
+        "serve_copies": 2,       # each layer fetched twice per round: 8 transfers at once
     },
     "tiny": {
         "a": (4, 256 * KiB),
@@ -90,6 +97,8 @@ SCALES = {
         "list_seconds": 1,
         "idle_conns": 1000,
         "idle_pairs": 1,
+        "serve": (4, 256 * KiB),
+        "serve_copies": 2,
     },
 }
 
@@ -681,8 +690,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--tiny", action="store_true", help="tiny sizes (also WHARF_BENCH_SCALE=tiny)")
     p.add_argument("--runs", type=int, help="runs per pull measurement (default 9; 1 with --tiny)")
-    p.add_argument("--only", default="pulls,api,scaling",
-                   help="comma-separated sections: pulls, api, scaling")
+    p.add_argument("--only", default="pulls,api,scaling,serve",
+                   help="comma-separated sections: pulls, api, scaling, serve")
     p.add_argument("--out", default=str(HERE / "results" / "latest.md"))
     p.add_argument("--no-summary", dest="summary", action="store_false",
                    help="do not append to BENCHMARKS.md")
@@ -734,6 +743,8 @@ def main():
                             load_wharf(args, reg, api_images, api_data)
                         measure_scaling(args, scale, reg, fixtures, res, work, api_images,
                                         api_data)
+                    elif section == "serve":
+                        serve.measure_serve(args, scale, reg, fixtures, res, work)
                     else:
                         raise SystemExit(f"bench: unknown section {section}")
                 except (RuntimeError, TimeoutError, subprocess.SubprocessError, OSError) as e:
