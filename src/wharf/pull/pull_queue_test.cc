@@ -425,9 +425,11 @@ namespace {
 TEST_F(PullQueueTest, HandOffRunsAfterTheCommitAndItsErrorEndsInTheDoneEvent) {
   std::atomic<bool> release{false};
   std::atomic<bool> image_was_there{false};
+  std::atomic<bool> entered{false};
   hand_off_ = [&](const metadata::ImageRecord& image, const std::atomic<bool>& cancel) {
     image_was_there =
         HasImage(image.tag) && image.manifest_digest == "sha256:" + std::string(64, 'a');
+    entered = true;
     while (!release && !cancel) std::this_thread::sleep_for(1ms);
     return image.tag == "bad" ? Result<void>(Unavailable("engine down")) : Result<void>();
   };
@@ -435,6 +437,7 @@ TEST_F(PullQueueTest, HandOffRunsAfterTheCommitAndItsErrorEndsInTheDoneEvent) {
   StartQueue({}, /*with_events=*/true);
   Submit("ok");
   ASSERT_TRUE(WaitStatus("ok", "handoff"));
+  ASSERT_TRUE(WaitFor([&] { return entered.load(); }));
   EXPECT_TRUE(image_was_there);
   EXPECT_TRUE(queue_->Busy("docker", "docker.io/team/app", "ok")) << "not deletable meanwhile";
   release = true;
