@@ -198,7 +198,10 @@ class EventWatch:
 
     def close(self):
         self.closing = True
-        sock = self.stream.conn.sock
+        # http.client hands the socket to the response of a stream that has no length (and
+        # clears conn.sock): shut that one down, or the reader waits for its timeout.
+        sock = self.stream.conn.sock or getattr(getattr(self.stream.resp.fp, "raw", None),
+                                                "_sock", None)
         if sock:
             sock.shutdown(socket.SHUT_RDWR)
         self.stream.close()
