@@ -3,7 +3,8 @@ test with a private data root, exec root, pidfile, socket and daemon.json, no ip
 no bridge, vfs, and `registry-mirrors` pointing at a wharfd with pull-through on. A
 `docker pull` of an image wharf does not have yet is downloaded by wharf, lands in both
 stores with the same image Id, and a served image holding Debian's static busybox runs
-(`docker run --rm --network none`). Skipped, saying why, only where dockerd cannot start
+(`docker run --rm --network none`); with `[engine] socket` at the same dockerd, a wharf
+download also shows in `docker images` under its usual name and Id. Skipped, saying why, only where dockerd cannot start
 (not installed, not root, or no kernel support)."""
 
 import json
@@ -27,6 +28,8 @@ def setUpModule():
     registry = Registry().start()
     try:
         with FixtureBuilder(registry) as fx:
+            truth["handed"] = fx.image("lgsd/handed", ["latest"],
+                                       [{"/handed": os.urandom(4000)}], {"cmd": ["/y"]})
             truth["mirrored"] = fx.image("lgsd/mirrored", ["latest"],
                                          [{"/mirrored": os.urandom(4000)}], {"cmd": ["/x"]})
             if os.path.exists(BUSYBOX):
@@ -118,10 +121,14 @@ class DockerEngineTest(WharfTestCase):
     @classmethod
     def setUpClass(cls):
         # Docker sends no credentials to a registry mirror: the trusted-LAN set-up.
-        cls.wharfd = cls.serve(Wharfd(
-            registry.url, extra_toml="[serve]\npull_through = true\nanonymous = true\n"))
-        cls.address = f"127.0.0.1:{cls.wharfd.port}"
+        # wharfd's port is chosen first: dockerd names it as its mirror, and wharfd hands its
+        # downloads to dockerd's socket ([engine]).
+        wharfd = Wharfd(registry.url)
+        cls.address = f"127.0.0.1:{wharfd.port}"
         cls.docker = cls.serve(Dockerd(cls.address))
+        wharfd.extra_toml = ("[serve]\npull_through = true\nanonymous = true\n"
+                             f'[engine]\nsocket = "{cls.docker.socket}"\n')
+        cls.wharfd = cls.serve(wharfd)
         cls.api = cls.wharfd.client()
 
     def test_pull_through_the_mirror_ends_in_both_stores(self):
@@ -135,6 +142,16 @@ class DockerEngineTest(WharfTestCase):
         self.assertEqual(docker_id.removeprefix("sha256:"),
                          wharf["Id"].removeprefix("sha256:"))
         self.assertEqual(docker_id.removeprefix("sha256:"), truth["mirrored"].id)
+
+    def test_a_download_is_handed_to_dockerd(self):
+        self.api.download("lgsd/handed", "latest")
+        failed = self.api.wait_jobs([("lgsd/handed", "latest")], timeout=120)
+        self.assertIsNone(failed[("lgsd/handed", "latest")])
+        docker_id = self.docker.run("image", "inspect", "--format", "{{.Id}}",
+                                    "lgsd/handed:latest").strip()
+        self.assertEqual(docker_id, "sha256:" + truth["handed"].id)
+        tags = self.docker.run("images", "--format", "{{.Repository}}:{{.Tag}}").split()
+        self.assertIn("lgsd/handed:latest", tags)
 
     def test_run_a_served_busybox(self):
         if "busybox" not in truth:
