@@ -75,6 +75,9 @@ export const api = {
             `/api/v1/image/downloadstatus/${type}/${namePath(name)}/${encodeURIComponent(tag)}`),
   inspect: (name, tag) =>
     request('GET', `/api/v1/image/docker/${namePath(name)}/${encodeURIComponent(tag)}/inspect`),
+  // {engine: is a hand-off engine configured, present: does it hold the image}
+  engineState: (name, tag) =>
+    request('GET', `/api/v1/image/docker/${namePath(name)}/${encodeURIComponent(tag)}/engine`),
   remove: (type, name, tag) =>
     request('DELETE', `/api/v1/image/local/${type}/${namePath(name)}` +
                       (tag ? `:${encodeURIComponent(tag)}` : '')),

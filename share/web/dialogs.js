@@ -301,6 +301,7 @@ export class InspectPanel {
       const info = await api.inspect(name, tag);
       if (token !== this.token) return;
       this.render(info);
+      this.showEngine(name, tag, token);
     } catch (err) {
       if (token !== this.token) return;
       if (err instanceof ApiError && err.status === 401) {
@@ -312,6 +313,22 @@ export class InspectPanel {
     } finally {
       if (token === this.token) this.body.setAttribute('aria-busy', 'false');
     }
+  }
+
+  // Whether the local engine of the hand-off holds the image; nothing without an engine.
+  async showEngine(name, tag, token) {
+    let text;
+    try {
+      const state = await api.engineState(name, tag);
+      if (!state.engine) return;
+      text = state.present ? 'Yes: docker images (or podman images) lists it'
+        : 'No: not handed to the engine, or removed there';
+    } catch (err) {
+      text = `Unknown: ${err.message}`;
+    }
+    const pull = this.body.querySelector('.command-row');
+    if (token !== this.token || !pull) return;
+    pull.after(h('p', { class: 'engine-state small' }, h('strong', {}, 'In the local engine: '), text));
   }
 
   render(info) {

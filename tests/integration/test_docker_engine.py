@@ -152,6 +152,11 @@ class DockerEngineTest(WharfTestCase):
         self.assertEqual(docker_id, "sha256:" + truth["handed"].id)
         tags = self.docker.run("images", "--format", "{{.Repository}}:{{.Tag}}").split()
         self.assertIn("lgsd/handed:latest", tags)
+        # wharf asks the engine whether it holds the image, for the page.
+        state = "/api/v1/image/docker/lgsd/handed/latest/engine"
+        self.assertEqual(self.api.get(state), (200, {"engine": True, "present": True}))
+        self.docker.run("rmi", "lgsd/handed:latest")
+        self.assertEqual(self.api.get(state), (200, {"engine": True, "present": False}))
 
     def test_run_a_served_busybox(self):
         if "busybox" not in truth:

@@ -165,6 +165,8 @@ class EngineHandOffTest(WharfTestCase):
         self.assertEqual(pod["RootFS"], wharf["RootFS"])
         self.assertEqual(len(pod["RootFS"]["Layers"]), 3)
         self.assertEqual(pod["Config"]["Cmd"], wharf["Config"]["Cmd"])
+        state = self.wharfd.client().get("/api/v1/image/docker/lgsd/diamond/latest/engine")
+        self.assertEqual(state, (200, {"engine": True, "present": True}))
 
     def test_2_official_image_is_named_as_podman_pull_names_it(self):
         jobs = pull_through_wharf(self.wharfd, "bbox", "latest")
@@ -235,6 +237,8 @@ class NobodyListensTest(WharfTestCase):
         self.assertEqual(body["Id"], truths["diamond"].id)
         self.assertIn("lgsd/diamond", api.local_images())
         self.assertEqual(api.download_jobs(), [])
+        status, body = api.get("/api/v1/image/docker/lgsd/diamond/latest/engine")
+        self.assertError(status, body, 502)
         self.assertIn("hand-off of lgsd/diamond:latest to the engine failed", self.wharfd.log())
         # remove_on_delete with no engine: the delete still succeeds.
         status, body = api.delete("/api/v1/image/local/docker/lgsd/diamond:latest")

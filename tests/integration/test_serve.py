@@ -156,6 +156,12 @@ class ServeTest(WharfTestCase):
         self.assertDistError(self.get(f"/v2/library/multi/blobs/{digest}"), 401, "UNAUTHORIZED")
         self.assertDistError(self.get("/v2/_catalog"), 401, "UNAUTHORIZED")
 
+    def test_06_no_engine_configured(self):
+        self.assertEqual(self.api.get("/api/v1/image/docker/lgsd/diamond/latest/engine"),
+                         (200, {"engine": False, "present": None}))
+        status, body = self.api.get("/api/v1/image/docker/lgsd/none/latest/engine")
+        self.assertError(status, body, 404)
+
     def test_05_basic_credentials_on_each_request(self):
         for _ in range(20):
             status, _, raw = self.v2.request("GET", "/v2/lgsd/diamond/tags/list",

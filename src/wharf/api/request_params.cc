@@ -124,6 +124,8 @@ const char* RouteName(RouteId id) {
       return "inspect";
     case RouteId::kRemoteInspect:
       return "remote_inspect";
+    case RouteId::kEngineState:
+      return "engine";
     case RouteId::kTags:
       return "tags";
     case RouteId::kDownload:

@@ -70,6 +70,9 @@ std::vector<Candidate> Recognise(std::string_view path) {
     RouteId id = last == "inspect" ? RouteId::kInspect : RouteId::kRemoteInspect;
     add("GET", {id, "", segs[0], Join(segs, 1, n - 2), segs[n - 2]});
   }
+  if (n >= 4 && last == "engine") {
+    add("GET", {RouteId::kEngineState, "", segs[0], Join(segs, 1, n - 2), segs[n - 2]});
+  }
   if (n >= 5 && last == "download") {
     add("POST", {RouteId::kDownload, segs[0], segs[1], Join(segs, 2, n - 2), segs[n - 2]});
   }

@@ -17,6 +17,7 @@ enum class RouteId {
   kDownloadStatus,  // GET  /api/v1/image/downloadstatus
   kInspect,         // GET  /api/v1/image/{type}/{name}/{tag}/inspect
   kRemoteInspect,   // GET  /api/v1/image/{type}/{name}/{tag}/remote_inspect
+  kEngineState,     // GET  /api/v1/image/docker/{name}/{tag}/engine
   kTags,            // GET  /api/v1/image/dockerhub/docker/{is_official}/{name}/tags
   kDownload,        // POST /api/v1/image/{from}/{type}/{name}/{tag}/download
   kDelete,          // DELETE /api/v1/image/{from}/{type}/{name}[:{tag}]

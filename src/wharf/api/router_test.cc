@@ -26,6 +26,8 @@ TEST(RouterTest, RecognisesEverySeedRequest) {
        "", "docker", "qnap.dorowu.com/qnap/builder", "1.0"},
       {"GET", "/api/v1/image/docker/redis/latest/remote_inspect", RouteId::kRemoteInspect, "",
        "docker", "redis", "latest"},
+      {"GET", "/api/v1/image/docker/lgsd/diamond/1.0/engine", RouteId::kEngineState, "", "docker",
+       "lgsd/diamond", "1.0"},
       {"GET", "/api/v1/image/dockerhub/docker/1/redis/tags", RouteId::kTags, "dockerhub", "docker",
        "redis", ""},
       {"POST", "/api/v1/image/dockerhub/docker/lgsd/diamond/latest/download", RouteId::kDownload,
@@ -83,7 +85,7 @@ TEST(RouterTest, OnlyLoginAndHealthArePublic) {
   for (RouteId id :
        {RouteId::kEvents, RouteId::kCancel, RouteId::kLoginRefresh, RouteId::kLogout,
         RouteId::kList, RouteId::kDownloadStatus, RouteId::kInspect, RouteId::kRemoteInspect,
-        RouteId::kTags, RouteId::kDownload, RouteId::kDelete}) {
+        RouteId::kTags, RouteId::kDownload, RouteId::kDelete, RouteId::kEngineState}) {
     EXPECT_FALSE(IsPublic(id));
   }
 }

@@ -115,6 +115,7 @@ struct Server::Impl : HttpHandler {
       case RouteId::kLogin:          // a password hash
       case RouteId::kRemoteInspect:  // the registry
       case RouteId::kTags:
+      case RouteId::kEngineState:  // the local engine
         return Lane::kSlow;
       case RouteId::kList: {
         auto depot = DepotParam(head);
@@ -265,6 +266,16 @@ Result<void> Server::Impl::Images(const Route& r, const HttpRequest& req, HttpRe
                       : services.remote.Inspect(r.name, r.tag, Upstream(req, deadline));
       if (!view) return Error(UpstreamError(view.error(), deadline));
       res = JsonAnswer(200, *view);
+      return {};
+    }
+    case RouteId::kEngineState: {  // does the hand-off's engine hold this image?
+      if (r.type != "docker") return InvalidArgument("image_type must be docker");
+      auto found = local.Find(r.name, r.tag);
+      if (!found) return Error(found.error());
+      auto held = downloads.InEngine(*found->image);
+      if (!held) return Error(held.error());
+      res = JsonAnswer(200, {{"engine", held->has_value()},
+                             {"present", held->has_value() ? nlohmann::json(**held) : nullptr}});
       return {};
     }
     case RouteId::kTags: {

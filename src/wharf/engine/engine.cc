@@ -181,4 +181,24 @@ Result<void> Engine::Remove(const metadata::ImageRecord& image) {
   return {};
 }
 
+Result<bool> Engine::Holds(const metadata::ImageRecord& image) {
+  if (!enabled()) return false;
+  std::string ref = EngineReference(image);
+  if (ref.empty()) return false;
+  auto answer = Exchange(options_.socket, Call{"GET", "/images/" + ref + "/json", nullptr, nullptr,
+                                               std::min(options_.timeout_s, 10)});
+  if (!answer) return Error(answer.error());
+  if (answer->status == 404) return false;
+  if (answer->status != 200) {
+    return Unavailable("the engine did not say whether it has " + ref + ": " +
+                       EngineMessage(answer->status, answer->body));
+  }
+  auto j = nlohmann::json::parse(answer->body, nullptr, false);
+  if (!j.is_object() || !j.contains("Id") || !j["Id"].is_string()) {
+    return Unavailable("the engine's answer about " + ref + " has no Id");
+  }
+  const std::string id = j["Id"].get<std::string>();
+  return id == image.config_digest || "sha256:" + id == image.config_digest;
+}
+
 }  // namespace wharf::engine

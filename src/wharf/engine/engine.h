@@ -47,6 +47,9 @@ class Engine {
   Result<void> Load(const metadata::ImageRecord& image, const std::atomic<bool>* cancel);
   // Removes the image's tag from the engine (its layers stay while another tag uses them).
   Result<void> Remove(const metadata::ImageRecord& image);
+  // Whether the engine has an image under the image's name whose Id is the image's config
+  // digest (GET /images/NAME:TAG/json, within 10 s). False for an image pulled by digest.
+  Result<bool> Holds(const metadata::ImageRecord& image);
 
  private:
   content::BlobStore& store_;

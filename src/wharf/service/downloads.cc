@@ -118,4 +118,11 @@ Result<void> Downloads::Delete(const std::string& type, const std::string& name,
   return {};
 }
 
+Result<std::optional<bool>> Downloads::InEngine(const metadata::ImageRecord& image) {
+  if (engine_ == nullptr || !engine_->enabled()) return std::optional<bool>();
+  auto held = engine_->Holds(image);
+  if (!held) return Error(held.error());
+  return std::optional<bool>(*held);
+}
+
 }  // namespace wharf::service

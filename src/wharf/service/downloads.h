@@ -4,6 +4,7 @@
 // Thread-safe.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,10 @@ class Downloads {
   Result<void> Delete(const std::string& type, const std::string& name, const std::string& tag);
   // (type, canonical name) of every download waiting or running.
   NameSet BusyNames() { return queue_.BusyNames(); }
+  // Whether the engine of the hand-off holds `image` under its name with the same Id (asked
+  // of the engine, within 10 s); nullopt when no engine is configured. Unavailable when the
+  // engine cannot be reached.
+  Result<std::optional<bool>> InEngine(const metadata::ImageRecord& image);
   DownloadStats Stats() { return queue_.Stats(); }
 
  private:

@@ -94,7 +94,7 @@ Result<LocalState> LocalImages::State(NameSet downloading) {
   return state;
 }
 
-Result<nlohmann::json> LocalImages::Inspect(const std::string& name, const std::string& tag) {
+Result<LocalImages::Found> LocalImages::Find(const std::string& name, const std::string& tag) {
   auto ref = ParseImage(name, tag);
   if (!ref) return Error(ref.error());
   const std::string key_tag = ref->tag.empty() ? ref->digest : ref->tag;
@@ -120,6 +120,14 @@ Result<nlohmann::json> LocalImages::Inspect(const std::string& name, const std::
     image = find(**all);
     if (image == nullptr) return NotFound("Image not found: " + ref->FamiliarString());
   }
+  return Found{*all, image};
+}
+
+Result<nlohmann::json> LocalImages::Inspect(const std::string& name, const std::string& tag) {
+  auto found = Find(name, tag);
+  if (!found) return Error(found.error());
+  const auto& all = found->records;
+  const metadata::ImageRecord* image = found->image;
   auto digest = Digest::Parse(image->config_digest);
   if (!digest) return Error(digest.error());
   auto config = store_.Read(*digest);
@@ -127,7 +135,7 @@ Result<nlohmann::json> LocalImages::Inspect(const std::string& name, const std::
 
   InspectFacts facts{*config, image->config_digest, {}, {}, image->size};
   std::set<std::string> repo_digests;
-  for (const auto& other : **all) {
+  for (const auto& other : *all) {
     if (other.type != "docker" || other.config_digest != image->config_digest) continue;
     // A record kept under a digest ("name@sha256:...") is a RepoDigest, not a tag.
     if (!other.tag.starts_with("sha256:")) {

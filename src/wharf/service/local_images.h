@@ -66,6 +66,12 @@ class LocalImages {
   Result<LocalState> State(NameSet downloading);
   // Docker's image-inspect JSON of a local image; NotFound "Image not found: NAME:TAG".
   Result<nlohmann::json> Inspect(const std::string& name, const std::string& tag);
+  // The record of a local Docker image (kept alive by `records`); NotFound as Inspect.
+  struct Found {
+    std::shared_ptr<const std::vector<metadata::ImageRecord>> records;
+    const metadata::ImageRecord* image = nullptr;
+  };
+  Result<Found> Find(const std::string& name, const std::string& tag);
   // The tags stored for a Docker image of canonical name `name`, "latest" first.
   Result<std::vector<std::string>> Tags(const std::string& name);
   // Every image record, from memory unless Version() moved since the last read.
