@@ -28,6 +28,8 @@ def setUpModule():
     registry = Registry().start()
     try:
         with FixtureBuilder(registry) as fx:
+            truth["secured"] = fx.image("lgsd/secured", ["latest"],
+                                        [{"/secured": os.urandom(4000)}], {"cmd": ["/z"]})
             truth["handed"] = fx.image("lgsd/handed", ["latest"],
                                        [{"/handed": os.urandom(4000)}], {"cmd": ["/y"]})
             truth["mirrored"] = fx.image("lgsd/mirrored", ["latest"],
@@ -157,6 +159,28 @@ class DockerEngineTest(WharfTestCase):
         self.assertEqual(self.api.get(state), (200, {"engine": True, "present": True}))
         self.docker.run("rmi", "lgsd/handed:latest")
         self.assertEqual(self.api.get(state), (200, {"engine": True, "present": False}))
+
+    def test_docker_login_and_pull_as_a_wharf_user(self):
+        # A second wharfd, with credentials required (the default) and pull-through on.
+        with Wharfd(registry.url, extra_toml="[serve]\npull_through = true\n") as secured:
+            self.wharfd = secured
+            secured.add_user("puller", "pull-secret-2")
+            host = f"127.0.0.1:{secured.port}"
+            self.docker.run("logout", host)
+            with self.assertRaises(AssertionError):  # no credentials: refused
+                self.docker.run("pull", f"{host}/lgsd/secured:latest")
+            login = subprocess.run(
+                ["docker", "-H", f"unix://{self.docker.socket}", "login", host, "-u", "puller",
+                 "--password-stdin"], input="pull-secret-2\n", capture_output=True, text=True,
+                timeout=60, env=dict(os.environ, DOCKER_CONFIG=self.docker.dir))
+            self.assertEqual(login.returncode, 0, login.stderr)
+            self.assertIn("Login Succeeded", login.stdout)
+            self.docker.run("pull", f"{host}/lgsd/secured:latest")
+            docker_id = self.docker.run("image", "inspect", "--format", "{{.Id}}",
+                                        f"{host}/lgsd/secured:latest").strip()
+            self.assertEqual(docker_id, "sha256:" + truth["secured"].id)
+            self.assertIn("lgsd/secured", secured.client().local_images())
+            self.assertIn("audit: pull-through download user=\"puller\"", secured.log())
 
     def test_run_a_served_busybox(self):
         if "busybox" not in truth:
