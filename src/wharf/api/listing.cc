@@ -88,10 +88,9 @@ namespace {
 
 Result<nlohmann::json> ListLocal(service::LocalImages& images, const ListQuery& q,
                                  const std::set<std::pair<std::string, std::string>>& downloading) {
-  auto local = images.List(q.type, q.filter_text, downloading);
-  if (!local) return Error(local.error());
+  WHARF_ASSIGN_OR_RETURN(auto local, images.List(q.type, q.filter_text, downloading));
   nlohmann::json results = nlohmann::json::array();
-  for (const auto& image : *local) results.push_back(LocalEntryView(image));
+  for (const auto& image : local) results.push_back(LocalEntryView(image));
   return ListingView(q.depot, q.filter_text, q.type, std::move(results));
 }
 
@@ -110,9 +109,8 @@ Result<std::shared_ptr<const std::string>> LocalListingCache::Get(service::Local
       return e.text;
     }
   }
-  auto listing = ListLocal(images, q, downloading);
-  if (!listing) return Error(listing.error());
-  auto text = std::make_shared<const std::string>(listing->dump());
+  WHARF_ASSIGN_OR_RETURN(auto listing, ListLocal(images, q, downloading));
+  auto text = std::make_shared<const std::string>(listing.dump());
   // Entries of older versions can never match again.
   std::erase_if(entries_, [&](const Entry& e) { return e.version != version; });
   entries_.push_front(Entry{version, std::move(downloading), q.type, q.filter_text, text});
@@ -124,11 +122,10 @@ Result<nlohmann::json> ListDepot(service::LocalImages& images, service::Download
                                  depot::Depots& depots, const ListQuery& q,
                                  const std::function<bool()>& cancelled) {
   if (q.depot == "local") return ListLocal(images, q, downloads.BusyNames());
-  auto state = images.State(downloads.BusyNames());
-  if (!state) return Error(state.error());
+  WHARF_ASSIGN_OR_RETURN(auto state, images.State(downloads.BusyNames()));
   if (q.depot == "appcenter" || q.depot == "qnap")
-    return ListCatalog(*depots.Appcenter(), *state, q);
-  if (q.depot == "official") return ListCatalog(*depots.Official(), *state, q);
+    return ListCatalog(*depots.Appcenter(), state, q);
+  if (q.depot == "official") return ListCatalog(*depots.Official(), state, q);
 
   // dockerhub: only Docker images live there.
   nlohmann::json results = nlohmann::json::array();
@@ -136,13 +133,11 @@ Result<nlohmann::json> ListDepot(service::LocalImages& images, service::Download
   page.page = q.page;
   page.page_size = q.n;
   if (q.type != "lxc") {
-    auto found = depots.SearchHub(q.filter_text, q.page, q.n, cancelled);
-    if (!found) return Error(found.error());
-    page = std::move(*found);
+    WHARF_ASSIGN_OR_RETURN(page, depots.SearchHub(q.filter_text, q.page, q.n, cancelled));
     for (const auto& r : page.results) {
       std::string local = LocalName("docker", r.name);
       results.push_back(
-          HubEntryView(r, state->Installed("docker", local), state->Downloading("docker", local)));
+          HubEntryView(r, state.Installed("docker", local), state.Downloading("docker", local)));
     }
   }
   nlohmann::json out = ListingView(q.depot, q.filter_text, q.type, std::move(results));

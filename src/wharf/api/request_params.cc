@@ -64,11 +64,9 @@ Result<std::pair<std::string, std::string>> Credentials(const HttpRequest& req) 
   }
   auto json = nlohmann::json::parse(req.body, nullptr, false);
   if (json.is_object()) {
-    auto user = OptionalString(json, "username");
-    if (!user) return Error(user.error());
-    auto password = OptionalString(json, "password");
-    if (!password) return Error(password.error());
-    return std::pair{*user, *password};
+    WHARF_ASSIGN_OR_RETURN(auto user, OptionalString(json, "username"));
+    WHARF_ASSIGN_OR_RETURN(auto password, OptionalString(json, "password"));
+    return std::pair{user, password};
   }
   HttpRequest form;
   form.params = ParseQuery(req.body);

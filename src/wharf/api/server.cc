@@ -270,9 +270,8 @@ Result<void> Server::Impl::Images(const Route& r, const HttpRequest& req, HttpRe
     }
     case RouteId::kEngineState: {  // does the hand-off's engine hold this image?
       if (r.type != "docker") return InvalidArgument("image_type must be docker");
-      auto found = local.Find(r.name, r.tag);
-      if (!found) return Error(found.error());
-      auto held = downloads.InEngine(*found->image);
+      WHARF_ASSIGN_OR_RETURN(auto found, local.Find(r.name, r.tag));
+      auto held = downloads.InEngine(*found.image);
       if (!held) return Error(held.error());
       res = JsonAnswer(200, {{"engine", held->has_value()},
                              {"present", held->has_value() ? nlohmann::json(**held) : nullptr}});
@@ -316,9 +315,8 @@ Result<void> Server::Impl::Change(const Route& r, const service::Session& sessio
 }
 
 Result<void> Server::Impl::Login(const HttpRequest& req, HttpResponse& res) {
-  auto credentials = Credentials(req);
-  if (!credentials) return Error(credentials.error());
-  const auto& [username, password] = *credentials;
+  WHARF_ASSIGN_OR_RETURN(auto credentials, Credentials(req));
+  const auto& [username, password] = credentials;
   if (username.empty()) return InvalidArgument("username is required");
   const std::string user = LogSafe(username);
   if (int64_t wait = throttle.Begin(username, req.remote_addr, options.clock->NowSeconds());
@@ -344,17 +342,13 @@ Result<void> Server::Impl::Login(const HttpRequest& req, HttpResponse& res) {
 }
 
 Result<void> Server::Impl::List(const HttpRequest& req, HttpResponse& res) {
-  auto depot = DepotParam(req);
-  if (!depot) return Error(depot.error());
-  auto type = TypeParam(req.Param("type"), "type");
-  if (!type) return Error(type.error());
-  ListQuery q{*depot, *type, req.Param("filter_text")};
+  WHARF_ASSIGN_OR_RETURN(auto depot, DepotParam(req));
+  WHARF_ASSIGN_OR_RETURN(auto type, TypeParam(req.Param("type"), "type"));
+  ListQuery q{depot, type, req.Param("filter_text")};
   for (auto [name, field, max] :
        {std::tuple{"page", &q.page, int64_t{1} << 20}, std::tuple{"n", &q.n, int64_t{100}}}) {
     if (!req.HasParam(name)) continue;
-    auto value = PositiveParam(req.Param(name), name, max);
-    if (!value) return Error(value.error());
-    *field = *value;
+    WHARF_ASSIGN_OR_RETURN(*field, PositiveParam(req.Param(name), name, max));
   }
   if (q.depot == "local") {
     // The hot path: the kept text is written to the socket as it is, not copied (a listing
@@ -372,14 +366,11 @@ Result<void> Server::Impl::List(const HttpRequest& req, HttpResponse& res) {
 }
 
 Result<void> Server::Impl::Download(const Route& r, const HttpRequest& req) {
-  auto body = JsonBody(req.body);
-  if (!body) return Error(body.error());
+  WHARF_ASSIGN_OR_RETURN(auto body, JsonBody(req.body));
   service::DownloadRequest d{r.source, r.type, r.name, r.tag};
   for (auto [key, field] : {std::pair{"description", &d.description},
                             std::pair{"location", &d.location}, std::pair{"icon", &d.icon}}) {
-    auto value = OptionalString(*body, key);
-    if (!value) return Error(value.error());
-    *field = *value;
+    WHARF_ASSIGN_OR_RETURN(*field, OptionalString(body, key));
   }
   return downloads.Start(d);
 }

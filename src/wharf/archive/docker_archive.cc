@@ -17,9 +17,8 @@ std::string ArchivePath(const Digest& digest) { return "blobs/sha256/" + digest.
 
 Result<ArchiveImage> ImageOfManifest(const content::BlobStore& store, const Digest& manifest,
                                      std::vector<std::string> repo_tags) {
-  auto raw = store.Read(manifest);
-  if (!raw) return Error(raw.error());
-  auto parsed = oci::ParseManifest(*raw);
+  WHARF_ASSIGN_OR_RETURN(auto raw, store.Read(manifest));
+  auto parsed = oci::ParseManifest(raw);
   if (!parsed) {
     return InvalidArgument("manifest " + manifest.str() + ": " + parsed.error().message);
   }
@@ -41,9 +40,9 @@ void DockerArchive::AppendBytes(std::string_view bytes) {
 }
 
 Result<void> DockerArchive::AppendEntry(const std::string& name, int64_t size, bool directory) {
-  auto header = TarHeader(name, size, directory ? TarEntry::kDirectory : TarEntry::kFile);
-  if (!header) return Error(header.error());
-  AppendBytes(*header);
+  WHARF_ASSIGN_OR_RETURN(auto header,
+                         TarHeader(name, size, directory ? TarEntry::kDirectory : TarEntry::kFile));
+  AppendBytes(header);
   return {};
 }
 

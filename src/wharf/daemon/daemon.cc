@@ -190,11 +190,10 @@ Result<void> Serve(const Config& config, const oci::Platform& platform,
                           {local, remote, downloads, auth, **depots, events, &served_images});
   if (!created) return Error(created.error());
   api::Server& server = **created;
-  auto port = server.Bind(listen.first, listen.second);
-  if (!port) return Error(port.error());
+  WHARF_ASSIGN_OR_RETURN(int port, server.Bind(listen.first, listen.second));
   WHARF_RETURN_IF_ERROR(queue.Start());
   spdlog::info("wharfd listening on {}://{}:{} (data in {}, platform {})",
-               config.tls_cert.empty() ? "http" : "https", listen.first, *port, config.data_dir,
+               config.tls_cert.empty() ? "http" : "https", listen.first, port, config.data_dir,
                platform.String());
 
   Result<void> served;
@@ -228,8 +227,7 @@ Result<void> Run(const Config& config) {
   auto platform =
       config.platform.empty() ? oci::HostPlatform() : oci::ParsePlatform(config.platform);
   if (!platform) return InvalidArgument("downloads.platform: " + platform.error().message);
-  auto listen = SplitHostPort(config.listen);
-  if (!listen) return Error(listen.error());
+  WHARF_ASSIGN_OR_RETURN(auto listen, SplitHostPort(config.listen));
 
   std::filesystem::path data = config.data_dir;
   const bool fresh = !std::filesystem::exists(data);
@@ -237,9 +235,8 @@ Result<void> Run(const Config& config) {
   if (fresh && ::chmod(data.c_str(), 0700) != 0) {
     return ErrnoError("chmod " + data.string(), errno);
   }
-  auto data_warnings = CheckDataDir(data, ::geteuid());
-  if (!data_warnings) return Error(data_warnings.error());
-  for (const auto& warning : *data_warnings) spdlog::warn("{}", warning);
+  WHARF_ASSIGN_OR_RETURN(auto data_warnings, CheckDataDir(data, ::geteuid()));
+  for (const auto& warning : data_warnings) spdlog::warn("{}", warning);
   // One process at a time owns the data directory: a second wharfd, or a `wharfd fsck`, is
   // refused while this one runs (the kernel drops the lock when the process ends).
   auto data_lock = fsck::DataDirLock::Acquire(data);
@@ -254,10 +251,9 @@ Result<void> Run(const Config& config) {
 
   service::Auth auth(users, config.session_ttl_s);
   const char* env_password = std::getenv("WHARF_ADMIN_PASSWORD");
-  auto generated = auth.EnsureAdmin(env_password ? env_password : "");
-  if (!generated) return Error(generated.error());
-  if (!generated->empty()) {
-    std::printf("wharfd: created user \"admin\" with password: %s\n", generated->c_str());
+  WHARF_ASSIGN_OR_RETURN(auto generated, auth.EnsureAdmin(env_password ? env_password : ""));
+  if (!generated.empty()) {
+    std::printf("wharfd: created user \"admin\" with password: %s\n", generated.c_str());
     std::printf(
         "wharfd: this password is shown only once; set WHARF_ADMIN_PASSWORD to choose it\n");
     std::fflush(stdout);
@@ -266,7 +262,7 @@ Result<void> Run(const Config& config) {
     spdlog::warn("cannot purge expired sessions: {}", s.error().message);
   }
 
-  return Serve(config, *platform, *listen, signals, **store, images, jobs, auth);
+  return Serve(config, *platform, listen, signals, **store, images, jobs, auth);
 }
 
 }  // namespace wharf::daemon

@@ -149,20 +149,17 @@ Engine::Engine(content::BlobStore& store, EngineOptions options)
 
 Result<void> Engine::Load(const metadata::ImageRecord& image, const std::atomic<bool>* cancel) {
   if (!enabled()) return {};
-  auto manifest = Digest::Parse(image.manifest_digest);
-  if (!manifest) return Error(manifest.error());
+  WHARF_ASSIGN_OR_RETURN(auto manifest, Digest::Parse(image.manifest_digest));
   std::string ref = EngineReference(image);
   std::vector<std::string> tags;
   if (!ref.empty()) tags.push_back(ref);
-  auto contents = archive::ImageOfManifest(store_, *manifest, std::move(tags));
-  if (!contents) return Error(contents.error());
-  auto tar = archive::DockerArchive::Open(store_, {*contents});
+  WHARF_ASSIGN_OR_RETURN(auto contents,
+                         archive::ImageOfManifest(store_, manifest, std::move(tags)));
+  auto tar = archive::DockerArchive::Open(store_, {contents});
   if (!tar) return Error(tar.error());
   Call call{"POST", "/images/load?quiet=1", tar->get(), cancel, options_.timeout_s};
-  auto answer = Exchange(options_.socket, call);
-  if (!answer) return Error(answer.error());
-  auto outcome = LoadOutcome(answer->status, answer->body);
-  if (!outcome) return Error(outcome.error());
+  WHARF_ASSIGN_OR_RETURN(auto answer, Exchange(options_.socket, call));
+  WHARF_RETURN_IF_ERROR(LoadOutcome(answer.status, answer.body));
   return {};
 }
 
@@ -170,13 +167,13 @@ Result<void> Engine::Remove(const metadata::ImageRecord& image) {
   if (!enabled()) return {};
   std::string ref = EngineReference(image);
   if (ref.empty()) return {};  // loaded untagged: nothing names it there
-  auto answer = Exchange(options_.socket,
-                         Call{"DELETE", "/images/" + ref, nullptr, nullptr, options_.timeout_s});
-  if (!answer) return Error(answer.error());
-  if (answer->status == 404) return NotFound("the engine has no image " + ref);
-  if (answer->status < 200 || answer->status > 299) {
+  WHARF_ASSIGN_OR_RETURN(
+      auto answer, Exchange(options_.socket, Call{"DELETE", "/images/" + ref, nullptr, nullptr,
+                                                  options_.timeout_s}));
+  if (answer.status == 404) return NotFound("the engine has no image " + ref);
+  if (answer.status < 200 || answer.status > 299) {
     return Unavailable("the engine did not remove " + ref + ": " +
-                       EngineMessage(answer->status, answer->body));
+                       EngineMessage(answer.status, answer.body));
   }
   return {};
 }
@@ -185,15 +182,15 @@ Result<bool> Engine::Holds(const metadata::ImageRecord& image) {
   if (!enabled()) return false;
   std::string ref = EngineReference(image);
   if (ref.empty()) return false;
-  auto answer = Exchange(options_.socket, Call{"GET", "/images/" + ref + "/json", nullptr, nullptr,
-                                               std::min(options_.timeout_s, 10)});
-  if (!answer) return Error(answer.error());
-  if (answer->status == 404) return false;
-  if (answer->status != 200) {
+  WHARF_ASSIGN_OR_RETURN(
+      auto answer, Exchange(options_.socket, Call{"GET", "/images/" + ref + "/json", nullptr,
+                                                  nullptr, std::min(options_.timeout_s, 10)}));
+  if (answer.status == 404) return false;
+  if (answer.status != 200) {
     return Unavailable("the engine did not say whether it has " + ref + ": " +
-                       EngineMessage(answer->status, answer->body));
+                       EngineMessage(answer.status, answer.body));
   }
-  auto j = nlohmann::json::parse(answer->body, nullptr, false);
+  auto j = nlohmann::json::parse(answer.body, nullptr, false);
   if (!j.is_object() || !j.contains("Id") || !j["Id"].is_string()) {
     return Unavailable("the engine's answer about " + ref + " has no Id");
   }

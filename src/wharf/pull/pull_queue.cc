@@ -57,12 +57,11 @@ void PullQueue::SetHandOff(const std::string& type, HandOffFn hand_off) {
 }
 
 Result<void> PullQueue::Start() {
-  auto jobs = job_store_.List();
-  if (!jobs) return Error(jobs.error());
+  WHARF_ASSIGN_OR_RETURN(auto jobs, job_store_.List());
   {
     std::lock_guard lock(mu_);
     stopping_ = false;
-    for (auto& record : *jobs) {
+    for (auto& record : jobs) {
       auto job = std::make_shared<Job>();
       job->record = record;
       if (record.state != kFailed) {
@@ -188,13 +187,12 @@ Result<void> PullQueue::Submit(metadata::JobRecord record) {
   record.error.clear();
   record.created_at = options_.clock->NowSeconds();
   record.finished_at = 0;
-  auto id = job_store_.Add(record);
-  if (!id) return Error(id.error());
-  record.id = *id;
+  WHARF_ASSIGN_OR_RETURN(int64_t id, job_store_.Add(record));
+  record.id = id;
   auto job = std::make_shared<Job>();
   job->record = std::move(record);
-  jobs_[*id] = job;
-  waiting_.push_back(*id);
+  jobs_[id] = job;
+  waiting_.push_back(id);
   PublishJob(*job, kWaiting);
   cv_.notify_all();
   return {};

@@ -54,9 +54,7 @@ Auth::Auth(metadata::UserStore& metadata, int64_t session_ttl_s, PasswordVerifie
 Result<std::string> Auth::DummyHash() {
   std::lock_guard lock(dummy_mu_);
   if (dummy_hash_.empty()) {
-    auto hash = HashPassword(RandomHex(16));
-    if (!hash) return Error(hash.error());
-    dummy_hash_ = std::move(*hash);
+    WHARF_ASSIGN_OR_RETURN(dummy_hash_, HashPassword(RandomHex(16)));
   }
   return dummy_hash_;
 }
@@ -71,9 +69,8 @@ Result<void> Auth::SetUser(const std::string& username, const std::string& passw
   if (username.empty() || password.empty()) {
     return InvalidArgument("username and password must not be empty");
   }
-  auto hash = HashPassword(password);
-  if (!hash) return Error(hash.error());
-  return metadata_.PutUser({username, *hash, is_admin});
+  WHARF_ASSIGN_OR_RETURN(auto hash, HashPassword(password));
+  return metadata_.PutUser({username, hash, is_admin});
 }
 
 Result<void> Auth::ChangePassword(const std::string& username, const std::string& password) {
@@ -92,9 +89,8 @@ Result<void> Auth::RemoveUser(const std::string& username) {
 }
 
 Result<std::string> Auth::EnsureAdmin(const std::string& password) {
-  auto count = metadata_.CountUsers();
-  if (!count) return Error(count.error());
-  if (*count > 0) return std::string();
+  WHARF_ASSIGN_OR_RETURN(auto count, metadata_.CountUsers());
+  if (count > 0) return std::string();
   std::string chosen = password.empty() ? RandomHex(12) : password;
   WHARF_RETURN_IF_ERROR(SetUser("admin", chosen, true));
   return password.empty() ? chosen : std::string();
@@ -102,12 +98,11 @@ Result<std::string> Auth::EnsureAdmin(const std::string& password) {
 
 Result<Session> Auth::Authenticate(const std::string& username, const std::string& password) {
   // Made on the first login, whichever path it takes, so that neither pays for it alone.
-  auto dummy = DummyHash();
-  if (!dummy) return Error(dummy.error());
+  WHARF_ASSIGN_OR_RETURN(auto dummy, DummyHash());
   auto user = metadata_.GetUser(username);
   if (!user) return Error(user.error());
   // An unknown name is verified too, against the dummy: the same work, the same answer.
-  const bool valid = Verify(*user ? (*user)->password_hash : *dummy, password);
+  const bool valid = Verify(*user ? (*user)->password_hash : dummy, password);
   if (!valid || !*user) return Unauthenticated("invalid username or password");
   return Session{"", username, (*user)->is_admin, clock_.NowSeconds()};
 }

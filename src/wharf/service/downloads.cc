@@ -30,13 +30,12 @@ Result<void> Downloads::Start(const DownloadRequest& request) {
   }
   WHARF_RETURN_IF_ERROR(CheckType(request.type));
   if (request.type == "lxc") return StartLxc(request);
-  auto ref = ParseImage(request.name, request.tag);
-  if (!ref) return Error(ref.error());
+  WHARF_ASSIGN_OR_RETURN(auto ref, ParseImage(request.name, request.tag));
   metadata::JobRecord job;
   job.type = "docker";
-  job.name = ref->Name();
-  job.tag = ref->tag.empty() ? ref->digest : ref->tag;
-  job.display_name = ref->Familiar();
+  job.name = ref.Name();
+  job.tag = ref.tag.empty() ? ref.digest : ref.tag;
+  job.display_name = ref.Familiar();
   job.source = request.source;
   job.description = request.description;
   job.location = request.location;
@@ -78,9 +77,8 @@ Result<void> Downloads::Cancel(const std::string& type, const std::string& name,
                                const std::string& tag) {
   WHARF_RETURN_IF_ERROR(CheckType(type));
   if (type == "lxc") return queue_.Cancel(type, name, tag.empty() ? "latest" : tag);
-  auto ref = ParseImage(name, tag);
-  if (!ref) return Error(ref.error());
-  return queue_.Cancel(type, ref->Name(), ref->tag.empty() ? ref->digest : ref->tag);
+  WHARF_ASSIGN_OR_RETURN(auto ref, ParseImage(name, tag));
+  return queue_.Cancel(type, ref.Name(), ref.tag.empty() ? ref.digest : ref.tag);
 }
 
 Result<void> Downloads::Delete(const std::string& type, const std::string& name,
@@ -96,17 +94,15 @@ Result<void> Downloads::Delete(const std::string& type, const std::string& name,
     canonical = shown.substr(0, colon);
     key_tag = colon == std::string::npos ? "" : shown.substr(colon + 1);
   } else {
-    auto ref = ParseImage(name, tag.empty() ? "latest" : tag);
-    if (!ref) return Error(ref.error());
-    canonical = ref->Name();
-    shown = tag.empty() ? ref->Familiar() : ref->FamiliarString();
-    if (!tag.empty()) key_tag = ref->tag.empty() ? ref->digest : ref->tag;
+    WHARF_ASSIGN_OR_RETURN(auto ref, ParseImage(name, tag.empty() ? "latest" : tag));
+    canonical = ref.Name();
+    shown = tag.empty() ? ref.Familiar() : ref.FamiliarString();
+    if (!tag.empty()) key_tag = ref.tag.empty() ? ref.digest : ref.tag;
   }
   if (queue_.Busy(type, canonical, key_tag)) return Conflict("Image is downloading: " + shown);
-  auto removed = collector_.Remove(type, canonical, key_tag, shown);
-  if (!removed) return Error(removed.error());
+  WHARF_ASSIGN_OR_RETURN(auto removed, collector_.Remove(type, canonical, key_tag, shown));
   if (type != "docker" || engine_ == nullptr || !engine_->remove_on_delete()) return {};
-  for (const auto& image : *removed) {
+  for (const auto& image : removed) {
     if (auto s = engine_->Remove(image); !s) {
       spdlog::warn("the engine kept {}:{} (deleted from wharf): {}", LogSafe(image.display_name),
                    LogSafe(image.tag), s.error().message);
@@ -120,9 +116,8 @@ Result<void> Downloads::Delete(const std::string& type, const std::string& name,
 
 Result<std::optional<bool>> Downloads::InEngine(const metadata::ImageRecord& image) {
   if (engine_ == nullptr || !engine_->enabled()) return std::optional<bool>();
-  auto held = engine_->Holds(image);
-  if (!held) return Error(held.error());
-  return std::optional<bool>(*held);
+  WHARF_ASSIGN_OR_RETURN(bool held, engine_->Holds(image));
+  return std::optional<bool>(held);
 }
 
 }  // namespace wharf::service

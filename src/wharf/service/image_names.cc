@@ -13,9 +13,8 @@ Result<reference::Reference> ParseImage(const std::string& name, const std::stri
 }
 
 Result<std::string> CanonicalName(const std::string& name) {
-  auto ref = ParseImage(name, "latest");
-  if (!ref) return Error(ref.error());
-  return ref->Name();
+  WHARF_ASSIGN_OR_RETURN(auto ref, ParseImage(name, "latest"));
+  return ref.Name();
 }
 
 void SortTags(std::vector<std::string>& tags) {

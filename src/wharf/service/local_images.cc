@@ -44,9 +44,8 @@ Result<LocalImages::Records> LocalImages::All() {
   uint64_t version = Version();
   std::lock_guard lock(records_mu_);
   if (records_ != nullptr && records_version_ == version) return records_;
-  auto images = images_.List();
-  if (!images) return Error(images.error());
-  records_ = std::make_shared<const std::vector<metadata::ImageRecord>>(std::move(*images));
+  WHARF_ASSIGN_OR_RETURN(auto images, images_.List());
+  records_ = std::make_shared<const std::vector<metadata::ImageRecord>>(std::move(images));
   records_version_ = version;
   return records_;
 }
@@ -95,10 +94,9 @@ Result<LocalState> LocalImages::State(NameSet downloading) {
 }
 
 Result<LocalImages::Found> LocalImages::Find(const std::string& name, const std::string& tag) {
-  auto ref = ParseImage(name, tag);
-  if (!ref) return Error(ref.error());
-  const std::string key_tag = ref->tag.empty() ? ref->digest : ref->tag;
-  const std::string key_name = ref->Name();
+  WHARF_ASSIGN_OR_RETURN(auto ref, ParseImage(name, tag));
+  const std::string key_tag = ref.tag.empty() ? ref.digest : ref.tag;
+  const std::string key_name = ref.Name();
   // From the records kept in memory (no turn of the database's lock per request).
   auto all = All();
   if (!all) return Error(all.error());
@@ -112,28 +110,24 @@ Result<LocalImages::Found> LocalImages::Find(const std::string& name, const std:
   if (image == nullptr) {
     auto stored = images_.Get("docker", key_name, key_tag);
     if (!stored) return Error(stored.error());
-    if (!*stored) return NotFound("Image not found: " + ref->FamiliarString());
+    if (!*stored) return NotFound("Image not found: " + ref.FamiliarString());
     // Committed a moment ago, not yet in the records: read them from the store itself.
-    auto fresh = images_.List();
-    if (!fresh) return Error(fresh.error());
-    *all = std::make_shared<const std::vector<metadata::ImageRecord>>(std::move(*fresh));
+    WHARF_ASSIGN_OR_RETURN(auto fresh, images_.List());
+    *all = std::make_shared<const std::vector<metadata::ImageRecord>>(std::move(fresh));
     image = find(**all);
-    if (image == nullptr) return NotFound("Image not found: " + ref->FamiliarString());
+    if (image == nullptr) return NotFound("Image not found: " + ref.FamiliarString());
   }
   return Found{*all, image};
 }
 
 Result<nlohmann::json> LocalImages::Inspect(const std::string& name, const std::string& tag) {
-  auto found = Find(name, tag);
-  if (!found) return Error(found.error());
-  const auto& all = found->records;
-  const metadata::ImageRecord* image = found->image;
-  auto digest = Digest::Parse(image->config_digest);
-  if (!digest) return Error(digest.error());
-  auto config = store_.Read(*digest);
-  if (!config) return Error(config.error());
+  WHARF_ASSIGN_OR_RETURN(auto found, Find(name, tag));
+  const auto& all = found.records;
+  const metadata::ImageRecord* image = found.image;
+  WHARF_ASSIGN_OR_RETURN(auto digest, Digest::Parse(image->config_digest));
+  WHARF_ASSIGN_OR_RETURN(auto config, store_.Read(digest));
 
-  InspectFacts facts{*config, image->config_digest, {}, {}, image->size};
+  InspectFacts facts{config, image->config_digest, {}, {}, image->size};
   std::set<std::string> repo_digests;
   for (const auto& other : *all) {
     if (other.type != "docker" || other.config_digest != image->config_digest) continue;

@@ -11,8 +11,7 @@ RemoteImages::RemoteImages(registry::Client& client, LocalImages& local, oci::Pl
 
 Result<nlohmann::json> RemoteImages::Inspect(const std::string& name, const std::string& tag,
                                              const std::function<bool()>& cancelled) {
-  auto ref = ParseImage(name, tag);
-  if (!ref) return Error(ref.error());
+  WHARF_ASSIGN_OR_RETURN(auto ref, ParseImage(name, tag));
   // Past the name, every failure is the registry's: a 502 carrying its message (an
   // authentication refusal included, which must not read as this API's own 401), except
   // "no such image or tag", a 404.
@@ -23,19 +22,19 @@ Result<nlohmann::json> RemoteImages::Inspect(const std::string& name, const std:
     }
     return Error(std::move(status));
   };
-  auto resolved = registry::ResolveManifest(client_, *ref, platform_, cancelled);
+  auto resolved = registry::ResolveManifest(client_, ref, platform_, cancelled);
   if (!resolved) return upstream(resolved.error());
   const oci::Manifest& manifest = resolved->parsed;
-  auto config = client_.GetSmallBlob(*ref, manifest.config.digest, cancelled);
+  auto config = client_.GetSmallBlob(ref, manifest.config.digest, cancelled);
   if (!config) return upstream(config.error());
   int64_t size = 0;  // compressed, as the registry stores it: nothing is unpacked here
   for (const auto& layer : manifest.layers) size += layer.size;
   std::vector<std::string> repo_tags;
-  if (ref->digest.empty()) repo_tags.push_back(ref->FamiliarString());
+  if (ref.digest.empty()) repo_tags.push_back(ref.FamiliarString());
   InspectFacts facts{*config,
                      manifest.config.digest.str(),
                      repo_tags,
-                     {ref->Familiar() + "@" + resolved->digest.str()},
+                     {ref.Familiar() + "@" + resolved->digest.str()},
                      size};
   auto view = BuildInspect(facts);
   if (!view) return upstream(view.error());
@@ -51,26 +50,23 @@ Result<nlohmann::json> RemoteImages::Inspect(const std::string& name, const std:
 Result<TagList> RemoteImages::Tags(const std::string& name, bool official,
                                    const std::function<bool()>& cancelled) {
   std::string full = official && name.find('/') == std::string::npos ? "library/" + name : name;
-  auto ref = ParseImage(full, "latest");
-  if (!ref) return Error(ref.error());
-  auto tags = client_.ListTags(*ref, cancelled);
+  WHARF_ASSIGN_OR_RETURN(auto ref, ParseImage(full, "latest"));
+  auto tags = client_.ListTags(ref, cancelled);
   if (!tags && tags.error().code == Code::kNotFound) {
-    return NotFound("Repository not found: " + ref->Familiar());
+    return NotFound("Repository not found: " + ref.Familiar());
   }
   // Docker Hub answers 401 for a repository that does not exist, as for a private one; like
   // Docker, say both. A 401 must not reach the API's client, for whom it means "log in".
   if (!tags && (tags.error().code == Code::kUnauthenticated ||
                 tags.error().code == Code::kPermissionDenied)) {
-    return NotFound("Repository not found or access denied: " + ref->Familiar() + " (" +
+    return NotFound("Repository not found or access denied: " + ref.Familiar() + " (" +
                     tags.error().message + ")");
   }
   if (!tags) return Error(tags.error());
   TagList out;
   out.tags = std::move(*tags);
   SortTags(out.tags);
-  auto installed = local_.Tags(ref->Name());
-  if (!installed) return Error(installed.error());
-  out.installed = std::move(*installed);
+  WHARF_ASSIGN_OR_RETURN(out.installed, local_.Tags(ref.Name()));
   return out;
 }
 
