@@ -51,9 +51,10 @@ class Podman:
             raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
         return proc.stdout
 
-    def pull(self, ref):
-        self.run("pull", "--quiet", "--tls-verify=false",
-                 "--signature-policy", f"{self.dir}/policy.json", ref)
+    def pull(self, ref, creds=None, timeout=60):
+        """Plain HTTP, any signature; creds "USER:PASSWORD" for a registry that needs them."""
+        self.run("pull", "--quiet", "--tls-verify=false", *(["--creds", creds] if creds else []),
+                 "--signature-policy", f"{self.dir}/policy.json", ref, timeout=timeout)
 
     def inspect(self, ref):
         return json.loads(self.run("image", "inspect", ref))[0]

@@ -307,8 +307,7 @@ class ServeTest(WharfTestCase):
         podman = Podman().start()
         try:
             ref = f"{self.address}/lgsd/diamond:1.0"
-            podman.run("pull", "--quiet", "--tls-verify=false", "--creds", f"{USER}:{PASSWORD}",
-                       "--signature-policy", f"{podman.dir}/policy.json", ref, timeout=120)
+            podman.pull(ref, creds=f"{USER}:{PASSWORD}", timeout=120)
             pod = podman.inspect(ref)
             wharf = self.inspect("lgsd/diamond", "1.0")
             self.assertEqual(pod["Id"], wharf["Id"].removeprefix("sha256:"))
@@ -441,8 +440,7 @@ class PullThroughTest(WharfTestCase):
         podman = Podman().start()
         try:
             ref = f"{self.address}/lgsd/podman-through:latest"
-            podman.run("pull", "--quiet", "--tls-verify=false", "--creds", f"{USER}:{PASSWORD}",
-                       "--signature-policy", f"{podman.dir}/policy.json", ref, timeout=120)
+            podman.pull(ref, creds=f"{USER}:{PASSWORD}", timeout=120)
             self.assertEqual(podman.inspect(ref)["Id"], truth["podman-through"].id)
         finally:
             podman.stop()
