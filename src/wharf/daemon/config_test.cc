@@ -163,6 +163,33 @@ TEST(ConfigTest, Engine) {
   }
 }
 
+TEST(ConfigTest, Serve) {
+  auto defaults = ParseConfig("", "t.toml");
+  ASSERT_TRUE(defaults);
+  EXPECT_TRUE(defaults->serve.enabled);
+  EXPECT_FALSE(defaults->serve.anonymous);
+  EXPECT_FALSE(defaults->serve.pull_through);
+  auto c = ParseConfig(
+      "[serve]\nenabled = false\nanonymous = true\npull_through = true\n"
+      "pull_through_wait_s = 30\ntoken_ttl_s = 60\n",
+      "t.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_FALSE(c->serve.enabled);
+  EXPECT_TRUE(c->serve.anonymous);
+  EXPECT_TRUE(c->serve.pull_through);
+  EXPECT_EQ(c->serve.pull_through_wait_s, 30);
+  EXPECT_EQ(c->serve.token_ttl_s, 60);
+  for (auto [text, message] :
+       {std::pair{"[serve]\nanonymous = 1", "serve.anonymous: expected a boolean"},
+        std::pair{"[serve]\ntoken_ttl_s = 0", "serve.token_ttl_s: must be greater"},
+        std::pair{"[serve]\npull_through_wait_s = -1", "serve.pull_through_wait_s: must be"},
+        std::pair{"[serve]\npullthrough = true", "serve.pullthrough: unknown key"}}) {
+    auto bad = ParseConfig(text, "t.toml");
+    ASSERT_FALSE(bad) << text;
+    EXPECT_NE(bad.error().message.find(message), std::string::npos) << bad.error().message;
+  }
+}
+
 TEST(ConfigTest, HttpLimits) {
   auto c = ParseConfig(
       "allowed_hosts = [\"nas.lan\"]\n[http]\nmax_connections_per_client = 5\n"
