@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "wharf/api/pull_through.h"
+#include "wharf/api/views.h"
 #include "wharf/base/log_text.h"
 #include "wharf/serve/repository_name.h"
 
@@ -16,13 +17,6 @@ namespace wharf::api {
 namespace {
 
 constexpr int64_t kMaxPage = 10000;
-
-HttpResponse JsonAnswer(int status, const nlohmann::json& body) {
-  HttpResponse res;
-  res.status = status;
-  res.SetBody(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  return res;
-}
 
 std::string Rfc3339(int64_t epoch) {
   std::time_t t = static_cast<std::time_t>(epoch);

@@ -21,14 +21,6 @@ namespace {
 constexpr std::string_view kCookieName = "wharf_session";
 using SteadyClock = std::chrono::steady_clock;
 
-HttpResponse JsonAnswer(int status, const nlohmann::json& body) {
-  HttpResponse res;
-  res.status = status;
-  // Text from a client or a registry may hold invalid UTF-8: replaced, never a failure.
-  res.SetBody(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
-  return res;
-}
-
 HttpResponse ErrorAnswer(int status, const std::string& message) {
   if (status >= 500) spdlog::error("request failed: {}", LogSafe(message, 512));
   return JsonAnswer(status, ErrorView(status, message));

@@ -6,6 +6,13 @@
 
 namespace wharf::api {
 
+HttpResponse JsonAnswer(int status, const nlohmann::json& body) {
+  HttpResponse res;
+  res.status = status;
+  res.SetBody(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  return res;
+}
+
 nlohmann::json ErrorView(int http_status, const std::string& message) {
   return {{"error", {{"code", http_status}, {"message", message}}}};
 }

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "wharf/api/http_message.h"
 #include "wharf/base/status.h"
 #include "wharf/service/auth.h"
 #include "wharf/service/downloads.h"
@@ -15,6 +16,9 @@ namespace wharf::api {
 
 // {"error": {"code": N, "message": "..."}}
 nlohmann::json ErrorView(int http_status, const std::string& message);
+// `body` as a JSON answer with that status; text from a client or a registry may hold invalid
+// UTF-8: it is replaced, never a failure.
+HttpResponse JsonAnswer(int status, const nlohmann::json& body);
 // HTTP status for an error kind.
 int HttpStatus(Code code);
 
