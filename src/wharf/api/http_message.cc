@@ -119,6 +119,12 @@ std::string HttpRequest::Param(std::string_view name) const {
   return value ? *value : std::string();
 }
 
+uint64_t PartsBody::Length() const {
+  uint64_t total = 0;
+  for (const BodyPart& part : parts) total += part.fd >= 0 ? part.length : part.bytes.size();
+  return total;
+}
+
 void HttpResponse::SetBody(std::string text, std::string type) {
   body = std::make_shared<const std::string>(std::move(text));
   content_type = std::move(type);

@@ -21,6 +21,8 @@ namespace wharf::api {
 
 using Fields = std::vector<std::pair<std::string, std::string>>;
 
+class HttpBodySink;
+
 struct HttpRequest {
   std::string method;  // "GET", ...
   std::string target;  // as sent: "/api/v1/image/?from=local"
@@ -35,6 +37,8 @@ struct HttpRequest {
       std::make_shared<const std::atomic<bool>>(false);
   const std::atomic<bool>* server_stopping = nullptr;  // set while the server stops
   std::any context;  // what the handler's Admit() kept for Handle()
+  // Set by Admit() to take the body piece by piece instead of into `body` (see HttpBodySink).
+  std::shared_ptr<HttpBodySink> body_sink;
 
   // The client left or the server is stopping: work for this request may stop.
   bool Abandoned() const;
@@ -86,6 +90,22 @@ struct FileBody {
   uint64_t length = 0;
 };
 
+// A body made of runs held in memory and ranges of open files, in order (an image archive
+// streamed from the blob store as it is read): the bytes go out as they are, the file ranges
+// like a FileBody (sendfile(2) on plain TCP). Content-Length is Length(). The file descriptors
+// are borrowed: `owner` keeps them open until the answer is written.
+struct BodyPart {
+  std::string bytes;  // when fd < 0
+  int fd = -1;
+  uint64_t offset = 0;  // file parts: the range
+  uint64_t length = 0;
+};
+struct PartsBody {
+  std::vector<BodyPart> parts;
+  std::shared_ptr<const void> owner;
+  uint64_t Length() const;
+};
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
@@ -93,11 +113,32 @@ struct HttpResponse {
   std::shared_ptr<const std::string> body;  // null = empty; shared, so never copied
   std::shared_ptr<HttpStream> stream;       // set: a chunked stream instead of body
   std::shared_ptr<FileBody> file;           // set: this file range instead of body
+  std::shared_ptr<PartsBody> parts;         // set: these parts instead of body
   std::shared_ptr<HttpDeferred> deferred;   // set: the answer comes later, from it
   bool close = false;                       // close the connection after this answer
 
   void SetBody(std::string text, std::string type = "application/json");
   void AddHeader(std::string name, std::string value);
+};
+
+// A request body taken piece by piece as it arrives (an image archive of gigabytes), set on the
+// request by the handler's Admit(): its Limit() replaces the server's max_body_bytes, and the
+// reading of the body keeps the server's deadlines (body_timeout_s plus the bytes so far at
+// min_rate_bytes_s). Once every byte was taken, Handle() is called as for any request (with
+// `body` empty). Its methods run on a worker of the request's lane, one at a time, in order;
+// while Take() runs, nothing more is read from the client (memory stays bounded).
+class HttpBodySink {
+ public:
+  virtual ~HttpBodySink() = default;
+  // The most bytes the body may have; a body declared or counted over it is answered 413 (the
+  // server's refusal), after Abandon().
+  virtual uint64_t Limit() const = 0;
+  // The next bytes of the body. An answer stops the reading: it is sent instead of Handle()'s,
+  // and the connection is closed.
+  virtual std::optional<HttpResponse> Take(std::string_view bytes) = 0;
+  // The body will not all come (the client left, failed a deadline, sent a malformed chunk or
+  // too much, or the server stops): called instead of Handle(); the sink drops what it kept.
+  virtual void Abandon() = 0;
 };
 
 // "%41b+c" → "Ab c" when `plus_is_space` (query strings and forms), bytes as they come: the
