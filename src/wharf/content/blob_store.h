@@ -4,6 +4,7 @@
 //   ROOT/index.json                 rewritten atomically by WriteIndex()
 //   ROOT/blobs/sha256/<hex>         complete, verified blobs only
 //   ROOT/ingest/<hex>.partial       resumable downloads in progress (never under blobs/)
+//   ROOT/ingest/upload-<rand>.tmp   uploads in progress (digest not known yet), not resumable
 //
 // A blob appears under blobs/ only after its size and sha256 were verified and its bytes
 // fsynced; it is renamed into place, so a reader never sees a half-written blob under its
@@ -15,6 +16,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -101,6 +103,41 @@ class Ingest {
   WriteBehind writer_;             // last: stops before the buffers go
 };
 
+// A blob whose digest is known only once all its bytes are in (an entry of an image archive):
+// written to ingest/upload-<random>.tmp, hashed as it comes, with the same write path as an
+// Ingest. Nothing appears under blobs/ before Commit(). Not resumable: Abort(), the destructor
+// without a Commit(), the next BlobStore::Open() and RemovePartials() remove the temp file.
+// Not thread-safe; one writer. The store must outlive it.
+class Upload {
+ public:
+  ~Upload();
+  Upload(const Upload&) = delete;
+  Upload& operator=(const Upload&) = delete;
+
+  // Appends bytes. Internal naming the file on a write failure (the upload is then unusable).
+  Result<void> Write(const void* data, size_t n);
+  // Bytes written so far.
+  int64_t size() const;
+  // The sha256 of the bytes so far; the upload goes on.
+  Digest digest_so_far() const;
+  // Ends the upload and puts the blob under blobs/sha256/<hex>: verifies the digest when
+  // `expected` is set (on a mismatch, DataLoss naming both, and the temp file goes), fsyncs,
+  // calls `before_rename(digest)` (where the caller pins the digest against garbage
+  // collection; it may be empty), renames, fsyncs the directory. A blob already present is
+  // success (the temp file goes, the blob is not touched). Returns the digest. After it,
+  // whatever the outcome, the upload is done: Write() and Commit() fail with Internal.
+  Result<Digest> Commit(std::optional<Digest> expected = std::nullopt,
+                        std::function<void(const Digest&)> before_rename = {});
+  // Removes the temp file; the upload is done. Idempotent.
+  void Abort();
+
+ private:
+  friend class BlobStore;
+  struct State;
+  explicit Upload(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
 class BlobStore {
  public:
   // Opens (creating if needed) a store at `root`: writes oci-layout and an empty index.json if
@@ -125,11 +162,16 @@ class BlobStore {
   // Bytes already in the partial file of `d` (0 if none).
   int64_t PartialSize(const Digest& d) const;
 
+  // Starts an upload of a blob whose digest is not known yet (see Upload). Any number may run
+  // at once, also of the same bytes. Internal naming the file if it cannot be created.
+  Result<std::unique_ptr<Upload>> StartUpload();
+
   // Removes a blob (no error if absent).
   Result<void> Delete(const Digest& d);
   // Every complete blob.
   std::vector<Digest> List() const;
-  // Removes partial ingests whose digest is not in `keep`, and stray temp files.
+  // Removes partial ingests whose digest is not in `keep`, uploads' temp files that no live
+  // Upload owns (left by a crash), and stray temp files.
   void RemovePartials(const std::set<Digest>& keep);
 
   // One image in index.json.
@@ -146,6 +188,7 @@ class BlobStore {
 
  private:
   friend class Ingest;
+  friend class Upload;
   explicit BlobStore(std::filesystem::path root);
   std::filesystem::path PartialPath(const Digest& d) const;
   void Release(const Digest& d);
@@ -153,7 +196,8 @@ class BlobStore {
   std::filesystem::path root_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::set<Digest> active_;  // digests with a live Ingest
+  std::set<Digest> active_;        // digests with a live Ingest
+  std::set<std::string> uploads_;  // file names of live Uploads
   std::mutex index_mu_;
 };
 
