@@ -11,6 +11,7 @@ namespace wharf::pull {
 namespace {
 constexpr const char* kWaiting = "waiting";
 constexpr const char* kDownloading = "downloading";
+constexpr const char* kImporting = "importing";
 constexpr const char* kHandOff = "handoff";
 constexpr const char* kFailed = "failed";
 // Error messages carry what registries and servers said, in any encoding: an event is sent
@@ -118,15 +119,75 @@ void PullQueue::PublishJob(Job& job, const std::string& status) {
                               .dump(-1, ' ', false, kReplaceInvalidUtf8));
 }
 
+void PullQueue::PublishAdded(const metadata::ImageRecord& image) {
+  if (events_ == nullptr) return;
+  events_->Publish("image", nlohmann::json{{"action", "added"},
+                                           {"type", image.type},
+                                           {"name", image.display_name},
+                                           {"tag", image.tag}}
+                                .dump(-1, ' ', false, kReplaceInvalidUtf8));
+}
+
+JobProgress& PullQueue::Attached::progress() { return job_->progress; }
+
+PullQueue::Attached PullQueue::Attach(const std::string& type, const std::string& name,
+                                      const std::string& tag) {
+  Attached attached;
+  attached.job_ = std::make_shared<Job>();
+  auto& r = attached.job_->record;
+  r.type = type;
+  r.name = r.display_name = name;
+  r.tag = tag;
+  r.state = kImporting;
+  r.created_at = options_.clock->NowSeconds();
+  attached.job_->attached = true;
+  std::lock_guard lock(mu_);
+  r.id = --last_attached_id_;
+  jobs_[r.id] = attached.job_;
+  PublishJob(*attached.job_, kImporting);
+  return attached;
+}
+
+void PullQueue::Finish(const Attached& attached, const std::vector<metadata::ImageRecord>& images,
+                       const Status* error) {
+  const auto& job = attached.job_;
+  if (error == nullptr) {
+    for (const auto& image : images) HandOff(job, image);
+  }
+  {
+    std::lock_guard lock(mu_);
+    auto& r = job->record;
+    if (error == nullptr) {
+      jobs_.erase(r.id);
+      changes_.Count();
+      ++stats_.done;
+      PublishJob(*job, "done");
+      for (const auto& image : images) PublishAdded(image);
+    } else if (job->progress.cancel.load()) {
+      jobs_.erase(r.id);
+      ++stats_.cancelled;
+      PublishJob(*job, "cancelled");
+    } else {
+      r.state = kFailed;
+      r.error = error->message;
+      r.finished_at = options_.clock->NowSeconds();
+      ++stats_.failed;
+      PublishJob(*job, kFailed);
+    }
+  }
+  if (on_change_) on_change_(error == nullptr);
+}
+
 void PullQueue::Tick() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
     cv_.wait_for(lock, std::chrono::milliseconds(500));
     if (stopping_) break;
     for (auto& [id, job] : jobs_) {
-      if (job->record.state == kDownloading &&
+      const auto& state = job->record.state;
+      if ((state == kDownloading || state == kImporting) &&
           job->progress.bytes_done.load() != job->published_bytes) {
-        PublishJob(*job, kDownloading);
+        PublishJob(*job, state);
       }
     }
   }
@@ -143,9 +204,10 @@ Result<void> PullQueue::Cancel(const std::string& type, const std::string& name,
     });
     if (it == jobs_.end()) return NotFound("No download of " + name + ":" + tag);
     auto job = it->second;
-    if (job->record.state == kDownloading || job->record.state == kHandOff) {
-      // The worker sees the flag, stops the transfers and removes the job (a job in its
-      // hand-off has its image already: it ends "done", its hand-off cancelled).
+    const auto& state = job->record.state;
+    if (state == kDownloading || state == kImporting || state == kHandOff) {
+      // The worker (or the importer) sees the flag, stops the transfers and removes the job
+      // (a job in its hand-off has its image already: it ends "done", its hand-off cancelled).
       job->cancel_requested = true;
       job->progress.cancel = true;
       return {};
@@ -165,7 +227,7 @@ QueueStats PullQueue::Stats() {
   std::lock_guard lock(mu_);
   QueueStats s = stats_;
   for (const auto& [id, job] : jobs_) {
-    if (job->record.state == kDownloading) ++s.running;
+    if (job->record.state == kDownloading || job->record.state == kImporting) ++s.running;
     if (job->record.state == kWaiting) ++s.waiting;
   }
   return s;
@@ -234,7 +296,7 @@ void PullQueue::ExpireFailedLocked(int64_t now) {
   for (auto it = jobs_.begin(); it != jobs_.end();) {
     const auto& r = it->second->record;
     if (r.state == kFailed && now - r.finished_at >= options_.failed_ttl_s) {
-      if (auto s = job_store_.Delete(it->first); !s) {
+      if (auto s = it->second->attached ? Result<void>{} : job_store_.Delete(it->first); !s) {
         spdlog::warn("cannot forget failed job {}: {}", it->first, s.error().message);
       }
       it = jobs_.erase(it);
@@ -339,13 +401,7 @@ void PullQueue::Run(const std::shared_ptr<Job>& job) {
       stats_.bytes_pulled += std::max<int64_t>(0, job->progress.bytes_total.load());
       stats_.job_seconds_sum += seconds;
       PublishJob(*job, "done");
-      if (events_ != nullptr) {
-        events_->Publish("image", nlohmann::json{{"action", "added"},
-                                                 {"type", record.type},
-                                                 {"name", record.display_name},
-                                                 {"tag", record.tag}}
-                                      .dump(-1, ' ', false, kReplaceInvalidUtf8));
-      }
+      PublishAdded(image);
       spdlog::info("download of {}:{} done in {:.1f} s", record.display_name, record.tag, seconds);
     } else if (job->cancel_requested) {
       if (auto s = job_store_.Delete(record.id); !s) {

@@ -77,7 +77,7 @@ struct JobView {
   std::string type;
   std::string name;  // display name
   std::string tag;
-  std::string status;  // "waiting", "downloading", "handoff", "failed"
+  std::string status;  // "waiting", "downloading", "importing", "handoff", "failed"
   int64_t bytes_done = 0;
   int64_t bytes_total = -1;
   std::string error;
@@ -103,6 +103,8 @@ struct QueueOptions {
 };
 
 class PullQueue {
+  struct Job;
+
  public:
   // Called after an image was committed or a job failed (e.g. to refresh the OCI index and
   // collect the blobs a failed job left).
@@ -141,16 +143,39 @@ class PullQueue {
   std::set<std::pair<std::string, std::string>> BusyNames();
   QueueStats Stats();
 
+  // A job the caller runs itself (the import of an image archive, fed by its upload): listed
+  // with status "importing", in the events (its progress published like a download's) and
+  // cancelled like one (Cancel sets progress().cancel; the caller stops and ends it). It is
+  // never recorded in the job store: an upload cannot resume after a restart. Copyable handle.
+  class Attached {
+   public:
+    JobProgress& progress();
+
+   private:
+    friend class PullQueue;
+    std::shared_ptr<Job> job_;
+  };
+  // Lists a new attached job; `tag` tells it apart from others of the same name.
+  Attached Attach(const std::string& type, const std::string& name, const std::string& tag);
+  // Ends an attached job, once: with `error` null, its images (recorded by the caller) are
+  // handed to the engine, as a download's are, announced ("image" events) and the job leaves
+  // the list ("done"); otherwise it ends "cancelled" when its cancel was asked, or "failed",
+  // listed with the error for failed_ttl_s. Then the queue's change callback runs.
+  void Finish(const Attached& job, const std::vector<metadata::ImageRecord>& images,
+              const Status* error);
+
  private:
   struct Job {
     metadata::JobRecord record;
     JobProgress progress;
     bool cancel_requested = false;
     int64_t published_bytes = -1;  // bytes_done in the last progress event
+    bool attached = false;         // run by the caller (Attach), not by a worker
   };
   void Work();
   void Tick();
   void PublishJob(Job& job, const std::string& status);
+  void PublishAdded(const metadata::ImageRecord& image);
   void Run(const std::shared_ptr<Job>& job);
   void ExpireFailedLocked(int64_t now);
   // Runs the job's fetcher, whose commit records the image and removes the job; an error
@@ -176,6 +201,7 @@ class PullQueue {
   std::deque<int64_t> waiting_;
   std::vector<std::thread> workers_;
   std::thread ticker_;
+  int64_t last_attached_id_ = 0;  // attached jobs have ids below 0, never in the job store
   EventBus* events_;
   QueueStats stats_;
 };
