@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "wharf/archive/docker_archive.h"
+#include "wharf/archive/image_archive.h"
 #include "wharf/base/digest.h"
 
 namespace wharf::engine {
@@ -20,7 +20,7 @@ constexpr size_t kMaxAnswer = 1 << 20;  // an engine's answer is a few lines of 
 struct Call {
   const char* method;
   std::string path;
-  archive::DockerArchive* body = nullptr;  // uploaded as application/x-tar when set
+  archive::ImageArchive* body = nullptr;  // uploaded as application/x-tar when set
   const std::atomic<bool>* cancel = nullptr;
   int timeout_s = 600;
 };
@@ -155,7 +155,7 @@ Result<void> Engine::Load(const metadata::ImageRecord& image, const std::atomic<
   if (!ref.empty()) tags.push_back(ref);
   WHARF_ASSIGN_OR_RETURN(auto contents,
                          archive::ImageOfManifest(store_, manifest, std::move(tags)));
-  auto tar = archive::DockerArchive::Open(store_, {contents});
+  auto tar = archive::ImageArchive::Open(store_, {contents}, archive::ArchiveFormat::kDocker);
   if (!tar) return Error(tar.error());
   Call call{"POST", "/images/load?quiet=1", tar->get(), cancel, options_.timeout_s};
   WHARF_ASSIGN_OR_RETURN(auto answer, Exchange(options_.socket, call));

@@ -2,7 +2,7 @@
 // service) through the Docker Engine API on its Unix socket:
 //
 //   Load:   POST /images/load, Content-Type application/x-tar, the image as a docker-archive
-//           streamed from the blob store (archive/docker_archive.h), Content-Length known.
+//           streamed from the blob store (archive/image_archive.h), Content-Length known.
 //   Remove: DELETE /images/NAME:TAG.
 //
 // The image is named by its full canonical name ("docker.io/library/ubuntu:latest"): Docker

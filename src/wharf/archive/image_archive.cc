@@ -1,4 +1,4 @@
-#include "wharf/archive/docker_archive.h"
+#include "wharf/archive/image_archive.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -6,32 +6,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <nlohmann/json.hpp>
 
 #include "wharf/archive/tar_header.h"
-#include "wharf/oci/image.h"
 
 namespace wharf::archive {
 
-std::string ArchivePath(const Digest& digest) { return "blobs/sha256/" + digest.hex(); }
+ImageArchive::~ImageArchive() = default;
 
-Result<ArchiveImage> ImageOfManifest(const content::BlobStore& store, const Digest& manifest,
-                                     std::vector<std::string> repo_tags) {
-  WHARF_ASSIGN_OR_RETURN(auto raw, store.Read(manifest));
-  auto parsed = oci::ParseManifest(raw);
-  if (!parsed) {
-    return InvalidArgument("manifest " + manifest.str() + ": " + parsed.error().message);
-  }
-  ArchiveImage image;
-  image.repo_tags = std::move(repo_tags);
-  image.config = parsed->config.digest;
-  for (const auto& layer : parsed->layers) image.layers.push_back(layer.digest);
-  return image;
-}
-
-DockerArchive::~DockerArchive() = default;
-
-void DockerArchive::AppendBytes(std::string_view bytes) {
+void ImageArchive::AppendBytes(std::string_view bytes) {
   if (bytes.empty()) return;
   if (pieces_.empty() || pieces_.back().file >= 0) pieces_.push_back({});
   pieces_.back().bytes.append(bytes);
@@ -39,17 +21,23 @@ void DockerArchive::AppendBytes(std::string_view bytes) {
   size_ += static_cast<int64_t>(bytes.size());
 }
 
-Result<void> DockerArchive::AppendEntry(const std::string& name, int64_t size, bool directory) {
+Result<void> ImageArchive::AppendEntry(const std::string& name, int64_t size, bool directory) {
   WHARF_ASSIGN_OR_RETURN(auto header,
                          TarHeader(name, size, directory ? TarEntry::kDirectory : TarEntry::kFile));
   AppendBytes(header);
   return {};
 }
 
-// The blob's header, its content (read from the file at Read time) and its padding; a blob
-// already in the archive is not added again.
-Result<void> DockerArchive::AppendBlob(const content::BlobStore& store, const Digest& digest) {
-  if (std::ranges::find(names_, digest) != names_.end()) return {};
+Result<void> ImageArchive::AppendFile(const ArchiveFile& file) {
+  const auto size = static_cast<int64_t>(file.content.size());
+  WHARF_RETURN_IF_ERROR(AppendEntry(file.name, size, false));
+  AppendBytes(file.content);
+  AppendBytes(std::string(static_cast<size_t>(TarPadding(size)), '\0'));
+  return {};
+}
+
+// The blob's header, its content (read from the file at Read time) and its padding.
+Result<void> ImageArchive::AppendBlob(const content::BlobStore& store, const Digest& digest) {
   auto path = store.BlobPath(digest);
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) {
@@ -67,35 +55,37 @@ Result<void> DockerArchive::AppendBlob(const content::BlobStore& store, const Di
   return {};
 }
 
-Result<std::unique_ptr<DockerArchive>> DockerArchive::Open(
-    const content::BlobStore& store, const std::vector<ArchiveImage>& images) {
-  if (images.empty()) return InvalidArgument("a docker-archive needs at least one image");
-  std::unique_ptr<DockerArchive> a(new DockerArchive());
-  nlohmann::json manifest = nlohmann::json::array();
-  for (const auto& image : images) {
-    nlohmann::json layers = nlohmann::json::array();
-    for (const auto& layer : image.layers) layers.push_back(ArchivePath(layer));
-    manifest.push_back({{"Config", ArchivePath(image.config)},
-                        {"RepoTags", image.repo_tags},
-                        {"Layers", std::move(layers)}});
+Result<std::unique_ptr<ImageArchive>> ImageArchive::Open(const content::BlobStore& store,
+                                                         const std::vector<ArchiveImage>& images,
+                                                         ArchiveFormat format) {
+  if (images.empty()) return InvalidArgument("an image archive needs at least one image");
+  std::unique_ptr<ImageArchive> a(new ImageArchive());
+  for (const auto& file : MetadataFiles(images, format)) {
+    WHARF_RETURN_IF_ERROR(a->AppendFile(file));
   }
-  a->manifest_json_ = manifest.dump();
-  const auto& json = a->manifest_json_;
-  WHARF_RETURN_IF_ERROR(a->AppendEntry("manifest.json", static_cast<int64_t>(json.size()), false));
-  a->AppendBytes(json);
-  a->AppendBytes(
-      std::string(static_cast<size_t>(TarPadding(static_cast<int64_t>(json.size()))), '\0'));
   WHARF_RETURN_IF_ERROR(a->AppendEntry("blobs/", 0, true));
   WHARF_RETURN_IF_ERROR(a->AppendEntry("blobs/sha256/", 0, true));
-  for (const auto& image : images) {
-    WHARF_RETURN_IF_ERROR(a->AppendBlob(store, image.config));
-    for (const auto& layer : image.layers) WHARF_RETURN_IF_ERROR(a->AppendBlob(store, layer));
+  for (const auto& blob : ArchiveBlobs(images, format)) {
+    WHARF_RETURN_IF_ERROR(a->AppendBlob(store, blob));
   }
   a->AppendBytes(std::string(static_cast<size_t>(kTarTrailer), '\0'));
   return a;
 }
 
-Result<size_t> DockerArchive::ReadFile(const Piece& piece, char* buf, size_t n) {
+std::vector<ImageArchive::Part> ImageArchive::Parts() const {
+  std::vector<Part> parts;
+  parts.reserve(pieces_.size());
+  for (const Piece& piece : pieces_) {
+    if (piece.file < 0) {
+      parts.push_back({piece.bytes, -1, 0, piece.size});
+    } else {
+      parts.push_back({{}, files_[static_cast<size_t>(piece.file)].get(), 0, piece.size});
+    }
+  }
+  return parts;
+}
+
+Result<size_t> ImageArchive::ReadFile(const Piece& piece, char* buf, size_t n) {
   size_t want =
       static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(n), piece.size - piece_offset_));
   for (;;) {
@@ -110,7 +100,7 @@ Result<size_t> DockerArchive::ReadFile(const Piece& piece, char* buf, size_t n) 
   }
 }
 
-Result<size_t> DockerArchive::Read(char* buf, size_t n) {
+Result<size_t> ImageArchive::Read(char* buf, size_t n) {
   if (failed_) return Error(*failed_);
   while (piece_ < pieces_.size() && piece_offset_ == pieces_[piece_].size) {
     ++piece_;
