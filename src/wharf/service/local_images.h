@@ -78,6 +78,8 @@ class LocalImages {
   Result<Records> All();
   // Bytes of every complete blob in the store.
   int64_t StoreBytes();
+  // The blob store the images are in.
+  content::BlobStore& store() const { return store_; }
 
  private:
   content::BlobStore& store_;
