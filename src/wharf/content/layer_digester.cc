@@ -1,343 +1,37 @@
 #include "wharf/content/layer_digester.h"
 
-#include <isa-l/crc.h>
-#include <isa-l/igzip_lib.h>
-#include <zstd.h>
-
-#include <algorithm>
-#include <array>
-#include <cstring>
+#include <limits>
 #include <string>
-#include <utility>
-#include <vector>
+
+#include "wharf/content/decompressor.h"
 
 namespace wharf::content {
 
-namespace {
+// The decompressor hands its output straight to the hash: pieces of igzip's or libzstd's
+// output buffer, or stored deflate blocks where they lie in the input.
+struct LayerDigester::Impl {
+  Sha256 hash;
+  StreamDecompressor decompressor;
 
-// Output of one decompression step; reused for the whole layer, so Update never allocates.
-constexpr size_t kOutputBufferSize = 256 << 10;
-
-std::string_view IsalErrorName(int rc) {
-  switch (rc) {
-    case ISAL_INVALID_BLOCK:
-      return "invalid deflate block";
-    case ISAL_INVALID_SYMBOL:
-      return "invalid deflate symbol";
-    case ISAL_INVALID_LOOKBACK:
-      return "invalid back-reference distance";
-    case ISAL_INVALID_WRAPPER:
-      return "invalid gzip header";
-    case ISAL_UNSUPPORTED_METHOD:
-      return "unsupported compression method";
-    case ISAL_INCORRECT_CHECKSUM:
-      return "CRC or length mismatch";
-    case ISAL_NEED_DICT:
-      return "stream needs a preset dictionary";
-    default:
-      return "unknown error";
-  }
-}
-
-// igzip's AVX-512 and AVX2 kernels return with the upper halves of the vector registers dirty.
-// Until a vzeroupper clears them, every SSE-encoded instruction that follows pays a state
-// penalty; that includes the SHA-NI instructions OpenSSL hashes with, which then run ~27%
-// slower (1.3 instead of 1.8 GB/s per core, measured on the output of each inflate call).
-void ClearUpperVectorState() {
-#if defined(__x86_64__)
-  static const bool has_avx = __builtin_cpu_supports("avx");
-  if (has_avx) asm volatile("vzeroupper" ::: "memory");
-#endif
-}
-
-// deflate's window: how far back a match may reach.
-constexpr size_t kWindowSize = 32 << 10;
-
-// The last 32 KiB of a gzip member's output while its stored blocks are hashed in place: the
-// dictionary igzip needs if a compressed block follows. Spans of the caller's input are noted
-// (no copy) and only what may still be needed is copied out before that input goes away, so a
-// stored-only layer costs at most 32 KiB of copying per Update, not a copy of every byte.
-class History {
- public:
-  void Reset() {
-    spans_.clear();
-    span_bytes_ = 0;
-    pos_ = filled_ = 0;
-  }
-  // `data` must stay valid until the next Save().
-  void Note(const uint8_t* data, size_t n) {
-    spans_.emplace_back(data, n);
-    span_bytes_ += n;
-    if (spans_.size() >= kMaxSpans) Save();
-  }
-  // Copies the noted spans' part of the last 32 KiB into the ring and forgets the spans.
-  void Save() {
-    size_t skip = span_bytes_ > kWindowSize ? span_bytes_ - kWindowSize : 0;
-    for (auto [data, n] : spans_) {
-      if (n <= skip) {
-        skip -= n;
-        continue;
-      }
-      Put(data + skip, n - skip);
-      skip = 0;
-    }
-    spans_.clear();
-    span_bytes_ = 0;
-  }
-  // Writes the history, oldest byte first, to `out` (kWindowSize bytes); returns its length.
-  size_t CopyTo(uint8_t* out) {
-    Save();
-    size_t start = (pos_ + kWindowSize - filled_) % kWindowSize;
-    size_t first = std::min(filled_, kWindowSize - start);
-    std::memcpy(out, ring_.data() + start, first);
-    std::memcpy(out + first, ring_.data(), filled_ - first);
-    return filled_;
-  }
-
- private:
-  static constexpr size_t kMaxSpans = 64;
-
-  void Put(const uint8_t* data, size_t n) {  // n <= kWindowSize
-    size_t first = std::min(n, kWindowSize - pos_);
-    std::memcpy(ring_.data() + pos_, data, first);
-    std::memcpy(ring_.data(), data + first, n - first);
-    pos_ = (pos_ + n) % kWindowSize;
-    filled_ = std::min(kWindowSize, filled_ + n);
-  }
-
-  std::array<uint8_t, kWindowSize> ring_{};
-  size_t pos_ = 0;
-  size_t filled_ = 0;
-  std::vector<std::pair<const uint8_t*, size_t>> spans_;
-  size_t span_bytes_ = 0;
+  explicit Impl(oci::Compression compression)
+      : decompressor(
+            [this](std::string_view piece) -> Result<void> {
+              hash.Update(piece.data(), piece.size());
+              return {};
+            },
+            std::numeric_limits<uint64_t>::max(), compression) {}
 };
 
-uint32_t LittleEndian32(const uint8_t* p) {
-  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
-         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
+namespace {
+
+// The decompressor's InvalidArgument (the bytes are not what the media type says) is a layer
+// that does not match its descriptor here.
+Error AsDataLoss(const Status& status) {
+  if (status.code != Code::kInvalidArgument) return Error(status);
+  return DataLoss(status.message);
 }
 
 }  // namespace
-
-// One implementation per compression; Update/Finish dispatch on `compression`.
-struct LayerDigester::Impl {
-  oci::Compression compression;
-  Sha256 hash;
-  int64_t uncompressed_size = 0;
-  int64_t compressed_size = 0;
-  // The first error; the stream is unusable afterwards, and every later call repeats it.
-  Status failure;
-  std::unique_ptr<uint8_t[]> output;
-
-  // gzip: a stream is one or more members back to back (pigz, `cat a.gz b.gz`). A member's
-  // leading stored blocks (what gzip writes for incompressible data) are hashed straight from
-  // the input; igzip would copy every byte of them to `output` first. From the first
-  // compressed block on, igzip inflates the rest of the member, with the history as its
-  // dictionary and the CRC and size so far, and checks the trailer.
-  // kMemberDone: the input so far ends right after a member's trailer, a valid place for the
-  // stream to end.
-  enum class Phase { kHeader, kBlockHeader, kStored, kTrailer, kInflate, kMemberDone };
-  Phase phase = Phase::kHeader;
-  std::unique_ptr<inflate_state> inflate;
-  std::unique_ptr<isal_gzip_header> gzip_header;  // of the current member
-  std::array<uint8_t, 8> field{};  // a stored block's header or the trailer, as it arrives
-  size_t field_len = 0;
-  uint32_t stored_left = 0;  // bytes of the current stored block still to come
-  bool final_block = false;  // the current stored block is the member's last
-  uint32_t member_crc = 0;   // CRC-32 of the member's output so far
-  uint32_t member_size = 0;  // its length, modulo 2^32 like the trailer's ISIZE
-  std::unique_ptr<History> history;
-
-  // zstd: libzstd moves across concatenated frames on its own.
-  ZSTD_DCtx* zstd = nullptr;
-  bool frame_complete = false;  // the last frame ended and all its output was flushed
-
-  explicit Impl(oci::Compression c) : compression(c) {
-    if (c == oci::Compression::kNone) return;
-    output = std::make_unique<uint8_t[]>(kOutputBufferSize);
-    if (c == oci::Compression::kGzip) {
-      inflate = std::make_unique<inflate_state>();
-      isal_inflate_init(inflate.get());  // its crc_flag is set when inflation takes over
-      gzip_header = std::make_unique<isal_gzip_header>();
-      isal_gzip_header_init(gzip_header.get());
-      history = std::make_unique<History>();
-    } else {
-      zstd = ZSTD_createDCtx();
-    }
-  }
-  ~Impl() { ZSTD_freeDCtx(zstd); }
-
-  void Consume(size_t n) {
-    hash.Update(output.get(), n);
-    uncompressed_size += static_cast<int64_t>(n);
-  }
-
-  Error Fail(std::string message) {
-    failure = Status{Code::kDataLoss, std::move(message)};
-    return Error(failure);
-  }
-  Error FailIsal(int rc) { return Fail("corrupt gzip stream: " + std::string(IsalErrorName(rc))); }
-
-  Result<void> InflateGzip(const uint8_t* data, size_t n);
-  Result<void> GzipStep(const uint8_t*& p, const uint8_t* end);
-  void HashStored(const uint8_t* data, size_t n);
-  Result<void> StartInflate();
-  Result<void> RunInflate(const uint8_t*& p, const uint8_t* end);
-  Result<void> DecompressZstd(const uint8_t* data, size_t n);
-};
-
-Result<void> LayerDigester::Impl::InflateGzip(const uint8_t* data, size_t n) {
-  const uint8_t* p = data;
-  const uint8_t* end = data + n;
-  Result<void> result;
-  while (result && p != end) {
-    result = GzipStep(p, end);
-  }
-  history->Save();  // the caller's buffer is about to be reused
-  return result;
-}
-
-// Advances the member by what the input at `p` allows, moving `p` past what it used.
-Result<void> LayerDigester::Impl::GzipStep(const uint8_t*& p, const uint8_t* end) {
-  switch (phase) {
-    case Phase::kMemberDone:
-      // More input after a member's trailer: it must be another member (or it is garbage,
-      // which the header check reports).
-      isal_inflate_reset(inflate.get());
-      isal_gzip_header_init(gzip_header.get());
-      history->Reset();
-      member_crc = member_size = 0;
-      phase = Phase::kHeader;
-      return {};
-    case Phase::kHeader: {
-      // isal_inflate() could parse the header itself, but it does so with a fresh header
-      // struct on every call, which forgets FLG and the header CRC when a header spans two
-      // Updates. This struct lives as long as the member.
-      inflate_state& s = *inflate;
-      s.next_in = const_cast<uint8_t*>(p);  // igzip's API is not const-correct; it only reads
-      s.avail_in = static_cast<uint32_t>(end - p);
-      int rc = isal_read_gzip_header(&s, gzip_header.get());
-      p = s.next_in;
-      if (rc < 0) return FailIsal(rc);
-      if (rc != ISAL_DECOMP_OK) {
-        if (p == end) return {};  // the header continues in the next Update
-        return Fail("gzip header parser stopped with status " + std::to_string(rc));
-      }
-      phase = Phase::kBlockHeader;
-      return {};
-    }
-    case Phase::kBlockHeader:
-      // A block starts on a byte boundary here (the member's first, or one after a stored
-      // block). Its first byte holds BFINAL and BTYPE; a stored block's header continues to
-      // the byte boundary, then LEN and its complement NLEN.
-      if (field_len == 0 && ((*p >> 1) & 3) != 0) return StartInflate();
-      field[field_len++] = *p++;
-      if (field_len < 5) return {};
-      field_len = 0;
-      final_block = (field[0] & 1) != 0;
-      stored_left = static_cast<uint32_t>(field[1] | field[2] << 8);
-      if (static_cast<uint32_t>(field[3] | field[4] << 8) != (~stored_left & 0xffffu)) {
-        return FailIsal(ISAL_INVALID_BLOCK);
-      }
-      phase = Phase::kStored;
-      [[fallthrough]];
-    case Phase::kStored: {
-      size_t take = std::min<size_t>(stored_left, static_cast<size_t>(end - p));
-      HashStored(p, take);
-      p += take;
-      stored_left -= static_cast<uint32_t>(take);
-      if (stored_left == 0) phase = final_block ? Phase::kTrailer : Phase::kBlockHeader;
-      return {};
-    }
-    case Phase::kTrailer:
-      field[field_len++] = *p++;
-      if (field_len < 8) return {};
-      field_len = 0;
-      if (LittleEndian32(field.data()) != member_crc ||
-          LittleEndian32(field.data() + 4) != member_size) {
-        return FailIsal(ISAL_INCORRECT_CHECKSUM);
-      }
-      phase = Phase::kMemberDone;
-      return {};
-    case Phase::kInflate:
-      return RunInflate(p, end);
-  }
-  return Fail("gzip decoder in an unknown state");
-}
-
-void LayerDigester::Impl::HashStored(const uint8_t* data, size_t n) {
-  if (n == 0) return;
-  member_crc = crc32_gzip_refl(member_crc, data, n);
-  ClearUpperVectorState();  // the CRC runs on wide vector registers
-  hash.Update(data, n);
-  uncompressed_size += static_cast<int64_t>(n);
-  member_size += static_cast<uint32_t>(n);
-  history->Note(data, n);
-}
-
-// Hands the rest of the member, from the compressed block at the input, to igzip.
-Result<void> LayerDigester::Impl::StartInflate() {
-  inflate_state& s = *inflate;
-  isal_inflate_reset(&s);
-  s.crc_flag = ISAL_GZIP_NO_HDR_VER;  // raw deflate, then the gzip trailer, checked
-  size_t dict = history->CopyTo(output.get());
-  if (dict > 0 && isal_inflate_set_dict(&s, output.get(), static_cast<uint32_t>(dict)) != 0) {
-    return Fail("gzip decoder refused its dictionary");
-  }
-  // The trailer covers the whole member: igzip continues the CRC and the count from here.
-  // isal_inflate only adds to both. (Older ISA-L decoders bounded back-references by
-  // total_out; the build requires 2.30, whose decoder bounds them by its own output.)
-  s.crc = member_crc;
-  s.total_out = member_size;
-  phase = Phase::kInflate;
-  return {};
-}
-
-Result<void> LayerDigester::Impl::RunInflate(const uint8_t*& p, const uint8_t* end) {
-  inflate_state& s = *inflate;
-  s.next_in = const_cast<uint8_t*>(p);
-  s.avail_in = static_cast<uint32_t>(end - p);
-  while (true) {
-    uint32_t in_before = s.avail_in;
-    s.next_out = output.get();
-    s.avail_out = kOutputBufferSize;
-    int rc = isal_inflate(&s);
-    ClearUpperVectorState();
-    size_t produced = kOutputBufferSize - s.avail_out;
-    Consume(produced);
-    p = s.next_in;
-    if (rc < 0) return FailIsal(rc);
-    if (s.block_state == ISAL_BLOCK_FINISH) {  // the trailer was read and matched
-      phase = Phase::kMemberDone;
-      return {};
-    }
-    // igzip stops when input runs out or the output buffer fills; only the latter needs
-    // another round without new input.
-    if (s.avail_out != 0 && s.avail_in == 0) {
-      p = end;
-      return {};
-    }
-    if (produced == 0 && s.avail_in == in_before) {
-      return Fail("gzip decoder made no progress");  // defensive; would otherwise spin
-    }
-  }
-}
-
-Result<void> LayerDigester::Impl::DecompressZstd(const uint8_t* data, size_t n) {
-  ZSTD_inBuffer in{data, n, 0};
-  bool output_full = false;
-  while (in.pos < in.size || output_full) {
-    ZSTD_outBuffer out{output.get(), kOutputBufferSize, 0};
-    size_t rc = ZSTD_decompressStream(zstd, &out, &in);
-    if (ZSTD_isError(rc)) {
-      return Fail("corrupt zstd stream: " + std::string(ZSTD_getErrorName(rc)));
-    }
-    Consume(out.pos);
-    frame_complete = rc == 0;
-    output_full = out.pos == out.size;
-  }
-  return {};
-}
 
 LayerDigester::LayerDigester(oci::Compression compression)
     : impl_(std::make_unique<Impl>(compression)) {}
@@ -345,52 +39,14 @@ LayerDigester::LayerDigester(oci::Compression compression)
 LayerDigester::~LayerDigester() = default;
 
 Result<void> LayerDigester::Update(const void* data, size_t n) {
-  Impl& impl = *impl_;
-  if (!impl.failure.ok()) return Error(impl.failure);
-  if (n == 0) return {};
-  impl.compressed_size += static_cast<int64_t>(n);
-  const auto* bytes = static_cast<const uint8_t*>(data);
-  switch (impl.compression) {
-    case oci::Compression::kNone:
-      impl.hash.Update(bytes, n);
-      impl.uncompressed_size += static_cast<int64_t>(n);
-      return {};
-    case oci::Compression::kGzip:
-      // avail_in is 32-bit.
-      while (n > 0) {
-        size_t chunk = std::min<size_t>(n, 1u << 30);
-        WHARF_RETURN_IF_ERROR(impl.InflateGzip(bytes, chunk));
-        bytes += chunk;
-        n -= chunk;
-      }
-      return {};
-    case oci::Compression::kZstd:
-      return impl.DecompressZstd(bytes, n);
-  }
-  return Internal("unknown compression");
+  auto fed = impl_->decompressor.Feed(std::string_view(static_cast<const char*>(data), n));
+  if (!fed) return AsDataLoss(fed.error());
+  return {};
 }
 
 Result<LayerDigester::Output> LayerDigester::Finish() {
-  Impl& impl = *impl_;
-  if (!impl.failure.ok()) return Error(impl.failure);
-  switch (impl.compression) {
-    case oci::Compression::kNone:
-      break;
-    case oci::Compression::kGzip:
-      // Update drains all output it can, so an unfinished member here means missing input.
-      if (impl.phase != Impl::Phase::kMemberDone) {
-        return impl.Fail("truncated gzip stream after " + std::to_string(impl.compressed_size) +
-                         " bytes");
-      }
-      break;
-    case oci::Compression::kZstd:
-      if (!impl.frame_complete) {
-        return impl.Fail("truncated zstd stream after " + std::to_string(impl.compressed_size) +
-                         " bytes");
-      }
-      break;
-  }
-  return Output{impl.hash.Finish(), impl.uncompressed_size};
+  if (auto done = impl_->decompressor.Finish(); !done) return AsDataLoss(done.error());
+  return Output{impl_->hash.Finish(), static_cast<int64_t>(impl_->decompressor.output())};
 }
 
 }  // namespace wharf::content

@@ -1,8 +1,8 @@
 // Computes a layer's diff_id (sha256 of the uncompressed tar) and uncompressed size from its
-// compressed bytes as they stream in. gzip is inflated with ISA-L's igzip (2-3x zlib's speed),
-// except stored (uncompressed) deflate blocks at the start of a member, which are hashed where
-// they lie in the input; zstd goes through libzstd; uncompressed layers pass through. Every
-// gzip member's CRC-32 and size are checked. Not thread-safe; one per layer.
+// compressed bytes as they stream in, decompressed by a StreamDecompressor of the compression
+// the media type names (decompressor.h: igzip for gzip, stored blocks hashed where they lie in
+// the input, every member's CRC-32 and size checked; libzstd; uncompressed layers pass
+// through). Not thread-safe; one per layer.
 #pragma once
 
 #include <cstdint>
