@@ -124,6 +124,9 @@ const char* RouteName(RouteId id) {
       return "remote_inspect";
     case RouteId::kEngineState:
       return "engine";
+    case RouteId::kExport:
+    case RouteId::kExportMany:
+      return "export";
     case RouteId::kTags:
       return "tags";
     case RouteId::kDownload:

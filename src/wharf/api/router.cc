@@ -73,6 +73,10 @@ std::vector<Candidate> Recognise(std::string_view path) {
   if (n >= 4 && last == "engine") {
     add("GET", {RouteId::kEngineState, "", segs[0], Join(segs, 1, n - 2), segs[n - 2]});
   }
+  if (n == 1 && segs[0] == "export") add("GET", {RouteId::kExportMany});
+  if (n >= 4 && last == "export") {
+    add("GET", {RouteId::kExport, "", segs[0], Join(segs, 1, n - 2), segs[n - 2]});
+  }
   if (n >= 5 && last == "download") {
     add("POST", {RouteId::kDownload, segs[0], segs[1], Join(segs, 2, n - 2), segs[n - 2]});
   }

@@ -18,6 +18,8 @@ enum class RouteId {
   kInspect,         // GET  /api/v1/image/{type}/{name}/{tag}/inspect
   kRemoteInspect,   // GET  /api/v1/image/{type}/{name}/{tag}/remote_inspect
   kEngineState,     // GET  /api/v1/image/docker/{name}/{tag}/engine
+  kExport,          // GET  /api/v1/image/{type}/{name}/{tag}/export
+  kExportMany,      // GET  /api/v1/image/export?image=NAME:TAG&image=...
   kTags,            // GET  /api/v1/image/dockerhub/docker/{is_official}/{name}/tags
   kDownload,        // POST /api/v1/image/{from}/{type}/{name}/{tag}/download
   kDelete,          // DELETE /api/v1/image/{from}/{type}/{name}[:{tag}]

@@ -28,6 +28,11 @@ TEST(RouterTest, RecognisesEverySeedRequest) {
        "docker", "redis", "latest"},
       {"GET", "/api/v1/image/docker/lgsd/diamond/1.0/engine", RouteId::kEngineState, "", "docker",
        "lgsd/diamond", "1.0"},
+      {"GET", "/api/v1/image/docker/busybox/1.36/export", RouteId::kExport, "", "docker", "busybox",
+       "1.36"},
+      {"GET", "/api/v1/image/docker/ghcr.io/x/export/t/export", RouteId::kExport, "", "docker",
+       "ghcr.io/x/export", "t"},
+      {"GET", "/api/v1/image/export", RouteId::kExportMany, "", "", "", ""},
       {"GET", "/api/v1/image/dockerhub/docker/1/redis/tags", RouteId::kTags, "dockerhub", "docker",
        "redis", ""},
       {"POST", "/api/v1/image/dockerhub/docker/lgsd/diamond/latest/download", RouteId::kDownload,
@@ -88,6 +93,21 @@ TEST(RouterTest, OnlyLoginAndHealthArePublic) {
         RouteId::kTags, RouteId::kDownload, RouteId::kDelete, RouteId::kEngineState}) {
     EXPECT_FALSE(IsPublic(id));
   }
+}
+
+TEST(RouterTest, ExportRoutesAreReadsBehindTheSession) {
+  for (const char* path : {"/api/v1/image/export", "/api/v1/image/docker/busybox/1.36/export"}) {
+    RouteMatch get = MatchRoute("GET", path);
+    ASSERT_EQ(get.kind, RouteMatch::kFound) << path;
+    EXPECT_FALSE(IsPublic(get.route.id)) << path;
+    EXPECT_EQ(MatchRoute("HEAD", path).kind, RouteMatch::kFound) << path;
+    RouteMatch post = MatchRoute("POST", path);
+    EXPECT_EQ(post.kind, RouteMatch::kWrongMethod) << path;
+    EXPECT_EQ(post.allow, "GET") << path;
+  }
+  // Three segments are no export of an image: NAME and TAG both need one.
+  EXPECT_EQ(MatchRoute("GET", "/api/v1/image/docker/busybox/export").kind,
+            RouteMatch::kWrongMethod);
 }
 
 }  // namespace

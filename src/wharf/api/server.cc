@@ -5,6 +5,7 @@
 #include <chrono>
 #include <tuple>
 
+#include "wharf/api/archives.h"
 #include "wharf/api/handlers.h"
 #include "wharf/api/listing.h"
 #include "wharf/api/pull_through.h"
@@ -200,6 +201,16 @@ struct Server::Impl : HttpHandler {
   Result<void> List(const HttpRequest& req, HttpResponse& res);
   Result<void> Download(const Route& r, const HttpRequest& req);
   Result<void> Events(const service::Session& session, const HttpRequest& req, HttpResponse& res);
+  // An image archive of local images (archives.h), for any user: it is a read.
+  Result<void> Export(const Route& r, const service::Session& session, const HttpRequest& req,
+                      HttpResponse& res) {
+    WHARF_ASSIGN_OR_RETURN(auto exported, ExportImages(local, r, req));
+    std::string what;
+    for (const auto& image : exported.images) what += (what.empty() ? "" : " ") + image;
+    Audit(session, req, "export", what);
+    res = std::move(exported.answer);
+    return {};
+  }
 };
 
 Result<void> Server::Impl::Dispatch(const Route& r, const service::Session& session,
@@ -229,6 +240,9 @@ Result<void> Server::Impl::Dispatch(const Route& r, const service::Session& sess
       return {};
     case RouteId::kStatic:
       return ServeStatic(options.share_dir, r.name, res);
+    case RouteId::kExport:
+    case RouteId::kExportMany:
+      return Export(r, session, req, res);
     case RouteId::kDownload:
     case RouteId::kDelete:
     case RouteId::kCancel:
