@@ -13,12 +13,20 @@
 // Errors are InvalidArgument, name the problem and, where there is one, the entry:
 //   "not a tar archive: <why>"               the first header is not a tar header
 //   "bad tar header checksum at byte N"      a later header, N its offset in the stream
-//   "tar entry name X is absolute", "tar entry name X has '..'", "tar entry name is empty",
-//   "tar entry name X has a NUL byte"
+//   "bad tar header at byte N (...)"         a later header without the ustar magic, with a
+//                                            bad number, or a zero block followed by more
+//   "entry name X is absolute", "entry name X has '..'", "entry name at byte N is empty",
+//   "entry name X has a NUL byte"            (X as the archive writes it, a NUL as \0)
+//   "... of entry X over 1048576 bytes"      a long name, long link or pax header too large
+//   "malformed pax header of entry X"
 //   "truncated tar archive (inside entry X)"  from Finish(), the stream ended inside an entry
+//                                            (its header, content or padding)
 //   "truncated tar archive (no end-of-archive marker)"  from Finish(), inside a header block
-// A stream that ends at a header boundary without the two zero blocks that end an archive is
-// accepted, as Go's archive/tar does. Bytes after the end-of-archive marker are ignored.
+//   "not a tar archive: the stream is empty"  from Finish(), nothing was fed (or "N bytes,
+//                                            less than a tar header")
+// A stream that ends at a header boundary without the two zero blocks that end an archive (or
+// after only one) is accepted, as Go's archive/tar does. Bytes after the end-of-archive marker
+// are ignored.
 // The first error (the reader's or the visitor's, passed through as it is) stops the reader:
 // every later Feed() or Finish() returns it again.
 // Not thread-safe; one reader per stream. The visitor must outlive the reader.
