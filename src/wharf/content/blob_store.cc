@@ -21,27 +21,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Large enough that write(2) and SHA-256 run at memory speed rather than per-call overhead.
-constexpr size_t kWriteBufferSize = 1 << 20;
-// Direct I/O needs buffers, offsets and lengths aligned to the device's logical block size;
-// 4096 covers 512-byte and 4K devices.
-constexpr size_t kDirectAlign = 4096;
+// Re-hashing a partial file reads it in pieces of this size.
+constexpr size_t kReadBufferSize = 1 << 20;
 constexpr mode_t kDirMode = 0755;
-constexpr mode_t kBlobMode = 0644;
 constexpr std::string_view kPartialSuffix = ".partial";
+constexpr std::string_view kUploadPrefix = "upload-";
+constexpr std::string_view kUploadSuffix = ".tmp";
 constexpr std::string_view kOciLayoutJson = R"({"imageLayoutVersion":"1.0.0"})";
 // A temp file younger than this may belong to a Put() or WriteIndex() still running, so a
 // cleanup while the store is in use leaves it alone. At Open() nothing can be running.
 constexpr std::chrono::minutes kLiveTempFileAge{10};
-
-// Like ErrnoError, but a full disk always reads "no space left on device" (strerror
-// capitalises it), the phrase operators and callers look for.
-Error IoError(std::string_view op, const fs::path& path, int err) {
-  if (err == ENOSPC) {
-    return Internal(std::string(op) + " " + path.string() + ": no space left on device");
-  }
-  return ErrnoError(std::string(op) + " " + path.string(), err);
-}
 
 Error Unusable(const Digest& d, bool done) {
   if (done) return Internal("ingest of " + d.str() + " is already committed or aborted");
@@ -59,6 +48,10 @@ Result<void> MakeDir(const fs::path& dir) {
 
 bool IsTempName(const fs::path& p) {
   return p.filename().string().find(kTempMarker) != std::string::npos;
+}
+
+bool IsUploadName(std::string_view name) {
+  return name.starts_with(kUploadPrefix) && name.ends_with(kUploadSuffix);
 }
 
 // Removes leftovers of interrupted atomic writes in `dir` that are older than `min_age`.
@@ -111,85 +104,28 @@ std::string IndexJson(const std::vector<BlobStore::IndexEntry>& entries) {
 Ingest::Ingest(BlobStore* store, Digest digest, int64_t expected_size)
     : store_(store), digest_(std::move(digest)), expected_size_(expected_size) {}
 
-void Ingest::FreeDeleter::operator()(char* p) const { std::free(p); }
-
-Ingest::Buffer Ingest::AlignedBuffer() {
-  void* memory = nullptr;
-  if (::posix_memalign(&memory, kDirectAlign, kWriteBufferSize) != 0) return nullptr;
-  return Buffer(static_cast<char*>(memory));
-}
-
 Ingest::~Ingest() {
-  // Keep what was written for a resume; the bytes are re-hashed then, so no fsync is needed.
-  if (fd_) {
-    Drain();
-    fd_.reset();
-  }
+  // Keep what was written for a resume, closed before another Ingest may open it.
+  file_.Close();
   store_->Release(digest_);
-}
-
-void Ingest::SetDirect(bool on) {
-  if (!fd_ || direct_ == on || (on && !direct_supported_)) return;
-  int flags = ::fcntl(fd_.get(), F_GETFL);
-  if (flags >= 0 &&
-      ::fcntl(fd_.get(), F_SETFL, on ? (flags | O_DIRECT) : (flags & ~O_DIRECT)) == 0) {
-    direct_ = on;
-  }
-}
-
-// Whole blocks go out with direct I/O while it is on; what follows a short write (an
-// unaligned offset) or a refusal goes through the page cache, and direct I/O stays off for
-// this file until Restart.
-int Ingest::WriteBlocks(const char* data, size_t n) {
-  const size_t blocks = n / kDirectAlign * kDirectAlign;
-  size_t written = 0;
-  while (direct_ && written < blocks) {
-    ssize_t w = ::write(fd_.get(), data + written, blocks - written);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0 && errno == EINVAL && written == 0) {
-      // The filesystem took the flag at open but refuses the write: no direct I/O then.
-      direct_supported_ = false;
-      SetDirect(false);
-      break;
-    }
-    if (w < 0) return errno;
-    if (w == 0) return EIO;
-    written += static_cast<size_t>(w);
-    if (written % kDirectAlign != 0) SetDirect(false);
-  }
-  if (written < n) SetDirect(false);  // the offset after the tail is no longer aligned
-  return WriteAll(fd_.get(), std::string_view(data + written, n - written));
-}
-
-int Ingest::Drain() {
-  if (int err = writer_.Wait(); err != 0) return err;
-  int err = WriteBlocks(buffer_.get(), buffered_);
-  if (err == 0) buffered_ = 0;
-  return err;
 }
 
 Result<void> Ingest::Open() {
   const fs::path path = store_->PartialPath(digest_);
-  fd_.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_DIRECT, kBlobMode));
-  direct_supported_ = direct_ = static_cast<bool>(fd_);
-  if (!fd_ && errno == EINVAL) {  // tmpfs and others refuse O_DIRECT
-    fd_.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, kBlobMode));
-  }
-  if (!fd_) return IoError("open", path, errno);
-  buffer_ = AlignedBuffer();
-  if (!buffer_) return Internal("out of memory for the write buffer of " + digest_.str());
+  WHARF_RETURN_IF_ERROR(file_.Open(path, /*exclusive=*/false));
   struct stat st {};
-  if (::fstat(fd_.get(), &st) != 0) return IoError("stat", path, errno);
+  if (::stat(path.c_str(), &st) != 0) return IoError("stat", path, errno);
 
   int64_t resume_at = st.st_size;
   // Longer than the blob can be: not a prefix of it, start over.
   if (expected_size_ >= 0 && resume_at > expected_size_) resume_at = 0;
+  Sha256& hash = file_.hash();
   if (resume_at > 0) {
-    std::string scratch(kWriteBufferSize, '\0');
+    std::string scratch(kReadBufferSize, '\0');
     WHARF_ASSIGN_OR_RETURN(auto hashed, ReadFileChunks(
                                             path, scratch,
-                                            [this](std::string_view piece) -> Result<void> {
-                                              hash_.Update(piece.data(), piece.size());
+                                            [&hash](std::string_view piece) -> Result<void> {
+                                              hash.Update(piece.data(), piece.size());
                                               return {};
                                             },
                                             resume_at));
@@ -197,116 +133,111 @@ Result<void> Ingest::Open() {
   }
   // The blob's full length, never committed (a stop after the last byte, before the rename):
   // kept if it is the blob, for a Commit without a download; otherwise not even a prefix.
-  if (resume_at > 0 && resume_at == expected_size_ && hash_.Peek() != digest_) {
-    hash_.Finish();
+  if (resume_at > 0 && resume_at == expected_size_ && hash.Peek() != digest_) {
+    hash.Finish();
     resume_at = 0;
   }
-  if (resume_at != st.st_size && ::ftruncate(fd_.get(), resume_at) != 0) {
-    return IoError("truncate", path, errno);
-  }
-  if (::lseek(fd_.get(), resume_at, SEEK_SET) < 0) return IoError("seek", path, errno);
-  offset_ = resume_at;
-  if (resume_at % kDirectAlign != 0) SetDirect(false);
-  return {};
+  return file_.TruncateTo(resume_at);
 }
 
 Result<void> Ingest::Write(const void* data, size_t n) {
-  if (!fd_) return Unusable(digest_, done_);
-  if (expected_size_ >= 0 && n > static_cast<uint64_t>(expected_size_ - offset_)) {
+  if (!file_.is_open()) return Unusable(digest_, done_);
+  if (expected_size_ >= 0 && n > static_cast<uint64_t>(expected_size_ - offset())) {
     return DataLoss("blob " + digest_.str() + " is larger than the expected " +
                     std::to_string(expected_size_) + " bytes");
   }
-  const char* bytes = static_cast<const char*>(data);
-  offset_ += static_cast<int64_t>(n);
-  while (n > 0) {
-    size_t take = std::min(n, kWriteBufferSize - buffered_);
-    hash_.UpdateCopy(bytes, take, buffer_.get() + buffered_);  // one pass over the bytes
-    buffered_ += take;
-    bytes += take;
-    n -= take;
-    if (buffered_ < kWriteBufferSize) break;
-    // The full buffer goes to disk on the writer's thread while the spare one fills.
-    int err = writer_.Wait();
-    if (err == 0 && !spare_) {
-      spare_ = AlignedBuffer();
-      if (!spare_) err = ENOMEM;
-    }
-    if (err != 0) {
-      // What reached the file is a valid prefix; the next StartIngest resumes from it.
-      fd_.reset();
-      return IoError("write", store_->PartialPath(digest_), err);
-    }
-    std::swap(buffer_, spare_);
-    buffered_ = 0;
-    writer_.Start([this, block = spare_.get()] { return WriteBlocks(block, kWriteBufferSize); });
-  }
-  return {};
+  // On a write failure what reached the file is a valid prefix; the next StartIngest resumes
+  // from it.
+  return file_.Write(data, n);
 }
 
 Result<void> Ingest::Restart() {
   if (done_) return Unusable(digest_, done_);
-  const fs::path path = store_->PartialPath(digest_);
-  writer_.Wait();  // the file is emptied anyway; a write that failed does not matter now
-  buffered_ = 0;
-  hash_.Finish();  // resets the hasher
-  offset_ = 0;
-  if (!fd_) {
-    fd_.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, kBlobMode));
-    if (!fd_) return IoError("open", path, errno);
-    direct_ = false;
-    SetDirect(true);
-    return {};
-  }
-  if (::ftruncate(fd_.get(), 0) != 0 || ::lseek(fd_.get(), 0, SEEK_SET) < 0) {
-    int err = errno;
-    fd_.reset();
-    return IoError("truncate", path, err);
-  }
-  SetDirect(true);  // offset 0 is aligned again
-  return {};
+  return file_.Restart();
 }
 
 Result<void> Ingest::Commit() {
-  if (!fd_) return Unusable(digest_, done_);
-  const fs::path partial = store_->PartialPath(digest_);
-  int err = Drain();
-  if (err != 0) {
-    fd_.reset();
-    return IoError("write", partial, err);
-  }
-  if (expected_size_ >= 0 && offset_ != expected_size_) {
+  if (!file_.is_open()) return Unusable(digest_, done_);
+  WHARF_RETURN_IF_ERROR(file_.Flush());
+  if (expected_size_ >= 0 && offset() != expected_size_) {
     Abort();
     return DataLoss("size mismatch for " + digest_.str() + ": expected " +
-                    std::to_string(expected_size_) + " bytes, got " + std::to_string(offset_));
+                    std::to_string(expected_size_) + " bytes, got " + std::to_string(offset()));
   }
-  Digest actual = hash_.Finish();
+  Digest actual = file_.hash().Finish();
   if (actual != digest_) {
     Abort();
     return DataLoss("digest mismatch for " + digest_.str() + ": got " + actual.str());
   }
-  if (::fsync(fd_.get()) != 0) {
-    err = errno;
-    fd_.reset();
-    return IoError("fsync", partial, err);
-  }
-  if (::close(fd_.release()) != 0) return IoError("close", partial, errno);
+  WHARF_RETURN_IF_ERROR(file_.SyncAndClose());
   done_ = true;
-
-  const fs::path target = store_->BlobPath(digest_);
-  if (store_->Has(digest_)) {  // e.g. stored by Put() meanwhile: identical bytes
-    ::unlink(partial.c_str());
-    return {};
-  }
-  if (::rename(partial.c_str(), target.c_str()) != 0) return IoError("rename", partial, errno);
-  return FsyncDir(target.parent_path());
+  return store_->Place(store_->PartialPath(digest_), digest_);
 }
 
 void Ingest::Abort() {
-  writer_.Wait();
-  fd_.reset();
-  buffered_ = 0;
+  file_.Drop();
   if (!done_) ::unlink(store_->PartialPath(digest_).c_str());
   done_ = true;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Upload
+
+struct Upload::State {
+  BlobStore* store;
+  std::string name;  // under ingest/
+  fs::path path;
+  BlobWriter file;
+  bool done = false;
+};
+
+Upload::Upload(std::unique_ptr<State> state) : state_(std::move(state)) {}
+
+Upload::~Upload() {
+  Abort();
+  state_->store->ReleaseUpload(state_->name);
+}
+
+Result<void> Upload::Write(const void* data, size_t n) {
+  if (state_->done) return Internal("upload " + state_->path.string() + " is already done");
+  return state_->file.Write(data, n);
+}
+
+int64_t Upload::size() const { return state_->file.offset(); }
+
+Digest Upload::digest_so_far() const { return state_->file.hash().Peek(); }
+
+Result<Digest> Upload::Commit(std::optional<Digest> expected,
+                              std::function<void(const Digest&)> before_rename) {
+  State& s = *state_;
+  if (s.done) return Internal("upload " + s.path.string() + " is already done");
+  // Whatever happens from here, the upload is over; on every failure the temp file goes.
+  auto fail = [this](Error error) {
+    Abort();
+    return error;
+  };
+  if (auto flushed = s.file.Flush(); !flushed) return fail(Error(flushed.error()));
+  const Digest actual = s.file.hash().Finish();
+  if (expected && *expected != actual) {
+    return fail(DataLoss("digest mismatch for " + expected->str() + ": got " + actual.str()));
+  }
+  if (s.store->Has(actual)) {  // nothing to store; no fsync for bytes about to go
+    if (before_rename) before_rename(actual);
+    Abort();
+    return actual;
+  }
+  if (auto synced = s.file.SyncAndClose(); !synced) return fail(Error(synced.error()));
+  if (before_rename) before_rename(actual);
+  if (auto placed = s.store->Place(s.path, actual); !placed) return fail(Error(placed.error()));
+  s.done = true;
+  return actual;
+}
+
+void Upload::Abort() {
+  State& s = *state_;
+  s.file.Drop();
+  if (!s.done) ::unlink(s.path.c_str());
+  s.done = true;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -320,11 +251,12 @@ Result<std::unique_ptr<BlobStore>> BlobStore::Open(const fs::path& root) {
     WHARF_RETURN_IF_ERROR(MakeDir(dir));
   }
   auto store = std::unique_ptr<BlobStore>(new BlobStore(root));
-  // Nothing else uses the store yet, so every temp file is a crash leftover. Partial ingests
-  // stay: they are resumable.
+  // Nothing else uses the store yet, so every temp file and upload is a crash leftover.
+  // Partial ingests stay: they are resumable.
   for (const fs::path& dir : {root, root / "blobs" / "sha256", root / "ingest"}) {
     RemoveTempFiles(dir, std::chrono::seconds(0));
   }
+  store->RemoveUploads();
   WHARF_RETURN_IF_ERROR(WriteFileIfAbsent(root / "oci-layout", kOciLayoutJson));
   WHARF_RETURN_IF_ERROR(WriteFileIfAbsent(root / "index.json", IndexJson({})));
   return store;
@@ -380,6 +312,31 @@ Result<std::unique_ptr<Ingest>> BlobStore::StartIngest(const Digest& d, int64_t 
   return ingest;
 }
 
+Result<std::unique_ptr<Upload>> BlobStore::StartUpload() {
+  auto state = std::make_unique<Upload::State>();
+  state->store = this;
+  state->name = std::string(kUploadPrefix) + RandomHex(12) + std::string(kUploadSuffix);
+  state->path = root_ / "ingest" / state->name;
+  {
+    std::lock_guard lock(mu_);
+    uploads_.insert(state->name);
+  }
+  // From here the Upload owns the name and its file, and gives both up when destroyed.
+  std::unique_ptr<Upload> upload(new Upload(std::move(state)));
+  WHARF_RETURN_IF_ERROR(upload->state_->file.Open(upload->state_->path, /*exclusive=*/true));
+  return upload;
+}
+
+Result<void> BlobStore::Place(const fs::path& temp, const Digest& d) {
+  const fs::path target = BlobPath(d);
+  if (Has(d)) {  // e.g. stored by Put() meanwhile: identical bytes
+    ::unlink(temp.c_str());
+    return {};
+  }
+  if (::rename(temp.c_str(), target.c_str()) != 0) return IoError("rename", temp, errno);
+  return FsyncDir(target.parent_path());
+}
+
 int64_t BlobStore::PartialSize(const Digest& d) const {
   struct stat st {};
   if (::stat(PartialPath(d).c_str(), &st) != 0) return 0;
@@ -422,6 +379,7 @@ void BlobStore::RemovePartials(const std::set<Digest>& keep) {
       fs::remove(it->path(), remove_ec);
     }
   }
+  RemoveUploads();
   for (const fs::path& dir : {root_, root_ / "blobs" / "sha256", root_ / "ingest"}) {
     RemoveTempFiles(dir, kLiveTempFileAge);
   }
@@ -434,6 +392,22 @@ Result<void> BlobStore::WriteIndex(const std::vector<IndexEntry>& entries) {
   // Only this store writes the file, always whole (temp file, fsync, rename).
   if (auto current = ReadFile(path); current && *current == text) return {};
   return WriteFileAtomic(path, text, kBlobMode);
+}
+
+void BlobStore::RemoveUploads() {
+  std::lock_guard lock(mu_);  // no StartUpload registers a name meanwhile
+  std::error_code ec;
+  for (fs::directory_iterator it(root_ / "ingest", ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (!IsUploadName(name) || uploads_.contains(name)) continue;
+    std::error_code remove_ec;
+    fs::remove(it->path(), remove_ec);
+  }
+}
+
+void BlobStore::ReleaseUpload(const std::string& name) {
+  std::lock_guard lock(mu_);
+  uploads_.erase(name);
 }
 
 void BlobStore::Release(const Digest& d) {

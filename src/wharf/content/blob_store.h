@@ -27,8 +27,7 @@
 
 #include "wharf/base/digest.h"
 #include "wharf/base/status.h"
-#include "wharf/base/unique_fd.h"
-#include "wharf/content/write_behind.h"
+#include "wharf/content/blob_writer.h"
 
 namespace wharf::content {
 
@@ -50,10 +49,10 @@ class Ingest {
   const Digest& digest() const { return digest_; }
   int64_t expected_size() const { return expected_size_; }
   // Bytes written so far (including resumed bytes).
-  int64_t offset() const { return offset_; }
+  int64_t offset() const { return file_.offset(); }
   // Every expected byte is there (e.g. a resumed partial file that is the whole blob): only
   // Commit() is left. Never when the size is unknown.
-  bool whole() const { return expected_size_ >= 0 && offset_ == expected_size_; }
+  bool whole() const { return expected_size_ >= 0 && offset() == expected_size_; }
 
   // Appends bytes. Fails with DataLoss if this would exceed expected_size (when known, i.e. >= 0).
   Result<void> Write(const void* data, size_t n);
@@ -69,38 +68,12 @@ class Ingest {
   friend class BlobStore;
   Ingest(BlobStore* store, Digest digest, int64_t expected_size);
   Result<void> Open();
-  // Writes [data, data+n) at the file position: whole blocks with direct I/O when it is on,
-  // the rest through the page cache. Returns 0 or an errno value.
-  int WriteBlocks(const char* data, size_t n);
-  // Waits for the block in flight, then writes what is buffered. Returns 0 or an errno value.
-  int Drain();
-  void SetDirect(bool on);
 
   BlobStore* store_;
   Digest digest_;
   int64_t expected_size_;
-  int64_t offset_ = 0;
-  UniqueFd fd_;
   bool done_ = false;
-  Sha256 hash_;
-  // Write-behind buffers, written out in large writes. Block-aligned, for direct I/O: the
-  // partial file is written with O_DIRECT where the filesystem allows it (not tmpfs), which
-  // skips the page-cache copy and makes the fsync at Commit cheap instead of a flush of the
-  // whole blob. When `buffer_` is full it is handed to `writer_` and the spare one fills
-  // meanwhile; `spare_` is allocated at the first hand-over (small blobs never need it).
-  struct FreeDeleter {
-    void operator()(char* p) const;
-  };
-  using Buffer = std::unique_ptr<char[], FreeDeleter>;
-  static Buffer AlignedBuffer();
-  Buffer buffer_;
-  Buffer spare_;  // the block being written by writer_, if any
-  size_t buffered_ = 0;
-  // Touched by the writer's thread while a block is in flight; by this one only after
-  // writer_.Wait().
-  bool direct_ = false;            // O_DIRECT is on for fd_
-  bool direct_supported_ = false;  // the filesystem accepted O_DIRECT
-  WriteBehind writer_;             // last: stops before the buffers go
+  BlobWriter file_;  // the partial file; hashed, written behind (see blob_writer.h)
 };
 
 // A blob whose digest is known only once all its bytes are in (an entry of an image archive):
@@ -124,8 +97,10 @@ class Upload {
   // `expected` is set (on a mismatch, DataLoss naming both, and the temp file goes), fsyncs,
   // calls `before_rename(digest)` (where the caller pins the digest against garbage
   // collection; it may be empty), renames, fsyncs the directory. A blob already present is
-  // success (the temp file goes, the blob is not touched). Returns the digest. After it,
-  // whatever the outcome, the upload is done: Write() and Commit() fail with Internal.
+  // success: `before_rename` is called all the same (the present blob needs the pin as much),
+  // the temp file goes without an fsync, the blob is not touched. Returns the digest. On any
+  // failure (I/O: Internal naming the file) the temp file goes too. After Commit(), whatever
+  // the outcome, the upload is done: Write() and Commit() fail with Internal.
   Result<Digest> Commit(std::optional<Digest> expected = std::nullopt,
                         std::function<void(const Digest&)> before_rename = {});
   // Removes the temp file; the upload is done. Idempotent.
@@ -191,7 +166,12 @@ class BlobStore {
   friend class Upload;
   explicit BlobStore(std::filesystem::path root);
   std::filesystem::path PartialPath(const Digest& d) const;
+  // Moves a verified, fsynced `temp` file to the blob `d` (or removes it if `d` is present).
+  Result<void> Place(const std::filesystem::path& temp, const Digest& d);
   void Release(const Digest& d);
+  // Removes ingest/upload-*.tmp files that no live Upload owns.
+  void RemoveUploads();
+  void ReleaseUpload(const std::string& name);
 
   std::filesystem::path root_;
   mutable std::mutex mu_;

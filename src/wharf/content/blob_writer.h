@@ -5,13 +5,13 @@
 // filesystem allows it (not tmpfs), which skips the page-cache copy and makes the fsync before
 // the rename cheap instead of a flush of the whole blob. What it does not do: name the blob,
 // verify it or move it into blobs/ (its owner does, see blob_store.h).
-// Not thread-safe; one writer. Destroying it waits for the write in flight and closes the
-// file, keeping what was written.
+// Not thread-safe; one writer. Destroying it is Close().
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <string_view>
 
 #include "wharf/base/digest.h"
 #include "wharf/base/status.h"
@@ -20,6 +20,13 @@
 
 namespace wharf::content {
 
+// The mode of the store's files (blobs, partial files, uploads, index.json).
+inline constexpr unsigned kBlobMode = 0644;
+
+// Like ErrnoError naming the operation and the file, but a full disk always reads "no space
+// left on device" (strerror capitalises it), the phrase operators and callers look for.
+Error IoError(std::string_view op, const std::filesystem::path& path, int err);
+
 class BlobWriter {
  public:
   BlobWriter() = default;
@@ -27,8 +34,8 @@ class BlobWriter {
   BlobWriter(const BlobWriter&) = delete;
   BlobWriter& operator=(const BlobWriter&) = delete;
 
-  // Opens `path` for writing at its start, creating it (mode 0644); with `exclusive`, a file
-  // already there is an error. Internal naming the path on failure.
+  // Opens `path` for writing at its start, creating it (kBlobMode) and keeping what is there;
+  // with `exclusive`, a file already there is an error. Internal naming the path on failure.
   Result<void> Open(const std::filesystem::path& path, bool exclusive);
   // The file is open: false before Open(), after Close() or SyncAndClose(), and after a write
   // failed (the file then holds a valid prefix of what was written).
@@ -38,20 +45,27 @@ class BlobWriter {
   int64_t offset() const { return offset_; }
   // The hash of the bytes so far (for a resume, the owner hashes the kept prefix into it).
   Sha256& hash() { return hash_; }
+  const Sha256& hash() const { return hash_; }
 
-  // Cuts the file to its first `at` bytes and writes on from there; offset() becomes `at`.
-  // The hash is the owner's business (it must hold exactly those bytes). Closes the file on
-  // failure.
+  // Cuts the file to its first `at` bytes (before any Write) and writes on from there;
+  // offset() becomes `at`. The hash is the owner's business (it must hold exactly those
+  // bytes). Closes the file on failure.
   Result<void> TruncateTo(int64_t at);
   // Drops everything written (offset 0, hash reset), reopening the file if a failure closed it.
   Result<void> Restart();
   // Appends bytes, hashing them. On a write failure the file is closed (see is_open()).
   Result<void> Write(const void* data, size_t n);
-  // Writes out what is buffered and waits for it; fsyncs and closes the file. The hash is
-  // untouched: hash().Finish() gives the digest.
+  // Writes out what is buffered and waits for it. Closes the file on failure.
+  Result<void> Flush();
+  // Flush(), then fsyncs and closes the file. The hash is untouched: hash().Finish() gives
+  // the digest.
   Result<void> SyncAndClose();
-  // Waits for the write in flight and closes the file without writing what is buffered.
+  // Writes out what is buffered, as far as it goes (a failure leaves a shorter prefix), and
+  // closes the file, keeping it: a resumable prefix, which its owner re-hashes, so no fsync.
   void Close();
+  // Waits for the write in flight and closes the file without writing what is buffered: for
+  // a file about to be removed.
+  void Drop();
 
  private:
   // Writes [data, data+n) at the file position: whole blocks with direct I/O when it is on,
