@@ -200,6 +200,8 @@ struct StreamState {
   bool opened = false;
   bool stopped = false;  // a handler asked to stop
   std::string error_body;
+
+  bool StopAsked() const { return handlers->should_stop && handlers->should_stop(); }
 };
 
 size_t StreamHeader(char* data, size_t size, size_t n, void* user) {
@@ -210,6 +212,9 @@ size_t StreamHeader(char* data, size_t size, size_t n, void* user) {
     if (s->status == 200 && !s->opened) {
       s->opened = true;
       if (s->handlers->on_open) s->handlers->on_open();
+      curl_off_t length = -1;
+      curl_easy_getinfo(s->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+      if (s->handlers->on_size) s->handlers->on_size(static_cast<int64_t>(length));
     }
   }
   return size * n;
@@ -222,7 +227,7 @@ size_t StreamBody(char* data, size_t size, size_t n, void* user) {
     if (s->error_body.size() < kMaxErrorBody) s->error_body.append(chunk);
     return chunk.size();
   }
-  if (s->handlers->on_data && !s->handlers->on_data(chunk)) {
+  if ((s->handlers->on_data && !s->handlers->on_data(chunk)) || s->StopAsked()) {
     s->stopped = true;
     return 0;
   }
@@ -234,7 +239,21 @@ size_t StreamBody(char* data, size_t size, size_t n, void* user) {
 Result<void> ApiClient::Stream(const std::string& path, const std::vector<std::string>& headers,
                                const StreamHandlers& handlers, long idle_timeout_s,
                                StreamCancel* cancel) const {
-  HeaderList list(curl_slist_append(nullptr, "Accept: text/event-stream"));
+  std::vector<std::string> all = {"Accept: text/event-stream"};
+  all.insert(all.end(), headers.begin(), headers.end());
+  return Receive(path, all, handlers, idle_timeout_s, cancel, "the events stream");
+}
+
+Result<void> ApiClient::Download(const std::string& path, const StreamHandlers& handlers,
+                                 long idle_timeout_s) const {
+  return Receive(path, {"Accept: application/x-tar, application/json"}, handlers, idle_timeout_s,
+                 nullptr, "the download");
+}
+
+Result<void> ApiClient::Receive(const std::string& path, const std::vector<std::string>& headers,
+                                const StreamHandlers& handlers, long idle_timeout_s,
+                                StreamCancel* cancel, std::string_view what) const {
+  HeaderList list;
   for (const auto& h : headers) list.reset(curl_slist_append(list.release(), h.c_str()));
   char error_buffer[CURL_ERROR_SIZE] = {};
   WHARF_ASSIGN_OR_RETURN(auto easy, NewEasy(options_, path, list, error_buffer));
@@ -263,7 +282,7 @@ Result<void> ApiClient::Stream(const std::string& path, const std::vector<std::s
       result = CURLE_RECV_ERROR;
       break;
     }
-    if (cancel != nullptr && cancel->cancelled()) {
+    if ((cancel != nullptr && cancel->cancelled()) || state.StopAsked()) {
       cancelled = true;
       break;
     }
@@ -285,7 +304,7 @@ Result<void> ApiClient::Stream(const std::string& path, const std::vector<std::s
     return Error(StatusFromHttp(state.status, state.error_body));
   }
   if (result == CURLE_OPERATION_TIMEDOUT && state.opened) {
-    return Unavailable("the events stream from " + options_.server + " went silent for " +
+    return Unavailable(std::string(what) + " from " + options_.server + " went silent for " +
                        std::to_string(idle_timeout_s) + "s");
   }
   if (result != CURLE_OK) return Unavailable(TransportError(options_, result, error_buffer));

@@ -65,7 +65,9 @@ class ApiClient {
 
   struct StreamHandlers {
     std::function<void()> on_open;                  // the server answered 200
+    std::function<void(int64_t)> on_size;           // then: its Content-Length, -1 if none
     std::function<bool(std::string_view)> on_data;  // a chunk of the body; false stops
+    std::function<bool()> should_stop;  // asked after each chunk and at least once a second
   };
   // GETs `path` and hands its body to the handlers as it arrives, for a response that does
   // not end by itself (the events stream). Returns OK when the server closed the stream or it
@@ -74,8 +76,17 @@ class ApiClient {
   Result<void> Stream(const std::string& path, const std::vector<std::string>& headers,
                       const StreamHandlers& handlers, long idle_timeout_s,
                       StreamCancel* cancel = nullptr) const;
+  // GETs `path`, a file of any size (an image archive), and hands its body to the handlers
+  // as it arrives; as Stream, but the body must arrive whole: a transfer cut before the
+  // Content-Length is Unavailable.
+  Result<void> Download(const std::string& path, const StreamHandlers& handlers,
+                        long idle_timeout_s) const;
 
  private:
+  Result<void> Receive(const std::string& path, const std::vector<std::string>& headers,
+                       const StreamHandlers& handlers, long idle_timeout_s, StreamCancel* cancel,
+                       std::string_view what) const;
+
   ApiOptions options_;
 };
 

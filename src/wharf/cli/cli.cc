@@ -10,6 +10,7 @@
 #include "wharf/cli/exit_code.h"
 #include "wharf/cli/image_arg.h"
 #include "wharf/cli/pull.h"
+#include "wharf/cli/save.h"
 
 namespace wharf::cli {
 
@@ -33,6 +34,8 @@ struct Flags {
   bool remote = false;
   std::string image;
   std::vector<std::string> images;
+  std::string output;
+  std::string format = "docker";
 };
 
 int Report(const Status& error) {
@@ -63,7 +66,7 @@ Result<void> RunPull(const ApiClient& api, const Flags& f) {
 
 // The subcommands, as the parser fills them in.
 struct Commands {
-  CLI::App *login, *logout, *ls, *search, *tags, *pull, *status, *inspect, *rm;
+  CLI::App *login, *logout, *ls, *search, *tags, *pull, *status, *inspect, *rm, *save;
 };
 
 Commands DefineCommands(CLI::App& app, Flags& f) {
@@ -110,6 +113,18 @@ Commands DefineCommands(CLI::App& app, Flags& f) {
   c.rm->add_option("IMAGE", f.images, "NAME or NAME:TAG")->required();
   c.rm->add_option("--type", f.type, "docker (default) or lxc")
       ->check(CLI::IsMember({"lxc", "docker"}));
+
+  c.save = app.add_subcommand("save", "write local images to an archive, as docker save does");
+  c.save->footer(
+      "The archive goes to FILE (written whole or not at all), else to stdout when it is not a\n"
+      "terminal: wharf save busybox:1.36 | ssh nas docker load. Layers stay compressed as\n"
+      "stored; docker load and podman load read both formats.");
+  c.save->add_option("-o,--output", f.output, "write to FILE instead of stdout")
+      ->option_text("FILE");
+  c.save->add_option("--format", f.format, "docker (default: docker load's tar) or oci")
+      ->check(CLI::IsMember({"docker", "oci"}));
+  c.save->add_option("IMAGE", f.images, "NAME[:TAG] (TAG defaults to latest) or NAME@DIGEST")
+      ->required();
   return c;
 }
 
@@ -146,6 +161,7 @@ Result<void> RunCommand(const Commands& c, const Flags& f, SessionStore& store,
   if (*c.pull) return RunPull(api, f);
   if (*c.status) return ShowDownloads(api, f.json);
   if (*c.inspect) return Inspect(api, f.image, f.remote);
+  if (*c.save) return Save(api, {f.images, f.output, f.format});
   return RemoveImages(api, f.images, f.type.empty() ? "docker" : f.type, f.json);
 }
 
