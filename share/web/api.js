@@ -51,6 +51,64 @@ async function request(method, path, body, { silent401 = false } = {}) {
   return data;
 }
 
+// The job label wharfd gives an import of `file` (service::ImportLabel): the base name, every
+// byte outside [A-Za-z0-9._-] as '_', at most 100 bytes, "archive.tar" when empty.
+export function importLabel(file) {
+  const base = String(file || '').split(/[/\\]/).pop();
+  const bytes = new TextEncoder().encode(base).slice(0, 100);
+  let out = '';
+  for (const b of bytes) {
+    const c = String.fromCharCode(b);
+    out += /[A-Za-z0-9._-]/.test(c) ? c : '_';
+  }
+  return out === '' || out === '.' || out === '..' ? 'archive.tar' : out;
+}
+
+// Uploads an image archive as the raw body of POST /api/v1/image/import, with XMLHttpRequest
+// for its upload progress (fetch has none). onProgress(sent, total) follows the upload.
+// Returns {done, abort}: `done` resolves with {"images": [...]} or rejects with an ApiError
+// (status 0 when the connection failed; `aborted` set when abort() stopped it).
+function uploadImport(file, { tag = '', onProgress = () => {} } = {}) {
+  const q = new URLSearchParams({ file: file.name });
+  if (tag) q.set('tag', tag);
+  const xhr = new XMLHttpRequest();
+  let aborted = false;
+  const done = new Promise((resolve, reject) => {
+    xhr.open('POST', `/api/v1/image/import?${q}`);
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.setRequestHeader('Content-Type', 'application/octet-stream');
+    xhr.upload.addEventListener('progress', (e) => {
+      onProgress(e.loaded, e.lengthComputable ? e.total : file.size);
+    });
+    xhr.addEventListener('load', () => {
+      let data = null;
+      try {
+        data = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+      } catch {
+        data = null;
+      }
+      if (xhr.status >= 200 && xhr.status < 300) {
+        resolve(data || { images: [] });
+        return;
+      }
+      const message = data?.error?.message || `${xhr.status} ${xhr.statusText || 'error'}`;
+      const err = new ApiError(xhr.status, message);
+      if (xhr.status === 401) unauthorizedHandler(err);
+      reject(err);
+    });
+    xhr.addEventListener('error', () => {
+      reject(new ApiError(0, 'The connection to wharfd broke off during the upload.'));
+    });
+    xhr.addEventListener('abort', () => {
+      const err = new ApiError(0, 'The import was cancelled.');
+      err.aborted = aborted;
+      reject(err);
+    });
+    xhr.send(file);
+  });
+  return { done, abort: () => { aborted = true; xhr.abort(); } };
+}
+
 export const api = {
   login: (username, password) =>
     request('POST', '/api/v1/login', { username, password }, { silent401: true }),
@@ -78,6 +136,12 @@ export const api = {
   // {engine: is a hand-off engine configured, present: does it hold the image}
   engineState: (name, tag) =>
     request('GET', `/api/v1/image/docker/${namePath(name)}/${encodeURIComponent(tag)}/engine`),
+  // The archive of a local image, for a link with a download attribute: the browser streams it
+  // to disk with the session cookie, never into the page's memory. format: docker or oci.
+  exportUrl: (name, tag, format = 'docker') =>
+    `/api/v1/image/docker/${namePath(name)}/${encodeURIComponent(tag)}/export?` +
+    new URLSearchParams({ format }),
+  importArchive: uploadImport,
   remove: (type, name, tag) =>
     request('DELETE', `/api/v1/image/local/${type}/${namePath(name)}` +
                       (tag ? `:${encodeURIComponent(tag)}` : '')),

@@ -1,12 +1,14 @@
-// wharf's web page: login, the four depots, downloads with live progress, local images.
+// wharf's web page: login, the four depots, downloads with live progress, local images, their
+// import from and export to archive files.
 // The state that matters across a reload or an expired session (tab, search, type, page)
 // lives in location.hash: #dockerhub?q=redis&type=docker&page=2
 
 import { api, ApiError, onUnauthorized } from './api.js';
-import { debounce, toast } from './dom.js';
+import { debounce, icon, toast } from './dom.js';
 import { ResultsView, DEPOT_LABELS } from './views.js';
 import { Downloads, familiarName } from './downloads.js';
 import { DownloadDialog, ConfirmDialog, InspectPanel } from './dialogs.js';
+import { ImportDialog } from './imports.js';
 
 const DEPOTS = ['local', 'appcenter', 'official', 'dockerhub'];
 const HUB_PAGE_SIZE = 24;
@@ -65,12 +67,19 @@ const downloads = new Downloads({
   announce,
   onBusyChange: () => results.updateBusy((type, name) => downloads.isBusy(type, name)),
   onImageEvent: (event) => imageChanged(event),
+  onJobEvent: (job) => importDialog.jobEvent(job),
 });
 
 const downloadDialog = new DownloadDialog({
   onStarted: (type, name, tag) => {
     downloads.started(type, name, tag);
     toast(`Downloading ${familiarName(type, name)}:${tag}`);
+  },
+});
+const importDialog = new ImportDialog({
+  announce,
+  onImported: () => {
+    if (state.depot === 'local') load({ quiet: true });
   },
 });
 const confirmDialog = new ConfirmDialog();
@@ -206,6 +215,8 @@ function showLogin(message) {
 
 function showApp(session) {
   state.user = session.username;
+  // Only an admin may change the images (wharfd refuses the others with 403).
+  $('import-open').hidden = session.isAdmin !== true;
   $('user-name').textContent = session.username;
   $('login-view').hidden = true;
   $('login-form').reset();
@@ -305,6 +316,8 @@ for (const radio of document.querySelectorAll('#type-filter input')) {
     load();
   });
 }
+$('import-open').prepend(icon('upload'));
+$('import-open').addEventListener('click', () => importDialog.open($('import-open')));
 $('page-prev').addEventListener('click', () => goToPage(-1));
 $('page-next').addEventListener('click', () => goToPage(1));
 

@@ -1,8 +1,8 @@
 // The page's dialogs: the tag chooser that starts a download, the delete confirmation and the
-// side panel with an image's details.
+// side panel with an image's details (with its export as an archive file).
 
 import { api, ApiError } from './api.js';
-import { h, humanBytes, formatDate, wireDialog } from './dom.js';
+import { h, icon, humanBytes, formatDate, wireDialog } from './dom.js';
 
 const OTHER = '__other__';
 const MAX_TAGS_SHOWN = 300;
@@ -267,6 +267,33 @@ function pullCommand(command) {
            h('button', { type: 'button', class: 'btn btn-small', onclick: copy }, 'Copy'), status);
 }
 
+const EXPORT_FORMATS = [
+  ['docker', 'Docker archive', 'docker load, podman load and skopeo (docker-archive:)'],
+  ['oci', 'OCI archive', 'skopeo (oci-archive:), podman load and docker load'],
+];
+
+// The image as an archive file: a plain link with a download attribute, so that the browser
+// streams it to disk with the session cookie (an image can be gigabytes); the server's
+// Content-Disposition names the file.
+function exportChooser(name, tag) {
+  const link = h('a', { class: 'btn btn-secondary btn-small', href: api.exportUrl(name, tag),
+                        download: true, 'aria-describedby': 'export-hint' },
+                 icon('download'), 'Export');
+  const hint = h('p', { class: 'muted small', id: 'export-hint' });
+  const choose = (format) => {
+    link.href = api.exportUrl(name, tag, format);
+    hint.textContent = `Read by ${EXPORT_FORMATS.find(([f]) => f === format)[2]}.`;
+  };
+  const radios = EXPORT_FORMATS.map(([format, label], i) => h('label', {},
+    h('input', { type: 'radio', name: 'export-format', value: format, checked: i === 0,
+                 onchange: () => choose(format) }), label));
+  choose('docker');
+  return [h('div', { class: 'export-row' },
+            h('fieldset', {}, h('legend', { class: 'visually-hidden' }, 'Archive format'), radios),
+            link),
+          hint];
+}
+
 function section(title, ...content) {
   const body = content.filter(Boolean);
   if (body.length === 0) return null;
@@ -291,6 +318,8 @@ export class InspectPanel {
     const token = ++this.token;
     this.opener = opener;
     this.ref = `${name}:${tag}`;
+    this.name = name;
+    this.tag = tag;
     this.title.textContent = `${name}:${tag}`;
     this.sub.textContent = '';
     this.body.replaceChildren(h('p', { class: 'muted' }, 'Loading details…'));
@@ -373,6 +402,7 @@ export class InspectPanel {
                   h('pre', { class: 'mono' }, JSON.stringify(info, null, 2)));
     this.body.replaceChildren(...[
       section('Pull it from this server', pullCommand(`docker pull ${location.host}/${this.ref}`)),
+      section('Export as a file', exportChooser(this.name, this.tag)),
       section('Summary', summary),
       section('Config', config || h('p', { class: 'muted' }, 'No configuration.')),
       section(`Layers (${layers.length})`, layerList),

@@ -1,10 +1,13 @@
 // The downloads panel: every job wharfd runs (started here, in another tab or with the CLI),
-// seeded from GET downloadstatus and then kept live by the events stream.
+// seeded from GET downloadstatus and then kept live by the events stream. Imports of image
+// archives are jobs too ("importing", named by the file, tagged import-N): shown by their file
+// name, cancellable, never retried (the upload is the browser's that sent it).
 
 import { api, ApiError } from './api.js';
 import { h, icon, humanBytes, humanSpeed, humanDuration, toast } from './dom.js';
 
-const ACTIVE = new Set(['waiting', 'downloading']);
+const ACTIVE = new Set(['waiting', 'downloading', 'importing']);
+const MOVING = new Set(['downloading', 'importing']);
 const DONE_LINGER_MS = 10000;
 const CANCELLED_LINGER_MS = 4000;
 const SPEED_WINDOW_MS = 4000;
@@ -12,6 +15,7 @@ const SPEED_WINDOW_MS = 4000;
 const STATUS_TEXT = {
   waiting: 'Waiting',
   downloading: 'Downloading',
+  importing: 'Importing',
   done: 'Completed',
   failed: 'Failed',
   cancelled: 'Cancelled',
@@ -29,10 +33,16 @@ export function familiarName(type, name) {
   return n;
 }
 
+// An import's job: its tag is the server's import-N.
+function isImport(job) {
+  return /^import-\d+$/.test(job.tag);
+}
+
 export class Downloads {
-  constructor({ onImageEvent, onBusyChange, announce }) {
+  constructor({ onImageEvent, onBusyChange, onJobEvent = () => {}, announce }) {
     this.jobs = new Map();
     this.onImageEvent = onImageEvent;
+    this.onJobEvent = onJobEvent;  // every job's state, as it comes (the import dialog's)
     this.onBusyChange = onBusyChange;
     this.announce = announce;
     this.list = document.getElementById('job-list');
@@ -139,6 +149,7 @@ export class Downloads {
 
   onJob(data, { quiet = false } = {}) {
     if (!data || !data.name) return;
+    this.onJobEvent(data);
     const key = jobKey(data.type, data.name, data.tag);
     let job = this.jobs.get(key);
     const previous = job ? job.status : null;
@@ -174,7 +185,7 @@ export class Downloads {
 
   sample(job) {
     const now = performance.now();
-    if (job.status !== 'downloading') {
+    if (!MOVING.has(job.status)) {
       job.samples = [];
       job.speed = 0;
       return;
@@ -188,11 +199,14 @@ export class Downloads {
   }
 
   renderJob(job) {
-    const label = `${job.name}:${job.tag}`;
+    const imported = isImport(job);
+    const label = imported ? job.name : `${job.name}:${job.tag}`;
+    const what = imported ? 'import' : 'download';
     const status = h('span', { class: 'chip job-status' });
     const bar = h('div', { class: 'progress-bar' });
     const progress = h('div', {
-      class: 'progress', role: 'progressbar', 'aria-label': `Download of ${label}`,
+      class: 'progress', role: 'progressbar',
+      'aria-label': `${imported ? 'Import' : 'Download'} of ${label}`,
       'aria-valuemin': 0, 'aria-valuemax': 100,
     }, bar);
     const bytes = h('span', { class: 'job-bytes' });
@@ -200,7 +214,7 @@ export class Downloads {
     const percent = h('span', { class: 'job-percent' });
     const error = h('p', { class: 'job-error', hidden: true });
     const cancel = h('button', { type: 'button', class: 'btn btn-secondary btn-small job-cancel',
-                                 'aria-label': `Cancel download of ${label}` }, 'Cancel');
+                                 'aria-label': `Cancel ${what} of ${label}` }, 'Cancel');
     const retry = h('button', { type: 'button', class: 'btn btn-secondary btn-small job-retry',
                                 'aria-label': `Retry download of ${label}`, hidden: true },
                     icon('retry'), 'Retry');
@@ -213,7 +227,7 @@ export class Downloads {
       h('div', { class: 'job-head' },
         h('span', { class: 'job-name', title: label },
           h('span', { class: 'job-repo' }, job.name),
-          h('span', { class: 'job-tag' }, `:${job.tag}`)),
+          imported ? null : h('span', { class: 'job-tag' }, `:${job.tag}`)),
         status),
       progress,
       h('div', { class: 'job-meta' }, bytes, speed, percent),
@@ -227,7 +241,7 @@ export class Downloads {
     el.root.className = `job job-${job.status}`;
     el.status.textContent = STATUS_TEXT[job.status] || job.status;
     const known = job.percent !== null && Number.isFinite(job.percent);
-    el.progress.classList.toggle('indeterminate', !known && job.status === 'downloading');
+    el.progress.classList.toggle('indeterminate', !known && MOVING.has(job.status));
     if (known) {
       el.bar.style.width = `${Math.max(0, Math.min(100, job.percent))}%`;
       el.progress.setAttribute('aria-valuenow', String(job.percent));
@@ -245,10 +259,11 @@ export class Downloads {
       el.bytes.textContent = humanBytes(job.bytesDone);
     } else {
       el.bytes.textContent = job.status === 'waiting' ? 'Waiting for a free slot…'
-                           : job.status === 'downloading' ? 'Resolving…' : '';
+                           : job.status === 'downloading' ? 'Resolving…'
+                           : job.status === 'importing' ? 'Receiving…' : '';
     }
     let speed = '';
-    if (job.status === 'downloading' && job.speed > 0) {
+    if (MOVING.has(job.status) && job.speed > 0) {
       speed = humanSpeed(job.speed);
       if (job.bytesTotal > 0) {
         const left = humanDuration((job.bytesTotal - job.bytesDone) / job.speed);
@@ -257,19 +272,23 @@ export class Downloads {
     }
     el.speed.textContent = speed;
     el.error.hidden = job.status !== 'failed';
-    el.error.textContent = job.status === 'failed' ? (job.error || 'The download failed.') : '';
+    const what = isImport(job) ? 'import' : 'download';
+    el.error.textContent = job.status === 'failed' ? (job.error || `The ${what} failed.`) : '';
     el.cancel.hidden = !ACTIVE.has(job.status);
-    el.retry.hidden = job.status !== 'failed';
+    el.retry.hidden = job.status !== 'failed' || isImport(job);
     el.dismiss.hidden = ACTIVE.has(job.status);
   }
 
   announceStatus(job, previous) {
-    const label = `${job.name}:${job.tag}`;
-    if (job.status === 'done') this.announce(`Download of ${label} completed.`);
-    else if (job.status === 'failed') this.announce(`Download of ${label} failed: ${job.error}`);
-    else if (job.status === 'cancelled') this.announce(`Download of ${label} cancelled.`);
+    const label = isImport(job) ? job.name : `${job.name}:${job.tag}`;
+    const what = isImport(job) ? 'Import' : 'Download';
+    if (job.status === 'done') this.announce(`${what} of ${label} completed.`);
+    else if (job.status === 'failed') this.announce(`${what} of ${label} failed: ${job.error}`);
+    else if (job.status === 'cancelled') this.announce(`${what} of ${label} cancelled.`);
     else if (job.status === 'downloading' && previous !== 'downloading') {
       this.announce(`Downloading ${label}.`);
+    } else if (job.status === 'importing' && previous !== 'importing') {
+      this.announce(`Importing ${label}.`);
     }
   }
 
@@ -278,7 +297,8 @@ export class Downloads {
     try {
       await api.cancel(job.type, job.name, job.tag);
     } catch (err) {
-      if (err.status !== 401) toast(`Cannot cancel ${job.name}:${job.tag}: ${err.message}`, 'error');
+      const label = isImport(job) ? job.name : `${job.name}:${job.tag}`;
+      if (err.status !== 401) toast(`Cannot cancel ${label}: ${err.message}`, 'error');
     } finally {
       button.disabled = false;
     }

@@ -98,7 +98,8 @@ export class ResultsView {
                           : 'This depot lists no images.';
     if (depot === 'local' && !filterText) {
       title = 'No local images yet';
-      text = 'Download one from App Center, Official or Docker Hub; it appears here when complete.';
+      text = 'Download one from App Center, Official or Docker Hub, or import an archive file; ' +
+        'it appears here when complete.';
     }
     return h('div', { class: 'state' }, h('div', { class: 'state-icon' }, icon('box')),
              h('h2', {}, title), h('p', { class: 'muted' }, text));
