@@ -1,6 +1,6 @@
-// The Boost.Beast and Asio pieces of the HTTP server (http_server.cc, the only file that
-// includes this one): names, and helpers on a connection's socket and request head.
-// Internal to the api module.
+// The Boost.Beast and Asio pieces of the HTTP server (http_server.cc and its answer writers
+// http_writers.h: with their tests, the only files that include this one): names, and helpers
+// on a connection's socket and request head. Internal to the api module.
 #pragma once
 
 // Boost 1.74's asio/awaitable.hpp needs <utility> first under g++ 12.
@@ -15,9 +15,11 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -81,8 +83,8 @@ inline void WatchForClose(tcp::socket& socket, std::shared_ptr<std::atomic<bool>
   });
 }
 
-// How long a client may take over a file answer: each piece within `piece`, the whole by
-// `end`.
+// How long a client may take over a file or parts answer: each piece within `piece`, the
+// whole by `end`.
 struct FileDeadline {
   Clock::duration piece;
   Clock::time_point end;
@@ -158,37 +160,52 @@ inline awaitable<bool> SendFileRange(tcp::socket& socket, int fd, uint64_t offse
   co_return true;
 }
 
+// Writes `bytes` in pieces of 256 KiB, each within `deadline`.
+template <class Stream>
+awaitable<bool> WriteWithin(Stream& stream, net::const_buffer bytes, const FileDeadline& deadline) {
+  error_code ec;
+  while (bytes.size() > 0) {
+    const size_t n = std::min<size_t>(bytes.size(), 256 << 10);
+    beast::get_lowest_layer(stream).expires_at(deadline.Next());
+    co_await net::async_write(stream, net::buffer(bytes.data(), n),
+                              net::redirect_error(use_awaitable, ec));
+    if (ec) co_return false;
+    bytes += n;
+  }
+  co_return true;
+}
+
 // Writes `length` bytes of `fd` from `offset` to a stream that encrypts (TLS): read in
 // pieces of 256 KiB, within `deadline`.
 template <class Stream>
 awaitable<bool> CopyFileRange(Stream& stream, int fd, uint64_t offset, uint64_t length,
                               const FileDeadline& deadline) {
   std::vector<char> piece(256 << 10);
-  error_code ec;
   while (length > 0) {
     ssize_t n = ::pread(fd, piece.data(), std::min<uint64_t>(length, piece.size()),
                         static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) co_return false;
-    beast::get_lowest_layer(stream).expires_at(deadline.Next());
-    co_await net::async_write(stream, net::buffer(piece.data(), static_cast<size_t>(n)),
-                              net::redirect_error(use_awaitable, ec));
-    if (ec) co_return false;
+    if (!co_await WriteWithin(stream, net::buffer(piece.data(), static_cast<size_t>(n)),
+                              deadline)) {
+      co_return false;
+    }
     offset += static_cast<uint64_t>(n);
     length -= static_cast<uint64_t>(n);
   }
   co_return true;
 }
 
-// A file range to the stream, zero-copy where the connection is plain TCP.
+// `length` bytes of `fd` from `offset` to the stream, zero-copy where the connection is plain
+// TCP.
 template <class Stream>
-awaitable<bool> WriteFileRange(Stream& stream, const FileBody& file, const FileDeadline& deadline) {
+awaitable<bool> WriteFileRange(Stream& stream, int fd, uint64_t offset, uint64_t length,
+                               const FileDeadline& deadline) {
   if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
     beast::get_lowest_layer(stream).expires_never();
-    co_return co_await SendFileRange(RawSocket(stream), file.fd.get(), file.offset, file.length,
-                                     deadline);
+    co_return co_await SendFileRange(RawSocket(stream), fd, offset, length, deadline);
   } else {
-    co_return co_await CopyFileRange(stream, file.fd.get(), file.offset, file.length, deadline);
+    co_return co_await CopyFileRange(stream, fd, offset, length, deadline);
   }
 }
 

@@ -3,17 +3,16 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <span>
 #include <thread>
 
 #include "wharf/api/beast_util.h"
 #include "wharf/api/connection_limits.h"
+#include "wharf/api/http_writers.h"
 
 namespace wharf::api {
 
 namespace {
 
-constexpr auto kHeartbeat = Seconds(15);
 constexpr auto kLinger = Seconds(1);   // reading what a refused client still sends
 constexpr size_t kMaxRefusing = 1024;  // refused connections lingering at once
 
@@ -28,6 +27,7 @@ struct HttpServer::Impl {
   ConnectionLimits limits;
   std::atomic<size_t> refusing{0};
   std::atomic<bool> stopping{false};
+  AnswerWriter writer{options, stopping};
   net::thread_pool fast;
   net::thread_pool slow;
   net::io_context ioc;
@@ -88,14 +88,6 @@ struct HttpServer::Impl {
   }
 
   template <class Stream>
-  awaitable<bool> Write(Stream& stream, HttpResponse& answer, unsigned version, bool keep,
-                        bool head);
-  template <class Stream>
-  awaitable<bool> WriteFile(Stream& stream, HttpResponse& answer, unsigned version, bool keep,
-                            bool head);
-  template <class Stream>
-  awaitable<bool> WriteStream(Stream& stream, HttpResponse& answer, unsigned version);
-  template <class Stream>
   awaitable<bool> RefuseWith(Stream& stream, HttpResponse answer, unsigned version);
   template <class Stream>
   awaitable<bool> Refuse(Stream& stream, int status, const std::string& message,
@@ -114,102 +106,12 @@ struct HttpServer::Impl {
   awaitable<void> Accept();
 };
 
-template <class Stream>
-awaitable<bool> HttpServer::Impl::Write(Stream& stream, HttpResponse& answer, unsigned version,
-                                        bool keep, bool head) {
-  if (answer.stream) co_return co_await WriteStream(stream, answer, version);
-  if (answer.file) co_return co_await WriteFile(stream, answer, version, keep, head);
-  static const std::string kEmpty;
-  const std::string& body = answer.body ? *answer.body : kEmpty;
-  http::response<http::span_body<const char>> res{static_cast<http::status>(answer.status),
-                                                  version};
-  res.set(http::field::content_type, answer.content_type);
-  for (const auto& [name, value] : answer.headers) res.insert(name, value);
-  res.keep_alive(keep);
-  if (head) {
-    res.content_length(body.size());
-  } else {
-    res.body() = std::span<const char>(body.data(), body.size());
-    res.prepare_payload();
-  }
-  beast::get_lowest_layer(stream).expires_after(Seconds(options.write_timeout_s) +
-                                                AtRate(body.size(), options.min_rate_bytes_s));
-  error_code ec;
-  co_await http::async_write(stream, res, net::redirect_error(use_awaitable, ec));
-  co_return !ec;
-}
-
-// A file range as the body: headers with its Content-Length, then the bytes: each piece must
-// leave within the write deadline, and the whole within it plus its size at the minimum rate.
-template <class Stream>
-awaitable<bool> HttpServer::Impl::WriteFile(Stream& stream, HttpResponse& answer, unsigned version,
-                                            bool keep, bool head) {
-  http::response<http::empty_body> res{static_cast<http::status>(answer.status), version};
-  res.set(http::field::content_type, answer.content_type);
-  for (const auto& [name, value] : answer.headers) res.insert(name, value);
-  res.keep_alive(keep);
-  res.content_length(answer.file->length);
-  http::response_serializer<http::empty_body> serializer{res};
-  beast::get_lowest_layer(stream).expires_after(Seconds(options.write_timeout_s));
-  error_code ec;
-  co_await http::async_write_header(stream, serializer, net::redirect_error(use_awaitable, ec));
-  if (ec) co_return false;
-  if (head || answer.file->length == 0) co_return true;
-  const FileDeadline deadline{Seconds(options.write_timeout_s),
-                              Clock::now() + Seconds(options.write_timeout_s) +
-                                  AtRate(answer.file->length, options.min_rate_bytes_s)};
-  co_return co_await WriteFileRange(stream, *answer.file, deadline);
-}
-
-// A chunked answer fed by answer.stream until it ends, the client leaves or a piece is not
-// taken within the write deadline. The connection is not kept afterwards.
-template <class Stream>
-awaitable<bool> HttpServer::Impl::WriteStream(Stream& stream, HttpResponse& answer,
-                                              unsigned version) {
-  http::response<http::empty_body> res{static_cast<http::status>(answer.status), version};
-  res.set(http::field::content_type, answer.content_type);
-  for (const auto& [name, value] : answer.headers) res.insert(name, value);
-  res.keep_alive(false);
-  res.chunked(true);
-  http::response_serializer<http::empty_body> serializer{res};
-  auto& lowest = beast::get_lowest_layer(stream);
-  error_code ec;
-  lowest.expires_after(Seconds(options.write_timeout_s));
-  co_await http::async_write_header(stream, serializer, net::redirect_error(use_awaitable, ec));
-  if (ec) co_return false;
-  auto timer = std::make_shared<net::steady_timer>(stream.get_executor());
-  auto wake = [timer, ex = stream.get_executor()] { net::post(ex, [timer] { timer->cancel(); }); };
-  answer.stream->OnReady(wake);
-  auto gone = std::make_shared<std::atomic<bool>>(false);
-  WatchForClose(RawSocket(stream), gone, wake);
-  while (!gone->load() && !stopping.load()) {
-    std::optional<std::string> text = answer.stream->Take();
-    if (!text) break;
-    if (text->empty()) {
-      timer->expires_after(kHeartbeat);
-      co_await timer->async_wait(net::redirect_error(use_awaitable, ec));
-      if (ec) continue;  // woken: something to take, or the client left
-      text = answer.stream->Heartbeat();
-    }
-    lowest.expires_after(Seconds(options.write_timeout_s));
-    co_await net::async_write(stream, http::make_chunk(net::buffer(*text)),
-                              net::redirect_error(use_awaitable, ec));
-    if (ec) co_return false;
-  }
-  if (!gone->load()) {
-    lowest.expires_after(Seconds(options.write_timeout_s));
-    co_await net::async_write(stream, http::make_chunk_last(),
-                              net::redirect_error(use_awaitable, ec));
-  }
-  co_return false;
-}
-
 // Answers a request the server will not read to its end, then gives the client a moment to
 // stop sending (closing on unread bytes would reset the connection and lose the answer).
 template <class Stream>
 awaitable<bool> HttpServer::Impl::RefuseWith(Stream& stream, HttpResponse answer,
                                              unsigned version) {
-  co_await Write(stream, answer, version, false, false);
+  co_await writer.Write(stream, answer, version, false, false);
   auto& socket = RawSocket(stream);
   error_code ec;
   socket.shutdown(tcp::socket::shutdown_send, ec);
@@ -277,7 +179,7 @@ awaitable<bool> HttpServer::Impl::Exchange(Stream& stream, beast::flat_buffer& b
   }
   bool keep = head.keep_alive() && !answer.close && !answer.stream &&
               served + 1 < options.max_requests_per_connection && !stopping.load();
-  bool written = co_await Write(stream, answer, version, keep, request.method == "HEAD");
+  bool written = co_await writer.Write(stream, answer, version, keep, request.method == "HEAD");
   co_return written&& keep;
 }
 

@@ -9,8 +9,9 @@
 //   `header_timeout_s` (counted from the connection or from the end of the previous answer,
 //   after an idle keep-alive wait of at most `idle_timeout_s`), its body within
 //   `body_timeout_s` plus the bytes received so far at `min_rate_bytes_s`, and an answer must be
-//   taken within `write_timeout_s` plus its size at that rate; a stream only needs each piece to
-//   leave within `write_timeout_s`. A client past a deadline is disconnected;
+//   taken within `write_timeout_s` plus its size at that rate (a file or parts answer: each
+//   piece within `write_timeout_s` too); a stream only needs each piece to leave within
+//   `write_timeout_s`. A client past a deadline is disconnected;
 // - a body over `max_body_bytes` (declared, or chunked and counted as decoded) is answered
 //   413 and the connection closed; headers over `max_header_bytes` or `max_header_fields`, 431.
 // Pipelined requests are answered in order. The headers are checked (HttpHandler::Admit)
