@@ -135,6 +135,8 @@ const char* RouteName(RouteId id) {
       return "delete";
     case RouteId::kCancel:
       return "cancel";
+    case RouteId::kImport:
+      return "import";
     case RouteId::kEvents:
       return "events";
     case RouteId::kMetrics:

@@ -60,6 +60,7 @@ std::vector<Candidate> Recognise(std::string_view path) {
   const size_t n = segs.size();
   const std::string& last = segs.back();
   if (n == 1 && segs[0] == "downloadstatus") add("GET", {RouteId::kDownloadStatus});
+  if (n == 1 && segs[0] == "import") add("POST", {RouteId::kImport});
   if (n >= 4 && segs[0] == "downloadstatus") {
     add("DELETE", {RouteId::kCancel, "", segs[1], Join(segs, 2, n - 1), last});
   }

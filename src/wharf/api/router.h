@@ -24,6 +24,7 @@ enum class RouteId {
   kDownload,        // POST /api/v1/image/{from}/{type}/{name}/{tag}/download
   kDelete,          // DELETE /api/v1/image/{from}/{type}/{name}[:{tag}]
   kCancel,          // DELETE /api/v1/image/downloadstatus/{type}/{name}/{tag}
+  kImport,          // POST /api/v1/image/import (an image archive as the body)
   kEvents,          // GET  /api/v1/events (Server-Sent Events)
   kMetrics,         // GET  /metrics (Prometheus text format)
   kStatic,          // GET  /, /web/..., /icons/... (the web page and its files)

@@ -18,6 +18,7 @@ TEST(RouterTest, RecognisesEverySeedRequest) {
       {"GET", "/api/v1/image/", RouteId::kList, "", "", "", ""},
       {"GET", "/api/v1/image", RouteId::kList, "", "", "", ""},
       {"GET", "/api/v1/image/downloadstatus", RouteId::kDownloadStatus, "", "", "", ""},
+      {"POST", "/api/v1/image/import", RouteId::kImport, "", "", "", ""},
       {"GET", "/api/v1/image/docker/ubuntu/latest/inspect", RouteId::kInspect, "", "docker",
        "ubuntu", "latest"},
       {"GET", "/api/v1/image/docker/lgsd/diamond/latest/inspect", RouteId::kInspect, "", "docker",
@@ -90,7 +91,8 @@ TEST(RouterTest, OnlyLoginAndHealthArePublic) {
   for (RouteId id :
        {RouteId::kEvents, RouteId::kCancel, RouteId::kLoginRefresh, RouteId::kLogout,
         RouteId::kList, RouteId::kDownloadStatus, RouteId::kInspect, RouteId::kRemoteInspect,
-        RouteId::kTags, RouteId::kDownload, RouteId::kDelete, RouteId::kEngineState}) {
+        RouteId::kTags, RouteId::kDownload, RouteId::kDelete, RouteId::kEngineState,
+        RouteId::kImport}) {
     EXPECT_FALSE(IsPublic(id));
   }
 }

@@ -7,6 +7,7 @@
 
 #include "wharf/api/archives.h"
 #include "wharf/api/handlers.h"
+#include "wharf/api/imports.h"
 #include "wharf/api/listing.h"
 #include "wharf/api/pull_through.h"
 #include "wharf/api/request_params.h"
@@ -109,6 +110,7 @@ struct Server::Impl : HttpHandler {
       case RouteId::kRemoteInspect:  // the registry
       case RouteId::kTags:
       case RouteId::kEngineState:  // the local engine
+      case RouteId::kImport:       // a long upload onto the disk, then the engine
         return Lane::kSlow;
       case RouteId::kList: {
         auto depot = DepotParam(head);
@@ -151,10 +153,17 @@ struct Server::Impl : HttpHandler {
       admitted.session = std::move(*session);
     }
     RouteId id = m.route.id;
-    if ((id == RouteId::kDownload || id == RouteId::kDelete || id == RouteId::kCancel) &&
+    if ((id == RouteId::kDownload || id == RouteId::kDelete || id == RouteId::kCancel ||
+         id == RouteId::kImport) &&
         !admitted.session.is_admin) {
       return refuse(ErrorAnswer(403, "user " + admitted.session.username +
                                          " may list and inspect images but not change them"));
+    }
+    if (id == RouteId::kImport) {
+      if (auto started = AdmitImport(req, services.imports); !started) {
+        return refuse(ErrorAnswer(started.error()));
+      }
+      Audit(admitted.session, req, "import", service::ImportLabel(req.Param("file")));
     }
     req.context = std::move(admitted);
     return std::nullopt;
@@ -247,6 +256,9 @@ Result<void> Server::Impl::Dispatch(const Route& r, const service::Session& sess
     case RouteId::kDelete:
     case RouteId::kCancel:
       return Change(r, session, req, res);
+    case RouteId::kImport:
+      res = FinishImport(req);
+      return {};
     default:
       return Images(r, req, res);
   }

@@ -18,6 +18,7 @@
 #include "wharf/service/auth.h"
 #include "wharf/service/downloads.h"
 #include "wharf/service/events.h"
+#include "wharf/service/imports.h"
 #include "wharf/service/local_images.h"
 #include "wharf/service/remote_images.h"
 
@@ -49,6 +50,7 @@ struct Services {
   depot::Depots& depots;
   service::EventBus& events;
   serve::ServedImages* served = nullptr;  // what /v2/ serves; null: /v2/ is off
+  service::Imports* imports = nullptr;    // archive imports; null: they are off
 };
 
 // Requests under /v2/ are the Distribution API's (distribution.h), with its own

@@ -123,6 +123,15 @@ Result<void> ParseServe(TableReader& top, ServeConfig& c, const std::string& ori
   return r.RejectUnknown();
 }
 
+Result<void> ParseImports(TableReader& top, ImportsConfig& c, const std::string& origin) {
+  auto table = top.Table("imports");
+  if (!table) return Error(table.error());
+  TableReader r(**table, "imports.", origin);
+  WHARF_RETURN_IF_ERROR(r.Read("max_bytes", c.max_bytes));
+  WHARF_RETURN_IF_ERROR(CheckPositive(r, "max_bytes", c.max_bytes));
+  return r.RejectUnknown();
+}
+
 }  // namespace
 
 Result<std::pair<std::string, int>> SplitHostPort(std::string_view listen) {
@@ -263,6 +272,7 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin) 
   WHARF_RETURN_IF_ERROR(ParseRegistries(top, c, o));
   WHARF_RETURN_IF_ERROR(ParseEngine(top, c.engine, o));
   WHARF_RETURN_IF_ERROR(ParseServe(top, c.serve, o));
+  WHARF_RETURN_IF_ERROR(ParseImports(top, c.imports, o));
   WHARF_RETURN_IF_ERROR(top.RejectUnknown());
   return c;
 }

@@ -52,6 +52,11 @@ struct ServeConfig {
   int64_t pull_through_wait_s = 600;  // how long a pull-through request waits for its download
 };
 
+// [imports]: image archives uploaded to POST /api/v1/image/import.
+struct ImportsConfig {
+  int64_t max_bytes = int64_t{64} << 30;  // of an upload, and of its decompressed contents
+};
+
 struct Config {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = "var";
@@ -63,6 +68,7 @@ struct Config {
   HttpConfig http;
   EngineConfig engine;
   ServeConfig serve;
+  ImportsConfig imports;
   int64_t session_ttl_s = 86400;
   std::string dockerhub_registry = "https://registry-1.docker.io";
   std::string dockerhub_index = "https://index.docker.io";

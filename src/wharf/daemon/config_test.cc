@@ -190,6 +190,22 @@ TEST(ConfigTest, Serve) {
   }
 }
 
+TEST(ConfigTest, Imports) {
+  auto defaults = ParseConfig("", "t.toml");
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->imports.max_bytes, int64_t{64} << 30);
+  auto c = ParseConfig("[imports]\nmax_bytes = 1048576\n", "t.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->imports.max_bytes, 1048576);
+  for (auto [text, message] :
+       {std::pair{"[imports]\nmax_bytes = 0", "imports.max_bytes: must be greater"},
+        std::pair{"[imports]\nmax_size = 1", "imports.max_size: unknown key"}}) {
+    auto bad = ParseConfig(text, "t.toml");
+    ASSERT_FALSE(bad) << text;
+    EXPECT_NE(bad.error().message.find(message), std::string::npos) << bad.error().message;
+  }
+}
+
 TEST(ConfigTest, HttpLimits) {
   auto c = ParseConfig(
       "allowed_hosts = [\"nas.lan\"]\n[http]\nmax_connections_per_client = 5\n"

@@ -37,6 +37,7 @@
 #include "wharf/service/auth.h"
 #include "wharf/service/collector.h"
 #include "wharf/service/downloads.h"
+#include "wharf/service/imports.h"
 #include "wharf/service/local_images.h"
 #include "wharf/service/remote_images.h"
 
@@ -176,6 +177,8 @@ Result<void> Serve(const Config& config, const oci::Platform& platform,
   queue.AddFetcher("lxc", &lxc_fetcher);
   service::RemoteImages remote(client, local, platform);
   service::Downloads downloads(queue, depots->get(), collector, &engine);
+  service::Imports imports({static_cast<uint64_t>(config.imports.max_bytes), platform}, store, pins,
+                           images, queue);
 
   // A kill between a delete's commit and its garbage collection leaves unreferenced blobs:
   // they are collected once the server listens, unless an unfinished download may resume
@@ -185,9 +188,9 @@ Result<void> Serve(const Config& config, const oci::Platform& platform,
       recorded && std::ranges::all_of(*recorded, [](const auto& j) { return j.state == "failed"; });
 
   serve::ServedImages served_images(local, store);
-  auto created =
-      api::Server::Create(ServerOptionsOf(config, depot_options.share_dir),
-                          {local, remote, downloads, auth, **depots, events, &served_images});
+  auto created = api::Server::Create(
+      ServerOptionsOf(config, depot_options.share_dir),
+      {local, remote, downloads, auth, **depots, events, &served_images, &imports});
   if (!created) return Error(created.error());
   api::Server& server = **created;
   WHARF_ASSIGN_OR_RETURN(int port, server.Bind(listen.first, listen.second));

@@ -122,6 +122,10 @@ class Checker {
         Add("temp-file", Relative(entry.path()), "left by an interrupted write");
         continue;
       }
+      if (name.starts_with("upload-") && name.ends_with(".tmp")) {
+        Add("temp-file", Relative(entry.path()), "left by an interrupted import");
+        continue;
+      }
       auto digest = Digest::FromHex(name);
       if (!digest || !entry.is_regular_file(ec)) {
         Add("stray-file", Relative(entry.path()), "not a blob: its name is not a sha256 digest");

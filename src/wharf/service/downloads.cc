@@ -77,6 +77,10 @@ Result<void> Downloads::Cancel(const std::string& type, const std::string& name,
                                const std::string& tag) {
   WHARF_RETURN_IF_ERROR(CheckType(type));
   if (type == "lxc") return queue_.Cancel(type, name, tag.empty() ? "latest" : tag);
+  if (tag.starts_with("import-")) {  // an import, listed under its archive's file name
+    auto cancelled = queue_.Cancel(type, name, tag);
+    if (cancelled || cancelled.error().code != Code::kNotFound) return cancelled;
+  }
   WHARF_ASSIGN_OR_RETURN(auto ref, ParseImage(name, tag));
   return queue_.Cancel(type, ref.Name(), ref.tag.empty() ? ref.digest : ref.tag);
 }

@@ -43,7 +43,8 @@ class Downloads {
   Result<void> Start(const DownloadRequest& request);
   // Unfinished and recently failed downloads, oldest first.
   std::vector<DownloadView> List() { return queue_.List(); }
-  // Cancels a waiting, running or failed download. NotFound if there is none.
+  // Cancels a waiting, running or failed download, or an import (tag "import-N", name as
+  // listed). NotFound if there is none.
   Result<void> Cancel(const std::string& type, const std::string& name, const std::string& tag);
   // Deletes every tag of a name (tag empty) or one tag. NotFound "Image not found: NAME";
   // Conflict while a download of it is waiting or running (or handing it to the engine).
