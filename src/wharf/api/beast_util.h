@@ -1,6 +1,7 @@
-// The Boost.Beast and Asio pieces of the HTTP server (http_server.cc and its answer writers
-// http_writers.h: with their tests, the only files that include this one): names, and helpers
-// on a connection's socket and request head. Internal to the api module.
+// The Boost.Beast and Asio pieces of the HTTP server (http_server.cc, its request body reader
+// http_body_reader.h and its answer writers http_writers.h: with their tests, the only files
+// that include this one): names, and helpers on a connection's socket and request head.
+// Internal to the api module.
 #pragma once
 
 // Boost 1.74's asio/awaitable.hpp needs <utility> first under g++ 12.
@@ -89,6 +90,17 @@ struct FileDeadline {
   Clock::duration piece;
   Clock::time_point end;
   Clock::time_point Next() const { return std::min(Clock::now() + piece, end); }
+};
+
+// How long a client may take over a request body: `timeout` from `start`, plus the bytes
+// received so far at `rate`. A trickle is cut after about `timeout`, whatever size it declares.
+struct BodyDeadline {
+  Clock::time_point start;
+  Clock::duration timeout;
+  size_t rate;
+  Clock::time_point After(uint64_t received) const {
+    return start + timeout + AtRate(received, rate);
+  }
 };
 
 // Waits for a deferred answer (http_message.h) on the connection's strand: `poll(last)` runs

@@ -3,10 +3,13 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <limits>
 #include <thread>
 
 #include "wharf/api/beast_util.h"
 #include "wharf/api/connection_limits.h"
+#include "wharf/api/http_body_reader.h"
 #include "wharf/api/http_writers.h"
 
 namespace wharf::api {
@@ -27,6 +30,7 @@ struct HttpServer::Impl {
   ConnectionLimits limits;
   std::atomic<size_t> refusing{0};
   std::atomic<bool> stopping{false};
+  BodyReader reader{options, stopping};
   AnswerWriter writer{options, stopping};
   net::thread_pool fast;
   net::thread_pool slow;
@@ -65,8 +69,8 @@ struct HttpServer::Impl {
     co_return std::move(*result);
   }
 
-  std::string BodyTooLarge() const {
-    return "request body too large (at most " + std::to_string(options.max_body_bytes) + " bytes)";
+  static std::string BodyTooLarge(uint64_t limit) {
+    return "request body too large (at most " + std::to_string(limit) + " bytes)";
   }
   // What to answer when a request's head could not be read; nullopt: close without a word.
   std::optional<std::pair<int, std::string>> HeadRefusal(const error_code& ec,
@@ -79,7 +83,6 @@ struct HttpServer::Impl {
                            " too large (at most " + std::to_string(options.max_header_bytes) +
                            " bytes)"};
     }
-    if (ec == http::error::body_limit) return std::pair{413, BodyTooLarge()};
     if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == net::error::eof ||
         ec == net::error::connection_reset) {
       return std::nullopt;
@@ -93,8 +96,10 @@ struct HttpServer::Impl {
   awaitable<bool> Refuse(Stream& stream, int status, const std::string& message,
                          unsigned version = 11);
   template <class Stream>
-  awaitable<std::optional<std::string>> ReadBody(Stream& stream, beast::flat_buffer& buffer,
-                                                 http::request_parser<http::string_body>& parser);
+  awaitable<std::optional<HttpResponse>> ReadAndHandle(
+      Stream& stream, beast::flat_buffer& buffer, http::request_parser<http::string_body>& parser,
+      HttpRequest& request, HttpHandler::Lane lane, const std::shared_ptr<std::atomic<bool>>& gone,
+      uint64_t limit);
   template <class Stream>
   awaitable<bool> Exchange(Stream& stream, beast::flat_buffer& buffer,
                            http::request_parser<http::string_body>& parser, const std::string& addr,
@@ -140,6 +145,7 @@ awaitable<bool> HttpServer::Impl::Exchange(Stream& stream, beast::flat_buffer& b
                                            const std::string& addr, size_t served) {
   const auto& head = parser.get();
   const unsigned version = head.version();
+  const bool keep_alive = head.keep_alive();  // `head` is moved from when a sink takes the body
   if (static_cast<size_t>(std::distance(head.begin(), head.end())) > options.max_header_fields) {
     co_return co_await Refuse(
         stream, 431,
@@ -152,17 +158,17 @@ awaitable<bool> HttpServer::Impl::Exchange(Stream& stream, beast::flat_buffer& b
   request.server_stopping = &stopping;
   const HttpHandler::Lane lane = handler.LaneOf(request);
   const bool has_body = !parser.is_done();
+  uint64_t limit = options.max_body_bytes;
   HttpResponse answer = co_await OnWorker(lane, stream, gone, [&] {
     std::optional<HttpResponse> refused = handler.Admit(request);
+    if (!refused && request.body_sink) limit = request.body_sink->Limit();
     if (refused || has_body) return refused ? std::move(*refused) : HttpResponse{.status = 0};
     return handler.Handle(request);
   });
   if (answer.status == 0) {  // admitted, with a body to read
-    auto read = co_await ReadBody(stream, buffer, parser);
-    if (!read) co_return false;
-    if (!read->empty()) co_return co_await Refuse(stream, 413, *read, version);
-    request.body = std::move(parser.get().body());
-    answer = co_await OnWorker(lane, stream, gone, [&] { return handler.Handle(request); });
+    auto handled = co_await ReadAndHandle(stream, buffer, parser, request, lane, gone, limit);
+    if (!handled) co_return false;
+    answer = std::move(*handled);
   } else if (has_body) {
     answer.close = true;  // refused before its body, which is not read
     co_return co_await RefuseWith(stream, std::move(answer), version);
@@ -177,38 +183,33 @@ awaitable<bool> HttpServer::Impl::Exchange(Stream& stream, beast::flat_buffer& b
           co_return polled;
         });
   }
-  bool keep = head.keep_alive() && !answer.close && !answer.stream &&
+  bool keep = keep_alive && !answer.close && !answer.stream &&
               served + 1 < options.max_requests_per_connection && !stopping.load();
   bool written = co_await writer.Write(stream, answer, version, keep, request.method == "HEAD");
   co_return written&& keep;
 }
 
-// Reads the body of an admitted request (after "100 Continue" when the client waits for it).
-// "" when read; a message when it is over the size limit; nullopt when the client failed.
+// Reads the body of an admitted request, at most `limit` bytes, into request.body or to its
+// sink, then handles the request. nullopt: the connection is done (the body was refused, the
+// sink answered, or the body did not all come).
 template <class Stream>
-awaitable<std::optional<std::string>> HttpServer::Impl::ReadBody(
-    Stream& stream, beast::flat_buffer& buffer, http::request_parser<http::string_body>& parser) {
-  error_code ec;
-  const auto& head = parser.get();
-  if (beast::iequals(head[http::field::expect], "100-continue")) {
-    http::response<http::empty_body> go_on{http::status::continue_, head.version()};
-    beast::get_lowest_layer(stream).expires_after(Seconds(options.write_timeout_s));
-    co_await http::async_write(stream, go_on, net::redirect_error(use_awaitable, ec));
-    if (ec) co_return std::nullopt;
+awaitable<std::optional<HttpResponse>> HttpServer::Impl::ReadAndHandle(
+    Stream& stream, beast::flat_buffer& buffer, http::request_parser<http::string_body>& parser,
+    HttpRequest& request, HttpHandler::Lane lane, const std::shared_ptr<std::atomic<bool>>& gone,
+    uint64_t limit) {
+  const unsigned version = parser.get().version();
+  auto on_worker = [&](auto fn) { return OnWorker(lane, stream, gone, std::move(fn)); };
+  BodyRead read;
+  if (request.body_sink) {
+    read = co_await reader.ReadToSink(stream, buffer, parser, request.body_sink, limit, on_worker);
+  } else {
+    read = co_await reader.ReadWhole(stream, buffer, parser, limit);
+    request.body = std::move(parser.get().body());
   }
-  // The deadline moves with what has come: body_timeout_s, plus the bytes so far at
-  // min_rate_bytes_s. A trickle is cut after about body_timeout_s, whatever size it declares.
-  const auto start = Clock::now();
-  size_t received = 0;
-  while (!ec && !parser.is_done()) {
-    beast::get_lowest_layer(stream).expires_at(start + Seconds(options.body_timeout_s) +
-                                               AtRate(received, options.min_rate_bytes_s));
-    received += co_await http::async_read_some(stream, buffer, parser,
-                                               net::redirect_error(use_awaitable, ec));
-  }
-  if (ec == http::error::body_limit) co_return BodyTooLarge();
-  if (ec) co_return std::nullopt;
-  co_return std::string();
+  if (read.end == BodyRead::kTooLarge) co_await Refuse(stream, 413, BodyTooLarge(limit), version);
+  if (read.end == BodyRead::kAnswered) co_await RefuseWith(stream, std::move(read.answer), version);
+  if (read.end != BodyRead::kWhole) co_return std::nullopt;
+  co_return co_await on_worker([&] { return handler.Handle(request); });
 }
 
 // Requests on one connection until it closes, fails a deadline or is not to be kept.
@@ -229,7 +230,9 @@ awaitable<void> HttpServer::Impl::Converse(Stream& stream, const std::string& ad
     }
     http::request_parser<http::string_body> parser;
     parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
-    parser.body_limit(options.max_body_bytes);
+    // The body's limit is set once the request is admitted (a sink has its own). Not
+    // boost::none: Beast 1.74 then refuses every Content-Length.
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     lowest.expires_at(start + Seconds(options.header_timeout_s));
     co_await http::async_read_header(stream, buffer, parser,
                                      net::redirect_error(use_awaitable, ec));

@@ -14,8 +14,12 @@
 //   `write_timeout_s`. A client past a deadline is disconnected;
 // - a body over `max_body_bytes` (declared, or chunked and counted as decoded) is answered
 //   413 and the connection closed; headers over `max_header_bytes` or `max_header_fields`, 431.
+//   A body taken by an HttpBodySink has the sink's Limit() instead, and is read in pieces of
+//   at most 1 MiB, each taken before more is read: it holds that much memory, whatever its
+//   size (and the time the sink takes does not count against the client's body deadline).
 // Pipelined requests are answered in order. The headers are checked (HttpHandler::Admit)
-// before the body is read and before `100 Continue` is sent.
+// before the body is read and before `100 Continue` is sent; a declared Content-Length over
+// the limit is answered 413 then, before `100 Continue` and without reading the body.
 #pragma once
 
 #include <cstddef>
@@ -56,9 +60,10 @@ class HttpHandler {
   virtual Lane LaneOf(const HttpRequest& head) = 0;
   // After the headers, before the body (request.body is empty): an answer to send instead of
   // reading the body and handling the request (401, 403, 404...), or nullopt to go on. May
-  // keep what it learned in request.context.
+  // keep what it learned in request.context, and set request.body_sink to take the body piece
+  // by piece (http_message.h) instead of into request.body.
   virtual std::optional<HttpResponse> Admit(HttpRequest& request) = 0;
-  // The answer to a request whose body has been read.
+  // The answer to a request whose body has been read, or all taken by its sink.
   virtual HttpResponse Handle(HttpRequest& request) = 0;
   // The answer for a refused connection or request: status 503, 408, 413, 431 or 400 and a
   // message (the handler gives it its JSON shape).
