@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "wharf/archive/tar_test_util.h"
-#include "wharf/service/services_test_util.h"
+#include "wharf/service/exports_test_util.h"
 
 namespace wharf::api {
 namespace {
@@ -32,42 +32,10 @@ TEST(ExportFileNameTest, ShortNameSanitisedAndTheCountOfTheOthers) {
   EXPECT_EQ(ExportFileName({std::string(300, 'a') + ":1"}), std::string(120, 'a') + ".tar");
 }
 
-class NoFetcher : public pull::Fetcher {
- public:
-  Result<void> Fetch(const metadata::JobRecord&, pull::JobProgress&,
-                     const pull::CommitFn&) override {
-    return Internal("no downloads here");
-  }
-};
-
 class ExportImagesTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto put = [&](const std::string& data) {
-      Digest d = Digest::Of(data);
-      EXPECT_TRUE(s_.store->Put(d, data).has_value());
-      return d.str();
-    };
-    std::string config = put(R"({"os":"linux"})");
-    std::string layer = put(std::string(5000, 'l'));
-    nlohmann::json m = {{"schemaVersion", 2},
-                        {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
-                        {"config",
-                         {{"mediaType", "application/vnd.oci.image.config.v1+json"},
-                          {"digest", config},
-                          {"size", 14}}},
-                        {"layers",
-                         {{{"mediaType", "application/vnd.oci.image.layer.v1.tar"},
-                           {"digest", layer},
-                           {"size", 5000}}}}};
-    metadata::ImageRecord r;
-    r.type = "docker";
-    r.name = "docker.io/library/busybox";
-    r.display_name = "busybox";
-    r.tag = "1.36";
-    r.manifest_digest = put(m.dump());
-    r.config_digest = config;
-    ASSERT_TRUE(s_.images.Put(r).has_value());
+    service::PutTestImage(s_, "docker.io/library/busybox", "busybox", "1.36", "bb");
   }
 
   Result<Exported> Export(const std::string& target) {
@@ -96,7 +64,7 @@ class ExportImagesTest : public ::testing::Test {
     return out;
   }
 
-  NoFetcher fetcher_;
+  service::NoFetcher fetcher_;
   service::TestServices s_{fetcher_};
 };
 

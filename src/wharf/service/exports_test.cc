@@ -7,52 +7,16 @@
 #include <vector>
 
 #include "wharf/archive/tar_test_util.h"
-#include "wharf/service/services_test_util.h"
+#include "wharf/service/exports_test_util.h"
 
 namespace wharf::service {
 namespace {
 
-class NoFetcher : public pull::Fetcher {
- public:
-  Result<void> Fetch(const metadata::JobRecord&, pull::JobProgress&,
-                     const pull::CommitFn&) override {
-    return Internal("no downloads here");
-  }
-};
-
 class ExportsTest : public ::testing::Test {
  protected:
-  std::string PutBlob(const std::string& data) {
-    Digest d = Digest::Of(data);
-    EXPECT_TRUE(s_.store->Put(d, data).has_value());
-    return d.str();
-  }
-  // A stored Docker image of one layer under (canonical name, display name, tag); `seed`
-  // tells images apart, the same seed gives the same image.
   metadata::ImageRecord PutImage(const std::string& name, const std::string& display,
                                  const std::string& tag, const std::string& seed) {
-    std::string config = PutBlob(R"({"os":"linux","seed":")" + seed + "\"}");
-    std::string layer = PutBlob("layer of " + seed);
-    nlohmann::json m = {{"schemaVersion", 2},
-                        {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
-                        {"config",
-                         {{"mediaType", "application/vnd.oci.image.config.v1+json"},
-                          {"digest", config},
-                          {"size", 10}}},
-                        {"layers",
-                         {{{"mediaType", "application/vnd.oci.image.layer.v1.tar"},
-                           {"digest", layer},
-                           {"size", 10}}}}};
-    metadata::ImageRecord r;
-    r.type = "docker";
-    r.name = name;
-    r.display_name = display;
-    r.tag = tag;
-    r.manifest_digest = PutBlob(m.dump());
-    r.config_digest = config;
-    r.blobs = {r.manifest_digest, config, layer};
-    EXPECT_TRUE(s_.images.Put(r).has_value());
-    return r;
+    return PutTestImage(s_, name, display, tag, seed);
   }
   // manifest.json of the archive of `images`.
   nlohmann::json ManifestJson(const std::vector<std::string>& images,
