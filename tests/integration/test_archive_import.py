@@ -19,6 +19,7 @@ from archives import StreamedArchive, config_of, docker_archive, gzipped, layer_
 from engines import Podman
 from fixtures import FixtureBuilder, skopeo
 from harness import Registry, WharfTestCase, Wharfd
+from test_cli import WHARF, Cli
 from support import wait_until
 
 registry = None
@@ -240,6 +241,30 @@ class ImportTest(WharfTestCase):
         status, body = upload(api, iter([data[i:i + 65536] for i in range(0, len(data), 65536)]))
         self.assertError(status, body, 413, mentions=["at most 4194304 bytes"])
         self.assertEqual(small.blob_files(), [])
+
+    def test_wharf_load_from_a_file_and_from_stdin(self):
+        cli = Cli()
+        self.addCleanup(cli.close)
+        self.assertEqual(cli.login(self.wharfd).returncode, 0)
+        data, config = docker_archive([layer_tar({"/cli": b"loaded by the CLI"})],
+                                      ["cli/loaded:1", "cli/loaded:2"])
+        path = os.path.join(self.work, "cli.tar")
+        with open(path, "wb") as f:
+            f.write(data)
+        ran = cli.run("load", "-i", path)
+        self.assertEqual(ran.returncode, 0, ran.stderr)
+        self.assertEqual(ran.stdout.splitlines(),
+                         ["Loaded image: cli/loaded:1", "Loaded image: cli/loaded:2"])
+        self.assertEqual(self.inspect("cli/loaded", "2")["Id"], config.split(":")[1])
+        piped = subprocess.run([str(WHARF), "load", "--tag", "cli/untagged:7"], env=cli.env(),
+                               input=gzipped(docker_archive([layer_tar({"/u": b"u"})], None)[0]),
+                               capture_output=True, timeout=60)
+        self.assertEqual(piped.returncode, 0, piped.stderr)
+        self.assertEqual(piped.stdout.decode().strip(), "Loaded image: cli/untagged:7")
+        bad = subprocess.run([str(WHARF), "load"], env=cli.env(), input=b"not an archive",
+                             capture_output=True, timeout=60)
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("not a tar archive", bad.stderr.decode())
 
     def test_a_user_who_is_not_an_admin_may_not_import(self):
         self.wharfd.add_user("viewer", "viewer-password-1")

@@ -76,6 +76,10 @@ Result<Easy> NewEasy(const ApiOptions& o, const std::string& path, HeaderList& h
   return easy;
 }
 
+// The JSON of a finished request's 2xx answer, or its error, as Call describes.
+Result<nlohmann::json> AnswerOf(const ApiOptions& o, CURL* c, CURLcode rc, const Transfer& t,
+                                const std::string& path, const char* error_buffer);
+
 }  // namespace
 
 Status StatusFromHttp(long http_status, std::string_view body) {
@@ -148,9 +152,15 @@ Result<nlohmann::json> ApiClient::Call(std::string_view method, const std::strin
   Transfer t;
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, CollectBody);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
-  CURLcode rc = curl_easy_perform(c);
+  return AnswerOf(options_, c, curl_easy_perform(c), t, path, error_buffer);
+}
+
+namespace {
+
+Result<nlohmann::json> AnswerOf(const ApiOptions& o, CURL* c, CURLcode rc, const Transfer& t,
+                                const std::string& path, const char* error_buffer) {
   if (t.too_large) return TooLarge("wharfd's answer to " + path + " is too large");
-  if (rc != CURLE_OK) return Unavailable(TransportError(options_, rc, error_buffer));
+  if (rc != CURLE_OK) return Unavailable(TransportError(o, rc, error_buffer));
   long status = 0;
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
   if (status < 200 || status > 299) return Error(StatusFromHttp(status, t.body));
@@ -158,6 +168,65 @@ Result<nlohmann::json> ApiClient::Call(std::string_view method, const std::strin
   auto j = nlohmann::json::parse(t.body, nullptr, false);
   if (j.is_discarded()) return Unavailable("wharfd answered " + path + " with invalid JSON");
   return j;
+}
+
+struct UploadState {
+  ApiClient::UploadSource* source;
+  std::optional<Status> read_error;
+  bool stopped = false;
+};
+
+size_t ReadUpload(char* buffer, size_t size, size_t n, void* user) {
+  auto* s = static_cast<UploadState*>(user);
+  auto got = s->source->read(buffer, size * n);
+  if (!got) {
+    s->read_error = got.error();
+    return CURL_READFUNC_ABORT;
+  }
+  return *got;
+}
+
+int UploadProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t sent) {
+  auto* s = static_cast<UploadState*>(user);
+  if (s->source->on_sent) s->source->on_sent(static_cast<int64_t>(sent));
+  if (s->source->should_stop && s->source->should_stop()) {
+    s->stopped = true;
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+Result<nlohmann::json> ApiClient::Upload(const std::string& path, UploadSource& source,
+                                         long idle_timeout_s) const {
+  HeaderList headers(curl_slist_append(nullptr, "Accept: application/json"));
+  headers.reset(curl_slist_append(headers.release(), "Content-Type: application/x-tar"));
+  if (source.size < 0) {
+    headers.reset(curl_slist_append(headers.release(), "Transfer-Encoding: chunked"));
+  }
+  char error_buffer[CURL_ERROR_SIZE] = {};
+  WHARF_ASSIGN_OR_RETURN(auto easy, NewEasy(options_, path, headers, error_buffer));
+  CURL* c = easy.get();
+  UploadState state{&source};
+  curl_easy_setopt(c, CURLOPT_POST, 1L);
+  if (source.size >= 0) {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(source.size));
+  }
+  curl_easy_setopt(c, CURLOPT_READFUNCTION, ReadUpload);
+  curl_easy_setopt(c, CURLOPT_READDATA, &state);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, UploadProgress);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, &state);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, idle_timeout_s);
+  Transfer t;
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, CollectBody);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
+  CURLcode rc = curl_easy_perform(c);
+  if (state.read_error) return Error(*state.read_error);
+  if (state.stopped) return Cancelled("the upload was stopped");
+  return AnswerOf(options_, c, rc, t, path, error_buffer);
 }
 
 Result<ApiClient::LoginReply> ApiClient::Login(const std::string& username,

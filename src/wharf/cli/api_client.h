@@ -82,6 +82,21 @@ class ApiClient {
   Result<void> Download(const std::string& path, const StreamHandlers& handlers,
                         long idle_timeout_s) const;
 
+  struct UploadSource {
+    // The next bytes of the body into buf (at most n); 0 at its end. An error stops the
+    // upload and is what Upload returns.
+    std::function<Result<size_t>(char* buf, size_t n)> read;
+    int64_t size = -1;                     // the Content-Length; -1: sent chunked
+    std::function<void(int64_t)> on_sent;  // bytes sent so far, now and then
+    std::function<bool()> should_stop;     // asked now and then; true stops (Cancelled)
+  };
+  // POSTs the source's bytes to `path` as they are read (a file of any size: an image
+  // archive) and returns the JSON of a 2xx answer, or its error, as Call. No overall time
+  // limit: Unavailable when no byte moves for `idle_timeout_s` (the server's work after the
+  // last byte counts).
+  Result<nlohmann::json> Upload(const std::string& path, UploadSource& source,
+                                long idle_timeout_s) const;
+
  private:
   Result<void> Receive(const std::string& path, const std::vector<std::string>& headers,
                        const StreamHandlers& handlers, long idle_timeout_s, StreamCancel* cancel,

@@ -9,6 +9,7 @@
 #include "wharf/cli/commands.h"
 #include "wharf/cli/exit_code.h"
 #include "wharf/cli/image_arg.h"
+#include "wharf/cli/load.h"
 #include "wharf/cli/pull.h"
 #include "wharf/cli/save.h"
 
@@ -36,6 +37,8 @@ struct Flags {
   std::vector<std::string> images;
   std::string output;
   std::string format = "docker";
+  std::string input;
+  std::string tag;
 };
 
 int Report(const Status& error) {
@@ -66,7 +69,7 @@ Result<void> RunPull(const ApiClient& api, const Flags& f) {
 
 // The subcommands, as the parser fills them in.
 struct Commands {
-  CLI::App *login, *logout, *ls, *search, *tags, *pull, *status, *inspect, *rm, *save;
+  CLI::App *login, *logout, *ls, *search, *tags, *pull, *status, *inspect, *rm, *save, *load;
 };
 
 Commands DefineCommands(CLI::App& app, Flags& f) {
@@ -125,6 +128,14 @@ Commands DefineCommands(CLI::App& app, Flags& f) {
       ->check(CLI::IsMember({"docker", "oci"}));
   c.save->add_option("IMAGE", f.images, "NAME[:TAG] (TAG defaults to latest) or NAME@DIGEST")
       ->required();
+
+  c.load = app.add_subcommand("load", "add images from an archive, as docker load does");
+  c.load->footer(
+      "Reads what docker save, podman save, skopeo (docker-archive:, oci-archive:) and wharf\n"
+      "save write, plain or gzip or zstd compressed, from FILE or from stdin when it is not a\n"
+      "terminal: ssh nas docker save busybox | wharf load");
+  c.load->add_option("-i,--input", f.input, "read from FILE instead of stdin")->option_text("FILE");
+  c.load->add_option("--tag", f.tag, "NAME:TAG for an image the archive leaves untagged");
   return c;
 }
 
@@ -162,6 +173,7 @@ Result<void> RunCommand(const Commands& c, const Flags& f, SessionStore& store,
   if (*c.status) return ShowDownloads(api, f.json);
   if (*c.inspect) return Inspect(api, f.image, f.remote);
   if (*c.save) return Save(api, {f.images, f.output, f.format});
+  if (*c.load) return Load(api, {f.input, f.tag, f.json});
   return RemoveImages(api, f.images, f.type.empty() ? "docker" : f.type, f.json);
 }
 

@@ -29,9 +29,4 @@ Result<void> Save(const ApiClient& api, const SaveRequest& request);
 // The API path of the export: "/api/v1/image/export?format=oci&image=busybox%3A1.36&...".
 std::string ExportPath(const std::vector<std::string>& images, const std::string& format);
 
-// "Saving busybox:1.36  [=====>      ]  12.3MB/63.4MB  27%  4.1MB/s  ETA 12s", fitted into
-// `width` - 1 columns (the bar goes first); `total` < 0 when unknown. Pure.
-std::string SaveProgressLine(const std::string& label, int64_t done, int64_t total,
-                             std::optional<double> speed, int width);
-
 }  // namespace wharf::cli

@@ -8,6 +8,7 @@
 
 #include "wharf/base/file_util.h"
 #include "wharf/cli/output_file.h"
+#include "wharf/cli/transfer_progress.h"
 
 namespace wharf::cli {
 namespace {
@@ -22,16 +23,18 @@ TEST(ExportPathTest, EveryImageAQueryParameterEscaped) {
             "&image=127.0.0.1%3A5000%2Fa%2Fb%40sha256%3Aab");
 }
 
-TEST(SaveProgressLineTest, BarSizesPercentSpeedAndEtaFittedToTheWidth) {
-  std::string line = SaveProgressLine("Saving busybox:1.36", 12300000, 63400000, 4100000.0, 120);
+TEST(TransferProgressLineTest, BarSizesPercentSpeedAndEtaFittedToTheWidth) {
+  std::string line =
+      TransferProgressLine("Saving busybox:1.36", 12300000, 63400000, 4100000.0, 120);
   EXPECT_EQ(line.rfind("Saving busybox:1.36  [", 0), 0u) << line;
   EXPECT_NE(line.find("]  12.3MB/63.4MB  19%  4.1MB/s  ETA 13s"), std::string::npos) << line;
   EXPECT_LE(line.size(), 119u);
-  std::string narrow = SaveProgressLine("Saving busybox:1.36", 12300000, 63400000, 4100000.0, 50);
+  std::string narrow =
+      TransferProgressLine("Saving busybox:1.36", 12300000, 63400000, 4100000.0, 50);
   EXPECT_EQ(narrow.find('['), std::string::npos) << "no room for a bar: " << narrow;
   EXPECT_NE(narrow.find("12.3MB/63.4MB"), std::string::npos) << narrow;
-  EXPECT_EQ(SaveProgressLine("Saving x:1", 5000, -1, std::nullopt, 80), "Saving x:1  5kB");
-  EXPECT_EQ(SaveProgressLine("Saving x:1", 0, 0, std::nullopt, 80), "Saving x:1  0B/0B");
+  EXPECT_EQ(TransferProgressLine("Saving x:1", 5000, -1, std::nullopt, 80), "Saving x:1  5kB");
+  EXPECT_EQ(TransferProgressLine("Saving x:1", 0, 0, std::nullopt, 80), "Saving x:1  0B/0B");
 }
 
 class OutputFileTest : public ::testing::Test {
