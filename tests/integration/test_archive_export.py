@@ -78,6 +78,34 @@ def fetch(api, path, out_path=None, method="GET"):
         conn.close()
 
 
+def on_terminal(cmd, env, which):
+    """Runs cmd with its stdout or its stderr (`which`) on a pseudo-terminal; returns (exit
+    code, what it wrote to the terminal, the other stream's text)."""
+    leader, follower = pty.openpty()
+    other = subprocess.PIPE
+    try:
+        p = subprocess.Popen(cmd, stdout=follower if which == "stdout" else other,
+                             stderr=follower if which == "stderr" else other,
+                             stdin=subprocess.DEVNULL, env=env)
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: every writer closed the terminal
+                break
+            if not chunk:
+                break
+            shown += chunk
+        pipe = p.stderr if which == "stdout" else p.stdout
+        rest = pipe.read()
+        pipe.close()
+        code = p.wait(timeout=60)
+    finally:
+        os.close(leader)
+    return code, shown.decode(errors="replace"), rest.decode(errors="replace")
+
+
 def tar_members(path):
     with tarfile.open(path) as t:
         return {m.name: (t.extractfile(m).read() if m.isfile() else None) for m in t}
@@ -227,15 +255,17 @@ class ArchiveExportTest(WharfTestCase):
         r = cli.run("save", "--format", "zip", "bbox:1.36")
         self.assertEqual(r.returncode, 2, r.stderr)
         # stdout a terminal: refused before anything is asked of the server.
-        leader, follower = pty.openpty()
-        try:
-            p = subprocess.run([str(WHARF), "save", "bbox:1.36"], stdout=follower,
-                               stderr=subprocess.PIPE, env=cli.env(), timeout=60, text=True)
-        finally:
-            os.close(follower)
-            os.close(leader)
-        self.assertEqual(p.returncode, 2, p.stderr)
-        self.assertIn("cowardly refusing to write to a terminal; use -o", p.stderr)
+        code, _, err = on_terminal([str(WHARF), "save", "bbox:1.36"], cli.env(), "stdout")
+        self.assertEqual(code, 2, err)
+        self.assertIn("cowardly refusing to write to a terminal; use -o", err)
+        # stderr a terminal: a progress line, redrawn in place, ending at 100%.
+        code, shown, err = on_terminal([str(WHARF), "save", "-o", self.path("bbox-tty.tar"),
+                                        "bbox:1.36", "lgsd/diamond"], cli.env(), "stderr")
+        self.assertEqual(code, 0, shown)
+        last = shown.replace("\r\n", "\n").split("\r")[-1]
+        self.assertIn("Saving bbox:1.36 and 1 more", last)
+        self.assertIn("100%", last)
+        self.assertTrue(tar_members(self.path("bbox-tty.tar")))
 
     def test_docker_load_into_dockerd(self):
         tar = self.export("/api/v1/image/docker/lgsd/diamond/latest/export", "for-docker.tar")
