@@ -1,6 +1,7 @@
 // End-to-end test of wharf's web page in Debian's chromium, driven by playwright-core.
 // tests/web/run_e2e.py starts the docker-registry, the throttling proxy and wharfd, then runs
-// this with WHARF_URL, WHARF_PASSWORD and WHARF_ARTIFACTS (where the screenshots go).
+// this with WHARF_URL, WHARF_PASSWORD, WHARF_ARTIFACTS (where the screenshots go) and
+// WHARF_ARCHIVES (the archive files the import steps upload; the exported one is saved there).
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -11,7 +12,9 @@ import { chromium } from 'playwright-core';
 const BASE = process.env.WHARF_URL;
 const PASSWORD = process.env.WHARF_PASSWORD;
 const ARTIFACTS = process.env.WHARF_ARTIFACTS || path.resolve('tests/artifacts/web');
-assert.ok(BASE && PASSWORD, 'WHARF_URL and WHARF_PASSWORD must be set (run run_e2e.py)');
+const ARCHIVES = process.env.WHARF_ARCHIVES;
+assert.ok(BASE && PASSWORD && ARCHIVES,
+          'WHARF_URL, WHARF_PASSWORD and WHARF_ARCHIVES must be set (run run_e2e.py)');
 
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
   '--no-first-run', '--disable-background-networking', '--disable-component-update',
@@ -29,6 +32,34 @@ function humanBytes(n) {
   do { value /= 1000; unit += 1; } while (value >= 999.95 && unit < units.length - 1);
   return `${value.toFixed(value >= 100 ? 0 : value >= 10 ? 1 : 2)} ${units[unit]}`;
 }
+
+// The entries of a tar archive, name → contents (ustar names with their prefix, pax paths).
+function tarEntries(buf) {
+  const entries = new Map();
+  let pax = {};
+  for (let off = 0; off + 512 <= buf.length;) {
+    const header = buf.subarray(off, off + 512);
+    if (header.every((b) => b === 0)) break;
+    const field = (at, n) => header.subarray(at, at + n).toString('latin1').replace(/\0[^]*$/, '');
+    const size = parseInt(field(124, 12).trim() || '0', 8);
+    const type = field(156, 1);
+    const body = buf.subarray(off + 512, off + 512 + size);
+    off += 512 + Math.ceil(size / 512) * 512;
+    if (type === 'x') {
+      pax = Object.fromEntries(body.toString('utf8').split('\n').filter(Boolean)
+        .map((r) => r.slice(r.indexOf(' ') + 1).split(/=(.*)/s).slice(0, 2)));
+      continue;
+    }
+    const prefix = field(345, 155);
+    const name = pax.path || (prefix ? `${prefix}/${field(0, 100)}` : field(0, 100));
+    pax = {};
+    if (type === '0' || type === '') entries.set(name.replace(/^\.\//, ''), body);
+  }
+  return entries;
+}
+
+// The job label wharfd gives an upload of `file` (ASCII names: every other byte becomes _).
+const importLabel = (file) => path.basename(file).replace(/[^A-Za-z0-9._-]/g, '_');
 
 const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wharf-chromium-'));
 const context = await chromium.launchPersistentContext(userDataDir, {
@@ -292,6 +323,46 @@ try {
     await sheet.waitFor({ state: 'hidden' });
   });
 
+  let slowArchive = '';
+  let slowId = '';
+  await step('export: the details link to a Docker or an OCI archive', async () => {
+    slowId = (await api('GET', '/api/v1/image/docker/team/slow/latest/inspect')).body.Id;
+    await card('team/slow').getByRole('button', { name: 'Details of team/slow:latest' }).click();
+    const sheet = page.getByRole('dialog', { name: 'team/slow:latest' });
+    const link = sheet.getByRole('link', { name: 'Export' });
+    await link.waitFor();
+    const href = '/api/v1/image/docker/team/slow/latest/export';
+    assert.equal(await link.getAttribute('href'), `${href}?format=docker`);
+    assert.equal(await link.getAttribute('download'), '');
+    assert.ok(await sheet.getByRole('radio', { name: 'Docker archive' }).isChecked());
+    await sheet.getByRole('radio', { name: 'OCI archive' }).check();
+    assert.equal(await link.getAttribute('href'), `${href}?format=oci`);
+    await screenshot('export');
+    // What the OCI link names is an OCI layout tar of this image, as an attachment.
+    const oci = await context.request.fetch(BASE + await link.getAttribute('href'));
+    assert.equal(oci.status(), 200);
+    assert.match(oci.headers()['content-disposition'], /^attachment; filename="[^"/]+"/);
+    const ociEntries = tarEntries(await oci.body());
+    assert.ok(ociEntries.has('oci-layout') && ociEntries.has('index.json'),
+              [...ociEntries.keys()].join(' '));
+    // The Docker one, downloaded by the browser as a click on the link does.
+    await sheet.getByRole('radio', { name: 'Docker archive' }).check();
+    assert.equal(await link.getAttribute('href'), `${href}?format=docker`);
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    const filename = download.suggestedFilename();
+    assert.match(filename, /^[A-Za-z0-9._-]+\.tar$/);
+    slowArchive = path.join(ARCHIVES, filename);
+    await download.saveAs(slowArchive);
+    const entries = tarEntries(fs.readFileSync(slowArchive));
+    const manifest = JSON.parse(entries.get('manifest.json'));
+    assert.deepEqual(manifest.map((m) => m.RepoTags), [['docker.io/team/slow:latest']]);
+    assert.ok(manifest[0].Config.includes(slowId.replace(/^sha256:/, '')), manifest[0].Config);
+    assert.equal(manifest[0].Layers.length, 2);
+    for (const layer of manifest[0].Layers) assert.ok(entries.has(layer), layer);
+    await page.keyboard.press('Escape');
+    await sheet.waitFor({ state: 'hidden' });
+  });
+
   await step('delete one tag, then the image, with confirmation', async () => {
     await card('lgsd/diamond').getByRole('button', { name: 'Delete lgsd/diamond:1.0' }).click();
     let confirm = page.getByRole('dialog', { name: 'Delete lgsd/diamond:1.0?' });
@@ -311,6 +382,129 @@ try {
     assert.equal(local.body.results.length, 0);
     await page.getByRole('heading', { name: 'No local images yet' }).waitFor();
     await screenshot('deleted');
+  });
+
+  const importDialog = () => page.getByRole('dialog', { name: 'Import images' });
+  async function importFile(file, { name } = {}) {
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    const dialog = importDialog();
+    await dialog.waitFor();
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'import-file');
+    await dialog.getByLabel('Archive file').setInputFiles(file);
+    await dialog.getByRole('textbox', { name: 'Name an untagged image as' }).fill(name || '');
+    await dialog.getByRole('button', { name: 'Import', exact: true }).click();
+    return dialog;
+  }
+  async function closeImport() {
+    await importDialog().getByRole('button', { name: 'Close', exact: true }).last().click();
+    await importDialog().waitFor({ state: 'hidden' });
+    // The keyboard is back on the button that opened the dialog.
+    await page.waitForFunction(() => document.activeElement?.id === 'import-open');
+  }
+  const importBar = () => importDialog().getByRole('progressbar');
+
+  await step('import: the exported archive comes back through the file picker', async () => {
+    assert.ok(slowArchive, 'the export step saved the archive');
+    await tab('Local').click();
+    await page.getByRole('heading', { name: 'No local images yet' }).waitFor();
+    const dialog = await importFile(slowArchive);
+    const result = dialog.getByRole('status').filter({ hasText: 'Imported' });
+    await result.waitFor({ timeout: 30000 });
+    assert.deepEqual(await result.locator('li').allTextContents(), ['team/slow:latest']);
+    assert.equal(await importBar().getAttribute('aria-valuenow'), '100');
+    assert.equal(await dialog.locator('#import-error').isHidden(), true);
+    const size = fs.statSync(slowArchive).size;
+    assert.equal(await dialog.locator('#import-bytes').textContent(),
+                 `${humanBytes(size)} of ${humanBytes(size)}`);
+    await screenshot('import-done');
+    await closeImport();
+    await card('team/slow').locator('li.tag-row[data-tag="latest"]').waitFor();
+    const truth = (await api('GET', '/api/v1/image/docker/team/slow/latest/inspect')).body;
+    assert.equal(truth.Id, slowId);
+  });
+
+  await step('import: an untagged archive takes the name given', async () => {
+    const dialog = await importFile(path.join(ARCHIVES, 'hello-untagged.tar'),
+                                    { name: 'imported/hello:1.0' });
+    const result = dialog.getByRole('status').filter({ hasText: 'Imported' });
+    await result.waitFor({ timeout: 30000 });
+    assert.deepEqual(await result.locator('li').allTextContents(), ['imported/hello:1.0']);
+    await closeImport();
+    await card('imported/hello').locator('li.tag-row[data-tag="1.0"]').waitFor();
+  });
+
+  await step('import: a file that is not a tar shows the 400 message', async () => {
+    const notes = path.join(ARCHIVES, 'notes.txt');
+    const dialog = await importFile(notes);
+    const error = dialog.getByRole('alert');
+    await error.waitFor({ timeout: 30000 });
+    assert.match(await importBar().getAttribute('aria-valuetext'), /^\d+%, failed$/);
+    // The same bytes, sent without the page: the page shows the server's own message.
+    const res = await context.request.fetch(`${BASE}/api/v1/image/import?file=notes.txt`, {
+      method: 'POST', data: fs.readFileSync(notes),
+      headers: { 'Content-Type': 'application/octet-stream' } });
+    assert.equal(res.status(), 400);
+    const message = (await res.json()).error.message;
+    assert.match(message, /^not a tar archive: ./);
+    assert.equal(await error.textContent(), `Cannot import notes.txt: ${message} (HTTP 400)`);
+    await screenshot('import-not-a-tar');
+    await closeImport();
+    // Its job failed with that error; an upload cannot be retried from the panel.
+    const failed = page.locator('#job-list li.job[data-name="notes.txt"]').first();
+    await failed.locator('.job-status', { hasText: 'Failed' }).waitFor();
+    assert.equal(await failed.locator('.job-error').textContent(), message);
+    assert.equal(await failed.getByRole('button', { name: /^Retry/ }).isHidden(), true);
+    const dismiss = page.getByRole('button', { name: 'Dismiss notes.txt' });
+    for (let left = await dismiss.count(); left > 0; left -= 1) {
+      await dismiss.first().click();
+      await dismiss.nth(left - 1).waitFor({ state: 'detached' });
+    }
+    const local = await api('GET', '/api/v1/image/?from=local');
+    assert.deepEqual(local.body.results.map((e) => e.name).sort(), ['imported/hello', 'team/slow']);
+  });
+
+  await step('import: Cancel stops an upload', async () => {
+    assert.equal((await api('DELETE', '/api/v1/image/local/docker/team/slow')).status, 200);
+    await card('team/slow').waitFor({ state: 'detached' });
+    const label = importLabel(slowArchive);
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    // 512 kB/s: the upload of the ~9 MB archive lasts about 18 s, long enough to be watched.
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 512 * 1024 });
+    try {
+      const dialog = await importFile(slowArchive);
+      await page.waitForFunction(() => Number(document.getElementById('import-bar')
+        .getAttribute('aria-valuenow')) >= 3, null, { timeout: 10000 });
+      assert.match(await dialog.locator('#import-bytes').textContent(),
+                   /^[\d.]+ [kM]?B of [\d.]+ MB$/);
+      // wharfd lists the upload as an import job, its bytes received as they come. (The
+      // first import of this file may still be listed as completed.)
+      const importing = page.locator(`#job-list li.job-importing[data-name="${label}"]`);
+      await importing.waitFor();
+      const job = page.locator(`#job-list li.job[data-name="${label}"]` +
+                               `[data-tag="${await importing.getAttribute('data-tag')}"]`);
+      assert.match(await job.getByRole('progressbar').getAttribute('aria-label'),
+                   new RegExp(`^Import of ${label.replace(/\./g, '\\.')}$`));
+      await screenshot('import-uploading');
+      await dialog.getByRole('button', { name: 'Cancel import' }).click();
+      await dialog.getByRole('status').filter({ hasText: 'cancelled' }).waitFor();
+      assert.equal(await dialog.getByRole('button', { name: 'Close', exact: true }).last()
+        .isEnabled(), true);
+      await closeImport();
+      // Cancelled jobs leave the list (failed ones stay), and nothing was recorded.
+      await job.waitFor({ state: 'detached', timeout: 10000 });
+      const status = await api('GET', '/api/v1/image/downloadstatus');
+      assert.deepEqual(status.body.filter((j) => j.name === label), []);
+      const local = await api('GET', '/api/v1/image/?from=local');
+      assert.ok(!local.body.results.some((e) => e.name === 'team/slow'));
+    } finally {
+      await cdp.send('Network.emulateNetworkConditions', {
+        offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+      await cdp.detach();
+    }
+    assert.equal((await api('DELETE', '/api/v1/image/local/docker/imported/hello')).status, 200);
+    await page.getByRole('heading', { name: 'No local images yet' }).waitFor();
   });
 
   await step('an ended session returns to the login form and keeps the tab', async () => {

@@ -2,24 +2,28 @@
 
 A docker-registry with a few images (built with umoci, pushed with skopeo), a
 ThrottleProxy in front of it so a download lasts long enough to be watched, and
-wharfd whose Docker Hub (registry and index) is that proxy. Then
-`node tests/web/e2e.mjs` drives Debian's chromium against wharfd; its exit code
-is this script's. `--serve` keeps everything up for a person to look at instead.
+wharfd whose Docker Hub (registry and index) is that proxy, and the archive
+files the import test uploads (WHARF_ARCHIVES: an untagged docker-archive
+written by skopeo and a file that is not a tar). Then `node tests/web/e2e.mjs`
+drives Debian's chromium against wharfd; its exit code is this script's.
+`--serve` keeps everything up for a person to look at instead.
 
 Environment: WHARFD (the binary, default build/wharfd).
 """
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "integration"))
 
-from fixtures import FixtureBuilder  # noqa: E402
+from fixtures import FixtureBuilder, skopeo  # noqa: E402
 from harness import Registry, ThrottleProxy, Wharfd  # noqa: E402
 
 MiB = 1024 * 1024
@@ -35,6 +39,15 @@ def push_images(registry):
         fx.big("team/cancel", "latest", size=40 * MiB)
 
 
+def write_archives(registry, folder):
+    """hello-untagged.tar: library/hello as a docker-archive that names no image (skopeo
+    without a reference), for the import's "name an untagged image as"; notes.txt: text."""
+    skopeo("copy", "--quiet", "--src-tls-verify=false",
+           f"docker://{registry.host}/library/hello:latest",
+           f"docker-archive:{folder / 'hello-untagged.tar'}")
+    (folder / "notes.txt").write_text("These are notes, not an image archive.\n" * 40)
+
+
 def _interrupt(signum, frame):
     raise KeyboardInterrupt
 
@@ -48,15 +61,19 @@ def main():
             return 1
     registry = Registry().start()
     proxy = wharfd = None
+    archives = Path(tempfile.mkdtemp(prefix="wharf-e2e-archives-"))
     try:
         started = time.monotonic()
         push_images(registry)
-        print(f"run_e2e: images pushed in {time.monotonic() - started:.1f} s", flush=True)
+        write_archives(registry, archives)
+        print(f"run_e2e: images pushed, archives written in {time.monotonic() - started:.1f} s",
+              flush=True)
         proxy = ThrottleProxy(registry.host, rate=RATE).start()
         wharfd = Wharfd(proxy.url, port=int(os.environ.get("WHARF_E2E_PORT", "0")) or None)
         wharfd.start()
         env = dict(os.environ, WHARF_URL=wharfd.url, WHARF_PASSWORD=wharfd.admin_password,
-                   WHARF_ARTIFACTS=str(HERE.parent / "artifacts" / "web"))
+                   WHARF_ARTIFACTS=str(HERE.parent / "artifacts" / "web"),
+                   WHARF_ARCHIVES=str(archives))
         if serve:
             print(f"run_e2e: wharfd on {wharfd.url}, user admin, password "
                   f"{wharfd.admin_password}; Ctrl-C stops", flush=True)
@@ -76,6 +93,7 @@ def main():
         if proxy:
             proxy.stop()
         registry.stop()
+        shutil.rmtree(archives, ignore_errors=True)
 
 
 if __name__ == "__main__":
