@@ -5,7 +5,8 @@ loopback docker-registry and streams each, as a docker-archive, to `POST /images
 
 Checked: podman lists the image under its usual name (docker.io/lgsd/diamond:latest, as
 its own pull would name it) with wharf's Id and RootFS layers; the job's events end with
-the hand-off step; remove_on_delete removes the tag from podman; a socket where nothing
+the hand-off step; an imported archive is handed over too; remove_on_delete removes the tag
+from podman; a socket where nothing
 listens fails the hand-off, keeps the image and reports the error; and, where containers
 can run here, the handed image (Debian's static busybox in a layer) runs."""
 
@@ -16,6 +17,7 @@ import tempfile
 import unittest
 
 from api_client import EventStream
+from archives import docker_archive, layer_tar, sha256, upload
 from fixtures import FixtureBuilder
 from harness import Registry, WharfTestCase, Wharfd
 from support import wait_until
@@ -213,6 +215,16 @@ class EngineHandOffTest(WharfTestCase):
         if not self.podman.has("docker.io/lgsd/diamond:latest"):  # run alone
             pull_through_wharf(self.wharfd, "lgsd/diamond", "latest")
         self.assertTrue(self.podman.has("docker.io/lgsd/diamond:latest"), "other tags stay")
+
+    def test_5_an_imported_archive_is_handed_to_podman_too(self):
+        layer = layer_tar({"/imported": b"by an archive"})
+        data, config = docker_archive([layer], ["team/imported:1"])
+        status, body = upload(self.api, data, "?file=imported.tar")
+        self.assertEqual(status, 200, body)
+        self.assertTrue(self.podman.has("docker.io/team/imported:1"))
+        pod = self.podman.inspect("docker.io/team/imported:1")
+        self.assertEqual(pod["Id"], config.split(":")[1])
+        self.assertEqual(pod["RootFS"]["Layers"], [sha256(layer)])
 
 
 class NobodyListensTest(WharfTestCase):
