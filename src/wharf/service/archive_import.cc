@@ -49,6 +49,7 @@ struct ArchiveImport::Impl final : archive::TarVisitor {
   archive::TarReader tar{*this};
   content::StreamDecompressor decompressor;
 
+  size_t entries = 0;  // files and links so far
   // The entry being read.
   std::string name;
   std::string* metadata = nullptr;          // a metadata file, kept in memory
@@ -68,6 +69,12 @@ struct ArchiveImport::Impl final : archive::TarVisitor {
   Result<void> Begin(const archive::TarItem& item) override {
     using Type = archive::TarItem::Type;
     name = item.name;
+    if (item.type == Type::kFile || item.type == Type::kSymlink || item.type == Type::kHardlink) {
+      if (++entries > kMaxArchiveEntries) {
+        return InvalidArgument("the archive holds over " + std::to_string(kMaxArchiveEntries) +
+                               " files and links; an image archive needs a few per layer");
+      }
+    }
     if (item.type == Type::kSymlink || item.type == Type::kHardlink) {
       staged.links[item.name] = LinkTarget(item.name, item);
       return {};

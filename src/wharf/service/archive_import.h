@@ -28,7 +28,8 @@
 // max_bytes (see StreamDecompressor and TarReader), "the archive has no manifest.json (docker
 // save) nor index.json (OCI layout)", malformed JSON, "... is missing from the archive",
 // "... does not match its digest", "layer ... unpacks to ... but the config expects ...",
-// "... is a symlink that leads out of the archive", "image ... has no name: ...";
+// "... is a symlink that leads out of the archive", "image ... has no name: ...", "the archive
+// holds over kMaxArchiveEntries files and links";
 // Cancelled when `cancelled` says so (polled at every Feed); Internal for the disk.
 // Not thread-safe; one per upload.
 #pragma once
@@ -52,6 +53,9 @@
 namespace wharf::service {
 
 inline constexpr size_t kMaxArchiveMetadata = 4 << 20;
+// Files and links an archive may hold (an image archive holds a few per layer): each file is
+// a blob written and fsynced, so a tar of millions of empty files is refused early.
+inline constexpr size_t kMaxArchiveEntries = 100000;
 
 // One file of the archive, in the store.
 struct StagedFile {
