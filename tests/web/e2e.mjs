@@ -1,7 +1,8 @@
 // End-to-end test of wharf's web page in Debian's chromium, driven by playwright-core.
 // tests/web/run_e2e.py starts the docker-registry, the throttling proxy and wharfd, then runs
 // this with WHARF_URL, WHARF_PASSWORD, WHARF_ARTIFACTS (where the screenshots go) and
-// WHARF_ARCHIVES (the archive files the import steps upload; the exported one is saved there).
+// WHARF_ARCHIVES (the archive files the import steps upload; the exported one is saved there)
+// and WHARF_VIEWER_PASSWORD (of the user "viewer", who is not an admin).
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -13,8 +14,10 @@ const BASE = process.env.WHARF_URL;
 const PASSWORD = process.env.WHARF_PASSWORD;
 const ARTIFACTS = process.env.WHARF_ARTIFACTS || path.resolve('tests/artifacts/web');
 const ARCHIVES = process.env.WHARF_ARCHIVES;
-assert.ok(BASE && PASSWORD && ARCHIVES,
-          'WHARF_URL, WHARF_PASSWORD and WHARF_ARCHIVES must be set (run run_e2e.py)');
+const VIEWER_PASSWORD = process.env.WHARF_VIEWER_PASSWORD;  // of "viewer", not an admin
+assert.ok(BASE && PASSWORD && ARCHIVES && VIEWER_PASSWORD,
+          'WHARF_URL, WHARF_PASSWORD, WHARF_ARCHIVES and WHARF_VIEWER_PASSWORD must be set ' +
+          '(run run_e2e.py)');
 
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
   '--no-first-run', '--disable-background-networking', '--disable-component-update',
@@ -542,6 +545,24 @@ try {
     await screenshot('phone-light');
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
     assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone`);
+  });
+
+  await step('a user who is not an admin has no Import button', async () => {
+    await page.setViewportSize({ width: 1360, height: 860 });
+    await tab('Local').click();
+    await page.getByRole('heading', { name: 'No local images yet' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Import', exact: true }).isVisible(), true);
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByLabel('Username').fill('viewer');
+    await page.getByLabel('Password').fill(VIEWER_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'No local images yet' }).waitFor();
+    assert.equal(await page.locator('#user-name').textContent(), 'viewer');
+    assert.equal(await page.locator('#import-open').isHidden(), true);
+    // Hidden because wharfd would refuse it: the same upload from this session is a 403.
+    const res = await context.request.fetch(`${BASE}/api/v1/image/import?file=notes.txt`, {
+      method: 'POST', data: fs.readFileSync(path.join(ARCHIVES, 'notes.txt')) });
+    assert.equal(res.status(), 403);
   });
 
   await step('the page logged no errors', async () => {

@@ -4,7 +4,8 @@ A docker-registry with a few images (built with umoci, pushed with skopeo), a
 ThrottleProxy in front of it so a download lasts long enough to be watched, and
 wharfd whose Docker Hub (registry and index) is that proxy, and the archive
 files the import test uploads (WHARF_ARCHIVES: an untagged docker-archive
-written by skopeo and a file that is not a tar). Then `node tests/web/e2e.mjs`
+written by skopeo and a file that is not a tar), and a user `viewer` who is not
+an admin (WHARF_VIEWER_PASSWORD). Then `node tests/web/e2e.mjs`
 drives Debian's chromium against wharfd; its exit code is this script's.
 `--serve` keeps everything up for a person to look at instead.
 
@@ -12,6 +13,7 @@ Environment: WHARFD (the binary, default build/wharfd).
 """
 
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -71,7 +73,10 @@ def main():
         proxy = ThrottleProxy(registry.host, rate=RATE).start()
         wharfd = Wharfd(proxy.url, port=int(os.environ.get("WHARF_E2E_PORT", "0")) or None)
         wharfd.start()
+        viewer_password = secrets.token_urlsafe(12)
+        wharfd.add_user("viewer", viewer_password)  # not an admin: may look, not change
         env = dict(os.environ, WHARF_URL=wharfd.url, WHARF_PASSWORD=wharfd.admin_password,
+                   WHARF_VIEWER_PASSWORD=viewer_password,
                    WHARF_ARTIFACTS=str(HERE.parent / "artifacts" / "web"),
                    WHARF_ARCHIVES=str(archives))
         if serve:
