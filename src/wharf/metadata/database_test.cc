@@ -9,6 +9,7 @@
 #include <thread>
 #include <vector>
 
+#include "wharf/metadata/metadata_schema.h"
 #include "wharf/metadata/metadata_test_util.h"
 
 namespace wharf::metadata {
@@ -18,14 +19,14 @@ namespace fs = std::filesystem;
 
 using DatabaseTest = MetadataTest;
 
-TEST_F(DatabaseTest, OpenCreatesPrivateWalDatabaseAtSchemaVersion1) {
+TEST_F(DatabaseTest, OpenCreatesPrivateWalDatabaseAtSchemaVersion2) {
   ASSERT_TRUE(Open());
   ASSERT_TRUE(images_->Put(MakeImage("ubuntu", "latest", {"sha256:a"})));
   EXPECT_EQ(FileMode(path_), 0600u);
   // SQLite copies the database's mode to the WAL, which exists while the database is open.
   ASSERT_TRUE(fs::exists(path_.string() + "-wal"));
   EXPECT_EQ(FileMode(path_.string() + "-wal"), 0600u);
-  EXPECT_EQ(RawQuery(path_, "PRAGMA user_version"), "1");
+  EXPECT_EQ(RawQuery(path_, "PRAGMA user_version"), "2");
   EXPECT_EQ(RawQuery(path_, "PRAGMA journal_mode"), "wal");
   auto ok = db_->IntegrityOk();
   ASSERT_TRUE(ok) << ok.error().ToString();
@@ -66,7 +67,7 @@ TEST_F(DatabaseTest, EverythingPersistsAcrossReopen) {
   auto got_session = users_->GetSession("sid");
   ASSERT_TRUE(got_session && got_session->has_value());
   EXPECT_EQ(Fields(**got_session), Fields(session));
-  EXPECT_EQ(RawQuery(path_, "PRAGMA user_version"), "1");
+  EXPECT_EQ(RawQuery(path_, "PRAGMA user_version"), "2");
 }
 
 TEST_F(DatabaseTest, OpenRejectsGarbageFileNamingItAndLeavesItAlone) {
@@ -85,11 +86,45 @@ TEST_F(DatabaseTest, OpenRejectsGarbageFileNamingItAndLeavesItAlone) {
 TEST_F(DatabaseTest, OpenRejectsNewerSchema) {
   ASSERT_TRUE(Open());
   Close();
-  RawQuery(path_, "PRAGMA user_version = 99");
-  auto db = Database::Open(path_);
-  ASSERT_FALSE(db);
-  EXPECT_NE(db.error().message.find("newer"), std::string::npos) << db.error().message;
-  EXPECT_NE(db.error().message.find(path_.string()), std::string::npos);
+  for (int version : {kSchemaVersion + 1, 99}) {
+    RawQuery(path_, "PRAGMA user_version = " + std::to_string(version));
+    auto db = Database::Open(path_);
+    ASSERT_FALSE(db) << version;
+    EXPECT_NE(db.error().message.find("newer"), std::string::npos) << db.error().message;
+    EXPECT_NE(db.error().message.find(path_.string()), std::string::npos);
+    EXPECT_EQ(RawQuery(path_, "PRAGMA user_version"), std::to_string(version));
+  }
+}
+
+// A file as wharf left it at schema version 1 (in WAL mode, with an image, its edges and a
+// user) is migrated in place: its records stay, and the tables of version 2 are there.
+TEST_F(DatabaseTest, OpenMigratesSchemaVersion1KeepingItsRecords) {
+  ASSERT_TRUE(MakeDirs(path_.parent_path()));
+  RawExec(path_, "PRAGMA journal_mode = WAL;" + std::string(SchemaStepSql(1)) + R"sql(
+    PRAGMA user_version = 1;
+    INSERT INTO images VALUES (7, 'docker', 'docker.io/library/alpine', '3.19', 'alpine',
+      'sha256:m', 'application/vnd.oci.image.manifest.v1+json', 1234, 'sha256:c', 'amd64',
+      'linux', 5000, 'the alpine image', '/containers/alpine', 'icon.png', '{}', 1700000000);
+    INSERT INTO image_blobs VALUES (7, 'sha256:m'), (7, 'sha256:c');
+    INSERT INTO users VALUES ('admin', 'hash', 1);
+  )sql");
+  ASSERT_EQ(RawQuery(path_, "PRAGMA user_version"), "1");
+
+  ASSERT_TRUE(Open());
+  EXPECT_EQ(RawQuery(path_, "PRAGMA user_version"), "2");
+  auto images = images_->List();
+  ASSERT_TRUE(images) << images.error().ToString();
+  ASSERT_EQ(images->size(), 1u);
+  EXPECT_EQ((*images)[0].name, "docker.io/library/alpine");
+  EXPECT_EQ((*images)[0].manifest_digest, "sha256:m");
+  EXPECT_EQ((*images)[0].size, 5000);
+  EXPECT_EQ((*images)[0].blobs, (std::vector<std::string>{"sha256:c", "sha256:m"}));
+  auto user = users_->GetUser("admin");
+  ASSERT_TRUE(user && user->has_value());
+  EXPECT_TRUE((*user)->is_admin);
+  EXPECT_EQ(RawQuery(path_, "SELECT count(*) FROM updates"), "0");
+  auto ok = db_->IntegrityOk();
+  ASSERT_TRUE(ok && *ok);
 }
 
 // Every store serialises on the one connection: writers of images, jobs and sessions and a

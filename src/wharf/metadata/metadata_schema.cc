@@ -19,7 +19,7 @@ namespace {
 // --- Schema ---
 //
 // Each step brings the schema from version - 1 to `version` and is never edited once released.
-// To add version 2, append {2, "ALTER TABLE ...; ..."} and bump kSchemaVersion; Migrate() applies
+// To add version N, append {N, "ALTER TABLE ...; ..."} and bump kSchemaVersion; Migrate() applies
 // every missing step in one transaction and records the result in PRAGMA user_version.
 
 constexpr std::string_view kSchemaV1 = R"sql(
@@ -79,6 +79,22 @@ CREATE INDEX sessions_by_expiry ON sessions (expires_at);
 CREATE INDEX sessions_by_username ON sessions (username);
 )sql";
 
+// What the last update check found for each local tag. No foreign key to images: a record may
+// outlive its image's delete, and is then ignored or forgotten by whoever checks.
+constexpr std::string_view kSchemaV2 = R"sql(
+CREATE TABLE updates (
+  type TEXT NOT NULL,
+  name TEXT NOT NULL,
+  tag TEXT NOT NULL,
+  local_digest TEXT NOT NULL,
+  remote_digest TEXT NOT NULL,
+  update_available INTEGER NOT NULL,
+  checked_at INTEGER NOT NULL,
+  error TEXT NOT NULL,
+  PRIMARY KEY (type, name, tag)
+) WITHOUT ROWID;
+)sql";
+
 struct Migration {
   int version;
   std::string_view sql;
@@ -86,6 +102,7 @@ struct Migration {
 
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
+    {2, kSchemaV2},
 };
 
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration step per version");
@@ -155,6 +172,13 @@ Result<void> Migrate(SqliteDb& db) {
 }
 
 }  // namespace
+
+std::string_view SchemaStepSql(int version) {
+  for (const Migration& step : kMigrations) {
+    if (step.version == version) return step.sql;
+  }
+  return {};
+}
 
 Result<std::unique_ptr<SqliteDb>> OpenMetadataDatabase(const fs::path& file) {
   WHARF_RETURN_IF_ERROR(CreateDatabaseFile(file));

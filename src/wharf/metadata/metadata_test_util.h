@@ -100,6 +100,21 @@ inline std::string RawQuery(const std::filesystem::path& file, const std::string
   return out;
 }
 
+// Runs the ';'-separated statements of `sql` on a separate connection to `file`, creating the
+// file if missing (e.g. to build a database as an older wharf left it).
+inline void RawExec(const std::filesystem::path& file, const std::string& sql) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(file.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+      SQLITE_OK) {
+    ADD_FAILURE() << "cannot open " << file;
+  } else if (char* error = nullptr;
+             sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+    ADD_FAILURE() << sql << ": " << error;
+    sqlite3_free(error);
+  }
+  sqlite3_close(db);
+}
+
 inline unsigned FileMode(const std::filesystem::path& file) {
   struct stat st {};
   EXPECT_EQ(::stat(file.c_str(), &st), 0) << file;
