@@ -1,6 +1,9 @@
 // ArchiveImages (archive_import.h): the images a staged archive describes, from its
 // index.json (OCI) or manifest.json (docker).
 #include <nlohmann/json.hpp>
+#include <optional>
+#include <string_view>
+#include <vector>
 
 #include "wharf/registry/manifest_resolver.h"
 #include "wharf/service/archive_import.h"
@@ -112,29 +115,82 @@ Result<std::vector<metadata::ImageRecord>> Records(const StagedArchive& archive,
   return out;
 }
 
-// The image manifest an OCI index entry leads to for the platform, through nested indexes.
-Result<oci::Descriptor> ImageManifestOf(const StagedArchive& archive,
-                                        const content::BlobStore& store, oci::Descriptor entry,
-                                        const oci::Platform& platform) {
-  for (int depth = 0;; ++depth) {
-    WHARF_RETURN_IF_ERROR(BlobOf(archive, entry.digest, "manifest"));
-    WHARF_ASSIGN_OR_RETURN(auto body, store.Read(entry.digest));
+bool IsIndexMediaType(std::string_view media_type) {
+  return media_type == oci::kOciIndex || media_type == oci::kDockerManifestList;
+}
+
+// The walk from an index.json entry to the platform's image manifest. Indexes nest as
+// containerd allows (and as the registry's resolver follows them): an index's entries with a
+// platform are chosen first; only when none matches are its nested indexes (entries without
+// a platform) followed, in order; at most registry::kMaxIndexDepth levels of index.
+class IndexWalk {
+ public:
+  IndexWalk(const StagedArchive& archive, const content::BlobStore& store,
+            const oci::Platform& platform)
+      : archive_(archive), store_(store), platform_(platform) {}
+
+  Result<oci::Descriptor> From(const oci::Descriptor& entry) {
+    WHARF_ASSIGN_OR_RETURN(auto found, Follow(entry, 0, /*platform_known=*/true));
+    if (found) return *found;
+    // ChoosePlatform's message over the entries of every level.
+    auto matching = oci::ChoosePlatform(oci::Index{{}, seen_}, platform_);
+    const std::string why = matching ? "no image for " + oci::Normalize(platform_).String() +
+                                           " (its entry " + matching->digest.str() +
+                                           " is an index without it)"
+                                     : matching.error().message;
+    return InvalidArgument("index " + entry.digest.str() + " in the archive: " + why);
+  }
+
+ private:
+  // What `entry` leads to, `depth` levels of index below index.json; nullopt when the
+  // platform is not under it. An image manifest is taken only if its entry named a platform
+  // that matches (or is an entry of index.json).
+  Result<std::optional<oci::Descriptor>> Follow(const oci::Descriptor& entry, int depth,
+                                                bool platform_known) {
+    WHARF_RETURN_IF_ERROR(BlobOf(archive_, entry.digest, "manifest"));
+    WHARF_ASSIGN_OR_RETURN(auto body, store_.Read(entry.digest));
     WHARF_ASSIGN_OR_RETURN(auto kind, oci::ClassifyManifest(entry.media_type, body));
-    if (kind == oci::ManifestKind::kImage) return entry;
+    if (kind == oci::ManifestKind::kImage) {
+      return platform_known ? std::optional<oci::Descriptor>(entry) : std::nullopt;
+    }
     if (depth + 1 >= registry::kMaxIndexDepth) {
-      return InvalidArgument("index " + entry.digest.str() + " nests indexes too deeply");
+      return InvalidArgument("index " + entry.digest.str() +
+                             " in the archive nests indexes too deeply");
     }
     WHARF_ASSIGN_OR_RETURN(auto index, oci::ParseIndex(body));
-    WHARF_ASSIGN_OR_RETURN(entry, oci::ChoosePlatform(index, platform));
+    oci::Index platforms{index.media_type, {}};
+    std::vector<oci::Descriptor> nested;
+    for (const oci::Descriptor& desc : index.manifests) {
+      if (desc.platform) {
+        platforms.manifests.push_back(desc);
+        seen_.push_back(desc);
+      } else if (IsIndexMediaType(desc.media_type)) {
+        nested.push_back(desc);
+      }
+    }
+    if (auto chosen = oci::ChoosePlatform(platforms, platform_)) {
+      return Follow(*chosen, depth + 1, /*platform_known=*/true);
+    }
+    for (const oci::Descriptor& desc : nested) {
+      auto found = Follow(desc, depth + 1, /*platform_known=*/false);
+      if (!found || *found) return found;
+    }
+    return std::nullopt;
   }
-}
+
+  const StagedArchive& archive_;
+  const content::BlobStore& store_;
+  const oci::Platform& platform_;
+  std::vector<oci::Descriptor> seen_;  // entries with a platform, every level, in walk order
+};
 
 Result<std::vector<metadata::ImageRecord>> OciImages(const StagedArchive& archive,
                                                      const content::BlobStore& store,
                                                      const ArchiveImportOptions& options) {
-  WHARF_ASSIGN_OR_RETURN(auto index, oci::ParseIndex(archive.metadata.at("index.json")));
+  auto index = oci::ParseIndex(archive.metadata.at("index.json"));
+  if (!index) return InvalidArgument("index.json in the archive: " + index.error().message);
   std::vector<metadata::ImageRecord> out;
-  for (const auto& entry : index.manifests) {
+  for (const auto& entry : index->manifests) {
     std::vector<std::string> refs;
     auto annotation = [&](const char* key) -> std::string {
       auto it = entry.annotations.find(key);
@@ -155,7 +211,7 @@ Result<std::vector<metadata::ImageRecord>> OciImages(const StagedArchive& archiv
     } else {
       WHARF_ASSIGN_OR_RETURN(names, NamesOf(refs, entry.digest.str(), options));
     }
-    WHARF_ASSIGN_OR_RETURN(auto chosen, ImageManifestOf(archive, store, entry, options.platform));
+    WHARF_ASSIGN_OR_RETURN(auto chosen, IndexWalk(archive, store, options.platform).From(entry));
     WHARF_ASSIGN_OR_RETURN(auto records,
                            Records(archive, store, chosen.digest, chosen.media_type, names));
     for (auto& record : records) out.push_back(std::move(record));

@@ -12,7 +12,8 @@
 //
 // At Finish() the archive's images are checked and described:
 // - OCI (index.json): every blob named blobs/sha256/<hex> must hash to its name; an index
-//   entry that is itself an index is resolved to the platform's image manifest (nesting as
+//   entry that is itself an index is resolved to the platform's image manifest (entries with
+//   a platform first, then nested indexes without one, as registry::ResolveManifest does, as
 //   deep as registry::kMaxIndexDepth); the name comes from "io.containerd.image.name", else
 //   from "org.opencontainers.image.ref.name" (a full reference, or just a tag);
 // - docker (manifest.json, when there is no index.json): each image's Config and Layers
@@ -29,7 +30,8 @@
 // save) nor index.json (OCI layout)", malformed JSON, "... is missing from the archive",
 // "... does not match its digest", "layer ... unpacks to ... but the config expects ...",
 // "... is a symlink that leads out of the archive", "image ... has no name: ...", "the archive
-// holds over kMaxArchiveEntries files and links";
+// holds over kMaxArchiveEntries files and links", "index ... in the archive: no image for
+// linux/s390x ..." (an index without the platform);
 // Cancelled when `cancelled` says so (polled at every Feed); Internal for the disk.
 // Not thread-safe; one per upload.
 #pragma once
