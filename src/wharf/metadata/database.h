@@ -1,12 +1,14 @@
 // The one SQLite file that holds everything wharf knows about its images, jobs, users and
-// sessions (the blobs themselves live in the content store; the metadata only names them).
+// sessions, and update checks (the blobs themselves live in the content store; the metadata
+// only names them).
 // Open creates the file if needed, sets WAL mode, synchronous=FULL and foreign keys, and
 // migrates the schema (metadata_schema.h).
 //
 // A Database owns the connection and the lock that serialises its use. It is read and written
 // through the stores built over it, one per kind of record: ImageStore (images, tags, blob
-// edges), JobStore (download jobs), UserStore (users and their sessions). Each store takes the
-// Database in its constructor and must be destroyed before it.
+// edges), JobStore (download jobs), UserStore (users and their sessions), UpdateStore (what the
+// last update check of each tag found). Each store takes the Database in its constructor and
+// must be destroyed before it.
 //
 // Thread-safe: every operation of every store over one Database holds its lock from start to
 // end, so operations run one at a time and each sees the effects of those before it.
@@ -48,6 +50,7 @@ class Database {
   friend class ImageStore;
   friend class JobStore;
   friend class UserStore;
+  friend class UpdateStore;
 
   explicit Database(std::unique_ptr<SqliteDb> db);
 

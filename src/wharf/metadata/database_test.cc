@@ -122,7 +122,12 @@ TEST_F(DatabaseTest, OpenMigratesSchemaVersion1KeepingItsRecords) {
   auto user = users_->GetUser("admin");
   ASSERT_TRUE(user && user->has_value());
   EXPECT_TRUE((*user)->is_admin);
-  EXPECT_EQ(RawQuery(path_, "SELECT count(*) FROM updates"), "0");
+  auto updates = updates_->List();
+  ASSERT_TRUE(updates) << updates.error().ToString();
+  EXPECT_TRUE(updates->empty());
+  ASSERT_TRUE(updates_->Put({"docker", "docker.io/library/alpine", "3.19", "sha256:m", "sha256:n",
+                             true, 1800000000, ""}));
+  EXPECT_TRUE(updates_->Get("docker", "docker.io/library/alpine", "3.19")->has_value());
   auto ok = db_->IntegrityOk();
   ASSERT_TRUE(ok && *ok);
 }

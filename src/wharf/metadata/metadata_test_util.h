@@ -1,4 +1,4 @@
-// For the metadata module's tests: a database in a temporary directory with its three stores,
+// For the metadata module's tests: a database in a temporary directory with its stores,
 // records with every field set, and a second connection to look at the file as another
 // process would.
 #pragma once
@@ -17,6 +17,7 @@
 #include "wharf/metadata/database.h"
 #include "wharf/metadata/image_store.h"
 #include "wharf/metadata/job_store.h"
+#include "wharf/metadata/update_store.h"
 #include "wharf/metadata/user_store.h"
 
 namespace wharf::metadata {
@@ -36,6 +37,10 @@ inline auto Fields(const UserRecord& r) {
 }
 inline auto Fields(const SessionRecord& r) {
   return std::tie(r.id_hash, r.username, r.created_at, r.expires_at);
+}
+inline auto Fields(const UpdateRecord& r) {
+  return std::tie(r.type, r.name, r.tag, r.local_digest, r.remote_digest, r.update_available,
+                  r.checked_at, r.error);
 }
 
 // Every field set, with values derived from name and tag so that records differ everywhere.
@@ -121,7 +126,7 @@ inline unsigned FileMode(const std::filesystem::path& file) {
   return st.st_mode & 0777;
 }
 
-// A fresh directory per test; Open() opens its database and the three stores over it.
+// A fresh directory per test; Open() opens its database and its four stores over it.
 class MetadataTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -142,6 +147,7 @@ class MetadataTest : public ::testing::Test {
     images_ = std::make_unique<ImageStore>(*db_);
     jobs_ = std::make_unique<JobStore>(*db_);
     users_ = std::make_unique<UserStore>(*db_);
+    updates_ = std::make_unique<UpdateStore>(*db_);
     return true;
   }
   // The stores first: they must go before their database.
@@ -149,6 +155,7 @@ class MetadataTest : public ::testing::Test {
     images_.reset();
     jobs_.reset();
     users_.reset();
+    updates_.reset();
     db_.reset();
   }
 
@@ -158,6 +165,7 @@ class MetadataTest : public ::testing::Test {
   std::unique_ptr<ImageStore> images_;
   std::unique_ptr<JobStore> jobs_;
   std::unique_ptr<UserStore> users_;
+  std::unique_ptr<UpdateStore> updates_;
 };
 
 }  // namespace wharf::metadata
