@@ -54,8 +54,13 @@ class Database {
 
   explicit Database(std::unique_ptr<SqliteDb> db);
 
-  // The lock, for a store's destructor: its statements are finalized on the shared connection.
-  std::unique_lock<std::mutex> Lock() { return std::unique_lock(mu_); }
+  // For a store's destructor: destroys its statements under the lock, since they are
+  // finalized on the connection the other stores share.
+  template <typename Statements>
+  void Release(std::unique_ptr<Statements>& statements) {
+    std::lock_guard lock(mu_);
+    statements.reset();
+  }
 
   // Under the lock: prepares `statements` (a store's StatementCache, see sqlite_db.h) unless
   // they are already, then returns fn(connection) with any error prefixed with

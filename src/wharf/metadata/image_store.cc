@@ -200,10 +200,7 @@ Result<std::vector<ImageRecord>> ImageStore::Impl::DeleteImages(SqliteDb& db,
 
 ImageStore::ImageStore(Database& db) : db_(db), impl_(std::make_unique<Impl>()) {}
 
-ImageStore::~ImageStore() {
-  auto lock = db_.Lock();  // statements are finalized on the connection other stores use
-  impl_.reset();
-}
+ImageStore::~ImageStore() { db_.Release(impl_); }
 
 Result<void> ImageStore::Put(const ImageRecord& image) {
   return db_.Locked(*impl_, "ImageStore::Put",

@@ -13,10 +13,7 @@ struct JobStore::Impl : StatementCache {
 
 JobStore::JobStore(Database& db) : db_(db), impl_(std::make_unique<Impl>()) {}
 
-JobStore::~JobStore() {
-  auto lock = db_.Lock();  // statements are finalized on the connection other stores use
-  impl_.reset();
-}
+JobStore::~JobStore() { db_.Release(impl_); }
 
 Result<int64_t> JobStore::Add(const JobRecord& job) {
   return db_.Locked(*impl_, "JobStore::Add", [&](SqliteDb&) { return impl_->jobs.Add(job); });

@@ -46,10 +46,7 @@ struct UpdateStore::Impl : StatementCache {
 
 UpdateStore::UpdateStore(Database& db) : db_(db), impl_(std::make_unique<Impl>()) {}
 
-UpdateStore::~UpdateStore() {
-  auto lock = db_.Lock();  // statements are finalized on the connection other stores use
-  impl_.reset();
-}
+UpdateStore::~UpdateStore() { db_.Release(impl_); }
 
 Result<void> UpdateStore::Put(const UpdateRecord& record) {
   return db_.Locked(*impl_, "UpdateStore::Put", [&](SqliteDb&) -> Result<void> {

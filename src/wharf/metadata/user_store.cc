@@ -41,10 +41,7 @@ struct UserStore::Impl : StatementCache {
 
 UserStore::UserStore(Database& db) : db_(db), impl_(std::make_unique<Impl>()) {}
 
-UserStore::~UserStore() {
-  auto lock = db_.Lock();  // statements are finalized on the connection other stores use
-  impl_.reset();
-}
+UserStore::~UserStore() { db_.Release(impl_); }
 
 // --- Users ---
 
