@@ -177,6 +177,7 @@ struct Client::Impl {
           same_origin ? target.Peer() : target.Peer() + ", redirected to " + UrlHostPort(url);
       HttpRequest hop_request = endpoints.NewRequest(url, std::move(peer));
       hop_request.headers = request.headers;
+      hop_request.head = request.head;
       hop_request.decode_content = request.decode_content;
       hop_request.max_body_bytes = request.max_body_bytes;
       hop_request.sink = request.sink;

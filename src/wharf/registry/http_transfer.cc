@@ -137,7 +137,7 @@ struct Transfer {
       action = request.sink && Is2xx(response.status) ? BodyAction::kStream : BodyAction::kBuffer;
     }
     if (action == BodyAction::kRefuse) response.body_refused = true;
-    if (action == BodyAction::kBuffer && Is2xx(response.status)) {
+    if (action == BodyAction::kBuffer && Is2xx(response.status) && !request.head) {
       // Refuse an oversized body before reading it when the server says how big it is.
       std::string length = response.headers.Get("content-length");
       if (!length.empty() && std::strtoull(length.c_str(), nullptr, 10) > request.max_body_bytes) {
@@ -282,6 +282,8 @@ Status DescribeFailure(const HttpRequest& request, CURL* h, CURLcode rc, const c
 void Configure(CURL* h, const HttpRequest& request, const HeaderList& headers, Transfer& transfer,
                char* errbuf) {
   curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
+  // HEAD: libcurl then stops after the headers instead of waiting for Content-Length bytes.
+  if (request.head) curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -384,6 +386,7 @@ Result<HttpResponse> PerformHttp(const HttpRequest& request, TransportFailure* f
   HeaderList headers(request.headers);
   Transfer transfer{request};
   transfer.response.url = request.url;
+  if (request.head) transfer.response.method = "HEAD";
   char errbuf[CURL_ERROR_SIZE] = {};
   Configure(handle.get(), request, headers, transfer, errbuf);
 

@@ -32,9 +32,10 @@ struct HttpResponse {
   long status = 0;
   std::string reason;  // reason phrase ("Not Found"); filled from a table for HTTP/2
   HttpHeaders headers;
-  std::string body;           // the buffered body; empty when streamed to the sink
-  bool body_refused = false;  // the body policy said kRefuse: no byte was read or delivered
-  std::string url;            // the URL that was requested
+  std::string body;            // the buffered body; empty when streamed to the sink
+  bool body_refused = false;   // the body policy said kRefuse: no byte was read or delivered
+  std::string url;             // the URL that was requested
+  std::string method = "GET";  // "HEAD" for a HttpRequest::head, naming the exchange
 
   // "404 Not Found"
   std::string StatusText() const;
@@ -49,6 +50,10 @@ enum class BodyAction {
 
 struct HttpRequest {
   std::string url;
+  // HEAD instead of GET: the status and headers only. The transfer ends with the headers,
+  // whatever Content-Length they announce; no body reaches the sink or HttpResponse::body,
+  // and max_body_bytes does not apply.
+  bool head = false;
   std::vector<std::string> headers;  // "Name: value"
   // Names the other end in error messages: "registry 127.0.0.1:5000".
   std::string peer;
@@ -85,8 +90,8 @@ enum class TransportFailure {
   kOther,
 };
 
-// Performs one request (GET) without following redirects. Any HTTP status is a success here;
-// errors are transport failures (Unavailable, naming `peer`: "registry 127.0.0.1:5000:
+// Performs one request (GET, or HEAD) without following redirects. Any HTTP status is a success
+// here; errors are transport failures (Unavailable, naming `peer`: "registry 127.0.0.1:5000:
 // connection refused"; `failure`, if given, says which kind), TooLarge for a 2xx body over the
 // limit, the sink's own error, or Cancelled when HttpRequest::cancelled said so.
 Result<HttpResponse> PerformHttp(const HttpRequest& request, TransportFailure* failure = nullptr);

@@ -84,8 +84,8 @@ Status StatusForResponse(const HttpResponse& response, std::string_view peer,
   if (response.status == 404 || HasNotFoundCode(response.body)) {
     return Status{Code::kNotFound, subject.noun + " not found in " + subject.name + suffix};
   }
-  std::string exchange =
-      "GET " + std::string(PathOf(response.url)) + ": " + response.StatusText() + suffix;
+  std::string exchange = response.method + " " + std::string(PathOf(response.url)) + ": " +
+                         response.StatusText() + suffix;
   switch (response.status) {
     case 401:
       return Status{Code::kUnauthenticated,

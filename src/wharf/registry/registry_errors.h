@@ -24,7 +24,7 @@ std::string DescribeErrorBody(std::string_view body);
 //   404 or MANIFEST_UNKNOWN / NAME_UNKNOWN / BLOB_UNKNOWN → NotFound "<noun> not found in <name>"
 //   401 (authentication was already tried) → Unauthenticated
 //   403 → PermissionDenied
-//   anything else → Unavailable "<peer>: GET <path>: 503 Service Unavailable"
+//   anything else → Unavailable "<peer>: GET <path>: 503 Service Unavailable" (HEAD for a HEAD)
 // each followed by ": <details>" when the body has some.
 Status StatusForResponse(const HttpResponse& response, std::string_view peer,
                          const Subject& subject);
