@@ -75,6 +75,14 @@ struct Target {
   std::string Peer() const { return (mirror ? "mirror " : "registry ") + host_key; }
 };
 
+// A request for a small answer kept in memory: a manifest, a config, a page of tags.
+struct SmallRequest {
+  std::string url;
+  std::string_view accept;  // the whole header line, "Accept: ..."
+  bool decode_content = true;
+  bool head = false;  // HEAD: the status and headers only
+};
+
 // Where a request may be answered: a mirror's base URL, or "" for the reference's registry.
 using Source = std::string;
 
@@ -234,17 +242,17 @@ struct Client::Impl {
     }
   }
 
-  // One try at GETting a body of at most max_manifest_bytes into memory, polling
-  // `cancelled`; non-2xx answers become errors about `subject`.
-  Result<HttpResponse> GetSmallOnce(const Target& target, const std::string& url,
-                                    std::string_view accept, bool decode_content,
+  // One try at GETting a body of at most max_manifest_bytes into memory (or at a HEAD of it),
+  // polling `cancelled`; non-2xx answers become errors about `subject`.
+  Result<HttpResponse> GetSmallOnce(const Target& target, const SmallRequest& small,
                                     const Subject& subject, const std::function<bool()>& cancelled,
                                     RetryAdvice& advice) {
     HttpRequest request;
-    request.url = url;
+    request.url = small.url;
+    request.head = small.head;
     request.cancelled = cancelled;
-    request.headers.emplace_back(accept);
-    request.decode_content = decode_content;
+    request.headers.emplace_back(small.accept);
+    request.decode_content = small.decode_content;
     request.max_body_bytes = options.max_manifest_bytes;
     auto response = Send(target, request, advice);
     if (!response) {
@@ -259,6 +267,19 @@ struct Client::Impl {
       return Error(StatusForResponse(*response, target.Peer(), subject));
     }
     return response;
+  }
+
+  // One try at the manifest `tag_or_digest` of the target's repository, or at its headers.
+  Result<HttpResponse> ManifestOnce(const Target& target, std::string_view tag_or_digest, bool head,
+                                    const Subject& subject, const std::function<bool()>& cancelled,
+                                    RetryAdvice& advice) {
+    return GetSmallOnce(target,
+                        {.url = target.repository_url + "/manifests/" + std::string(tag_or_digest),
+                         .accept = kManifestAccept,
+                         // A HEAD's Content-Length is then the manifest's own size.
+                         .decode_content = !head,
+                         .head = head},
+                        subject, cancelled, advice);
   }
 
   // One try at streaming a blob from `offset` on (see FetchBlob).
@@ -334,9 +355,7 @@ Result<ManifestResponse> Client::GetManifest(const reference::Reference& ref,
       [&](const Target& target, RetryAdvice& advice) -> Result<ManifestResponse> {
         WHARF_ASSIGN_OR_RETURN(
             auto response,
-            impl_->GetSmallOnce(
-                target, target.repository_url + "/manifests/" + std::string(tag_or_digest),
-                kManifestAccept, /*decode_content=*/true, subject, cancelled, advice));
+            impl_->ManifestOnce(target, tag_or_digest, /*head=*/false, subject, cancelled, advice));
         ManifestResponse out;
         out.body = std::move(response.body);
         out.media_type = MediaTypeOf(response.headers.Get("content-type"));
@@ -355,11 +374,11 @@ Result<std::string> Client::GetSmallBlob(const reference::Reference& ref, const 
   return impl_->FromSources(
       ref, cancelled, "the blob " + digest.str() + " of " + ref.Name(),
       [&](const Target& target, RetryAdvice& advice) -> Result<std::string> {
-        WHARF_ASSIGN_OR_RETURN(
-            auto response,
-            impl_->GetSmallOnce(target, target.repository_url + "/blobs/" + digest.str(),
-                                "Accept: */*",
-                                /*decode_content=*/false, subject, cancelled, advice));
+        const SmallRequest request{.url = target.repository_url + "/blobs/" + digest.str(),
+                                   .accept = "Accept: */*",
+                                   .decode_content = false};
+        WHARF_ASSIGN_OR_RETURN(auto response,
+                               impl_->GetSmallOnce(target, request, subject, cancelled, advice));
         if (Digest got = Digest::Of(response.body); got != digest) {
           return DataLoss(target.Peer() + " sent bytes with digest " + got.str() + " for " +
                           subject.noun + " of " + subject.name);
@@ -394,8 +413,8 @@ Result<std::vector<std::string>> Client::ListTags(const reference::Reference& re
   std::set<std::string> visited;
   for (int page = 0; page < kMaxTagPages && visited.insert(url).second; ++page) {
     auto response = Retry(impl_->retry, impl_->retry.tries(), cancelled, [&](RetryAdvice& advice) {
-      return impl_->GetSmallOnce(target, url, "Accept: application/json",
-                                 /*decode_content=*/true, subject, cancelled, advice);
+      return impl_->GetSmallOnce(target, {.url = url, .accept = "Accept: application/json"},
+                                 subject, cancelled, advice);
     });
     if (!response && response.error().code == Code::kCancelled) {
       return Error(
