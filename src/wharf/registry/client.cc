@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cctype>
+#include <charconv>
 #include <chrono>
 #include <map>
 #include <mutex>
@@ -59,6 +60,18 @@ int64_t ContentRangeStart(std::string_view value) {
     value.remove_prefix(1);
   }
   return value.starts_with('-') ? start : -1;
+}
+
+// The count at the front of a header value: "76;w=21600" (Docker Hub's RateLimit-Remaining
+// and RateLimit-Limit) → 76, "1234" (Content-Length) → 1234; nullopt for anything else.
+std::optional<int64_t> LeadingCount(std::string_view value) {
+  value = Trim(value);
+  int64_t count = 0;
+  auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), count);
+  if (ec != std::errc() || end == value.data() || count < 0) return std::nullopt;
+  std::string_view rest = Trim(value.substr(end - value.data()));
+  if (!rest.empty() && !rest.starts_with(';')) return std::nullopt;
+  return count;
 }
 
 }  // namespace
@@ -364,6 +377,35 @@ Result<ManifestResponse> Client::GetManifest(const reference::Reference& ref,
           return DataLoss(target.Peer() + " sent a manifest with digest " + out.digest.str() +
                           " for " + subject.noun + " of " + subject.name);
         }
+        return out;
+      });
+}
+
+Result<ManifestHead> Client::HeadManifest(const reference::Reference& ref, std::string_view tag,
+                                          const std::function<bool()>& cancelled) {
+  if (!reference::IsValidTag(tag)) {
+    return InvalidArgument("invalid tag: " + std::string(tag.substr(0, 200)));
+  }
+  Subject subject{"manifest " + std::string(tag), ref.Name()};
+  return impl_->FromSources(
+      ref, cancelled, "the manifest of " + ref.Name() + ":" + std::string(tag),
+      [&](const Target& target, RetryAdvice& advice) -> Result<ManifestHead> {
+        WHARF_ASSIGN_OR_RETURN(auto response, impl_->ManifestOnce(target, tag, /*head=*/true,
+                                                                  subject, cancelled, advice));
+        ManifestHead out;
+        if (auto digest = Digest::Parse(response.headers.Get("docker-content-digest"))) {
+          out.digest = *digest;
+          out.size = LeadingCount(response.headers.Get("content-length")).value_or(-1);
+        } else {
+          // The distribution spec lets a registry leave the digest out; the body has it.
+          WHARF_ASSIGN_OR_RETURN(response, impl_->ManifestOnce(target, tag, /*head=*/false, subject,
+                                                               cancelled, advice));
+          out.digest = Digest::Of(response.body);
+          out.size = static_cast<int64_t>(response.body.size());
+        }
+        out.media_type = MediaTypeOf(response.headers.Get("content-type"));
+        out.ratelimit_remaining = LeadingCount(response.headers.Get("ratelimit-remaining"));
+        out.ratelimit_limit = LeadingCount(response.headers.Get("ratelimit-limit"));
         return out;
       });
 }

@@ -32,6 +32,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -87,6 +88,17 @@ struct ManifestResponse {
   Digest digest;           // sha256 of body (always computed locally)
 };
 
+// What a tag names at its registry, from a HEAD of its manifest (Docker Hub does not count a
+// HEAD against the pull rate limit; a GET it does).
+struct ManifestHead {
+  Digest digest;           // Docker-Content-Digest
+  std::string media_type;  // Content-Type (may be empty)
+  int64_t size = -1;       // Content-Length, -1 when absent
+  // Docker Hub's rate-limit headers ("RateLimit-Remaining: 76;w=21600"), when sent.
+  std::optional<int64_t> ratelimit_remaining;
+  std::optional<int64_t> ratelimit_limit;
+};
+
 // Receives a blob's bytes in order. Returning an error aborts the transfer with that error.
 using BlobSink = std::function<Result<void>(const char* data, size_t n)>;
 
@@ -110,8 +122,8 @@ class Client {
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
 
-  // Cancellation: GetManifest, GetSmallBlob and ListTags poll `cancelled` (unset: never)
-  // during every transfer they make (the scheme probe, token requests, each page, each
+  // Cancellation: GetManifest, HeadManifest, GetSmallBlob and ListTags poll `cancelled` (unset:
+  // never) during every transfer they make (the scheme probe, token requests, each page, each
   // mirror) and every wait between tries; once it returns true the call ends, within about
   // a second however slowly the server sends, with Cancelled "cancelled while fetching the
   // manifest of NAME:TAG from registry HOST" (the blob D of NAME, the tag list of NAME;
@@ -123,6 +135,13 @@ class Client {
   Result<ManifestResponse> GetManifest(const reference::Reference& ref,
                                        std::string_view tag_or_digest,
                                        const std::function<bool()>& cancelled = {});
+  // HEAD /v2/<name>/manifests/<tag> with the Accept header of every supported kind (as
+  // GetManifest), through the same endpoints, mirrors, credentials, tokens and retries (429
+  // with Retry-After waited for as the retry rules say). A registry whose answer to the HEAD
+  // has no valid Docker-Content-Digest is asked with a GET instead, and the digest is that of
+  // the body (the other fields then come from the GET). Errors as GetManifest's.
+  Result<ManifestHead> HeadManifest(const reference::Reference& ref, std::string_view tag,
+                                    const std::function<bool()>& cancelled = {});
   // GET a small blob (config) fully into memory, refusing more than max_manifest_bytes.
   Result<std::string> GetSmallBlob(const reference::Reference& ref, const Digest& digest,
                                    const std::function<bool()>& cancelled = {});
