@@ -7,6 +7,7 @@
     python3 bench/run.py --runs 3 --only pulls,api
     python3 bench/run.py --only serve    # wharf's /v2/ against docker-registry (a few min)
     python3 bench/run.py --only export   # an image archive over HTTP against cat (a minute)
+    python3 bench/run.py --only import   # a 1 GiB archive into wharf against podman load
 
 Starts a loopback docker-registry, generates and pushes the fixture images (A: 4
 incompressible 64 MiB layers; B: 30 compressible layers, about 256 MiB unpacked;
@@ -28,6 +29,9 @@ the size series), then measures:
            streams, and 1), and podman pull (vfs) from each (bench/serve.py).
   export   an image archive of a 512 MiB image (4 incompressible 128 MiB layers) over
            HTTP (curl -o /dev/null) against cat of its blobs > /dev/null (bench/export.py).
+  import   a 1 GiB docker archive (podman save of 4 incompressible 256 MiB layers) POSTed to
+           wharf's import route (curl -T) against podman load of it into a fresh private
+           storage (bench/imports.py).
 
 Prints a table of medians and ratios, writes it to bench/results/latest.md (or
 --out) and, unless --no-summary, appends a dated summary to BENCHMARKS.md.
@@ -53,6 +57,7 @@ sys.path.insert(0, str(HERE))
 
 import export  # noqa: E402
 import floor  # noqa: E402
+import imports  # noqa: E402
 import serve  # noqa: E402
 import harness  # noqa: E402
 import images as fx  # noqa: E402
@@ -87,6 +92,7 @@ SCALES = {
         "serve": (4, 64 * MiB),  # the served image: layers, bytes each
         "serve_copies": 2,       # each layer fetched twice per round: 8 transfers at once
         "export": (4, 128 * MiB),  # the exported image: layers, bytes each
+        "import": (4, 256 * MiB),  # the imported archive's image: layers, bytes each
     },
     "tiny": {
         "a": (4, 256 * KiB),
@@ -105,6 +111,7 @@ SCALES = {
         "serve": (4, 256 * KiB),
         "serve_copies": 2,
         "export": (2, 256 * KiB),
+        "import": (2, 256 * KiB),
     },
 }
 
@@ -696,8 +703,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--tiny", action="store_true", help="tiny sizes (also WHARF_BENCH_SCALE=tiny)")
     p.add_argument("--runs", type=int, help="runs per pull measurement (default 9; 1 with --tiny)")
-    p.add_argument("--only", default="pulls,api,scaling,serve,export",
-                   help="comma-separated sections: pulls, api, scaling, serve, export")
+    p.add_argument("--only", default="pulls,api,scaling,serve,export,import",
+                   help="comma-separated sections: pulls, api, scaling, serve, export, import")
     p.add_argument("--out", default=str(HERE / "results" / "latest.md"))
     p.add_argument("--no-summary", dest="summary", action="store_false",
                    help="do not append to BENCHMARKS.md")
@@ -753,6 +760,8 @@ def main():
                         serve.measure_serve(args, scale, reg, fixtures, res, work)
                     elif section == "export":
                         export.measure_export(args, scale, reg, fixtures, res, work)
+                    elif section == "import":
+                        imports.measure_import(args, scale, reg, fixtures, res, work)
                     else:
                         raise SystemExit(f"bench: unknown section {section}")
                 except (RuntimeError, TimeoutError, subprocess.SubprocessError, OSError) as e:
