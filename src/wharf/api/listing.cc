@@ -87,8 +87,9 @@ nlohmann::json HubEntryView(const depot::HubResult& r, bool installed, bool down
 namespace {
 
 Result<nlohmann::json> ListLocal(service::LocalImages& images, const ListQuery& q,
-                                 const std::set<std::pair<std::string, std::string>>& downloading) {
-  WHARF_ASSIGN_OR_RETURN(auto local, images.List(q.type, q.filter_text, downloading));
+                                 const std::set<std::pair<std::string, std::string>>& downloading,
+                                 const service::TagSet& updates) {
+  WHARF_ASSIGN_OR_RETURN(auto local, images.List(q.type, q.filter_text, downloading, updates));
   nlohmann::json results = nlohmann::json::array();
   for (const auto& image : local) results.push_back(LocalEntryView(image));
   return ListingView(q.depot, q.filter_text, q.type, std::move(results));
@@ -98,22 +99,23 @@ Result<nlohmann::json> ListLocal(service::LocalImages& images, const ListQuery& 
 
 Result<std::shared_ptr<const std::string>> LocalListingCache::Get(service::LocalImages& images,
                                                                   service::Downloads& downloads,
-                                                                  const ListQuery& q) {
+                                                                  const ListQuery& q,
+                                                                  const service::TagSet& updates) {
   // Both read before the listing is built, so an entry is never newer than its key says.
   uint64_t version = images.Version();
   auto downloading = downloads.BusyNames();
   std::lock_guard lock(mu_);  // one build at a time; the others then find it
   for (const Entry& e : entries_) {
     if (e.version == version && e.type == q.type && e.filter_text == q.filter_text &&
-        e.downloading == downloading) {
+        e.downloading == downloading && e.updates == updates) {
       return e.text;
     }
   }
-  WHARF_ASSIGN_OR_RETURN(auto listing, ListLocal(images, q, downloading));
+  WHARF_ASSIGN_OR_RETURN(auto listing, ListLocal(images, q, downloading, updates));
   auto text = std::make_shared<const std::string>(listing.dump());
   // Entries of older versions can never match again.
   std::erase_if(entries_, [&](const Entry& e) { return e.version != version; });
-  entries_.push_front(Entry{version, std::move(downloading), q.type, q.filter_text, text});
+  entries_.push_front(Entry{version, std::move(downloading), updates, q.type, q.filter_text, text});
   if (entries_.size() > kMaxEntries) entries_.pop_back();
   return text;
 }
@@ -121,7 +123,7 @@ Result<std::shared_ptr<const std::string>> LocalListingCache::Get(service::Local
 Result<nlohmann::json> ListDepot(service::LocalImages& images, service::Downloads& downloads,
                                  depot::Depots& depots, const ListQuery& q,
                                  const std::function<bool()>& cancelled) {
-  if (q.depot == "local") return ListLocal(images, q, downloads.BusyNames());
+  if (q.depot == "local") return ListLocal(images, q, downloads.BusyNames(), {});
   WHARF_ASSIGN_OR_RETURN(auto state, images.State(downloads.BusyNames()));
   if (q.depot == "appcenter" || q.depot == "qnap")
     return ListCatalog(*depots.Appcenter(), state, q);

@@ -35,18 +35,21 @@ Result<nlohmann::json> ListDepot(service::LocalImages& images, service::Download
 
 // The JSON text of local listings (what ListDepot answers for depot "local", serialised),
 // kept between requests: rebuilt only when the image service's Version() or the set of
-// names downloading changed, or for a query not among the last few. A list request then costs
-// a version check and a copy of the text, not a read of every image. Thread-safe.
+// names downloading or of the tags with an update changed, or for a query not among the last
+// few. A list request then costs a version check and a copy of the text, not a read of every
+// image. Thread-safe.
 class LocalListingCache {
  public:
   Result<std::shared_ptr<const std::string>> Get(service::LocalImages& images,
                                                  service::Downloads& downloads,
-                                                 const ListQuery& query);
+                                                 const ListQuery& query,
+                                                 const service::TagSet& updates = {});
 
  private:
   struct Entry {
     uint64_t version = 0;
     std::set<std::pair<std::string, std::string>> downloading;
+    service::TagSet updates;
     std::string type;
     std::string filter_text;
     std::shared_ptr<const std::string> text;

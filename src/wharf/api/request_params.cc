@@ -137,6 +137,10 @@ const char* RouteName(RouteId id) {
       return "cancel";
     case RouteId::kImport:
       return "import";
+    case RouteId::kUpdates:
+      return "updates";
+    case RouteId::kUpdateCheck:
+      return "update_check";
     case RouteId::kEvents:
       return "events";
     case RouteId::kMetrics:

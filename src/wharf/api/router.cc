@@ -61,6 +61,8 @@ std::vector<Candidate> Recognise(std::string_view path) {
   const std::string& last = segs.back();
   if (n == 1 && segs[0] == "downloadstatus") add("GET", {RouteId::kDownloadStatus});
   if (n == 1 && segs[0] == "import") add("POST", {RouteId::kImport});
+  if (n == 1 && segs[0] == "updates") add("GET", {RouteId::kUpdates});
+  if (n == 2 && segs[0] == "updates" && segs[1] == "check") add("POST", {RouteId::kUpdateCheck});
   if (n >= 4 && segs[0] == "downloadstatus") {
     add("DELETE", {RouteId::kCancel, "", segs[1], Join(segs, 2, n - 1), last});
   }

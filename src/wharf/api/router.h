@@ -25,6 +25,8 @@ enum class RouteId {
   kDelete,          // DELETE /api/v1/image/{from}/{type}/{name}[:{tag}]
   kCancel,          // DELETE /api/v1/image/downloadstatus/{type}/{name}/{tag}
   kImport,          // POST /api/v1/image/import (an image archive as the body)
+  kUpdates,         // GET  /api/v1/image/updates
+  kUpdateCheck,     // POST /api/v1/image/updates/check
   kEvents,          // GET  /api/v1/events (Server-Sent Events)
   kMetrics,         // GET  /metrics (Prometheus text format)
   kStatic,          // GET  /, /web/..., /icons/... (the web page and its files)

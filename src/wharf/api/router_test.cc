@@ -19,6 +19,8 @@ TEST(RouterTest, RecognisesEverySeedRequest) {
       {"GET", "/api/v1/image", RouteId::kList, "", "", "", ""},
       {"GET", "/api/v1/image/downloadstatus", RouteId::kDownloadStatus, "", "", "", ""},
       {"POST", "/api/v1/image/import", RouteId::kImport, "", "", "", ""},
+      {"GET", "/api/v1/image/updates", RouteId::kUpdates, "", "", "", ""},
+      {"POST", "/api/v1/image/updates/check", RouteId::kUpdateCheck, "", "", "", ""},
       {"GET", "/api/v1/image/docker/ubuntu/latest/inspect", RouteId::kInspect, "", "docker",
        "ubuntu", "latest"},
       {"GET", "/api/v1/image/docker/lgsd/diamond/latest/inspect", RouteId::kInspect, "", "docker",
@@ -92,7 +94,7 @@ TEST(RouterTest, OnlyLoginAndHealthArePublic) {
        {RouteId::kEvents, RouteId::kCancel, RouteId::kLoginRefresh, RouteId::kLogout,
         RouteId::kList, RouteId::kDownloadStatus, RouteId::kInspect, RouteId::kRemoteInspect,
         RouteId::kTags, RouteId::kDownload, RouteId::kDelete, RouteId::kEngineState,
-        RouteId::kImport}) {
+        RouteId::kImport, RouteId::kUpdates, RouteId::kUpdateCheck}) {
     EXPECT_FALSE(IsPublic(id));
   }
 }

@@ -12,6 +12,7 @@
 #include "wharf/api/pull_through.h"
 #include "wharf/api/request_params.h"
 #include "wharf/api/router.h"
+#include "wharf/api/update_routes.h"
 #include "wharf/api/views.h"
 #include "wharf/base/log_text.h"
 #include "wharf/service/login_throttle.h"
@@ -111,6 +112,7 @@ struct Server::Impl : HttpHandler {
       case RouteId::kTags:
       case RouteId::kEngineState:  // the local engine
       case RouteId::kImport:       // a long upload onto the disk, then the engine
+      case RouteId::kUpdateCheck:  // the registries
         return Lane::kSlow;
       case RouteId::kList: {
         auto depot = DepotParam(head);
@@ -154,7 +156,7 @@ struct Server::Impl : HttpHandler {
     }
     RouteId id = m.route.id;
     if ((id == RouteId::kDownload || id == RouteId::kDelete || id == RouteId::kCancel ||
-         id == RouteId::kImport) &&
+         id == RouteId::kImport || id == RouteId::kUpdateCheck) &&
         !admitted.session.is_admin) {
       return refuse(ErrorAnswer(403, "user " + admitted.session.username +
                                          " may list and inspect images but not change them"));
@@ -259,6 +261,15 @@ Result<void> Server::Impl::Dispatch(const Route& r, const service::Session& sess
     case RouteId::kImport:
       res = FinishImport(req);
       return {};
+    case RouteId::kUpdates: {
+      WHARF_ASSIGN_OR_RETURN(res, ListUpdates(services.updates));
+      return {};
+    }
+    case RouteId::kUpdateCheck: {
+      WHARF_ASSIGN_OR_RETURN(
+          res, CheckUpdates(services.updates, req, [&req] { return req.Abandoned(); }));
+      return {};
+    }
     default:
       return Images(r, req, res);
   }
@@ -371,7 +382,9 @@ Result<void> Server::Impl::List(const HttpRequest& req, HttpResponse& res) {
   if (q.depot == "local") {
     // The hot path: the kept text is written to the socket as it is, not copied (a listing
     // of 1,000 images is ~180 KB).
-    auto text = local_listings.Get(local, downloads, q);
+    auto text = local_listings.Get(
+        local, downloads, q,
+        services.updates != nullptr ? services.updates->Available() : service::TagSet{});
     if (!text) return Error(text.error());
     res.body = *text;
     return {};

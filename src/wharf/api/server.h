@@ -21,6 +21,7 @@
 #include "wharf/service/imports.h"
 #include "wharf/service/local_images.h"
 #include "wharf/service/remote_images.h"
+#include "wharf/service/updates.h"
 
 namespace wharf::api {
 
@@ -51,6 +52,7 @@ struct Services {
   service::EventBus& events;
   serve::ServedImages* served = nullptr;  // what /v2/ serves; null: /v2/ is off
   service::Imports* imports = nullptr;    // archive imports; null: they are off
+  service::Updates* updates = nullptr;    // update checks; null: they are off
 };
 
 // Requests under /v2/ are the Distribution API's (distribution.h), with its own

@@ -83,6 +83,7 @@ nlohmann::json LocalEntryView(const service::LocalImage& image) {
       if (t == "latest") latest.push_back(t);
     }
     entry["is_latest"] = std::move(latest);
+    entry["update_available"] = image.updates;
   }
   return entry;
 }

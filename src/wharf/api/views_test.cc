@@ -42,23 +42,31 @@ const char* kSeedLocalLxc = R"({ "description": "Ubuntu 14.04", "downloading": f
   "repository": "local", "size": [ "275382272" ], "tags": [ "latest" ], "type": "lxc" })";
 
 TEST(ViewsTest, LocalDockerEntryHasTheSeedShape) {
-  service::LocalImage image{"docker",           "sameersbn/redmine",    "",   "",
-                            {"3.0.2", "3.0.3"}, {618160542, 617775210}, false};
+  service::LocalImage image{"docker",
+                            "sameersbn/redmine",
+                            "",
+                            "",
+                            {"3.0.2", "3.0.3"},
+                            {618160542, 617775210},
+                            {false, true},
+                            false};
   json ours = LocalEntryView(image);
   EXPECT_TRUE(SameShape(json::parse(kSeedLocalDocker), ours, "entry"));
   EXPECT_EQ(ours["size"], json::parse("[618160542, 617775210]"));
   EXPECT_EQ(ours["is_latest"], json::array());
   EXPECT_EQ(ours["installed"], true);
   EXPECT_EQ(ours["repository"], "local");
+  EXPECT_EQ(ours["update_available"], json::parse("[false, true]"));
 
   image.tags = {"latest"};
   image.sizes = {5};
+  image.updates = {false};
   EXPECT_EQ(LocalEntryView(image)["is_latest"], json::parse(R"(["latest"])"));
 }
 
 TEST(ViewsTest, LocalLxcEntryHasStringSizesAndNoIsLatest) {
   service::LocalImage image{"lxc",      "ubuntu-trusty", "Ubuntu 14.04", "icon.png",
-                            {"latest"}, {275382272},     false};
+                            {"latest"}, {275382272},     {false},        false};
   json ours = LocalEntryView(image);
   EXPECT_TRUE(SameShape(json::parse(kSeedLocalLxc), ours, "entry"));
   EXPECT_FALSE(ours.contains("is_latest"));

@@ -132,6 +132,15 @@ Result<void> ParseImports(TableReader& top, ImportsConfig& c, const std::string&
   return r.RejectUnknown();
 }
 
+Result<void> ParseUpdates(TableReader& top, UpdatesConfig& c, const std::string& origin) {
+  auto table = top.Table("updates");
+  if (!table) return Error(table.error());
+  TableReader r(**table, "updates.", origin);
+  WHARF_RETURN_IF_ERROR(r.Read("check_interval_s", c.check_interval_s));
+  if (c.check_interval_s < 0) return r.Bad("check_interval_s", "must be 0 (never) or more");
+  return r.RejectUnknown();
+}
+
 }  // namespace
 
 Result<std::pair<std::string, int>> SplitHostPort(std::string_view listen) {
@@ -273,6 +282,7 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin) 
   WHARF_RETURN_IF_ERROR(ParseEngine(top, c.engine, o));
   WHARF_RETURN_IF_ERROR(ParseServe(top, c.serve, o));
   WHARF_RETURN_IF_ERROR(ParseImports(top, c.imports, o));
+  WHARF_RETURN_IF_ERROR(ParseUpdates(top, c.updates, o));
   WHARF_RETURN_IF_ERROR(top.RejectUnknown());
   return c;
 }

@@ -57,6 +57,11 @@ struct ImportsConfig {
   int64_t max_bytes = int64_t{64} << 30;  // of an upload, and of its decompressed contents
 };
 
+// [updates]: checks of the local Docker tags against their registries.
+struct UpdatesConfig {
+  int64_t check_interval_s = 21600;  // 0 = never in the background
+};
+
 struct Config {
   std::string listen = "127.0.0.1:8080";
   std::string data_dir = "var";
@@ -69,6 +74,7 @@ struct Config {
   EngineConfig engine;
   ServeConfig serve;
   ImportsConfig imports;
+  UpdatesConfig updates;
   int64_t session_ttl_s = 86400;
   std::string dockerhub_registry = "https://registry-1.docker.io";
   std::string dockerhub_index = "https://index.docker.io";

@@ -206,6 +206,22 @@ TEST(ConfigTest, Imports) {
   }
 }
 
+TEST(ConfigTest, Updates) {
+  auto defaults = ParseConfig("", "t.toml");
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->updates.check_interval_s, 21600);
+  auto off = ParseConfig("[updates]\ncheck_interval_s = 0\n", "t.toml");
+  ASSERT_TRUE(off) << off.error().message;
+  EXPECT_EQ(off->updates.check_interval_s, 0);
+  for (auto [text, message] :
+       {std::pair{"[updates]\ncheck_interval_s = -1", "updates.check_interval_s: must be 0"},
+        std::pair{"[updates]\ninterval = 5", "updates.interval: unknown key"}}) {
+    auto bad = ParseConfig(text, "t.toml");
+    ASSERT_FALSE(bad) << text;
+    EXPECT_NE(bad.error().message.find(message), std::string::npos) << bad.error().message;
+  }
+}
+
 TEST(ConfigTest, HttpLimits) {
   auto c = ParseConfig(
       "allowed_hosts = [\"nas.lan\"]\n[http]\nmax_connections_per_client = 5\n"

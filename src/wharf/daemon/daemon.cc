@@ -25,6 +25,7 @@
 #include "wharf/metadata/database.h"
 #include "wharf/metadata/image_store.h"
 #include "wharf/metadata/job_store.h"
+#include "wharf/metadata/update_store.h"
 #include "wharf/metadata/user_store.h"
 #include "wharf/oci/image.h"
 #include "wharf/pull/blob_pins.h"
@@ -40,6 +41,7 @@
 #include "wharf/service/imports.h"
 #include "wharf/service/local_images.h"
 #include "wharf/service/remote_images.h"
+#include "wharf/service/updates.h"
 
 namespace wharf::daemon {
 
@@ -138,12 +140,68 @@ void HandDockerImagesTo(engine::Engine& engine, pull::PullQueue& queue) {
                    });
 }
 
+// The metadata and content stores, opened by Run.
+struct Stores {
+  content::BlobStore& blobs;
+  metadata::ImageStore& images;
+  metadata::JobStore& jobs;
+  metadata::UpdateStore& updates;
+};
+
+// What runs while wharfd listens, and the start-up work done meanwhile.
+struct Running {
+  pull::PullQueue& queue;
+  service::Collector& collector;
+  service::Updates& updates;
+  bool collect_at_start;  // unreferenced blobs may be collected (no download can resume)
+};
+
+// The API on `listen` until a signal, then everything stopped in order.
+Result<void> Listen(const Config& config, const oci::Platform& platform,
+                    const std::pair<std::string, int>& listen, SignalWaiter& signals,
+                    const std::filesystem::path& share_dir, api::Services services,
+                    Running running) {
+  auto created = api::Server::Create(ServerOptionsOf(config, share_dir), services);
+  if (!created) return Error(created.error());
+  api::Server& server = **created;
+  WHARF_ASSIGN_OR_RETURN(int port, server.Bind(listen.first, listen.second));
+  WHARF_RETURN_IF_ERROR(running.queue.Start());
+  running.updates.Start();
+  spdlog::info("wharfd listening on {}://{}:{} (data in {}, platform {})",
+               config.tls_cert.empty() ? "http" : "https", listen.first, port, config.data_dir,
+               platform.String());
+
+  Result<void> served;
+  std::thread http([&] { served = server.Serve(); });
+  // Start-up work no answer waits for, done while the first requests are served: index.json
+  // (an OCI layout index for other tools) written again if a kill left it behind the
+  // metadata, and the garbage collection above. Both run under the locks they take after
+  // every download and delete. With 10,000 images they took ~80 ms of CPU before listening.
+  std::thread housekeeping([&] {
+    if (auto s = running.collector.RefreshLayoutIndex(); !s) {
+      spdlog::error("cannot rewrite index.json: {}", s.error().message);
+    }
+    if (running.collect_at_start) running.collector.CollectGarbage();
+  });
+  int sig = signals.Wait();
+  spdlog::info("wharfd stopping (signal {})", sig);
+  housekeeping.join();
+  running.updates.Stop();
+  services.events.Close();  // ends open event streams so the server can stop
+  server.Stop();
+  http.join();
+  running.queue.Stop();
+  return served;
+}
+
 // The store's services, wired once in order (each takes what it needs, built before it),
 // then the API until a signal.
 Result<void> Serve(const Config& config, const oci::Platform& platform,
                    const std::pair<std::string, int>& listen, SignalWaiter& signals,
-                   content::BlobStore& store, metadata::ImageStore& images,
-                   metadata::JobStore& jobs, service::Auth& auth) {
+                   const Stores& stores, service::Auth& auth) {
+  content::BlobStore& store = stores.blobs;
+  metadata::ImageStore& images = stores.images;
+  metadata::JobStore& jobs = stores.jobs;
   registry::Client client(RegistryOptions(config));
   registry::HttpGetter web(RegistryOptions(config));
   depot::DepotsOptions depot_options{config.catalog_appcenter, config.catalog_official,
@@ -187,38 +245,13 @@ Result<void> Serve(const Config& config, const oci::Platform& platform,
   const bool collect_at_start =
       recorded && std::ranges::all_of(*recorded, [](const auto& j) { return j.state == "failed"; });
 
+  service::Updates updates({config.updates.check_interval_s, platform}, client, local,
+                           stores.updates, &events);
   serve::ServedImages served_images(local, store);
-  auto created = api::Server::Create(
-      ServerOptionsOf(config, depot_options.share_dir),
-      {local, remote, downloads, auth, **depots, events, &served_images, &imports});
-  if (!created) return Error(created.error());
-  api::Server& server = **created;
-  WHARF_ASSIGN_OR_RETURN(int port, server.Bind(listen.first, listen.second));
-  WHARF_RETURN_IF_ERROR(queue.Start());
-  spdlog::info("wharfd listening on {}://{}:{} (data in {}, platform {})",
-               config.tls_cert.empty() ? "http" : "https", listen.first, port, config.data_dir,
-               platform.String());
-
-  Result<void> served;
-  std::thread http([&] { served = server.Serve(); });
-  // Start-up work no answer waits for, done while the first requests are served: index.json
-  // (an OCI layout index for other tools) written again if a kill left it behind the
-  // metadata, and the garbage collection above. Both run under the locks they take after
-  // every download and delete. With 10,000 images they took ~80 ms of CPU before listening.
-  std::thread housekeeping([&] {
-    if (auto s = collector.RefreshLayoutIndex(); !s) {
-      spdlog::error("cannot rewrite index.json: {}", s.error().message);
-    }
-    if (collect_at_start) collector.CollectGarbage();
-  });
-  int sig = signals.Wait();
-  spdlog::info("wharfd stopping (signal {})", sig);
-  housekeeping.join();
-  events.Close();  // ends open event streams so the server can stop
-  server.Stop();
-  http.join();
-  queue.Stop();
-  return served;
+  return Listen(
+      config, platform, listen, signals, depot_options.share_dir,
+      {local, remote, downloads, auth, **depots, events, &served_images, &imports, &updates},
+      {queue, collector, updates, collect_at_start});
 }
 
 }  // namespace
@@ -251,6 +284,7 @@ Result<void> Run(const Config& config) {
   metadata::ImageStore images(**db);
   metadata::JobStore jobs(**db);
   metadata::UserStore users(**db);
+  metadata::UpdateStore updates(**db);
 
   service::Auth auth(users, config.session_ttl_s);
   const char* env_password = std::getenv("WHARF_ADMIN_PASSWORD");
@@ -265,7 +299,7 @@ Result<void> Run(const Config& config) {
     spdlog::warn("cannot purge expired sessions: {}", s.error().message);
   }
 
-  return Serve(config, *platform, listen, signals, **store, images, jobs, auth);
+  return Serve(config, *platform, listen, signals, {**store, images, jobs, updates}, auth);
 }
 
 }  // namespace wharf::daemon

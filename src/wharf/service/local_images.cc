@@ -28,6 +28,7 @@ void SortAligned(LocalImage& image) {
   for (size_t i = 0; i < order.size(); ++i) {
     sorted.tags[i] = image.tags[order[i]];
     sorted.sizes[i] = image.sizes[order[i]];
+    sorted.updates[i] = image.updates[order[i]];
   }
   image = std::move(sorted);
 }
@@ -52,7 +53,8 @@ Result<LocalImages::Records> LocalImages::All() {
 
 Result<std::vector<LocalImage>> LocalImages::List(const std::string& type,
                                                   const std::string& filter_text,
-                                                  const NameSet& downloading) {
+                                                  const NameSet& downloading,
+                                                  const TagSet& updates) {
   auto images = All();
   if (!images) return Error(images.error());
   std::map<std::pair<std::string, std::string>, LocalImage> groups;  // (display, type)
@@ -74,6 +76,7 @@ Result<std::vector<LocalImage>> LocalImages::List(const std::string& type,
     if (group.icon.empty()) group.icon = image.icon;
     group.tags.push_back(image.tag);
     group.sizes.push_back(image.size);
+    group.updates.push_back(updates.contains({image.type, image.name, image.tag}));
   }
   std::vector<LocalImage> out;
   for (auto& [key, group] : groups) {

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "wharf/base/status.h"
@@ -29,11 +30,14 @@ struct LocalImage {
   std::string icon;
   std::vector<std::string> tags;
   std::vector<int64_t> sizes;
-  bool downloading = false;  // a download for this name is waiting or running
+  std::vector<bool> updates;  // Docker: an update is available for the tag, aligned with tags
+  bool downloading = false;   // a download for this name is waiting or running
 };
 
 // (type, canonical name) pairs.
 using NameSet = std::set<std::pair<std::string, std::string>>;
+// (type, canonical name, tag) triples.
+using TagSet = std::set<std::tuple<std::string, std::string, std::string>>;
 
 // What is installed and what is downloading, by (type, canonical name), for marking the
 // entries of the remote depots.
@@ -58,9 +62,10 @@ class LocalImages {
 
   // type: "", "docker" or "lxc". filter_text: case-insensitive substring of name or
   // description. Sorted by name; an entry is marked downloading when `downloading` (what
-  // Downloads::BusyNames() gave) holds it, so a caller caching views knows what they show.
+  // Downloads::BusyNames() gave) holds it, and a tag as having an update when `updates` (what
+  // Updates::Available() gave) holds it, so a caller caching views knows what they show.
   Result<std::vector<LocalImage>> List(const std::string& type, const std::string& filter_text,
-                                       const NameSet& downloading);
+                                       const NameSet& downloading, const TagSet& updates = {});
   // Moves whenever the local images may have changed; views of List may be kept until then.
   uint64_t Version() const { return changes_.version(); }
   Result<LocalState> State(NameSet downloading);

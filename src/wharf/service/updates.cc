@@ -1,0 +1,290 @@
+#include "wharf/service/updates.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "wharf/service/image_names.h"
+
+namespace wharf::service {
+
+namespace {
+
+using Key = std::tuple<std::string, std::string, std::string>;
+
+Key KeyOf(const metadata::ImageRecord& image) { return {image.type, image.name, image.tag}; }
+
+bool IsIndex(std::string_view media_type) {
+  return media_type == oci::kOciIndex || media_type == oci::kDockerManifestList;
+}
+
+// The record's flag holds for the image only if it was made for what the image is now.
+bool Current(const metadata::UpdateRecord& record, const metadata::ImageRecord& image) {
+  return record.local_digest == RepoDigestOf(image);
+}
+
+}  // namespace
+
+namespace {
+
+// The repo digest a download recorded, or "".
+std::string RecordedRepoDigest(const metadata::ImageRecord& image) {
+  if (image.extra.empty()) return "";
+  auto extra = nlohmann::json::parse(image.extra, nullptr, /*allow_exceptions=*/false);
+  if (extra.is_object() && extra.contains("repo_digest") && extra["repo_digest"].is_string()) {
+    return extra["repo_digest"].get<std::string>();
+  }
+  return "";
+}
+
+bool HasRepoDigest(const metadata::ImageRecord& image) {
+  return !RecordedRepoDigest(image).empty();
+}
+
+}  // namespace
+
+std::string RepoDigestOf(const metadata::ImageRecord& image) {
+  std::string recorded = RecordedRepoDigest(image);
+  return recorded.empty() ? image.manifest_digest : recorded;
+}
+
+// What one run shares between its checks.
+struct Updates::Run {
+  std::atomic<bool> rate_limited{false};
+};
+
+Updates::Updates(UpdatesOptions options, registry::Client& client, LocalImages& local,
+                 metadata::UpdateStore& store, pull::EventBus* events)
+    : options_(std::move(options)),
+      client_(client),
+      local_(local),
+      store_(store),
+      events_(events) {}
+
+Updates::~Updates() { Stop(); }
+
+void Updates::Start() {
+  if (options_.check_interval_s <= 0 || loop_.joinable()) return;
+  stopping_ = false;
+  loop_ = std::thread([this] { Loop(); });
+}
+
+void Updates::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (loop_.joinable()) loop_.join();
+}
+
+Result<std::vector<UpdateView>> Updates::List() {
+  WHARF_ASSIGN_OR_RETURN(auto images, local_.All());
+  WHARF_ASSIGN_OR_RETURN(auto records, store_.List());
+  std::map<Key, const metadata::UpdateRecord*> by_key;
+  for (const auto& r : records) by_key[{r.type, r.name, r.tag}] = &r;
+  std::vector<UpdateView> out;
+  for (const auto& image : *images) {
+    if (image.type != "docker") continue;
+    UpdateView view{image.type, image.display_name, image.tag, false, RepoDigestOf(image)};
+    if (auto it = by_key.find(KeyOf(image)); it != by_key.end()) {
+      const auto& r = *it->second;
+      view.checked_at = r.checked_at;
+      view.error = r.error;
+      view.remote_digest = r.remote_digest;
+      view.update_available = Current(r, image) && r.update_available;
+    }
+    out.push_back(std::move(view));
+  }
+  std::ranges::sort(out, [](const UpdateView& a, const UpdateView& b) {
+    return std::tie(a.name, a.tag) < std::tie(b.name, b.tag);
+  });
+  return out;
+}
+
+TagSet Updates::Available() {
+  // Both read before the records, so that what is kept is never newer than its key says.
+  const uint64_t version = local_.Version();
+  const uint64_t generation = generation_.load();
+  std::lock_guard lock(cache_mu_);
+  if (available_valid_ && available_version_ == version && available_generation_ == generation) {
+    return available_;
+  }
+  TagSet out;
+  auto images = local_.All();
+  auto records = store_.List();
+  if (!images || !records) return out;
+  std::map<Key, const metadata::UpdateRecord*> by_key;
+  for (const auto& r : *records) by_key[{r.type, r.name, r.tag}] = &r;
+  for (const auto& image : **images) {
+    auto it = by_key.find(KeyOf(image));
+    if (it != by_key.end() && it->second->update_available && Current(*it->second, image)) {
+      out.insert(KeyOf(image));
+    }
+  }
+  available_ = out;
+  available_version_ = version;
+  available_generation_ = generation;
+  available_valid_ = true;
+  return out;
+}
+
+Result<std::vector<UpdateView>> Updates::Check(const std::string& type, const std::string& name,
+                                               const std::string& tag,
+                                               const std::function<bool()>& cancelled) {
+  std::vector<metadata::ImageRecord> chosen;
+  if (name.empty()) {
+    WHARF_ASSIGN_OR_RETURN(auto images, local_.All());
+    for (const auto& image : *images) {
+      if (image.type == "docker") chosen.push_back(image);
+    }
+  } else {
+    if (!type.empty() && type != "docker") {
+      return InvalidArgument("update checks are for docker images; got type \"" + type + "\"");
+    }
+    WHARF_ASSIGN_OR_RETURN(auto found, local_.Find(name, tag.empty() ? "latest" : tag));
+    chosen.push_back(*found.image);
+  }
+  WHARF_ASSIGN_OR_RETURN(bool limited, CheckAll(chosen, cancelled));
+  if (limited) spdlog::info("update check stopped early: the registry's rate limit is low");
+  return List();
+}
+
+Result<bool> Updates::CheckAll(const std::vector<metadata::ImageRecord>& images,
+                               const std::function<bool()>& cancelled) {
+  std::lock_guard run_lock(run_mu_);
+  Run run;
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < images.size(); i = next++) {
+      if (run.rate_limited.load() || (cancelled && cancelled())) return;
+      metadata::UpdateRecord record = CheckImage(images[i], run, cancelled);
+      if (auto put = store_.Put(record); !put) {
+        spdlog::warn("cannot record the update check of {}:{}: {}", images[i].display_name,
+                     images[i].tag, put.error().message);
+      }
+      ++generation_;
+    }
+  };
+  std::vector<std::thread> workers;
+  const size_t n = std::min<size_t>(std::max(options_.parallel, 1), images.size());
+  for (size_t i = 1; i < n; ++i) workers.emplace_back(work);
+  work();
+  for (auto& t : workers) t.join();
+  if (cancelled && cancelled()) return Cancelled("update check stopped");
+  return run.rate_limited.load();
+}
+
+metadata::UpdateRecord Updates::CheckImage(const metadata::ImageRecord& image, Run& run,
+                                           const std::function<bool()>& cancelled) {
+  auto previous = store_.Get(image.type, image.name, image.tag);
+  metadata::UpdateRecord record;
+  if (previous && *previous) record = **previous;
+  record.type = image.type;
+  record.name = image.name;
+  record.tag = image.tag;
+  record.checked_at = options_.clock->NowSeconds();
+  const std::string local = RepoDigestOf(image);
+  auto ref = ParseImage(image.name, image.tag);
+  auto head = ref ? client_.HeadManifest(*ref, image.tag, cancelled)
+                  : Result<registry::ManifestHead>(Error(ref.error()));
+  if (head && head->ratelimit_remaining &&
+      *head->ratelimit_remaining < options_.min_rate_remaining) {
+    run.rate_limited = true;
+    spdlog::warn("update checks paused: the registry allows {} more pulls",
+                 *head->ratelimit_remaining);
+  }
+  auto differs = head ? Differs(image, *ref, *head, cancelled) : Result<bool>(Error(head.error()));
+  if (!differs) {
+    // A failed check keeps what the last one found, for what the image is now.
+    record.error = differs.error().message;
+    if (record.local_digest != local) record.update_available = false;
+    record.local_digest = local;
+    return record;
+  }
+  const bool was =
+      previous && *previous && Current(**previous, image) && (*previous)->update_available;
+  record.local_digest = local;
+  record.remote_digest = head->digest.str();
+  record.update_available = *differs;
+  record.error.clear();
+  if (was != record.update_available) Publish(image, record);
+  return record;
+}
+
+// Whether the image at the registry is another than the local one, for this platform.
+Result<bool> Updates::Differs(const metadata::ImageRecord& image, const reference::Reference& ref,
+                              const registry::ManifestHead& head,
+                              const std::function<bool()>& cancelled) {
+  if (head.digest.str() == RepoDigestOf(image)) return false;
+  std::string manifest = head.digest.str();
+  if (IsIndex(head.media_type)) {
+    WHARF_ASSIGN_OR_RETURN(auto body, client_.GetManifest(ref, manifest, cancelled));
+    WHARF_ASSIGN_OR_RETURN(auto index, oci::ParseIndex(body.body));
+    WHARF_ASSIGN_OR_RETURN(auto entry, oci::ChoosePlatform(index, options_.platform));
+    manifest = entry.digest.str();
+  }
+  if (manifest == image.manifest_digest) return false;
+  if (HasRepoDigest(image)) return true;
+  // An imported image: its manifest may be one wharf wrote over the same image (a docker
+  // archive's), so the config, the image's Id, decides.
+  WHARF_ASSIGN_OR_RETURN(auto body, client_.GetManifest(ref, manifest, cancelled));
+  WHARF_ASSIGN_OR_RETURN(auto parsed, oci::ParseManifest(body.body));
+  return parsed.config.digest.str() != image.config_digest;
+}
+
+void Updates::Publish(const metadata::ImageRecord& image, const metadata::UpdateRecord& record) {
+  if (events_ == nullptr) return;
+  events_->Publish("update", nlohmann::json{{"type", image.type},
+                                            {"name", image.display_name},
+                                            {"tag", image.tag},
+                                            {"update_available", record.update_available},
+                                            {"local_digest", record.local_digest},
+                                            {"remote_digest", record.remote_digest}}
+                                 .dump());
+}
+
+int64_t Updates::NextDue() {
+  int64_t oldest = options_.clock->NowSeconds();
+  auto images = local_.All();
+  auto records = store_.List();
+  if (!images || !records) return oldest + options_.check_interval_s;
+  std::map<Key, int64_t> checked;
+  for (const auto& r : *records) checked[{r.type, r.name, r.tag}] = r.checked_at;
+  for (const auto& image : **images) {
+    if (image.type != "docker") continue;
+    auto it = checked.find(KeyOf(image));
+    oldest = std::min(oldest, it == checked.end() ? int64_t{0} : it->second);
+  }
+  return oldest + options_.check_interval_s;
+}
+
+void Updates::Loop() {
+  auto stopped = [this] {
+    std::lock_guard lock(mu_);
+    return stopping_;
+  };
+  bool limited = false;  // the last run stopped for the rate limit: wait a whole interval
+  while (!stopped()) {
+    const int64_t due =
+        limited ? options_.clock->NowSeconds() + options_.check_interval_s : NextDue();
+    const int64_t wait_s = std::max<int64_t>(due - options_.clock->NowSeconds(), 1);
+    auto deadline = options_.clock->SteadyNow() + std::chrono::seconds(wait_s);
+    if (!options_.clock->WaitUntil(deadline, stopped)) return;
+    auto images = local_.All();
+    if (!images) continue;
+    std::vector<metadata::ImageRecord> docker;
+    for (const auto& image : **images) {
+      if (image.type == "docker") docker.push_back(image);
+    }
+    auto run = CheckAll(docker, stopped);
+    limited = run && *run;
+    if (!run && run.error().code != Code::kCancelled) {
+      spdlog::warn("update check failed: {}", run.error().message);
+    }
+  }
+}
+
+}  // namespace wharf::service

@@ -1,0 +1,158 @@
+"""Update checks against a real docker-registry, seen through a recording proxy: a tag
+downloaded, then pushed again, is flagged by POST /api/v1/image/updates/check (in the
+updates list, in the local listing's update_available, as an "update" event); downloading it
+again clears the flag, collects the old blobs and leaves fsck clean. An unchanged tag costs
+one HEAD of its manifest and no GET. A multi-platform tag whose arm64 manifest moved is not
+flagged on amd64; whose amd64 manifest moved is. A 429 with Retry-After is waited out. The
+results survive a restart."""
+
+import os
+import subprocess
+import unittest
+
+from api_client import EventStream
+from fixtures import FixtureBuilder, put_index, random_files
+from harness import Registry, WharfTestCase, Wharfd
+from proxy import FaultProxy
+
+registry = None
+proxy = None
+
+
+def setUpModule():
+    global registry, proxy
+    registry = Registry().start()
+    proxy = FaultProxy(registry.host).start()
+
+
+def tearDownModule():
+    proxy.stop()
+    registry.stop()
+
+
+def push_app(repo, marker):
+    with FixtureBuilder(registry) as fx:
+        return fx.image(repo, ["latest"], [{"/app": marker.encode() + os.urandom(2000)}],
+                        {"cmd": ["/app"]})
+
+
+class UpdatesTest(WharfTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.wharfd = cls.serve(Wharfd(proxy.url, platform="linux/amd64",
+                                      extra_toml="\n[updates]\ncheck_interval_s = 0\n"))
+        cls.api = cls.wharfd.client()
+
+    def updates_of(self, body, name):
+        return [u for u in body if u["name"] == name]
+
+    def check(self, body=None):
+        status, out = self.api.post("/api/v1/image/updates/check", body)
+        self.assertEqual(status, 200, out)
+        return out
+
+    def local_flags(self, name):
+        listing = self.api.get("/api/v1/image/?from=local")[1]
+        entry = next(e for e in listing["results"] if e["name"] == name)
+        return dict(zip(entry["tags"], entry["update_available"]))
+
+    def test_1_a_pushed_tag_is_flagged_and_a_download_clears_it(self):
+        first = push_app("team/app", "one")
+        self.assertIsNone(self.api.wait_download(*self.download("team/app")))
+        status, body = self.api.get("/api/v1/image/updates")
+        self.assertEqual(status, 200, body)
+        [entry] = self.updates_of(body, "team/app")
+        self.assertEqual((entry["update_available"], entry["checked_at"]), (False, None))
+        self.assertEqual(entry["local_digest"], first.digest)
+
+        before = len(proxy.seen("GET", r"/v2/team/app/manifests/latest"))
+        [entry] = self.updates_of(self.check(), "team/app")
+        self.assertFalse(entry["update_available"], entry)
+        self.assertEqual(entry["remote_digest"], first.digest)
+        self.assertIsInstance(entry["checked_at"], int)
+        # The unchanged tag cost a HEAD, no GET.
+        self.assertGreaterEqual(len(proxy.seen("HEAD", r"/v2/team/app/manifests/latest")), 1)
+        self.assertEqual(len(proxy.seen("GET", r"/v2/team/app/manifests/latest")), before)
+
+        second = push_app("team/app", "two")
+        stream = EventStream.of(self.api, timeout=60)
+        try:
+            [entry] = self.updates_of(self.check({"name": "team/app", "tag": "latest"}),
+                                      "team/app")
+            self.assertTrue(entry["update_available"], entry)
+            self.assertEqual(entry["remote_digest"], second.digest)
+            events = [d for _, kind, d in stream.events(
+                lambda e: e[1] == "update" and e[2]["name"] == "team/app", deadline_s=30)
+                if kind == "update"]
+        finally:
+            stream.close()
+        self.assertTrue(events[-1]["update_available"])
+        self.assertEqual(self.local_flags("team/app"), {"latest": True})
+
+        old_only = set(first.blobs) - set(second.blobs)
+        self.assertIsNone(self.api.wait_download(*self.download("team/app")))
+        [entry] = self.updates_of(self.api.get("/api/v1/image/updates")[1], "team/app")
+        self.assertFalse(entry["update_available"], entry)
+        self.assertEqual(entry["local_digest"], second.digest)
+        self.assertEqual(self.local_flags("team/app"), {"latest": False})
+        self.assertFalse(old_only & self.wharfd.blob_digests(), "old blobs collected")
+
+    def test_2_multi_platform_only_this_platform_counts(self):
+        with FixtureBuilder(registry) as fx:
+            arch = fx.multi_arch("team/multi")
+            self.assertIsNone(self.api.wait_download(*self.download("team/multi")))
+            [entry] = self.updates_of(self.check({"name": "team/multi"}), "team/multi")
+            self.assertFalse(entry["update_available"], entry)
+            self.assertEqual(entry["local_digest"], arch["digest"])
+
+            arm = fx.image("team/multi", ["arm-b"], [random_files(1, 7000, "armb")],
+                           {"cmd": ["/bin/armb"]}, arch="arm64")
+            amd64 = {"architecture": "amd64", "os": "linux"}
+            arm64 = {"architecture": "arm64", "os": "linux", "variant": "v8"}
+            moved, _ = put_index(fx.client, "team/multi", "latest",
+                                 [(arch["amd64"], amd64), (arm, arm64)])
+            [entry] = self.updates_of(self.check({"name": "team/multi"}), "team/multi")
+            self.assertFalse(entry["update_available"], "arm64 moved, not amd64")
+            self.assertEqual(entry["remote_digest"], moved)
+
+            amd = fx.image("team/multi", ["amd-b"], [random_files(1, 7000, "amdb")],
+                           {"cmd": ["/bin/amdb"]}, arch="amd64")
+            put_index(fx.client, "team/multi", "latest", [(amd, amd64), (arm, arm64)])
+            [entry] = self.updates_of(self.check({"name": "team/multi"}), "team/multi")
+            self.assertTrue(entry["update_available"], "amd64 moved")
+
+    def test_3_a_429_with_retry_after_is_waited_out(self):
+        push_app("team/limited", "one")
+        self.assertIsNone(self.api.wait_download(*self.download("team/limited")))
+        rule = proxy.add_rule("status", method="HEAD", path=r"/v2/team/limited/manifests/",
+                              status=429, headers={"Retry-After": "1"})
+        [entry] = self.updates_of(self.check({"name": "team/limited"}), "team/limited")
+        self.assertEqual(rule["hits"], 1)
+        self.assertEqual(entry["error"], "")
+        self.assertIsInstance(entry["checked_at"], int)
+
+    def test_4_errors_and_what_survives_a_restart(self):
+        status, body = self.api.post("/api/v1/image/updates/check", {"name": "no/such"})
+        self.assertError(status, body, 404)
+        status, body = self.api.post("/api/v1/image/updates/check", {"tag": "x"})
+        self.assertError(status, body, 400, mentions=["name"])
+        checked = {(u["name"], u["tag"]): u for u in self.api.get("/api/v1/image/updates")[1]}
+        self.wharfd.restart()
+        api = self.wharfd.client()
+        again = {(u["name"], u["tag"]): u for u in api.get("/api/v1/image/updates")[1]}
+        self.assertEqual(again, checked)
+        self.wharfd.stop(cleanup=False)
+        fsck = subprocess.run([str(self.wharfd.binary), "fsck", "--data", self.wharfd.data_dir],
+                              capture_output=True, text=True, timeout=120)
+        self.assertEqual(fsck.returncode, 0, fsck.stdout + fsck.stderr)
+        self.wharfd.start()
+        type(self).api = self.wharfd.client()
+
+    def download(self, name):
+        status, body = self.api.download(name, "latest")
+        self.assertEqual((status, body), (200, {}))
+        return name, "latest"
+
+
+if __name__ == "__main__":
+    unittest.main()
