@@ -141,6 +141,16 @@ const char* RouteName(RouteId id) {
       return "updates";
     case RouteId::kUpdateCheck:
       return "update_check";
+    case RouteId::kUsers:
+      return "users";
+    case RouteId::kUserAdd:
+      return "user_add";
+    case RouteId::kUserRemove:
+      return "user_remove";
+    case RouteId::kUserPassword:
+      return "user_password";
+    case RouteId::kDiskUsage:
+      return "df";
     case RouteId::kEvents:
       return "events";
     case RouteId::kMetrics:

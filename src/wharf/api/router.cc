@@ -48,6 +48,18 @@ std::vector<Candidate> Recognise(std::string_view path) {
       path.starts_with("/icons/")) {
     add("GET", {RouteId::kStatic, "", "", std::string(path)});
   }
+  constexpr std::string_view kUsers = "/api/v1/users";
+  if (path == kUsers) {
+    add("GET", {RouteId::kUsers});
+    add("POST", {RouteId::kUserAdd});
+  } else if (path.starts_with(kUsers) && path[kUsers.size()] == '/') {
+    auto segs = Split(path.substr(kUsers.size() + 1));
+    if (segs.size() == 1) add("DELETE", {RouteId::kUserRemove, "", "", segs[0]});
+    if (segs.size() == 2 && segs[1] == "password") {
+      add("PUT", {RouteId::kUserPassword, "", "", segs[0]});
+    }
+  }
+  if (path == "/api/v1/system/df") add("GET", {RouteId::kDiskUsage});
   constexpr std::string_view kImage = "/api/v1/image";
   if (!path.starts_with(kImage)) return out;
   std::string_view rest = path.substr(kImage.size());

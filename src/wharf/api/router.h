@@ -27,6 +27,11 @@ enum class RouteId {
   kImport,          // POST /api/v1/image/import (an image archive as the body)
   kUpdates,         // GET  /api/v1/image/updates
   kUpdateCheck,     // POST /api/v1/image/updates/check
+  kUsers,           // GET  /api/v1/users
+  kUserAdd,         // POST /api/v1/users
+  kUserRemove,      // DELETE /api/v1/users/{name}
+  kUserPassword,    // PUT  /api/v1/users/{name}/password
+  kDiskUsage,       // GET  /api/v1/system/df
   kEvents,          // GET  /api/v1/events (Server-Sent Events)
   kMetrics,         // GET  /metrics (Prometheus text format)
   kStatic,          // GET  /, /web/..., /icons/... (the web page and its files)

@@ -21,6 +21,11 @@ TEST(RouterTest, RecognisesEverySeedRequest) {
       {"POST", "/api/v1/image/import", RouteId::kImport, "", "", "", ""},
       {"GET", "/api/v1/image/updates", RouteId::kUpdates, "", "", "", ""},
       {"POST", "/api/v1/image/updates/check", RouteId::kUpdateCheck, "", "", "", ""},
+      {"GET", "/api/v1/users", RouteId::kUsers, "", "", "", ""},
+      {"POST", "/api/v1/users", RouteId::kUserAdd, "", "", "", ""},
+      {"DELETE", "/api/v1/users/bob", RouteId::kUserRemove, "", "", "bob", ""},
+      {"PUT", "/api/v1/users/bob/password", RouteId::kUserPassword, "", "", "bob", ""},
+      {"GET", "/api/v1/system/df", RouteId::kDiskUsage, "", "", "", ""},
       {"GET", "/api/v1/image/docker/ubuntu/latest/inspect", RouteId::kInspect, "", "docker",
        "ubuntu", "latest"},
       {"GET", "/api/v1/image/docker/lgsd/diamond/latest/inspect", RouteId::kInspect, "", "docker",
@@ -90,11 +95,13 @@ TEST(RouterTest, OnlyLoginAndHealthArePublic) {
   EXPECT_TRUE(IsPublic(RouteId::kHealth));
   EXPECT_TRUE(IsPublic(RouteId::kMetrics));
   EXPECT_TRUE(IsPublic(RouteId::kStatic));
-  for (RouteId id :
-       {RouteId::kEvents, RouteId::kCancel, RouteId::kLoginRefresh, RouteId::kLogout,
-        RouteId::kList, RouteId::kDownloadStatus, RouteId::kInspect, RouteId::kRemoteInspect,
-        RouteId::kTags, RouteId::kDownload, RouteId::kDelete, RouteId::kEngineState,
-        RouteId::kImport, RouteId::kUpdates, RouteId::kUpdateCheck}) {
+  for (RouteId id : {RouteId::kEvents,       RouteId::kCancel,        RouteId::kLoginRefresh,
+                     RouteId::kLogout,       RouteId::kList,          RouteId::kDownloadStatus,
+                     RouteId::kInspect,      RouteId::kRemoteInspect, RouteId::kTags,
+                     RouteId::kDownload,     RouteId::kDelete,        RouteId::kEngineState,
+                     RouteId::kImport,       RouteId::kUpdates,       RouteId::kUpdateCheck,
+                     RouteId::kUsers,        RouteId::kUserAdd,       RouteId::kUserRemove,
+                     RouteId::kUserPassword, RouteId::kDiskUsage}) {
     EXPECT_FALSE(IsPublic(id));
   }
 }

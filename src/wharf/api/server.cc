@@ -12,6 +12,7 @@
 #include "wharf/api/pull_through.h"
 #include "wharf/api/request_params.h"
 #include "wharf/api/router.h"
+#include "wharf/api/settings_routes.h"
 #include "wharf/api/update_routes.h"
 #include "wharf/api/views.h"
 #include "wharf/base/log_text.h"
@@ -107,7 +108,9 @@ struct Server::Impl : HttpHandler {
     RouteMatch m = MatchRoute(head.method, head.path);
     if (m.kind != RouteMatch::kFound) return Lane::kFast;
     switch (m.route.id) {
-      case RouteId::kLogin:          // a password hash
+      case RouteId::kLogin:  // a password hash
+      case RouteId::kUserAdd:
+      case RouteId::kUserPassword:
       case RouteId::kRemoteInspect:  // the registry
       case RouteId::kTags:
       case RouteId::kEngineState:  // the local engine
@@ -166,6 +169,10 @@ struct Server::Impl : HttpHandler {
         return refuse(ErrorAnswer(started.error()));
       }
       Audit(admitted.session, req, "import", service::ImportLabel(req.Param("file")));
+    }
+    if (!MayManage(m.route, admitted.session)) {
+      return refuse(
+          ErrorAnswer(403, "user " + admitted.session.username + " may not manage other users"));
     }
     req.context = std::move(admitted);
     return std::nullopt;
@@ -261,6 +268,18 @@ Result<void> Server::Impl::Dispatch(const Route& r, const service::Session& sess
     case RouteId::kImport:
       res = FinishImport(req);
       return {};
+    case RouteId::kUsers:
+    case RouteId::kUserAdd:
+    case RouteId::kUserRemove:
+    case RouteId::kUserPassword: {
+      WHARF_ASSIGN_OR_RETURN(res, UsersRoute(r, session, req, services.auth));
+      if (r.id != RouteId::kUsers) Audit(session, req, RouteName(r.id), r.name);
+      return {};
+    }
+    case RouteId::kDiskUsage: {
+      WHARF_ASSIGN_OR_RETURN(res, DiskUsageRoute(local));
+      return {};
+    }
     case RouteId::kUpdates: {
       WHARF_ASSIGN_OR_RETURN(res, ListUpdates(services.updates));
       return {};

@@ -8,6 +8,7 @@ struct UserStore::Impl : StatementCache {
   Statement put_user;
   Statement get_user;
   Statement count_users;
+  Statement list_users;
   Statement delete_user;
   Statement put_session;
   Statement get_session;
@@ -25,6 +26,7 @@ struct UserStore::Impl : StatementCache {
          "is_admin = excluded.is_admin"},
         {&get_user, "SELECT username, password_hash, is_admin FROM users WHERE username = ?"},
         {&count_users, "SELECT count(*) FROM users"},
+        {&list_users, "SELECT username, password_hash, is_admin FROM users ORDER BY username"},
         {&delete_user, "DELETE FROM users WHERE username = ?"},
         {&put_session,
          "INSERT OR REPLACE INTO sessions (id_hash, username, created_at, expires_at) "
@@ -69,6 +71,20 @@ Result<int64_t> UserStore::CountUsers() {
     WHARF_RETURN_IF_ERROR(impl_->count_users.StepToRow());
     return impl_->count_users.Int(0);
   });
+}
+
+Result<std::vector<UserRecord>> UserStore::ListUsers() {
+  return db_.Locked(*impl_, "UserStore::ListUsers",
+                    [&](SqliteDb&) -> Result<std::vector<UserRecord>> {
+                      Statement& query = impl_->list_users;
+                      ScopedReset reset(query);
+                      std::vector<UserRecord> out;
+                      for (;;) {
+                        WHARF_ASSIGN_OR_RETURN(auto row, query.Step());
+                        if (!row) return out;
+                        out.push_back({query.Text(0), query.Text(1), query.Int(2) != 0});
+                      }
+                    });
 }
 
 Result<void> UserStore::DeleteUser(const std::string& username) {

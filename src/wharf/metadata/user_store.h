@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "wharf/base/status.h"
 #include "wharf/metadata/database.h"
@@ -47,6 +48,8 @@ class UserStore {
   // The user of that name; none when there is no such user.
   Result<std::optional<UserRecord>> GetUser(const std::string& username);
   Result<int64_t> CountUsers();
+  // Every user, by name (byte-wise).
+  Result<std::vector<UserRecord>> ListUsers();
   // Removes a user and all their sessions, in one transaction. Success also when there is no
   // such user.
   Result<void> DeleteUser(const std::string& username);

@@ -47,6 +47,19 @@ TEST_F(UserStoreTest, UsersRoundTripAndReplace) {
   EXPECT_FALSE(missing->has_value());
 }
 
+TEST_F(UserStoreTest, ListUsersByName) {
+  EXPECT_TRUE(users_->ListUsers()->empty());
+  ASSERT_TRUE(users_->PutUser({"zoe", "$h1", false}));
+  ASSERT_TRUE(users_->PutUser({"admin", "$h2", true}));
+  ASSERT_TRUE(users_->PutUser({"Bob", "$h3", false}));
+  auto all = users_->ListUsers();
+  ASSERT_TRUE(all);
+  ASSERT_EQ(all->size(), 3u);
+  EXPECT_EQ(Fields((*all)[0]), Fields(UserRecord{"Bob", "$h3", false}));
+  EXPECT_EQ(Fields((*all)[1]), Fields(UserRecord{"admin", "$h2", true}));
+  EXPECT_EQ(Fields((*all)[2]), Fields(UserRecord{"zoe", "$h1", false}));
+}
+
 TEST_F(UserStoreTest, SessionsRoundTripAndExpire) {
   ASSERT_TRUE(users_->PutUser({"alice", "hash", false}));
   SessionRecord early{"early", "alice", 50, 100};

@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <algorithm>
+#include <cctype>
 #include <semaphore>
 #include <utility>
 
@@ -85,7 +87,51 @@ Result<void> Auth::RemoveUser(const std::string& username) {
   auto user = metadata_.GetUser(username);
   if (!user) return Error(user.error());
   if (!*user) return NotFound("no user " + username);
+  if ((*user)->is_admin) {
+    WHARF_ASSIGN_OR_RETURN(auto all, metadata_.ListUsers());
+    if (std::ranges::count_if(all, [](const auto& u) { return u.is_admin; }) <= 1) {
+      return Conflict("cannot remove " + username + ": it is the last admin");
+    }
+  }
   return metadata_.DeleteUser(username);
+}
+
+Result<std::vector<Auth::UserView>> Auth::ListUsers() {
+  WHARF_ASSIGN_OR_RETURN(auto all, metadata_.ListUsers());
+  std::vector<UserView> out;
+  for (const auto& u : all) out.push_back({u.username, u.is_admin});
+  return out;
+}
+
+Result<void> Auth::CheckPassword(const std::string& password) {
+  if (password.size() < 8 || password.size() > 1024) {
+    return InvalidArgument("password: it must have 8 to 1024 characters");
+  }
+  return {};
+}
+
+Result<void> Auth::AddUser(const std::string& username, const std::string& password,
+                           bool is_admin) {
+  const bool name_ok =
+      !username.empty() && username.size() <= 64 && std::ranges::all_of(username, [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+      });
+  if (!name_ok) {
+    return InvalidArgument("username: 1 to 64 of the characters A-Z a-z 0-9 . _ -");
+  }
+  WHARF_RETURN_IF_ERROR(CheckPassword(password));
+  WHARF_ASSIGN_OR_RETURN(auto existing, metadata_.GetUser(username));
+  if (existing) return Conflict("user " + username + " exists already");
+  return SetUser(username, password, is_admin);
+}
+
+Result<void> Auth::ChangeOwnPassword(const std::string& username, const std::string& current,
+                                     const std::string& password) {
+  WHARF_RETURN_IF_ERROR(CheckPassword(password));
+  if (auto checked = Authenticate(username, current); !checked) {
+    return Unauthenticated("the current password is wrong");
+  }
+  return ChangePassword(username, password);
 }
 
 Result<std::string> Auth::EnsureAdmin(const std::string& password) {

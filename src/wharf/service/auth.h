@@ -13,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "wharf/base/clock.h"
 #include "wharf/base/status.h"
@@ -47,8 +48,27 @@ class Auth {
 
   // Changes a password (NotFound if no such user) and ends the user's sessions.
   Result<void> ChangePassword(const std::string& username, const std::string& password);
-  // Removes a user and their sessions; NotFound if no such user.
+  // Removes a user and their sessions; NotFound if no such user; Conflict when it is the last
+  // admin (nobody could manage wharf any more).
   Result<void> RemoveUser(const std::string& username);
+
+  // What the API shows of a user (never the hash).
+  struct UserView {
+    std::string username;
+    bool is_admin = false;
+  };
+  // Every user, by name.
+  Result<std::vector<UserView>> ListUsers();
+  // Creates a user: InvalidArgument for a name outside [A-Za-z0-9._-]{1,64} or a password
+  // CheckPassword refuses; Conflict when the name is taken.
+  Result<void> AddUser(const std::string& username, const std::string& password, bool is_admin);
+  // A user's own change: the current password must match (Unauthenticated "the current
+  // password is wrong", after one verification, as a login), the new one pass CheckPassword;
+  // then as ChangePassword (every session of the user ends, this one too).
+  Result<void> ChangeOwnPassword(const std::string& username, const std::string& current,
+                                 const std::string& password);
+  // InvalidArgument unless `password` has 8 to 1024 bytes.
+  static Result<void> CheckPassword(const std::string& password);
 
   // Unauthenticated "invalid username or password" for a wrong password and an unknown user
   // alike, each after one password verification. Internal if the dummy hash cannot be made.
