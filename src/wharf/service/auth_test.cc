@@ -119,5 +119,46 @@ TEST_F(AuthTest, AVerifierThatAcceptsTheDummyStillLetsNoUnknownUserIn) {
   EXPECT_EQ(unknown.error().code, Code::kUnauthenticated);
 }
 
+TEST_F(AuthTest, AddUserChecksTheNameThePasswordAndThatItIsNew) {
+  Auth auth(*metadata_, 3600);
+  ASSERT_TRUE(auth.AddUser("carol.c-1", "long-enough", false));
+  EXPECT_EQ(auth.AddUser("carol.c-1", "long-enough", false).error().code, Code::kConflict);
+  EXPECT_EQ(auth.AddUser("c a", "long-enough", false).error().code, Code::kInvalidArgument);
+  EXPECT_EQ(auth.AddUser("", "long-enough", false).error().code, Code::kInvalidArgument);
+  EXPECT_EQ(auth.AddUser("dan", "short", false).error().code, Code::kInvalidArgument);
+  auto users = auth.ListUsers();
+  ASSERT_TRUE(users);
+  ASSERT_EQ(users->size(), 1u);
+  EXPECT_EQ((*users)[0].username, "carol.c-1");
+  EXPECT_FALSE((*users)[0].is_admin);
+}
+
+TEST_F(AuthTest, TheLastAdminCannotBeRemoved) {
+  Auth auth(*metadata_, 3600);
+  ASSERT_TRUE(auth.AddUser("root", "long-enough", true));
+  ASSERT_TRUE(auth.AddUser("user", "long-enough", false));
+  EXPECT_EQ(auth.RemoveUser("root").error().code, Code::kConflict);
+  ASSERT_TRUE(auth.AddUser("root2", "long-enough", true));
+  EXPECT_TRUE(auth.RemoveUser("root"));
+  EXPECT_TRUE(auth.RemoveUser("user"));
+  EXPECT_EQ(auth.RemoveUser("root2").error().code, Code::kConflict);
+}
+
+TEST_F(AuthTest, ChangeOwnPasswordNeedsTheCurrentOneAndEndsSessions) {
+  Auth auth(*metadata_, 3600);
+  ASSERT_TRUE(auth.AddUser("carol", "first-pass", false));
+  auto session = auth.Login("carol", "first-pass");
+  ASSERT_TRUE(session);
+  EXPECT_EQ(auth.ChangeOwnPassword("carol", "wrong-pass", "second-pass").error().code,
+            Code::kUnauthenticated);
+  EXPECT_TRUE(auth.Check(session->id));
+  EXPECT_EQ(auth.ChangeOwnPassword("carol", "first-pass", "short").error().code,
+            Code::kInvalidArgument);
+  ASSERT_TRUE(auth.ChangeOwnPassword("carol", "first-pass", "second-pass"));
+  EXPECT_FALSE(auth.Check(session->id));
+  EXPECT_FALSE(auth.Login("carol", "first-pass"));
+  EXPECT_TRUE(auth.Login("carol", "second-pass"));
+}
+
 }  // namespace
 }  // namespace wharf::service
