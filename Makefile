@@ -31,8 +31,8 @@ unit: deps $(BUILD)/build.ninja
 	cd $(BUILD) && ctest -L unit --output-on-failure -j $(JOBS) --timeout 120
 
 # wharf against skopeo, podman and raw curl on a loopback registry, wharf's /v2/ against
-# docker-registry serving the same blobs, and an image export against cat of its blobs, with a
-# Release wharfd (about 28 minutes on 2 cores). Prints the table, writes bench/results/latest.md and appends a
+# docker-registry serving the same blobs, an image export against cat of its blobs and an
+# archive import against podman load, with a Release wharfd (about 28 minutes on 2 cores). Prints the table, writes bench/results/latest.md and appends a
 # summary to BENCHMARKS.md. BENCH_FLAGS="--tiny" for a quick run; see bench/run.py --help.
 bench: build
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release >/dev/null
