@@ -187,6 +187,9 @@ metadata::UpdateRecord Updates::CheckImage(const metadata::ImageRecord& image, R
   record.tag = image.tag;
   record.checked_at = options_.clock->NowSeconds();
   const std::string local = RepoDigestOf(image);
+  // What the last check found for what the image is now, against that remote digest.
+  const metadata::UpdateRecord* judged =
+      previous && *previous && Current(**previous, image) ? &**previous : nullptr;
   auto ref = ParseImage(image.name, image.tag);
   auto head = ref ? client_.HeadManifest(*ref, image.tag, cancelled)
                   : Result<registry::ManifestHead>(Error(ref.error()));
@@ -196,16 +199,20 @@ metadata::UpdateRecord Updates::CheckImage(const metadata::ImageRecord& image, R
     spdlog::warn("update checks paused: the registry allows {} more pulls",
                  *head->ratelimit_remaining);
   }
-  auto differs = head ? Differs(image, *ref, *head, cancelled) : Result<bool>(Error(head.error()));
+  auto differs =
+      head ? Differs(image, *ref, *head, judged, cancelled) : Result<bool>(Error(head.error()));
   if (!differs) {
-    // A failed check keeps what the last one found, for what the image is now.
+    // A failed check keeps what the last one found, for what the image is now; what it found
+    // for another image is no answer for this one.
     record.error = differs.error().message;
-    if (record.local_digest != local) record.update_available = false;
+    if (record.local_digest != local) {
+      record.update_available = false;
+      record.remote_digest.clear();
+    }
     record.local_digest = local;
     return record;
   }
-  const bool was =
-      previous && *previous && Current(**previous, image) && (*previous)->update_available;
+  const bool was = judged != nullptr && judged->update_available;
   record.local_digest = local;
   record.remote_digest = head->digest.str();
   record.update_available = *differs;
@@ -214,11 +221,19 @@ metadata::UpdateRecord Updates::CheckImage(const metadata::ImageRecord& image, R
   return record;
 }
 
-// Whether the image at the registry is another than the local one, for this platform.
+// Whether the image at the registry is another than the local one, for this platform. A
+// remote digest the last check already judged for this image is not fetched again: each GET
+// of an index or manifest counts as a pull at Docker Hub, and a tag that moved only for
+// another platform, or an imported image, would cost one at every check.
 Result<bool> Updates::Differs(const metadata::ImageRecord& image, const reference::Reference& ref,
                               const registry::ManifestHead& head,
+                              const metadata::UpdateRecord* judged,
                               const std::function<bool()>& cancelled) {
   if (head.digest.str() == RepoDigestOf(image)) return false;
+  if (judged != nullptr && !judged->remote_digest.empty() &&
+      judged->remote_digest == head.digest.str()) {
+    return judged->update_available;
+  }
   std::string manifest = head.digest.str();
   if (IsIndex(head.media_type)) {
     WHARF_ASSIGN_OR_RETURN(auto body, client_.GetManifest(ref, manifest, cancelled));

@@ -85,8 +85,10 @@ class Updates {
   // The check of one image; its record, as stored.
   metadata::UpdateRecord CheckImage(const metadata::ImageRecord& image, Run& run,
                                     const std::function<bool()>& cancelled);
+  // `judged`: the last check's record when it was made for what the image is now, else null.
   Result<bool> Differs(const metadata::ImageRecord& image, const reference::Reference& ref,
-                       const registry::ManifestHead& head, const std::function<bool()>& cancelled);
+                       const registry::ManifestHead& head, const metadata::UpdateRecord* judged,
+                       const std::function<bool()>& cancelled);
   // Checks and records each image; true when the run stopped early for the rate limit.
   Result<bool> CheckAll(const std::vector<metadata::ImageRecord>& images,
                         const std::function<bool()>& cancelled);

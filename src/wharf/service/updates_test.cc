@@ -1,0 +1,495 @@
+// service::Updates over a real metadata database and blob store (TestServices), with images
+// recorded as a download leaves them (a repo digest in `extra`) or as an import does (none),
+// against a fake registry that answers HEAD and GET of manifests as docker-registry does and
+// can be told to send Docker Hub's RateLimit-Remaining or to fail. The background loop runs
+// on a FakeClock.
+#include "wharf/service/updates.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "wharf/base/clock.h"
+#include "wharf/base/digest.h"
+#include "wharf/registry/test_registry.h"
+#include "wharf/service/exports_test_util.h"
+
+namespace wharf::service {
+namespace {
+
+using registry::testing::FakeHttpServer;
+using registry::testing::FakeRequest;
+using registry::testing::FakeResponse;
+
+constexpr char kOciManifest[] = "application/vnd.oci.image.manifest.v1+json";
+constexpr char kOciIndex[] = "application/vnd.oci.image.index.v1+json";
+constexpr char kDockerManifest[] = "application/vnd.docker.distribution.manifest.v2+json";
+
+// Manifests by repository and reference (a tag or a digest), served as a registry serves them.
+class Upstream {
+ public:
+  Upstream() : server_([this](const FakeRequest& request) { return Answer(request); }) {}
+
+  std::string host() const { return server_.host(); }
+  // Serves `body` under its digest and, when `tag` is not empty, under repo:tag; its digest.
+  std::string Put(const std::string& repo, const std::string& tag, const std::string& media_type,
+                  const std::string& body) {
+    const std::string digest = Digest::Of(body).str();
+    std::lock_guard lock(mu_);
+    manifests_["/v2/" + repo + "/manifests/" + digest] = {media_type, body};
+    if (!tag.empty()) manifests_["/v2/" + repo + "/manifests/" + tag] = {media_type, body};
+    return digest;
+  }
+  void Forget(const std::string& repo, const std::string& tag) {
+    std::lock_guard lock(mu_);
+    manifests_.erase("/v2/" + repo + "/manifests/" + tag);
+  }
+  // Every answer from now on carries RateLimit-Remaining: `remaining` (nullopt: none).
+  void SetRateRemaining(std::optional<int> remaining) {
+    std::lock_guard lock(mu_);
+    remaining_ = remaining;
+  }
+  // Every request from now on is answered `status` (0: served again).
+  void SetFailing(int status) {
+    std::lock_guard lock(mu_);
+    failing_ = status;
+  }
+  int Count(const std::string& method, const std::string& prefix) const {
+    int n = 0;
+    for (const FakeRequest& r : server_.requests()) {
+      if (r.method == method && r.target.starts_with(prefix)) ++n;
+    }
+    return n;
+  }
+
+ private:
+  FakeResponse Answer(const FakeRequest& request) {
+    std::lock_guard lock(mu_);
+    if (failing_ != 0) return FakeResponse{failing_, {}, "down for maintenance"};
+    auto it = manifests_.find(request.target);
+    if (it == manifests_.end()) {
+      return FakeResponse{404,
+                          {{"Content-Type", "application/json"}},
+                          R"({"errors":[{"code":"MANIFEST_UNKNOWN","message":"unknown"}]})"};
+    }
+    FakeResponse response{200,
+                          {{"Content-Type", it->second.first},
+                           {"Docker-Content-Digest", Digest::Of(it->second.second).str()}},
+                          it->second.second};
+    if (remaining_) {
+      response.headers.push_back({"RateLimit-Remaining", std::to_string(*remaining_) + ";w=60"});
+    }
+    return response;
+  }
+
+  mutable std::mutex mu_;
+  std::map<std::string, std::pair<std::string, std::string>> manifests_;  // → type, body
+  std::optional<int> remaining_;
+  int failing_ = 0;
+  FakeHttpServer server_;  // last: it stops before the maps it reads go
+};
+
+// A manifest naming config `config` and one layer `layer` (digests), of media type `type`.
+std::string ManifestJson(const std::string& config, const std::string& layer,
+                         const std::string& type = kOciManifest) {
+  return nlohmann::json{{"schemaVersion", 2},
+                        {"mediaType", type},
+                        {"config",
+                         {{"mediaType", "application/vnd.oci.image.config.v1+json"},
+                          {"digest", config},
+                          {"size", 10}}},
+                        {"layers",
+                         {{{"mediaType", "application/vnd.oci.image.layer.v1.tar"},
+                           {"digest", layer},
+                           {"size", 20}}}}}
+      .dump();
+}
+
+// An index of (manifest digest, architecture) entries for linux.
+std::string IndexJson(const std::vector<std::pair<std::string, std::string>>& entries) {
+  nlohmann::json manifests = nlohmann::json::array();
+  for (const auto& [digest, arch] : entries) {
+    manifests.push_back({{"mediaType", kOciManifest},
+                         {"digest", digest},
+                         {"size", 100},
+                         {"platform", {{"architecture", arch}, {"os", "linux"}}}});
+  }
+  return nlohmann::json{{"schemaVersion", 2}, {"mediaType", kOciIndex}, {"manifests", manifests}}
+      .dump();
+}
+
+std::string Other(const std::string& what) { return Digest::Of(what).str(); }
+
+class UpdatesTest : public ::testing::Test {
+ protected:
+  UpdatesTest() : services_(no_fetcher_) {}
+  ~UpdatesTest() override {
+    if (updates_) updates_->Stop();
+  }
+
+  std::string Name(const std::string& repo) const { return upstream_.host() + "/" + repo; }
+
+  // A local image of `repo`:`tag` (its manifest served by the registry too when `serve`), as
+  // a download records it: `repo_digest` in extra ("" leaves it out, as an import does).
+  metadata::ImageRecord Stored(const std::string& repo, const std::string& tag,
+                               const std::string& seed, const std::string& repo_digest = "=") {
+    metadata::ImageRecord image = PutTestImage(services_, Name(repo), Name(repo), tag, seed);
+    std::string recorded = repo_digest == "=" ? image.manifest_digest : repo_digest;
+    if (!recorded.empty()) image.extra = nlohmann::json{{"repo_digest", recorded}}.dump();
+    EXPECT_TRUE(services_.images.Put(image));
+    services_.changes.Count();
+    return image;
+  }
+  std::string ManifestOf(const metadata::ImageRecord& image) {
+    return services_.store->Read(Digest::Parse(image.manifest_digest).value()).value();
+  }
+  // The image's own manifest at repo:tag; its digest.
+  std::string Serve(const std::string& repo, const std::string& tag,
+                    const metadata::ImageRecord& image) {
+    return upstream_.Put(repo, tag, kOciManifest, ManifestOf(image));
+  }
+
+  Updates& updates() {
+    if (!updates_) {
+      updates_.emplace(options_, client_, services_.local, store_, &events_);
+    }
+    return *updates_;
+  }
+  UpdateView CheckOne(const std::string& repo, const std::string& tag = "latest") {
+    auto checked = updates().Check("", Name(repo), tag);
+    EXPECT_TRUE(checked) << checked.error().ToString();
+    return ViewOf(checked ? *checked : std::vector<UpdateView>{}, repo, tag);
+  }
+  UpdateView Listed(const std::string& repo, const std::string& tag = "latest") {
+    auto listed = updates().List();
+    EXPECT_TRUE(listed) << listed.error().ToString();
+    return ViewOf(listed ? *listed : std::vector<UpdateView>{}, repo, tag);
+  }
+  UpdateView ViewOf(const std::vector<UpdateView>& views, const std::string& repo,
+                    const std::string& tag) {
+    for (const auto& view : views) {
+      if (view.name == Name(repo) && view.tag == tag) return view;
+    }
+    ADD_FAILURE() << "no view of " << repo << ":" << tag;
+    return {};
+  }
+  // The "update" events so far, as JSON.
+  std::vector<nlohmann::json> UpdateEvents() {
+    std::vector<nlohmann::json> out;
+    auto sub = events_.Subscribe(0);
+    while (auto event = sub->Next(0)) {
+      if (event->type == "update") out.push_back(nlohmann::json::parse(event->data));
+    }
+    return out;
+  }
+  bool Flagged(const std::string& repo, const std::string& tag = "latest") {
+    return updates().Available().contains({"docker", Name(repo), tag});
+  }
+
+  NoFetcher no_fetcher_;
+  TestServices services_;
+  metadata::UpdateStore store_{*services_.database};
+  Upstream upstream_;
+  FakeClock client_clock_;  // the client's waits between tries take no time
+  registry::Client client_{registry::Options{.request_tries = 2, .clock = &client_clock_}};
+  pull::EventBus events_;
+  FakeClock clock_;
+  UpdatesOptions options_{.platform = {"linux", "amd64", ""}, .clock = &clock_};
+  std::optional<Updates> updates_;
+};
+
+TEST_F(UpdatesTest, AnUnchangedTagIsNoUpdateAndCostsOneHead) {
+  auto image = Stored("team/app", "latest", "one");
+  Serve("team/app", "latest", image);
+  UpdateView before = Listed("team/app");
+  EXPECT_EQ(before.checked_at, 0);
+  EXPECT_EQ(before.local_digest, image.manifest_digest);
+  EXPECT_EQ(before.remote_digest, "");
+
+  UpdateView view = CheckOne("team/app");
+  EXPECT_EQ(view.type, "docker");
+  EXPECT_FALSE(view.update_available);
+  EXPECT_EQ(view.remote_digest, image.manifest_digest);
+  EXPECT_EQ(view.checked_at, clock_.NowSeconds());
+  EXPECT_EQ(view.error, "");
+  EXPECT_EQ(upstream_.Count("HEAD", "/v2/team/app/manifests/latest"), 1);
+  EXPECT_EQ(upstream_.Count("GET", "/v2/team/"), 0);
+  EXPECT_TRUE(UpdateEvents().empty());
+  EXPECT_FALSE(Flagged("team/app"));
+}
+
+TEST_F(UpdatesTest, AChangedManifestIsAnUpdate) {
+  Stored("team/app", "latest", "one");
+  const std::string moved =
+      upstream_.Put("team/app", "latest", kOciManifest, ManifestJson(Other("c2"), Other("l2")));
+  UpdateView view = CheckOne("team/app");
+  EXPECT_TRUE(view.update_available);
+  EXPECT_EQ(view.remote_digest, moved);
+  EXPECT_TRUE(Listed("team/app").update_available);
+  EXPECT_TRUE(Flagged("team/app"));
+  auto events = UpdateEvents();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["name"], Name("team/app"));
+  EXPECT_EQ(events[0]["update_available"], true);
+  EXPECT_EQ(events[0]["remote_digest"], moved);
+
+  // The same answer again changes no flag: no second event.
+  EXPECT_TRUE(CheckOne("team/app").update_available);
+  EXPECT_EQ(UpdateEvents().size(), 1u);
+  // A single manifest is not fetched: the HEAD decides.
+  EXPECT_EQ(upstream_.Count("GET", "/v2/team/"), 0);
+}
+
+TEST_F(UpdatesTest, AMultiPlatformTagCountsOnlyThisPlatform) {
+  const std::string arm = Other("arm64 one");
+  // What a download of the index leaves: the index as repo digest, amd64's manifest stored.
+  metadata::ImageRecord image =
+      PutTestImage(services_, Name("team/multi"), Name("team/multi"), "latest", "amd64 one");
+  const std::string index1 =
+      upstream_.Put("team/multi", "latest", kOciIndex,
+                    IndexJson({{image.manifest_digest, "amd64"}, {arm, "arm64"}}));
+  image.extra = nlohmann::json{{"repo_digest", index1}}.dump();
+  ASSERT_TRUE(services_.images.Put(image));
+  services_.changes.Count();
+
+  EXPECT_FALSE(CheckOne("team/multi").update_available);
+  EXPECT_EQ(upstream_.Count("GET", "/v2/team/"), 0);  // the index did not move: not fetched
+
+  const std::string index2 =
+      upstream_.Put("team/multi", "latest", kOciIndex,
+                    IndexJson({{image.manifest_digest, "amd64"}, {Other("arm64 two"), "arm64"}}));
+  UpdateView view = CheckOne("team/multi");
+  EXPECT_FALSE(view.update_available) << "only arm64 moved";
+  EXPECT_EQ(view.remote_digest, index2);
+  EXPECT_EQ(upstream_.Count("GET", "/v2/team/multi/manifests/" + index2), 1);
+  // The same index again is judged as before, without another GET (a pull at Docker Hub).
+  EXPECT_FALSE(CheckOne("team/multi").update_available);
+  EXPECT_EQ(upstream_.Count("GET", "/v2/team/"), 1);
+
+  const std::string index3 =
+      upstream_.Put("team/multi", "latest", kOciIndex,
+                    IndexJson({{Other("amd64 two"), "amd64"}, {Other("arm64 two"), "arm64"}}));
+  view = CheckOne("team/multi");
+  EXPECT_TRUE(view.update_available) << "amd64 moved";
+  EXPECT_EQ(view.remote_digest, index3);
+}
+
+TEST_F(UpdatesTest, AnImportedImageIsJudgedByItsConfig) {
+  // An import records no repo digest; the registry's manifest is another (wharf wrote the
+  // local one over the same image) but names the same config.
+  metadata::ImageRecord image = Stored("team/imported", "latest", "one", "");
+  auto local = nlohmann::json::parse(ManifestOf(image));
+  const std::string layer = local["layers"][0]["digest"];
+  upstream_.Put("team/imported", "latest", kDockerManifest,
+                ManifestJson(image.config_digest, layer, kDockerManifest));
+  UpdateView view = CheckOne("team/imported");
+  EXPECT_FALSE(view.update_available) << view.remote_digest;
+  EXPECT_EQ(view.local_digest, image.manifest_digest);
+  EXPECT_EQ(view.error, "");
+  EXPECT_EQ(upstream_.Count("GET", "/v2/team/"), 1);
+  EXPECT_FALSE(CheckOne("team/imported").update_available);
+  EXPECT_EQ(upstream_.Count("GET", "/v2/team/"), 1) << "an unchanged remote is not fetched again";
+
+  upstream_.Put("team/imported", "latest", kDockerManifest,
+                ManifestJson(Other("another config"), layer, kDockerManifest));
+  EXPECT_TRUE(CheckOne("team/imported").update_available);
+}
+
+TEST_F(UpdatesTest, AFailedCheckKeepsTheLastFlagAndRecordsTheError) {
+  Stored("team/app", "latest", "one");
+  const std::string moved =
+      upstream_.Put("team/app", "latest", kOciManifest, ManifestJson(Other("c2"), Other("l2")));
+  ASSERT_TRUE(CheckOne("team/app").update_available);
+  const int64_t first = clock_.NowSeconds();
+
+  clock_.Advance(std::chrono::seconds(30));
+  upstream_.SetFailing(503);
+  UpdateView view = CheckOne("team/app");
+  EXPECT_TRUE(view.update_available);
+  EXPECT_EQ(view.remote_digest, moved);
+  EXPECT_EQ(view.checked_at, first + 30);
+  EXPECT_NE(view.error.find("503"), std::string::npos) << view.error;
+  EXPECT_TRUE(Flagged("team/app"));
+
+  // Gone upstream: NotFound's message, flag kept.
+  upstream_.SetFailing(0);
+  upstream_.Forget("team/app", "latest");
+  view = CheckOne("team/app");
+  EXPECT_TRUE(view.update_available);
+  EXPECT_NE(view.error.find("manifest latest"), std::string::npos) << view.error;
+
+  // Back: the error clears.
+  upstream_.Put("team/app", "latest", kOciManifest, ManifestJson(Other("c2"), Other("l2")));
+  view = CheckOne("team/app");
+  EXPECT_TRUE(view.update_available);
+  EXPECT_EQ(view.error, "");
+  EXPECT_EQ(UpdateEvents().size(), 1u);  // the flag never changed after the first check
+}
+
+TEST_F(UpdatesTest, TheFlagEndsWhenTheLocalImageChanges) {
+  Stored("team/app", "latest", "one");
+  const std::string moved =
+      upstream_.Put("team/app", "latest", kOciManifest, ManifestJson(Other("c2"), Other("l2")));
+  ASSERT_TRUE(CheckOne("team/app").update_available);
+  ASSERT_TRUE(Flagged("team/app"));
+
+  // A new download of the tag: another image, recorded with what the tag names now.
+  metadata::ImageRecord fresh = Stored("team/app", "latest", "two", moved);
+  UpdateView view = Listed("team/app");
+  EXPECT_FALSE(view.update_available);
+  EXPECT_EQ(view.local_digest, moved);
+  EXPECT_FALSE(Flagged("team/app"));
+  // The record still says what that check found, for the image it was made for.
+  auto record = store_.Get("docker", Name("team/app"), "latest");
+  ASSERT_TRUE(record && *record);
+  EXPECT_TRUE((*record)->update_available);
+
+  // A failed check now does not bring the old flag back, nor the remote digest that was
+  // compared with the old image.
+  upstream_.SetFailing(500);
+  view = CheckOne("team/app");
+  EXPECT_FALSE(view.update_available);
+  EXPECT_EQ(view.local_digest, moved);
+  EXPECT_EQ(view.remote_digest, "");
+  EXPECT_NE(view.error, "");
+  EXPECT_FALSE(Flagged("team/app"));
+
+  // Once the registry answers, the new image is judged.
+  upstream_.SetFailing(0);
+  upstream_.Put("team/app", "latest", kOciManifest, ManifestOf(fresh));
+  view = CheckOne("team/app");
+  EXPECT_EQ(view.remote_digest, fresh.manifest_digest);
+  EXPECT_FALSE(view.update_available) << "the tag names the local manifest";
+}
+
+TEST_F(UpdatesTest, AvailableFollowsChecksAndLocalChanges) {
+  auto a = Stored("team/a", "latest", "a");
+  auto b = Stored("team/b", "latest", "b");
+  Serve("team/a", "latest", a);
+  Serve("team/b", "latest", b);
+  ASSERT_TRUE(updates().Check("", "", ""));
+  EXPECT_TRUE(updates().Available().empty());
+
+  upstream_.Put("team/b", "latest", kOciManifest, ManifestJson(Other("b2"), Other("l2")));
+  ASSERT_TRUE(updates().Check("", "", ""));
+  EXPECT_EQ(updates().Available(), (TagSet{{"docker", Name("team/b"), "latest"}}));
+  EXPECT_EQ(updates().Available(), (TagSet{{"docker", Name("team/b"), "latest"}}));
+
+  upstream_.Put("team/a", "latest", kOciManifest, ManifestJson(Other("a2"), Other("l2")));
+  ASSERT_TRUE(updates().Check("", Name("team/a"), "latest"));
+  EXPECT_EQ(updates().Available().size(), 2u);
+
+  // Deleted locally: its flag goes with it.
+  ASSERT_TRUE(services_.images.Delete("docker", Name("team/b"), "latest"));
+  services_.changes.Count();
+  EXPECT_EQ(updates().Available(), (TagSet{{"docker", Name("team/a"), "latest"}}));
+  auto listed = updates().List();
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->size(), 1u);
+}
+
+TEST_F(UpdatesTest, CheckingOneImageNamesWhatIsWrong) {
+  auto missing = updates().Check("", Name("team/none"), "latest");
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().code, Code::kNotFound) << missing.error().ToString();
+  auto bad = updates().Check("", "UPPER/case", "latest");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, Code::kInvalidArgument) << bad.error().ToString();
+  auto type = updates().Check("rpm", Name("team/none"), "latest");
+  ASSERT_FALSE(type);
+  EXPECT_EQ(type.error().code, Code::kInvalidArgument) << type.error().ToString();
+
+  // An empty tag means latest; the other tags are left alone.
+  auto latest = Stored("team/app", "latest", "one");
+  auto other = Stored("team/app", "1.0", "old");
+  Serve("team/app", "latest", latest);
+  Serve("team/app", "1.0", other);
+  ASSERT_TRUE(updates().Check("", Name("team/app"), ""));
+  EXPECT_NE(Listed("team/app").checked_at, 0);
+  EXPECT_EQ(Listed("team/app", "1.0").checked_at, 0);
+}
+
+// The background loop: check_interval_s from the last checks, on the fake clock.
+class UpdatesLoopTest : public UpdatesTest {
+ protected:
+  UpdatesLoopTest() {
+    options_.check_interval_s = 100;
+    options_.parallel = 1;
+  }
+  int Heads() { return upstream_.Count("HEAD", "/v2/team/"); }
+  // Moves the clock on and waits until the loop waits again.
+  void Advance(int seconds) {
+    clock_.Advance(std::chrono::seconds(seconds));
+    ASSERT_TRUE(clock_.AwaitWaiters(1));
+  }
+};
+
+TEST_F(UpdatesLoopTest, RunsAnIntervalAfterTheLastChecks) {
+  auto a = Stored("team/a", "latest", "a");
+  Serve("team/a", "latest", a);
+  // Checked 60 s ago, before a restart: due in 40 s.
+  ASSERT_TRUE(store_.Put({"docker", Name("team/a"), "latest", a.manifest_digest, a.manifest_digest,
+                          false, clock_.NowSeconds() - 60, ""}));
+  updates().Start();
+  ASSERT_TRUE(clock_.AwaitWaiters(1));
+  Advance(39);
+  EXPECT_EQ(Heads(), 0);
+  Advance(1);
+  EXPECT_EQ(Heads(), 1);
+  EXPECT_EQ(Listed("team/a").checked_at, clock_.NowSeconds());
+
+  // The next run an interval after that one.
+  Advance(99);
+  EXPECT_EQ(Heads(), 1);
+  Advance(1);
+  EXPECT_EQ(Heads(), 2);
+  updates().Stop();
+}
+
+TEST_F(UpdatesLoopTest, AnImageNeverCheckedIsCheckedAtOnce) {
+  auto a = Stored("team/a", "latest", "a");
+  Serve("team/a", "latest", a);
+  updates().Start();
+  ASSERT_TRUE(clock_.AwaitWaiters(1));
+  Advance(1);
+  EXPECT_EQ(Heads(), 1);
+  EXPECT_EQ(Listed("team/a").checked_at, clock_.NowSeconds());
+}
+
+TEST_F(UpdatesLoopTest, ARunStoppedByTheRateLimitWaitsAWholeInterval) {
+  for (const char* repo : {"team/a", "team/b"}) Serve(repo, "latest", Stored(repo, "latest", repo));
+  upstream_.SetRateRemaining(5);
+  updates().Start();
+  ASSERT_TRUE(clock_.AwaitWaiters(1));
+  Advance(1);
+  EXPECT_EQ(Heads(), 1) << "the run stops after the answer that said 5 pulls are left";
+  EXPECT_NE(Listed("team/a").checked_at, 0);
+  EXPECT_EQ(Listed("team/b").checked_at, 0);
+
+  // team/b was never checked, yet the next run waits the interval.
+  upstream_.SetRateRemaining(50);
+  Advance(99);
+  EXPECT_EQ(Heads(), 1);
+  Advance(1);
+  EXPECT_EQ(Heads(), 3);
+  EXPECT_EQ(Listed("team/b").checked_at, clock_.NowSeconds());
+}
+
+TEST_F(UpdatesLoopTest, NoIntervalNoLoop) {
+  options_.check_interval_s = 0;
+  auto a = Stored("team/a", "latest", "a");
+  Serve("team/a", "latest", a);
+  updates().Start();
+  EXPECT_FALSE(clock_.AwaitWaiters(1, std::chrono::milliseconds(200)));
+  EXPECT_EQ(Heads(), 0);
+}
+
+}  // namespace
+}  // namespace wharf::service
