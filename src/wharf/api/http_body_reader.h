@@ -57,6 +57,7 @@ class BodyReader {
 
  private:
   static constexpr size_t kSinkPiece = 1 << 20;
+  static constexpr size_t kReadSize = 1 << 16;
 
   // Calls Abandon() at its end unless settled.
   struct Settlement {
@@ -133,22 +134,28 @@ awaitable<BodyRead> BodyReader::ReadToSink(Stream& stream, beast::flat_buffer& b
   http::request_parser<http::buffer_body> parser{std::move(head)};
   parser.body_limit(limit);
   std::vector<char> piece(ec ? 0 : kSinkPiece);
+  buffer.reserve(kReadSize);
   BodyDeadline deadline = Deadline();
   uint64_t received = 0;
+  size_t filled = 0;
   while (!ec && !parser.is_done() && !stopping_.load()) {
-    parser.get().body().data = piece.data();
-    parser.get().body().size = piece.size();
+    parser.get().body().data = piece.data() + filled;
+    parser.get().body().size = piece.size() - filled;
     beast::get_lowest_layer(stream).expires_at(deadline.After(received));
     co_await http::async_read_some(stream, buffer, parser, net::redirect_error(use_awaitable, ec));
     if (ec == http::error::need_buffer) ec = {};  // the piece is full
-    const size_t got = piece.size() - parser.get().body().size;
-    if (got == 0) continue;
+    const size_t got = piece.size() - filled - parser.get().body().size;
     received += got;
+    filled += got;
+    if (filled == 0 || (filled < piece.size() && !parser.is_done() && !ec)) continue;
+    const size_t taken = filled;
+    filled = 0;
     const auto taking = Clock::now();
     bool threw = false;
     HttpResponse answer = co_await on_worker([&] {
       try {
-        return sink->Take(std::string_view(piece.data(), got)).value_or(HttpResponse{.status = 0});
+        return sink->Take(std::string_view(piece.data(), taken))
+            .value_or(HttpResponse{.status = 0});
       } catch (...) {
         threw = true;  // on_worker answers 500
         throw;
