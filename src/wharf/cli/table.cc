@@ -85,4 +85,21 @@ std::string HumanSize(int64_t bytes) {
   return buf;
 }
 
+std::string HumanAge(int64_t seconds) {
+  auto ago = [](int64_t n, const char* unit) { return std::to_string(n) + " " + unit + "s ago"; };
+  if (seconds < 1) return "Less than a second ago";
+  if (seconds == 1) return "1 second ago";
+  if (seconds < 60) return ago(seconds, "second");
+  const int64_t minutes = seconds / 60;
+  if (minutes == 1) return "About a minute ago";
+  if (minutes < 60) return ago(minutes, "minute");
+  const int64_t hours = (seconds + 1800) / 3600;  // rounded, as docker does
+  if (hours == 1) return "About an hour ago";
+  if (hours < 48) return ago(hours, "hour");
+  if (hours < 24 * 7 * 2) return ago(hours / 24, "day");
+  if (hours < 24 * 30 * 2) return ago(hours / 24 / 7, "week");
+  if (hours < 24 * 365 * 2) return ago(hours / 24 / 30, "month");
+  return ago(seconds / 3600 / 24 / 365, "year");
+}
+
 }  // namespace wharf::cli

@@ -36,4 +36,11 @@ std::string Truncate(std::string_view text, size_t max);
 // 188304295 → "188MB", 1183207922 → "1.18GB", 1200000000 → "1.2GB". Negative → "-".
 std::string HumanSize(int64_t bytes);
 
+// How long ago something happened, in the words docker uses for its CREATED column:
+// "Less than a second ago", "1 second ago", "45 seconds ago", "About a minute ago",
+// "12 minutes ago", "About an hour ago", "3 hours ago" (up to 47), then days (up to 13),
+// weeks (up to 8), months (30 days, up to 23) and years. A negative age (a clock ahead of
+// this one) counts as none.
+std::string HumanAge(int64_t seconds);
+
 }  // namespace wharf::cli

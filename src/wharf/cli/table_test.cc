@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
+
 namespace wharf::cli {
 namespace {
 
@@ -51,6 +53,34 @@ TEST(HumanSizeTest, UsesSiUnitsWithThreeDigits) {
     EXPECT_EQ(HumanSize(c.bytes), c.text) << c.bytes;
   }
   EXPECT_EQ(HumanSize(-1), "-");
+}
+
+TEST(HumanAgeTest, UsesDockersWords) {
+  constexpr int64_t kHour = 3600, kDay = 24 * kHour;
+  const std::pair<int64_t, const char*> cases[] = {
+      {-5, "Less than a second ago"},
+      {0, "Less than a second ago"},
+      {1, "1 second ago"},
+      {59, "59 seconds ago"},
+      {60, "About a minute ago"},
+      {119, "About a minute ago"},
+      {120, "2 minutes ago"},
+      {59 * 60 + 59, "59 minutes ago"},
+      {kHour, "About an hour ago"},
+      {kHour + 1799, "About an hour ago"},
+      {kHour + 1800, "2 hours ago"},
+      {3 * kHour, "3 hours ago"},
+      {47 * kHour, "47 hours ago"},
+      {2 * kDay, "2 days ago"},
+      {13 * kDay, "13 days ago"},
+      {14 * kDay, "2 weeks ago"},
+      {59 * kDay, "8 weeks ago"},
+      {60 * kDay, "2 months ago"},
+      {729 * kDay, "24 months ago"},
+      {730 * kDay, "2 years ago"},
+      {3650 * kDay, "10 years ago"},
+  };
+  for (const auto& [seconds, text] : cases) EXPECT_EQ(HumanAge(seconds), text) << seconds;
 }
 
 }  // namespace
