@@ -19,7 +19,7 @@ from fixtures import FixtureBuilder, random_files
 from harness import REPO_ROOT, Registry, WharfTestCase, Wharfd, serve_http, stop_http
 
 WHARF = Path(os.environ.get("WHARF") or REPO_ROOT / "build" / "wharf")
-LS_COLUMNS = ["NAME", "TAG", "TYPE", "SIZE", "DESCRIPTION"]
+LS_COLUMNS = ["NAME", "TAG", "TYPE", "SIZE", "UPDATE", "DESCRIPTION"]
 
 
 def human_size(n):
@@ -284,9 +284,9 @@ class CliTest(WharfTestCase):
         diamond = {r[1]: r for r in rows if r[0] == "lgsd/diamond"}
         self.assertEqual(set(diamond), {"latest", "1.0"})
         size = human_size(truth["diamond"].size)
-        self.assertEqual(diamond["latest"], ["lgsd/diamond", "latest", "docker", size, ""])
+        self.assertEqual(diamond["latest"], ["lgsd/diamond", "latest", "docker", size, "", ""])
         self.assertEqual(diamond["1.0"][3], size)
-        self.assertIn(["team/poll", "v1", "docker", human_size(truth["poll"].size), ""], rows)
+        self.assertIn(["team/poll", "v1", "docker", human_size(truth["poll"].size), "", ""], rows)
         # Filters are the API's.
         _, rows = parse_table(self.assertOk(self.cli.run("ls", "--filter", "poll")))
         self.assertEqual([r[0] for r in rows], ["team/poll"])

@@ -26,17 +26,23 @@ std::string SizeCell(const nlohmann::json& size) {
   return "-";
 }
 
+bool TrueAt(const nlohmann::json& flags, size_t i) {
+  return i < flags.size() && flags[i].is_boolean() && flags[i].get<bool>();
+}
+
 }  // namespace
 
 Table LocalImagesTable(const nlohmann::json& listing, bool no_trunc) {
-  Table table({"NAME", "TAG", "TYPE", "SIZE", "DESCRIPTION"});
+  Table table({"NAME", "TAG", "TYPE", "SIZE", "UPDATE", "DESCRIPTION"});
   for (const auto& entry : ArrayField(listing, "results")) {
     const auto& tags = ArrayField(entry, "tags");
     const auto& sizes = ArrayField(entry, "size");
+    const auto& updates = ArrayField(entry, "update_available");
     for (size_t i = 0; i < tags.size(); ++i) {
       std::string tag = tags[i].is_string() ? tags[i].get<std::string>() : "";
       table.AddRow({StringField(entry, "name"), tag, StringField(entry, "type"),
-                    i < sizes.size() ? SizeCell(sizes[i]) : "-", Describe(entry, no_trunc)});
+                    i < sizes.size() ? SizeCell(sizes[i]) : "-", TrueAt(updates, i) ? "yes" : "",
+                    Describe(entry, no_trunc)});
     }
   }
   return table;

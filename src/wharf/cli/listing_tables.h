@@ -11,7 +11,9 @@ namespace wharf::cli {
 
 inline constexpr size_t kDescriptionWidth = 45;  // docker search cuts descriptions alike
 
-// `wharf ls`: NAME, TAG, TYPE, SIZE, DESCRIPTION; one row per tag.
+// `wharf ls`: NAME, TAG, TYPE, SIZE, UPDATE, DESCRIPTION; one row per tag. UPDATE is "yes"
+// where the entry's `update_available` (aligned with `tags`) says so, else empty (LXC
+// entries and wharfd versions without update checks have none).
 Table LocalImagesTable(const nlohmann::json& listing, bool no_trunc);
 // `wharf search`: for dockerhub NAME, DESCRIPTION, STARS, OFFICIAL; for the curated
 // catalogs NAME, TITLE, VERSION, TYPE, DESCRIPTION.

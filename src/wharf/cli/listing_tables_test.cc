@@ -13,7 +13,7 @@ const char* kLocal = R"({"category": "local", "filter_text": "", "total_count": 
      "type": "lxc"},
     {"description": "", "downloading": false, "icon": "", "installed": true, "is_latest": [],
      "name": "sameersbn/redmine", "repository": "local", "size": [618160542, 617775210],
-     "tags": ["3.0.2", "3.0.3"], "type": "docker"},
+     "tags": ["3.0.2", "3.0.3"], "type": "docker", "update_available": [false, true]},
     {"description": "A description much longer than forty-five characters, cut short",
      "downloading": false, "icon": "", "installed": true, "is_latest": ["latest"],
      "name": "ubuntu", "repository": "local", "size": [188304295], "tags": ["latest"],
@@ -22,25 +22,29 @@ const char* kLocal = R"({"category": "local", "filter_text": "", "total_count": 
 TEST(ListingTablesTest, LocalImagesOneRowPerTag) {
   Table t = LocalImagesTable(nlohmann::json::parse(kLocal), false);
   EXPECT_EQ(t.Render(),
-            "NAME                TAG      TYPE     SIZE    DESCRIPTION\n"
-            "ubuntu-trusty       latest   lxc      275MB   Ubuntu 14.04\n"
+            "NAME                TAG      TYPE     SIZE    UPDATE   DESCRIPTION\n"
+            "ubuntu-trusty       latest   lxc      275MB            Ubuntu 14.04\n"
             "sameersbn/redmine   3.0.2    docker   618MB\n"
-            "sameersbn/redmine   3.0.3    docker   618MB\n"
-            "ubuntu              latest   docker   188MB   A description much longer than "
-            "forty-five ch…\n");
+            "sameersbn/redmine   3.0.3    docker   618MB   yes\n"
+            "ubuntu              latest   docker   188MB            A description much longer "
+            "than forty-five ch…\n");
   std::string full = LocalImagesTable(nlohmann::json::parse(kLocal), true).Render();
   EXPECT_NE(full.find("characters, cut short\n"), std::string::npos);
 }
 
 TEST(ListingTablesTest, EmptyOrOddListingsGiveTheHeaderOnly) {
   EXPECT_EQ(LocalImagesTable(nlohmann::json::parse(R"({"results": []})"), false).Render(),
-            "NAME   TAG   TYPE   SIZE   DESCRIPTION\n");
+            "NAME   TAG   TYPE   SIZE   UPDATE   DESCRIPTION\n");
   EXPECT_EQ(LocalImagesTable(nlohmann::json::parse("[1, 2]"), false).rows(), 0u);
-  // Sizes missing for a tag show as "-".
-  auto t = LocalImagesTable(
-      nlohmann::json::parse(R"({"results": [{"name": "x", "tags": ["a", "b"], "size": [5]}]})"),
-      false);
-  EXPECT_NE(t.Render().find("x      b            -"), std::string::npos) << t.Render();
+  // Sizes missing for a tag show as "-"; flags missing or not booleans as no update.
+  auto t = LocalImagesTable(nlohmann::json::parse(R"({"results": [{"name": "x",
+      "tags": ["a", "b", "c"], "size": [5], "update_available": [true, "yes"]}]})"),
+                            false);
+  EXPECT_EQ(t.Render(),
+            "NAME   TAG   TYPE   SIZE   UPDATE   DESCRIPTION\n"
+            "x      a            5B     yes\n"
+            "x      b            -\n"
+            "x      c            -\n");
 }
 
 TEST(ListingTablesTest, SearchTablesDependOnTheDepot) {
