@@ -64,7 +64,8 @@ Result<void> RunPull(const ApiClient& api, const Flags& f) {
   r.name = arg.name;
   r.tag = arg.tag.empty() ? "latest" : arg.tag;
   r.json = f.json;
-  return Pull(api, r);
+  WHARF_RETURN_IF_ERROR(Pull(api, r));
+  return {};
 }
 
 // The subcommands, as the parser fills them in.

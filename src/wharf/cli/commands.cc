@@ -47,6 +47,14 @@ void PrintJson(const nlohmann::json& j, int indent) {
   std::printf("%s\n", text.c_str());
 }
 
+Result<void> ReportFailures(const std::vector<Status>& failures) {
+  if (failures.empty()) return {};
+  for (size_t i = 0; i + 1 < failures.size(); ++i) {
+    std::fprintf(stderr, "wharf: %s\n", failures[i].message.c_str());
+  }
+  return Error(failures.back());
+}
+
 Result<void> Login(const SessionStore& store, const LoginOptions& o) {
   WHARF_ASSIGN_OR_RETURN(auto server, ChooseServer(store, o.server));
   InterruptCatcher catcher;  // Ctrl-C at a prompt must not leave the terminal without echo
@@ -179,11 +187,7 @@ Result<void> RemoveImages(const ApiClient& api, const std::vector<std::string>& 
       std::printf("Deleted: %s\n", image.c_str());
     }
   }
-  if (failures.empty()) return {};
-  for (size_t i = 0; i + 1 < failures.size(); ++i) {
-    std::fprintf(stderr, "wharf: %s\n", failures[i].message.c_str());
-  }
-  return Error(failures.back());
+  return ReportFailures(failures);
 }
 
 }  // namespace wharf::cli

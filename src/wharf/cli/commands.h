@@ -47,5 +47,8 @@ Result<void> RemoveImages(const ApiClient& api, const std::vector<std::string>& 
 
 // Prints JSON on stdout, indented, invalid UTF-8 replaced rather than fatal.
 void PrintJson(const nlohmann::json& j, int indent = 2);
+// For a command that goes on after a failure: OK when there was none, else every failure
+// but the last reported on stderr ("wharf: ...") and the last returned, for Main to report.
+Result<void> ReportFailures(const std::vector<Status>& failures);
 
 }  // namespace wharf::cli

@@ -46,7 +46,7 @@ class PullSession {
     terminal_ = !r.json && IsTerminal(STDOUT_FILENO);
   }
 
-  Result<void> Run();
+  Result<PullEnd> Run();
 
  private:
   std::string Ref() const { return display_ + ":" + r_.tag; }
@@ -172,7 +172,7 @@ Result<bool> PullSession::OnInterrupt() {
   return Cancelled("the download of " + Ref() + " was cancelled");
 }
 
-Result<void> PullSession::Run() {
+Result<PullEnd> PullSession::Run() {
   InterruptCatcher catcher;
   EventFeed feed(api_);
   feed.Start();
@@ -191,7 +191,7 @@ Result<void> PullSession::Run() {
   while (!state_.finished()) {
     if (InterruptCatcher::Take()) {
       WHARF_ASSIGN_OR_RETURN(auto follow, OnInterrupt());
-      if (!follow) return {};
+      if (!follow) return PullEnd::kInBackground;
     }
     if (streaming) {
       if (auto e = feed.Next(200)) {
@@ -218,7 +218,7 @@ Result<void> PullSession::Run() {
   Show(true);
   if (state_.status == "done") {
     if (!r_.json) std::printf("Pulled %s\n", Ref().c_str());
-    return {};
+    return PullEnd::kInstalled;
   }
   return Unavailable("pull " + Ref() + " " + state_.status +
                      (state_.error.empty() ? "" : ": " + state_.error));
@@ -226,7 +226,7 @@ Result<void> PullSession::Run() {
 
 }  // namespace
 
-Result<void> Pull(const ApiClient& api, const PullRequest& request) {
+Result<PullEnd> Pull(const ApiClient& api, const PullRequest& request) {
   PullSession session(api, request);
   return session.Run();
 }

@@ -24,9 +24,14 @@ struct PullRequest {
   bool json = false;  // print the job's JSON states, one per line, instead of progress
 };
 
-// OK when the image is in the local store, or when the user chose to leave the download
-// running. Cancelled when the user cancelled it; the job's error (Unavailable) when it
+// How a pull that did not fail ended.
+enum class PullEnd {
+  kInstalled,     // the image is in the local store
+  kInBackground,  // Ctrl-C, and the user chose to leave the download running
+};
+
+// Cancelled when the user cancelled the download; the job's error (Unavailable) when it
 // failed; the server's error when the download could not start.
-Result<void> Pull(const ApiClient& api, const PullRequest& request);
+Result<PullEnd> Pull(const ApiClient& api, const PullRequest& request);
 
 }  // namespace wharf::cli
