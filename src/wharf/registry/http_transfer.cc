@@ -284,6 +284,12 @@ void Configure(CURL* h, const HttpRequest& request, const HeaderList& headers, T
   curl_easy_setopt(h, CURLOPT_URL, request.url.c_str());
   // HEAD: libcurl then stops after the headers instead of waiting for Content-Length bytes.
   if (request.head) curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+  if (request.post_body) {  // libcurl reads the body from the request, which outlives it
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, request.post_body->data());
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(request.post_body->size()));
+  }
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 #if LIBCURL_VERSION_NUM >= 0x075500
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -387,6 +393,7 @@ Result<HttpResponse> PerformHttp(const HttpRequest& request, TransportFailure* f
   Transfer transfer{request};
   transfer.response.url = request.url;
   if (request.head) transfer.response.method = "HEAD";
+  if (request.post_body) transfer.response.method = "POST";
   char errbuf[CURL_ERROR_SIZE] = {};
   Configure(handle.get(), request, headers, transfer, errbuf);
 

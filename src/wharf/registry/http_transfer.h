@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -35,7 +36,7 @@ struct HttpResponse {
   std::string body;            // the buffered body; empty when streamed to the sink
   bool body_refused = false;   // the body policy said kRefuse: no byte was read or delivered
   std::string url;             // the URL that was requested
-  std::string method = "GET";  // "HEAD" for a HttpRequest::head, naming the exchange
+  std::string method = "GET";  // "HEAD" or "POST" for such a HttpRequest, naming the exchange
 
   // "404 Not Found"
   std::string StatusText() const;
@@ -54,6 +55,9 @@ struct HttpRequest {
   // whatever Content-Length they announce; no body reaches the sink or HttpResponse::body,
   // and max_body_bytes does not apply.
   bool head = false;
+  // POST this body instead of a GET (with `head` false); its Content-Type goes in `headers`.
+  // The request is not sent again by libcurl. Unset: a GET, or a HEAD.
+  std::optional<std::string> post_body;
   std::vector<std::string> headers;  // "Name: value"
   // Names the other end in error messages: "registry 127.0.0.1:5000".
   std::string peer;
@@ -90,10 +94,11 @@ enum class TransportFailure {
   kOther,
 };
 
-// Performs one request (GET, or HEAD) without following redirects. Any HTTP status is a success
-// here; errors are transport failures (Unavailable, naming `peer`: "registry 127.0.0.1:5000:
-// connection refused"; `failure`, if given, says which kind), TooLarge for a 2xx body over the
-// limit, the sink's own error, or Cancelled when HttpRequest::cancelled said so.
+// Performs one request (GET, HEAD or POST) without following redirects. Any HTTP status is a
+// success here; errors are transport failures (Unavailable, naming `peer`: "registry
+// 127.0.0.1:5000: connection refused"; `failure`, if given, says which kind), TooLarge for a
+// 2xx body over the limit, the sink's own error, or Cancelled when HttpRequest::cancelled said
+// so.
 Result<HttpResponse> PerformHttp(const HttpRequest& request, TransportFailure* failure = nullptr);
 
 // Resolves `ref` (absolute, or relative as in a Location or Link header) against `base`.

@@ -14,6 +14,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string_view>
 
@@ -356,6 +357,14 @@ void FakeHttpServer::ServeConnection(int fd) {
     }
     pos = end + 2;
   }
+  const size_t body_at = in.find("\r\n\r\n") + 4;
+  const size_t length = std::strtoull(request.Header("content-length").c_str(), nullptr, 10);
+  while (in.size() < body_at + length) {
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n <= 0) return;
+    in.append(buf, static_cast<size_t>(n));
+  }
+  request.body = in.substr(body_at, length);
   {
     std::lock_guard lock(mu_);
     requests_.push_back(request);

@@ -80,6 +80,7 @@ struct FakeRequest {
   std::string method;
   std::string target;                          // "/v2/foo/tags/list?n=2"
   std::map<std::string, std::string> headers;  // lower-case names
+  std::string body;                            // as its Content-Length says
 
   std::string Header(const std::string& name) const {
     auto it = headers.find(name);
