@@ -333,6 +333,10 @@ Result<void> ApiClient::Receive(const std::string& path, const std::vector<std::
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &state);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, StreamBody);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &state);
+  // libcurl's default receive buffer is 16 KiB: a socket read and a write callback (and so a
+  // write(2) of the archive) per 16 KiB. 1 MiB (libcurl allows up to 10 MiB) takes whatever
+  // the socket holds in one read; an events stream's small messages come through as before.
+  curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 1L << 20);
   // The server sends at least a keep-alive comment every 15 s; silence means a dead peer.
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, idle_timeout_s);
@@ -430,6 +434,19 @@ const nlohmann::json& ArrayField(const nlohmann::json& j, std::string_view key) 
   if (!j.is_object()) return kEmpty;
   auto it = j.find(key);
   return it != j.end() && it->is_array() ? *it : kEmpty;
+}
+
+bool BoolField(const nlohmann::json& j, std::string_view key) {
+  if (!j.is_object()) return false;
+  auto it = j.find(key);
+  return it != j.end() && it->is_boolean() && it->get<bool>();
+}
+
+std::optional<int64_t> IntField(const nlohmann::json& j, std::string_view key) {
+  if (!j.is_object()) return std::nullopt;
+  auto it = j.find(key);
+  if (it == j.end() || !it->is_number_integer()) return std::nullopt;
+  return it->get<int64_t>();
 }
 
 std::string EscapePath(std::string_view text) { return Escape(text, "/:"); }

@@ -115,9 +115,12 @@ std::string EscapePath(std::string_view text);
 // Percent-encodes a query parameter value.
 std::string EscapeQuery(std::string_view text);
 
-// Fields of an answer, tolerant of a missing key or a wrong type: "" and [] then.
+// Fields of an answer, tolerant of a missing key or a wrong type: "", [], false and
+// nullopt then.
 std::string StringField(const nlohmann::json& j, std::string_view key);
 const nlohmann::json& ArrayField(const nlohmann::json& j, std::string_view key);
+bool BoolField(const nlohmann::json& j, std::string_view key);
+std::optional<int64_t> IntField(const nlohmann::json& j, std::string_view key);
 
 // The Status an HTTP error answer stands for (see Call).
 Status StatusFromHttp(long http_status, std::string_view body);

@@ -12,6 +12,7 @@
 #include "wharf/cli/load.h"
 #include "wharf/cli/pull.h"
 #include "wharf/cli/save.h"
+#include "wharf/cli/update.h"
 
 namespace wharf::cli {
 
@@ -39,6 +40,9 @@ struct Flags {
   std::string format = "docker";
   std::string input;
   std::string tag;
+  bool all = false;
+  bool force = false;
+  bool check = false;
 };
 
 int Report(const Status& error) {
@@ -71,7 +75,48 @@ Result<void> RunPull(const ApiClient& api, const Flags& f) {
 // The subcommands, as the parser fills them in.
 struct Commands {
   CLI::App *login, *logout, *ls, *search, *tags, *pull, *status, *inspect, *rm, *save, *load;
+  CLI::App *outdated, *update;
 };
+
+void DefineArchiveCommands(CLI::App& app, Flags& f, Commands& c) {
+  c.save = app.add_subcommand("save", "write local images to an archive, as docker save does");
+  c.save->footer(
+      "The archive goes to FILE (written whole or not at all), else to stdout when it is not a\n"
+      "terminal: wharf save busybox:1.36 | ssh nas docker load. Layers stay compressed as\n"
+      "stored; docker load and podman load read both formats.");
+  c.save->add_option("-o,--output", f.output, "write to FILE instead of stdout")
+      ->option_text("FILE");
+  c.save->add_option("--format", f.format, "docker (default: docker load's tar) or oci")
+      ->check(CLI::IsMember({"docker", "oci"}));
+  c.save->add_option("IMAGE", f.images, "NAME[:TAG] (TAG defaults to latest) or NAME@DIGEST")
+      ->required();
+
+  c.load = app.add_subcommand("load", "add images from an archive, as docker load does");
+  c.load->footer(
+      "Reads what docker save, podman save, skopeo (docker-archive:, oci-archive:) and wharf\n"
+      "save write, plain or gzip or zstd compressed, from FILE or from stdin when it is not a\n"
+      "terminal: ssh nas docker save busybox | wharf load");
+  c.load->add_option("-i,--input", f.input, "read from FILE instead of stdin")->option_text("FILE");
+  c.load->add_option("--tag", f.tag, "NAME:TAG for an image the archive leaves untagged");
+}
+
+void DefineUpdateCommands(CLI::App& app, Flags& f, Commands& c) {
+  c.outdated = app.add_subcommand("outdated", "list the local tags with an update available");
+  c.outdated->footer(
+      "As of wharfd's last check of each tag: in the background every\n"
+      "updates.check_interval_s, or now with --check. `wharf update --all` downloads them.");
+  c.outdated->add_flag("--check", f.check, "check every local tag at its registry first (admin)");
+
+  c.update = app.add_subcommand("update", "download the new image of tags with an update");
+  c.update->footer(
+      "Each tag is pulled again, with pull's progress, one after another; the new image\n"
+      "replaces the old only once it is complete. A named tag without a known update is\n"
+      "skipped, saying so, unless --force. NAME alone means each of its local tags.");
+  c.update->add_option("IMAGE", f.images, "NAME (each local tag) or NAME:TAG");
+  c.update->add_flag("--all", f.all, "every local tag with an update available");
+  c.update->add_flag("--force", f.force, "also download named tags with no known update");
+  c.update->add_flag("--check", f.check, "check the tags at their registry first (admin)");
+}
 
 Commands DefineCommands(CLI::App& app, Flags& f) {
   Commands c{};
@@ -118,25 +163,8 @@ Commands DefineCommands(CLI::App& app, Flags& f) {
   c.rm->add_option("--type", f.type, "docker (default) or lxc")
       ->check(CLI::IsMember({"lxc", "docker"}));
 
-  c.save = app.add_subcommand("save", "write local images to an archive, as docker save does");
-  c.save->footer(
-      "The archive goes to FILE (written whole or not at all), else to stdout when it is not a\n"
-      "terminal: wharf save busybox:1.36 | ssh nas docker load. Layers stay compressed as\n"
-      "stored; docker load and podman load read both formats.");
-  c.save->add_option("-o,--output", f.output, "write to FILE instead of stdout")
-      ->option_text("FILE");
-  c.save->add_option("--format", f.format, "docker (default: docker load's tar) or oci")
-      ->check(CLI::IsMember({"docker", "oci"}));
-  c.save->add_option("IMAGE", f.images, "NAME[:TAG] (TAG defaults to latest) or NAME@DIGEST")
-      ->required();
-
-  c.load = app.add_subcommand("load", "add images from an archive, as docker load does");
-  c.load->footer(
-      "Reads what docker save, podman save, skopeo (docker-archive:, oci-archive:) and wharf\n"
-      "save write, plain or gzip or zstd compressed, from FILE or from stdin when it is not a\n"
-      "terminal: ssh nas docker save busybox | wharf load");
-  c.load->add_option("-i,--input", f.input, "read from FILE instead of stdin")->option_text("FILE");
-  c.load->add_option("--tag", f.tag, "NAME:TAG for an image the archive leaves untagged");
+  DefineArchiveCommands(app, f, c);
+  DefineUpdateCommands(app, f, c);
   return c;
 }
 
@@ -175,6 +203,8 @@ Result<void> RunCommand(const Commands& c, const Flags& f, SessionStore& store,
   if (*c.inspect) return Inspect(api, f.image, f.remote);
   if (*c.save) return Save(api, {f.images, f.output, f.format});
   if (*c.load) return Load(api, {f.input, f.tag, f.json});
+  if (*c.outdated) return ShowOutdated(api, {f.check, f.json});
+  if (*c.update) return UpdateImages(api, {f.images, f.all, f.force, f.check, f.json});
   return RemoveImages(api, f.images, f.type.empty() ? "docker" : f.type, f.json);
 }
 

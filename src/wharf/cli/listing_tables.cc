@@ -30,6 +30,13 @@ bool TrueAt(const nlohmann::json& flags, size_t i) {
   return i < flags.size() && flags[i].is_boolean() && flags[i].get<bool>();
 }
 
+// "sha256:0123456789abcdef..." → "0123456789ab"; "-" when there is none.
+std::string ShortDigest(const std::string& digest) {
+  if (digest.empty()) return "-";
+  size_t colon = digest.find(':');
+  return digest.substr(colon == std::string::npos ? 0 : colon + 1, 12);
+}
+
 }  // namespace
 
 Table LocalImagesTable(const nlohmann::json& listing, bool no_trunc) {
@@ -102,6 +109,20 @@ Table DownloadsTable(const nlohmann::json& jobs) {
     }
     table.AddRow({StringField(j, "name"), StringField(j, "tag"), StringField(j, "type"),
                   StringField(j, "status"), progress, Truncate(StringField(j, "error"), 80)});
+  }
+  return table;
+}
+
+Table OutdatedTable(const nlohmann::json& updates, int64_t now_s) {
+  Table table({"NAME", "TAG", "CHECKED", "LOCAL", "REMOTE"});
+  if (!updates.is_array()) return table;
+  for (const auto& u : updates) {
+    if (!BoolField(u, "update_available")) continue;
+    auto checked = IntField(u, "checked_at");
+    std::string age = checked ? HumanAge(now_s - *checked) : "never";
+    table.AddRow({StringField(u, "name"), StringField(u, "tag"), age,
+                  ShortDigest(StringField(u, "local_digest")),
+                  ShortDigest(StringField(u, "remote_digest"))});
   }
   return table;
 }

@@ -22,5 +22,9 @@ Table SearchTable(const nlohmann::json& listing, bool no_trunc);
 Table TagsTable(const nlohmann::json& tags);
 // `wharf status`: NAME, TAG, TYPE, STATUS, PROGRESS, ERROR.
 Table DownloadsTable(const nlohmann::json& jobs);
+// `wharf outdated`: NAME, TAG, CHECKED (how long before `now_s`, epoch seconds), LOCAL,
+// REMOTE (digests cut as docker cuts image IDs: 12 hex digits); a row per entry of the
+// updates list whose `update_available` is true.
+Table OutdatedTable(const nlohmann::json& updates, int64_t now_s);
 
 }  // namespace wharf::cli

@@ -77,5 +77,27 @@ TEST(ListingTablesTest, TagsAndDownloads) {
             "b      x        docker   failed        -                 manifest unknown\n");
 }
 
+TEST(ListingTablesTest, OutdatedListsTheFlaggedTags) {
+  const int64_t now = 1'800'000'000;
+  auto updates = nlohmann::json::parse(R"([
+    {"type": "docker", "name": "team/app", "tag": "latest", "update_available": true,
+     "local_digest": "sha256:0123456789abcdef0123", "remote_digest": "sha256:fedcba9876543210fe",
+     "checked_at": 1799989200, "error": ""},
+    {"type": "docker", "name": "team/app", "tag": "1.0", "update_available": false,
+     "local_digest": "sha256:aa", "remote_digest": "sha256:aa", "checked_at": 1799989200,
+     "error": ""},
+    {"type": "docker", "name": "never", "tag": "x", "update_available": false,
+     "local_digest": "sha256:bb", "remote_digest": "", "checked_at": null, "error": ""},
+    {"type": "docker", "name": "odd", "tag": "y", "update_available": true,
+     "local_digest": "", "remote_digest": "", "checked_at": null, "error": "gone"}])");
+  EXPECT_EQ(OutdatedTable(updates, now).Render(),
+            "NAME       TAG      CHECKED       LOCAL          REMOTE\n"
+            "team/app   latest   3 hours ago   0123456789ab   fedcba987654\n"
+            "odd        y        never         -              -\n");
+  EXPECT_EQ(OutdatedTable(nlohmann::json::array(), now).Render(),
+            "NAME   TAG   CHECKED   LOCAL   REMOTE\n");
+  EXPECT_EQ(OutdatedTable(nlohmann::json::object(), now).rows(), 0u);
+}
+
 }  // namespace
 }  // namespace wharf::cli
