@@ -5,8 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
-#include <thread>
 
 #include "wharf/base/clock.h"
 #include "wharf/base/digest.h"
@@ -39,6 +39,7 @@ struct FakeConfig {
 class FakeRegistry {
  public:
   explicit FakeRegistry(FakeConfig config = {}) : config_(std::move(config)) {}
+  ~FakeRegistry() { ReleaseSlow(); }
 
   std::string host() const { return registry_.host(); }
   reference::Reference Ref(const std::string& tag = "latest") const {
@@ -48,6 +49,14 @@ class FakeRegistry {
   FakeHttpServer& tokens() { return tokens_; }
   FakeHttpServer& registry() { return registry_; }
   FakeHttpServer& cdn() { return cdn_; }
+  // Ends the silence of the "slow" manifest (which also ends by itself after 10 s).
+  void ReleaseSlow() {
+    {
+      std::lock_guard lock(mu_);
+      slow_released_ = true;
+    }
+    slow_cv_.notify_all();
+  }
 
  private:
   FakeConfig config() const {
@@ -91,8 +100,9 @@ class FakeRegistry {
     if (t == "/v2/foo/manifests/" + Digest::Of("another manifest").str()) {
       return {200, {{"Content-Type", "application/vnd.oci.image.manifest.v1+json"}}, kManifest};
     }
-    if (t == "/v2/foo/manifests/slow") {  // sends nothing for 2.5 s
-      std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+    if (t == "/v2/foo/manifests/slow") {  // sends nothing until ReleaseSlow()
+      std::unique_lock lock(mu_);
+      slow_cv_.wait_for(lock, std::chrono::seconds(10), [this] { return slow_released_; });
       return Json(200, kManifest);
     }
     if (t == "/v2/foo/manifests/broken") {
@@ -137,6 +147,8 @@ class FakeRegistry {
 
   mutable std::mutex mu_;
   FakeConfig config_;
+  std::condition_variable slow_cv_;
+  bool slow_released_ = false;
   FakeHttpServer tokens_{[this](const FakeRequest& r) { return Token(r); }};
   FakeHttpServer cdn_{[this](const FakeRequest& r) { return Cdn(r); }};
   FakeHttpServer registry_{[this](const FakeRequest& r) { return Registry(r); }};
@@ -290,11 +302,12 @@ TEST(FakeRegistryTest, ServerErrorsAreUnavailableWithTheRegistryMessage) {
 TEST(FakeRegistryTest, StalledTransferIsUnavailable) {
   FakeRegistry fake;
   Options options;
-  options.stall_timeout_s = 1;
-  options.request_tries = 1;  // a stall is retried like any cut transfer; here one try shows it
+  options.stall_timeout_s = 1;  // libcurl's low-speed limit: whole seconds of real time
+  options.request_tries = 1;    // a stall is retried like any cut transfer; here one try shows it
   Client client(options);
   ASSERT_TRUE(client.GetManifest(fake.Ref(), "latest"));  // authenticated and probed
-  auto got = client.GetManifest(fake.Ref(), "slow");
+  auto got = client.GetManifest(fake.Ref(), "slow");      // silent for 10 s unless released
+  fake.ReleaseSlow();
   ASSERT_FALSE(got);
   EXPECT_EQ(got.error().code, Code::kUnavailable);
   EXPECT_NE(got.error().message.find("registry " + fake.host() + ": transfer stalled"),
