@@ -188,10 +188,9 @@ TEST(HubSearchTest, TheFallbackGetsWhatIsLeftOfTheTimeLimit) {
 // 100 bytes, one every 200 ms: 20 s without ever stalling.
 FakeResponse Drip() { return {200, {}, std::string(100, ' '), std::string::npos, 200}; }
 
-// A hook that turns true 500 ms from now.
-std::function<bool()> CancelSoon() {
-  const auto at = std::chrono::steady_clock::now() + std::chrono::milliseconds(500);
-  return [at] { return std::chrono::steady_clock::now() >= at; };
+// A hook that turns true once `server` holds a request for `prefix` (and drips its answer).
+std::function<bool()> CancelOnceHeld(const FakeHttpServer& server, const std::string& prefix) {
+  return [&server, prefix] { return server.CountRequests(prefix) > 0; };
 }
 
 TEST(HubSearchTest, TheCallerCancelsASearchAndItsFallbackWhileTheyDrip) {
@@ -203,12 +202,14 @@ TEST(HubSearchTest, TheCallerCancelsASearchAndItsFallbackWhileTheyDrip) {
   FakeHttpServer registry([](const FakeRequest&) { return Drip(); });
   registry::HttpGetter web{registry::Options{}};
   registry::CatalogLister lister{registry::Options{}};
-  // A time limit (10 s) that the drips (20 s) would reach, but the caller (0.5 s) first.
+  // A time limit (10 s) that the drips (20 s) would reach, but the caller first: an end well
+  // before it is the caller's.
   HubSearch search{{"http://" + index.host(), "http://" + registry.host(), 10}, web, lister};
+  constexpr auto kBound = std::chrono::seconds(8);
 
   auto start = std::chrono::steady_clock::now();
-  auto searched = search.Search("x y", 1, 25, CancelSoon());
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  auto searched = search.Search("x y", 1, 25, CancelOnceHeld(index, "/"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, kBound);
   ASSERT_FALSE(searched);
   EXPECT_EQ(searched.error().code, Code::kCancelled) << searched.error().ToString();
   EXPECT_EQ(
@@ -217,13 +218,14 @@ TEST(HubSearchTest, TheCallerCancelsASearchAndItsFallbackWhileTheyDrip) {
 
   index_status = 404;
   start = std::chrono::steady_clock::now();
-  auto listed = search.Search("x", 1, 25, CancelSoon());
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  auto listed = search.Search("x", 1, 25, CancelOnceHeld(registry, "/v2/_catalog"));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, kBound);
   ASSERT_FALSE(listed);
   EXPECT_EQ(listed.error().code, Code::kCancelled) << listed.error().ToString();
   EXPECT_EQ(listed.error().message,
             "cancelled while fetching the repository catalog from registry " + registry.host() +
                 " (the fallback of a search for \"x\")");
+  EXPECT_EQ(index.CountRequests("/"), 2);  // the search, then the one answered 404
   EXPECT_EQ(registry.CountRequests("/v2/_catalog"), 1);
 }
 
