@@ -4,16 +4,22 @@ updates list, in the local listing's update_available, as an "update" event); do
 again clears the flag, collects the old blobs and leaves fsck clean. An unchanged tag costs
 one HEAD of its manifest and no GET. A multi-platform tag whose arm64 manifest moved is not
 flagged on amd64; whose amd64 manifest moved is. A 429 with Retry-After is waited out. The
-results survive a restart."""
+results survive a restart. [updates] webhook_url gets one POST per check that found new
+updates, and none for a check that did not."""
 
+import http.server
+import json
 import os
 import subprocess
+import threading
+import time
 import unittest
 
 from api_client import EventStream
 from fixtures import FixtureBuilder, put_index, random_files
 from harness import Registry, WharfTestCase, Wharfd
 from proxy import FaultProxy
+from support import serve_http, stop_http, wait_until
 
 registry = None
 proxy = None
@@ -152,6 +158,88 @@ class UpdatesTest(WharfTestCase):
         status, body = self.api.download(name, "latest")
         self.assertEqual((status, body), (200, {}))
         return name, "latest"
+
+
+class WebhookReceiver:
+    """A loopback HTTP server that keeps the JSON body of every POST it gets (answered 204)."""
+
+    def __init__(self):
+        self.posts = []
+        self.lock = threading.Lock()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with receiver.lock:
+                    receiver.posts.append((self.path, self.headers.get("Content-Type"),
+                                           json.loads(body)))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = serve_http(Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+    def received(self):
+        with self.lock:
+            return list(self.posts)
+
+    def stop(self):
+        stop_http(self.server)
+
+
+class WebhookTest(WharfTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.receiver = WebhookReceiver()
+        cls.addClassCleanup(cls.receiver.stop)
+        cls.wharfd = cls.serve(Wharfd(
+            proxy.url, platform="linux/amd64",
+            extra_toml=f"\n[updates]\ncheck_interval_s = 0\nwebhook_url = \"{cls.receiver.url}\"\n"))
+        cls.api = cls.wharfd.client()
+
+    def check(self):
+        status, out = self.api.post("/api/v1/image/updates/check")
+        self.assertEqual(status, 200, out)
+        return out
+
+    def assertPosts(self, count):
+        """Exactly `count` POSTs so far, the last one given the time to arrive."""
+        wait_until(lambda: len(self.receiver.received()) >= count, 30, f"{count} webhook POSTs")
+        time.sleep(1)  # a POST sent after the check's answer would come within this
+        posts = self.receiver.received()
+        self.assertEqual(len(posts), count, posts)
+        return posts
+
+    def test_one_post_per_check_with_new_updates(self):
+        first = push_app("hook/app", "one")
+        push_app("hook/other", "one")
+        for name in ("hook/app", "hook/other"):
+            status, body = self.api.download(name, "latest")
+            self.assertEqual((status, body), (200, {}))
+            self.assertIsNone(self.api.wait_download(name, "latest"))
+        self.check()
+        self.assertPosts(0)
+
+        second = push_app("hook/app", "two")
+        self.check()
+        [(path, content_type, body)] = self.assertPosts(1)
+        self.assertEqual((path, content_type), ("/hook", "application/json"))
+        self.assertEqual(body, {"updates": [{
+            "type": "docker", "name": "hook/app", "tag": "latest",
+            "local_digest": first.digest, "remote_digest": second.digest}]})
+
+        # Still flagged, nothing new: no POST. Another tag moving: a POST of it alone.
+        self.check()
+        self.assertPosts(1)
+        other = push_app("hook/other", "two")
+        self.check()
+        posts = self.assertPosts(2)
+        self.assertEqual([(u["name"], u["remote_digest"]) for u in posts[1][2]["updates"]],
+                         [("hook/other", other.digest)])
 
 
 if __name__ == "__main__":

@@ -138,6 +138,11 @@ Result<void> ParseUpdates(TableReader& top, UpdatesConfig& c, const std::string&
   TableReader r(**table, "updates.", origin);
   WHARF_RETURN_IF_ERROR(r.Read("check_interval_s", c.check_interval_s));
   if (c.check_interval_s < 0) return r.Bad("check_interval_s", "must be 0 (never) or more");
+  WHARF_RETURN_IF_ERROR(r.Read("webhook_url", c.webhook_url));
+  if (!c.webhook_url.empty() && !c.webhook_url.starts_with("http://") &&
+      !c.webhook_url.starts_with("https://")) {
+    return r.Bad("webhook_url", "must be an http:// or https:// URL, or empty");
+  }
   return r.RejectUnknown();
 }
 

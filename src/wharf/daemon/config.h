@@ -57,9 +57,10 @@ struct ImportsConfig {
   int64_t max_bytes = int64_t{64} << 30;  // of an upload, and of its decompressed contents
 };
 
-// [updates]: checks of the local Docker tags against their registries.
+// [updates]: checks of the local images against their registries and image servers.
 struct UpdatesConfig {
   int64_t check_interval_s = 21600;  // 0 = never in the background
+  std::string webhook_url;           // an http(s) URL told of new updates; "" = none
 };
 
 struct Config {

@@ -210,12 +210,17 @@ TEST(ConfigTest, Updates) {
   auto defaults = ParseConfig("", "t.toml");
   ASSERT_TRUE(defaults);
   EXPECT_EQ(defaults->updates.check_interval_s, 21600);
-  auto off = ParseConfig("[updates]\ncheck_interval_s = 0\n", "t.toml");
+  EXPECT_EQ(defaults->updates.webhook_url, "");
+  auto off = ParseConfig(
+      "[updates]\ncheck_interval_s = 0\nwebhook_url = \"https://hooks.lan/wharf\"\n", "t.toml");
   ASSERT_TRUE(off) << off.error().message;
   EXPECT_EQ(off->updates.check_interval_s, 0);
+  EXPECT_EQ(off->updates.webhook_url, "https://hooks.lan/wharf");
   for (auto [text, message] :
        {std::pair{"[updates]\ncheck_interval_s = -1", "updates.check_interval_s: must be 0"},
-        std::pair{"[updates]\ninterval = 5", "updates.interval: unknown key"}}) {
+        std::pair{"[updates]\ninterval = 5", "updates.interval: unknown key"},
+        std::pair{"[updates]\nwebhook_url = \"hooks.lan\"", "updates.webhook_url: must be an"},
+        std::pair{"[updates]\nwebhook_url = 1", "updates.webhook_url: expected a string"}}) {
     auto bad = ParseConfig(text, "t.toml");
     ASSERT_FALSE(bad) << text;
     EXPECT_NE(bad.error().message.find(message), std::string::npos) << bad.error().message;

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <thread>
 
 #include "wharf/api/server.h"
@@ -34,6 +35,7 @@
 #include "wharf/pull/pull_queue.h"
 #include "wharf/registry/client.h"
 #include "wharf/registry/http_getter.h"
+#include "wharf/registry/http_poster.h"
 #include "wharf/serve/served_images.h"
 #include "wharf/service/auth.h"
 #include "wharf/service/collector.h"
@@ -42,6 +44,7 @@
 #include "wharf/service/local_images.h"
 #include "wharf/service/remote_images.h"
 #include "wharf/service/updates.h"
+#include "wharf/service/updates_webhook.h"
 
 namespace wharf::daemon {
 
@@ -245,8 +248,15 @@ Result<void> Serve(const Config& config, const oci::Platform& platform,
   const bool collect_at_start =
       recorded && std::ranges::all_of(*recorded, [](const auto& j) { return j.state == "failed"; });
 
-  service::Updates updates({config.updates.check_interval_s, platform}, client, local,
-                           stores.updates, &events);
+  registry::HttpPoster poster(RegistryOptions(config));
+  std::optional<service::UpdateWebhook> webhook;
+  if (!config.updates.webhook_url.empty()) {
+    webhook.emplace(service::WebhookOptions{.url = config.updates.webhook_url}, poster);
+  }
+  service::Updates updates({.check_interval_s = config.updates.check_interval_s,
+                            .platform = platform,
+                            .webhook = webhook ? &*webhook : nullptr},
+                           client, local, stores.updates, &events);
   serve::ServedImages served_images(local, store);
   return Listen(
       config, platform, listen, signals, depot_options.share_dir,

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "wharf/service/image_names.h"
+#include "wharf/service/updates_webhook.h"
 
 namespace wharf::service {
 
@@ -53,6 +54,8 @@ std::string RepoDigestOf(const metadata::ImageRecord& image) {
 // What one run shares between its checks.
 struct Updates::Run {
   std::atomic<bool> rate_limited{false};
+  std::mutex mu;
+  std::vector<UpdateView> fresh;  // the flags it turned on
 };
 
 Updates::Updates(UpdatesOptions options, registry::Client& client, LocalImages& local,
@@ -173,6 +176,12 @@ Result<bool> Updates::CheckAll(const std::vector<metadata::ImageRecord>& images,
   for (size_t i = 1; i < n; ++i) workers.emplace_back(work);
   work();
   for (auto& t : workers) t.join();
+  if (options_.webhook != nullptr && !run.fresh.empty()) {
+    std::ranges::sort(run.fresh, [](const UpdateView& a, const UpdateView& b) {
+      return std::tie(a.type, a.name, a.tag) < std::tie(b.type, b.name, b.tag);
+    });
+    options_.webhook->Notify(run.fresh);
+  }
   if (cancelled && cancelled()) return Cancelled("update check stopped");
   return run.rate_limited.load();
 }
@@ -218,6 +227,11 @@ metadata::UpdateRecord Updates::CheckImage(const metadata::ImageRecord& image, R
   record.update_available = *differs;
   record.error.clear();
   if (was != record.update_available) Publish(image, record);
+  if (!was && record.update_available) {
+    std::lock_guard lock(run.mu);
+    run.fresh.push_back({image.type, image.display_name, image.tag, true, record.local_digest,
+                         record.remote_digest, record.checked_at, ""});
+  }
   return record;
 }
 

@@ -11,7 +11,8 @@
 // check recorded (so they survive restarts), at most `parallel` at once. The registry
 // client's retries wait out a 429's Retry-After; a check run stops early, and the next one
 // waits an interval, while Docker Hub's RateLimit-Remaining is under `min_rate_remaining`.
-// An "update" event goes out whenever a tag's flag changes.
+// An "update" event goes out whenever a tag's flag changes, and the flags a run turned on go
+// to the webhook, if there is one, once the run ends.
 // Thread-safe.
 #pragma once
 
@@ -38,12 +39,16 @@
 
 namespace wharf::service {
 
+class UpdateWebhook;
+
 struct UpdatesOptions {
   int64_t check_interval_s = 21600;  // [updates] check_interval_s; 0 = no background checks
   oci::Platform platform;            // whose manifest of a multi-platform tag counts
   int parallel = 2;                  // checks at once
   int64_t min_rate_remaining = 10;   // stop a run when Docker Hub has fewer pulls left
   Clock* clock = &Clock::Default();
+  // Told of the flags each run turned on; null: nobody. It must outlive the Updates.
+  UpdateWebhook* webhook = nullptr;
 };
 
 // What the API shows of one local tag's update state.
