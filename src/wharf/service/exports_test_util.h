@@ -28,11 +28,10 @@ inline std::string PutTestBlob(TestServices& s, const std::string& data) {
   return d.str();
 }
 
-// A stored Docker image of one layer (OCI media types) under (canonical name, display name,
-// tag); `seed` tells images apart, the same seed gives the same image.
-inline metadata::ImageRecord PutTestImage(TestServices& s, const std::string& name,
-                                          const std::string& display, const std::string& tag,
-                                          const std::string& seed) {
+// The blobs of a Docker image of one layer (OCI media types) put into the store, and its record
+// without a name, as a fetcher hands it to its commit; `seed` tells images apart, the same seed
+// gives the same image.
+inline metadata::ImageRecord PutTestImageBlobs(TestServices& s, const std::string& seed) {
   std::string config_json = R"({"os":"linux","seed":")" + seed + "\"}";
   std::string layer_bytes = "layer of " + seed;
   std::string config = PutTestBlob(s, config_json);
@@ -49,12 +48,23 @@ inline metadata::ImageRecord PutTestImage(TestServices& s, const std::string& na
                          {"size", layer_bytes.size()}}}}};
   metadata::ImageRecord r;
   r.type = "docker";
+  const std::string manifest = m.dump();
+  r.manifest_digest = PutTestBlob(s, manifest);
+  r.manifest_media_type = "application/vnd.oci.image.manifest.v1+json";
+  r.manifest_size = static_cast<int64_t>(manifest.size());
+  r.config_digest = config;
+  r.blobs = {r.manifest_digest, config, layer};
+  return r;
+}
+
+// That image stored under (canonical name, display name, tag).
+inline metadata::ImageRecord PutTestImage(TestServices& s, const std::string& name,
+                                          const std::string& display, const std::string& tag,
+                                          const std::string& seed) {
+  metadata::ImageRecord r = PutTestImageBlobs(s, seed);
   r.name = name;
   r.display_name = display;
   r.tag = tag;
-  r.manifest_digest = PutTestBlob(s, m.dump());
-  r.config_digest = config;
-  r.blobs = {r.manifest_digest, config, layer};
   EXPECT_TRUE(s.images.Put(r).has_value());
   return r;
 }

@@ -1,7 +1,8 @@
-// For tests: a content store, SQLite and a download queue in a temporary directory (removed
-// at the end), with one fetcher for docker jobs, and the service objects over them, wired as
-// the daemon wires them except that the queue's after-job callback does nothing (so that
-// tests see what a client sees before it runs).
+// For tests: a content store, SQLite (images, jobs, users) and a download queue in a temporary
+// directory (removed at the end), with one fetcher for docker jobs, and the service objects over
+// them, wired as the daemon wires them except that the queue's after-job callback does nothing
+// (so that tests see what a client sees before it runs). The queue publishes its events on
+// `events`.
 #pragma once
 
 #include <chrono>
@@ -13,6 +14,7 @@
 #include "wharf/metadata/database.h"
 #include "wharf/metadata/image_store.h"
 #include "wharf/metadata/job_store.h"
+#include "wharf/metadata/user_store.h"
 #include "wharf/service/collector.h"
 #include "wharf/service/downloads.h"
 #include "wharf/service/local_images.h"
@@ -29,7 +31,8 @@ struct TestServices {
         jobs(*database),
         local(*store, images, changes),
         collector(*store, images, pins, local, changes, nullptr, nullptr),
-        queue(pull::QueueOptions{}, jobs, images, changes, [](bool) {}),
+        queue(
+            pull::QueueOptions{}, jobs, images, changes, [](bool) {}, &events),
         remote(client, local, oci::Platform{"linux", "amd64", ""}),
         downloads(queue, nullptr, collector) {
     queue.AddFetcher("docker", &fetcher);
@@ -53,9 +56,11 @@ struct TestServices {
   std::unique_ptr<metadata::Database> database;
   metadata::ImageStore images;
   metadata::JobStore jobs;
+  metadata::UserStore users{*database};
   registry::Client client{registry::Options{}};
   pull::BlobPins pins;
   pull::ImageChanges changes;
+  pull::EventBus events;
   LocalImages local;
   Collector collector;
   pull::PullQueue queue;
