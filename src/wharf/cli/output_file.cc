@@ -51,11 +51,31 @@ OutputFile::~OutputFile() {
 }
 
 Result<void> OutputFile::Write(std::string_view data) {
-  if (int err = WriteAll(out_, data); err != 0) return FileError("write " + name_, err);
+  if (pending_.empty() && data.size() >= kWriteSize) {
+    if (int err = WriteAll(out_, data); err != 0) return FileError("write " + name_, err);
+    written_ += static_cast<int64_t>(data.size());
+  } else {
+    pending_.append(data);
+    if (pending_.size() >= kWriteSize) WHARF_RETURN_IF_ERROR(Flush());
+  }
+  if (!temp_.empty() && written_ - writeback_from_ >= kWritebackSize) {
+    // Best effort: a filesystem without it just writes back later.
+    ::sync_file_range(out_, writeback_from_, written_ - writeback_from_, SYNC_FILE_RANGE_WRITE);
+    writeback_from_ = written_;
+  }
+  return {};
+}
+
+Result<void> OutputFile::Flush() {
+  if (pending_.empty()) return {};
+  if (int err = WriteAll(out_, pending_); err != 0) return FileError("write " + name_, err);
+  written_ += static_cast<int64_t>(pending_.size());
+  pending_.clear();
   return {};
 }
 
 Result<void> OutputFile::Commit() {
+  WHARF_RETURN_IF_ERROR(Flush());
   if (temp_.empty()) {
     // A pipe or a terminal cannot be synced (EINVAL): only a regular file's error counts.
     if (::fsync(out_) != 0 && errno != EINVAL && errno != EROFS) {

@@ -26,8 +26,13 @@ class OutputFile {
   OutputFile(const OutputFile&) = delete;
   OutputFile& operator=(const OutputFile&) = delete;
 
-  // Appends `data`. An error names the file (a full disk, a closed pipe).
+  // Appends `data`, gathered into writes of kWriteSize; a file's writeback is started every
+  // kWritebackSize so that the disk works while the data comes (the fsync of Commit() then
+  // has little left to do). An error names the file (a full disk, a closed pipe).
   Result<void> Write(std::string_view data);
+
+  static constexpr size_t kWriteSize = 1 << 20;
+  static constexpr int64_t kWritebackSize = 8 << 20;
   // Makes the file whole under its name.
   Result<void> Commit();
 
@@ -35,12 +40,17 @@ class OutputFile {
 
  private:
   OutputFile() = default;
+  // Writes what is gathered.
+  Result<void> Flush();
 
   UniqueFd fd_;
   int out_ = -1;  // the descriptor written: fd_, or 1
   std::filesystem::path path_;
   std::filesystem::path temp_;  // empty for stdout, and once committed
   std::string name_;
+  std::string pending_;         // gathered, not written yet
+  int64_t written_ = 0;         // bytes written to out_
+  int64_t writeback_from_ = 0;  // where the next writeback starts
 };
 
 }  // namespace wharf::cli
