@@ -5,19 +5,25 @@ again clears the flag, collects the old blobs and leaves fsck clean. An unchange
 one HEAD of its manifest and no GET. A multi-platform tag whose arm64 manifest moved is not
 flagged on amd64; whose amd64 manifest moved is. A 429 with Retry-After is waited out. The
 results survive a restart. [updates] webhook_url gets one POST per check that found new
-updates, and none for a check that did not."""
+updates, and none for a check that did not. An LXC image server that publishes a newer build
+flags the stored latest, and downloading latest takes that build and clears the flag."""
 
 import http.server
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
+from pathlib import Path
 
 from api_client import EventStream
 from fixtures import FixtureBuilder, put_index, random_files
 from harness import Registry, WharfTestCase, Wharfd
+from lxc_servers import (ImageServer, LxcWharfd, catalog_entry, rootfs_tar_xz, server_source,
+                         write_catalog)
 from proxy import FaultProxy
 from support import serve_http, stop_http, wait_until
 
@@ -240,6 +246,68 @@ class WebhookTest(WharfTestCase):
         posts = self.assertPosts(2)
         self.assertEqual([(u["name"], u["remote_digest"]) for u in posts[1][2]["updates"]],
                          [("hook/other", other.digest)])
+
+
+class LxcUpdatesTest(WharfTestCase):
+    S1, S2 = "20240101_00:00", "20240201_00:00"
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="wharf-lxc-updates-")
+        cls.addClassCleanup(shutil.rmtree, cls.tmp, True)
+        cls.server = cls.serve(ImageServer())
+        cls.add_build(cls.S1)
+        catalog = Path(cls.tmp, "appcenter.json")
+        write_catalog(catalog, [catalog_entry("testos-moving", server_source(
+            "lxc-download", cls.server.url, "testos", "moving"))])
+        cls.wharfd = cls.serve(LxcWharfd(catalog,
+                                         extra_toml="\n[updates]\ncheck_interval_s = 0\n"))
+        cls.api = cls.wharfd.client()
+
+    @classmethod
+    def add_build(cls, serial):
+        data, size = rootfs_tar_xz({"etc/hostname": serial.encode() + b"\n",
+                                    "usr/bin/tool": os.urandom(3000)})
+        return cls.server.add_build("testos", "moving", "amd64", "default", serial, data, size,
+                                    simplestreams=False)
+
+    def download_latest(self):
+        status, body = self.wharfd.lxc_download(self.api, "testos-moving")
+        self.assertEqual((status, body), (200, {}))
+        self.assertIsNone(self.api.wait_download("testos-moving", "latest", 30))
+
+    def entry(self, listing):
+        [entry] = [u for u in listing if u["type"] == "lxc"]
+        self.assertEqual((entry["name"], entry["tag"]), ("testos-moving", "latest"))
+        return entry
+
+    def check(self, body=None):
+        status, out = self.api.post("/api/v1/image/updates/check", body)
+        self.assertEqual(status, 200, out)
+        return self.entry(out)
+
+    def test_a_newer_build_flags_latest_and_its_download_clears_it(self):
+        self.download_latest()
+        entry = self.check({"type": "lxc", "name": "testos-moving"})
+        self.assertEqual((entry["update_available"], entry["local_digest"],
+                          entry["remote_digest"], entry["error"]),
+                         (False, self.S1, self.S1, ""))
+
+        self.add_build(self.S2)
+        entry = self.check()
+        self.assertTrue(entry["update_available"], entry)
+        self.assertEqual((entry["local_digest"], entry["remote_digest"]), (self.S1, self.S2))
+
+        # A build serial is one build: it is not checked.
+        status, body = self.api.post("/api/v1/image/updates/check",
+                                     {"type": "lxc", "name": "testos-moving", "tag": self.S1})
+        self.assertError(status, body, 400)
+
+        self.download_latest()
+        entry = self.entry(self.api.get("/api/v1/image/updates")[1])
+        self.assertFalse(entry["update_available"], entry)
+        self.assertEqual(entry["local_digest"], self.S2)
+        self.assertEqual(self.api.local_images()["testos-moving"]["tags"], ["latest"])
 
 
 if __name__ == "__main__":

@@ -256,7 +256,10 @@ Result<void> Serve(const Config& config, const oci::Platform& platform,
   service::Updates updates({.check_interval_s = config.updates.check_interval_s,
                             .platform = platform,
                             .webhook = webhook ? &*webhook : nullptr},
-                           client, local, stores.updates, &events);
+                           client, local, stores.updates, &events,
+                           {[&depots] { return (*depots)->Appcenter(); },
+                            &web,
+                            {lxc_options.request_tries, lxc_options.stall_timeout_s}});
   serve::ServedImages served_images(local, store);
   return Listen(
       config, platform, listen, signals, depot_options.share_dir,

@@ -6,6 +6,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "wharf/lxc/lxc_image.h"
+#include "wharf/lxc/remote_image.h"
 #include "wharf/service/image_names.h"
 #include "wharf/service/updates_webhook.h"
 
@@ -21,9 +23,11 @@ bool IsIndex(std::string_view media_type) {
   return media_type == oci::kOciIndex || media_type == oci::kDockerManifestList;
 }
 
+std::string LocalIdOf(const metadata::ImageRecord& image);
+
 // The record's flag holds for the image only if it was made for what the image is now.
 bool Current(const metadata::UpdateRecord& record, const metadata::ImageRecord& image) {
-  return record.local_digest == RepoDigestOf(image);
+  return record.local_digest == LocalIdOf(image);
 }
 
 }  // namespace
@@ -46,9 +50,26 @@ bool HasRepoDigest(const metadata::ImageRecord& image) {
 
 }  // namespace
 
+namespace {
+
+// What the local image is, as the checks record it: a Docker tag's repo digest, an LXC
+// image's build serial.
+std::string LocalIdOf(const metadata::ImageRecord& image) {
+  if (image.type != "lxc") return RepoDigestOf(image);
+  auto info = lxc::LxcImageInfo::FromJson(image.extra);
+  return info ? info->serial : "";
+}
+
+}  // namespace
+
 std::string RepoDigestOf(const metadata::ImageRecord& image) {
   std::string recorded = RecordedRepoDigest(image);
   return recorded.empty() ? image.manifest_digest : recorded;
+}
+
+bool NewerBuild(const std::string& local, const std::string& remote) {
+  if (lxc::IsBuildSerial(local) && lxc::IsBuildSerial(remote)) return remote > local;
+  return remote != local;
 }
 
 // What one run shares between its checks.
@@ -58,13 +79,27 @@ struct Updates::Run {
   std::vector<UpdateView> fresh;  // the flags it turned on
 };
 
+// What a tag names upstream, and whether that is another image than the local one.
+struct Updates::Remote {
+  std::string digest;  // LXC: the build serial
+  bool differs = false;
+};
+
 Updates::Updates(UpdatesOptions options, registry::Client& client, LocalImages& local,
-                 metadata::UpdateStore& store, pull::EventBus* events)
+                 metadata::UpdateStore& store, pull::EventBus* events, LxcIndex lxc)
     : options_(std::move(options)),
       client_(client),
       local_(local),
       store_(store),
-      events_(events) {}
+      events_(events),
+      lxc_catalog_(std::move(lxc.catalog)) {
+  if (lxc.web != nullptr) lxc_resolver_.emplace(lxc.resolver, *lxc.web);
+}
+
+bool Updates::Checked(const metadata::ImageRecord& image) const {
+  return image.type == "docker" ||
+         (image.type == "lxc" && image.tag == "latest" && lxc_resolver_.has_value());
+}
 
 Updates::~Updates() { Stop(); }
 
@@ -90,8 +125,8 @@ Result<std::vector<UpdateView>> Updates::List() {
   for (const auto& r : records) by_key[{r.type, r.name, r.tag}] = &r;
   std::vector<UpdateView> out;
   for (const auto& image : *images) {
-    if (image.type != "docker") continue;
-    UpdateView view{image.type, image.display_name, image.tag, false, RepoDigestOf(image)};
+    if (!Checked(image)) continue;
+    UpdateView view{image.type, image.display_name, image.tag, false, LocalIdOf(image)};
     if (auto it = by_key.find(KeyOf(image)); it != by_key.end()) {
       const auto& r = *it->second;
       view.checked_at = r.checked_at;
@@ -134,22 +169,40 @@ TagSet Updates::Available() {
   return out;
 }
 
-Result<std::vector<UpdateView>> Updates::Check(const std::string& type, const std::string& name,
-                                               const std::string& tag,
-                                               const std::function<bool()>& cancelled) {
+Result<std::vector<metadata::ImageRecord>> Updates::Chosen(const std::string& type,
+                                                           const std::string& name,
+                                                           const std::string& tag) {
   std::vector<metadata::ImageRecord> chosen;
+  const std::string wanted = tag.empty() ? "latest" : tag;
   if (name.empty()) {
     WHARF_ASSIGN_OR_RETURN(auto images, local_.All());
     for (const auto& image : *images) {
-      if (image.type == "docker") chosen.push_back(image);
+      if (Checked(image)) chosen.push_back(image);
     }
-  } else {
-    if (!type.empty() && type != "docker") {
-      return InvalidArgument("update checks are for docker images; got type \"" + type + "\"");
-    }
-    WHARF_ASSIGN_OR_RETURN(auto found, local_.Find(name, tag.empty() ? "latest" : tag));
+  } else if (type.empty() || type == "docker") {
+    WHARF_ASSIGN_OR_RETURN(auto found, local_.Find(name, wanted));
     chosen.push_back(*found.image);
+  } else if (type != "lxc") {
+    return InvalidArgument("image_type must be docker or lxc, not \"" + type + "\"");
+  } else if (!lxc_resolver_) {
+    return InvalidArgument("update checks of LXC images are off");
+  } else if (wanted != "latest") {
+    return InvalidArgument("the LXC tag " + wanted +
+                           " is one build, which does not change: " + "only latest is checked");
+  } else {
+    WHARF_ASSIGN_OR_RETURN(auto images, local_.All());
+    for (const auto& image : *images) {
+      if (image.type == "lxc" && image.name == name && image.tag == wanted) chosen.push_back(image);
+    }
+    if (chosen.empty()) return NotFound("Image not found: " + name + ":" + wanted);
   }
+  return chosen;
+}
+
+Result<std::vector<UpdateView>> Updates::Check(const std::string& type, const std::string& name,
+                                               const std::string& tag,
+                                               const std::function<bool()>& cancelled) {
+  WHARF_ASSIGN_OR_RETURN(auto chosen, Chosen(type, name, tag));
   WHARF_ASSIGN_OR_RETURN(bool limited, CheckAll(chosen, cancelled));
   if (limited) spdlog::info("update check stopped early: the registry's rate limit is low");
   return List();
@@ -195,25 +248,16 @@ metadata::UpdateRecord Updates::CheckImage(const metadata::ImageRecord& image, R
   record.name = image.name;
   record.tag = image.tag;
   record.checked_at = options_.clock->NowSeconds();
-  const std::string local = RepoDigestOf(image);
+  const std::string local = LocalIdOf(image);
   // What the last check found for what the image is now, against that remote digest.
   const metadata::UpdateRecord* judged =
       previous && *previous && Current(**previous, image) ? &**previous : nullptr;
-  auto ref = ParseImage(image.name, image.tag);
-  auto head = ref ? client_.HeadManifest(*ref, image.tag, cancelled)
-                  : Result<registry::ManifestHead>(Error(ref.error()));
-  if (head && head->ratelimit_remaining &&
-      *head->ratelimit_remaining < options_.min_rate_remaining) {
-    run.rate_limited = true;
-    spdlog::warn("update checks paused: the registry allows {} more pulls",
-                 *head->ratelimit_remaining);
-  }
-  auto differs =
-      head ? Differs(image, *ref, *head, judged, cancelled) : Result<bool>(Error(head.error()));
-  if (!differs) {
+  auto remote =
+      image.type == "lxc" ? AskLxcServer(image) : AskRegistry(image, judged, run, cancelled);
+  if (!remote) {
     // A failed check keeps what the last one found, for what the image is now; what it found
     // for another image is no answer for this one.
-    record.error = differs.error().message;
+    record.error = remote.error().message;
     if (record.local_digest != local) {
       record.update_available = false;
       record.remote_digest.clear();
@@ -223,8 +267,8 @@ metadata::UpdateRecord Updates::CheckImage(const metadata::ImageRecord& image, R
   }
   const bool was = judged != nullptr && judged->update_available;
   record.local_digest = local;
-  record.remote_digest = head->digest.str();
-  record.update_available = *differs;
+  record.remote_digest = remote->digest;
+  record.update_available = remote->differs;
   record.error.clear();
   if (was != record.update_available) Publish(image, record);
   if (!was && record.update_available) {
@@ -233,6 +277,32 @@ metadata::UpdateRecord Updates::CheckImage(const metadata::ImageRecord& image, R
                          record.remote_digest, record.checked_at, ""});
   }
   return record;
+}
+
+Result<Updates::Remote> Updates::AskRegistry(const metadata::ImageRecord& image,
+                                             const metadata::UpdateRecord* judged, Run& run,
+                                             const std::function<bool()>& cancelled) {
+  WHARF_ASSIGN_OR_RETURN(auto ref, ParseImage(image.name, image.tag));
+  WHARF_ASSIGN_OR_RETURN(auto head, client_.HeadManifest(ref, image.tag, cancelled));
+  if (head.ratelimit_remaining && *head.ratelimit_remaining < options_.min_rate_remaining) {
+    run.rate_limited = true;
+    spdlog::warn("update checks paused: the registry allows {} more pulls",
+                 *head.ratelimit_remaining);
+  }
+  WHARF_ASSIGN_OR_RETURN(bool differs, Differs(image, ref, head, judged, cancelled));
+  return Remote{head.digest.str(), differs};
+}
+
+// The newest build the image server lists for the image's catalog entry: what a download of
+// latest would take.
+Result<Updates::Remote> Updates::AskLxcServer(const metadata::ImageRecord& image) {
+  auto catalog = lxc_catalog_ ? lxc_catalog_() : nullptr;
+  const depot::CatalogEntry* entry = catalog ? catalog->Find("lxc", image.name) : nullptr;
+  if (entry == nullptr || !entry->source) {
+    return NotFound("Image not found: " + image.name + " (the appcenter catalog does not list it)");
+  }
+  WHARF_ASSIGN_OR_RETURN(auto newest, lxc_resolver_->Resolve(*entry, "latest"));
+  return Remote{newest.serial, NewerBuild(LocalIdOf(image), newest.serial)};
 }
 
 // Whether the image at the registry is another than the local one, for this platform. A
@@ -283,7 +353,7 @@ int64_t Updates::NextDue() {
   std::map<Key, int64_t> checked;
   for (const auto& r : *records) checked[{r.type, r.name, r.tag}] = r.checked_at;
   for (const auto& image : **images) {
-    if (image.type != "docker") continue;
+    if (!Checked(image)) continue;
     auto it = checked.find(KeyOf(image));
     oldest = std::min(oldest, it == checked.end() ? int64_t{0} : it->second);
   }
@@ -302,13 +372,9 @@ void Updates::Loop() {
     const int64_t wait_s = std::max<int64_t>(due - options_.clock->NowSeconds(), 1);
     auto deadline = options_.clock->SteadyNow() + std::chrono::seconds(wait_s);
     if (!options_.clock->WaitUntil(deadline, stopped)) return;
-    auto images = local_.All();
+    auto images = Chosen("", "", "");
     if (!images) continue;
-    std::vector<metadata::ImageRecord> docker;
-    for (const auto& image : **images) {
-      if (image.type == "docker") docker.push_back(image);
-    }
-    auto run = CheckAll(docker, stopped);
+    auto run = CheckAll(*images, stopped);
     limited = run && *run;
     if (!run && run.error().code != Code::kCancelled) {
       spdlog::warn("update check failed: {}", run.error().message);

@@ -156,7 +156,7 @@ class UpdatesTestBase : public ::testing::Test {
 
   Updates& updates() {
     if (!updates_) {
-      updates_.emplace(options_, client_, services_.local, store_, &events_);
+      updates_.emplace(options_, client_, services_.local, store_, &events_, lxc_);
     }
     return *updates_;
   }
@@ -200,6 +200,7 @@ class UpdatesTestBase : public ::testing::Test {
   pull::EventBus events_;
   FakeClock clock_;
   UpdatesOptions options_{.platform = {"linux", "amd64", ""}, .clock = &clock_};
+  LxcIndex lxc_;  // none: LXC images are not checked
   std::optional<Updates> updates_;
 };
 
