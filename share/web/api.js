@@ -142,6 +142,12 @@ export const api = {
     `/api/v1/image/docker/${namePath(name)}/${encodeURIComponent(tag)}/export?` +
     new URLSearchParams({ format }),
   importArchive: uploadImport,
+  // Every local Docker tag's update state: [{type, name, tag, update_available, local_digest,
+  // remote_digest, checked_at (epoch s or null), error}].
+  updates: () => request('GET', '/api/v1/image/updates'),
+  // Checks every local Docker tag now ({name, tag}: one) and resolves with the same list when
+  // done; admins only.
+  checkUpdates: (target) => request('POST', '/api/v1/image/updates/check', target),
   remove: (type, name, tag) =>
     request('DELETE', `/api/v1/image/local/${type}/${namePath(name)}` +
                       (tag ? `:${encodeURIComponent(tag)}` : '')),

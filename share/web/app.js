@@ -1,5 +1,5 @@
 // wharf's web page: login, the four depots, downloads with live progress, local images, their
-// import from and export to archive files.
+// import from and export to archive files, their update checks and updates.
 // The state that matters across a reload or an expired session (tab, search, type, page)
 // lives in location.hash: #dockerhub?q=redis&type=docker&page=2
 
@@ -9,6 +9,7 @@ import { ResultsView, DEPOT_LABELS } from './views.js';
 import { Downloads, familiarName } from './downloads.js';
 import { DownloadDialog, ConfirmDialog, InspectPanel } from './dialogs.js';
 import { ImportDialog } from './imports.js';
+import { UpdateChecks } from './updates.js';
 
 const DEPOTS = ['local', 'appcenter', 'official', 'dockerhub'];
 const HUB_PAGE_SIZE = 24;
@@ -61,13 +62,23 @@ const results = new ResultsView({
   onDownload: (entry, button) => downloadDialog.open(entry, button),
   onInspect: (entry, tag, button) => inspectPanel.show(entry.name, tag, button),
   onDelete: (entry, tag, button) => confirmDelete(entry, tag, button),
+  onUpdate: (entry, tag) => startUpdate(entry, tag),
 });
 
+const isBusy = (type, name) => downloads.isBusy(type, name);
 const downloads = new Downloads({
   announce,
-  onBusyChange: () => results.updateBusy((type, name) => downloads.isBusy(type, name)),
+  onBusyChange: () => results.updateBusy(isBusy),
   onImageEvent: (event) => imageChanged(event),
   onJobEvent: (job) => importDialog.jobEvent(job),
+  onUpdateEvent: (event) => updateChanged(event),
+});
+
+const updateChecks = new UpdateChecks({
+  announce,
+  onChecked: () => {
+    if (state.depot === 'local') load({ quiet: true });
+  },
 });
 
 const downloadDialog = new DownloadDialog({
@@ -96,6 +107,28 @@ function confirmDelete(entry, tag, opener) {
     announce(`Deleted ${what}.`);
     await load({ quiet: true });
   });
+}
+
+// Updating a tag is downloading it again: the new image replaces the old one once it is
+// verified and committed, and the listing that follows that shows the flag gone.
+async function startUpdate(entry, tag) {
+  const what = `${entry.name}:${tag}`;
+  const since = performance.now();
+  try {
+    await api.download('dockerhub', 'docker', entry.name, tag,
+                       { description: entry.description || '', icon: entry.icon || '' });
+    downloads.started('docker', entry.name, tag, since);
+    toast(`Updating ${what}`);
+  } catch (err) {
+    if (err.status !== 401) toast(`Cannot update ${what}: ${err.message}`, 'error');
+  }
+}
+
+// A local tag's update flag changed (a check here, in another tab or in the background).
+function updateChanged(event) {
+  updateChecks.changed(event);
+  if (state.depot !== 'local' || event.type !== 'docker') return;
+  results.updateFlag(event.type, event.name, event.tag, event.update_available === true, isBusy);
 }
 
 // An image was added or removed (here, in another tab or by the CLI).
@@ -144,22 +177,31 @@ async function load({ quiet = false } = {}) {
   writeHash();
   $('pager').hidden = depot !== 'dockerhub' || $('pager').hidden;
   if (!quiet) results.loading(depot);
-  const focusKey = document.activeElement?.getAttribute('aria-label');
+  const focused = document.activeElement;
+  const focusKey = focused?.getAttribute('aria-label');
+  const focusRow = focused?.closest('#results li.tag-row');
+  const focusCard = focusRow?.closest('article.card')?.dataset.imageKey;
   try {
-    const data = await api.list({
-      from: depot, type: f.type, filterText: f.q,
-      ...(depot === 'dockerhub' ? { page: f.page, n: HUB_PAGE_SIZE } : {}),
-    });
+    const [data, checks] = await Promise.all([
+      api.list({
+        from: depot, type: f.type, filterText: f.q,
+        ...(depot === 'dockerhub' ? { page: f.page, n: HUB_PAGE_SIZE } : {}),
+      }),
+      depot === 'local' ? updateChecks.refresh() : null,
+    ]);
     if (token !== state.loadToken) return;
     state.lastData = data;
-    results.render(depot, data, { filterText: f.q,
-                                  isBusy: (type, name) => downloads.isBusy(type, name) });
+    results.render(depot, data, { filterText: f.q, isBusy, checks: checks || undefined });
     updatePager(depot, data);
     if (focusKey && quiet) {
-      // A quiet reload keeps the keyboard where it was, when that button still exists.
+      // A quiet reload keeps the keyboard where it was, when that button still exists, else
+      // on the same tag's row (an updated tag has no Update button any more).
       const again = [...document.querySelectorAll('#results button')]
         .find((b) => b.getAttribute('aria-label') === focusKey);
-      if (again) again.focus();
+      const row = focusRow && [...document.querySelectorAll(
+        `#results article.card[data-image-key="${CSS.escape(focusCard)}"] li.tag-row`)]
+        .find((r) => r.dataset.tag === focusRow.dataset.tag);
+      (again || row?.querySelector('button'))?.focus();
     }
   } catch (err) {
     if (token !== state.loadToken) return;
@@ -202,6 +244,7 @@ function switchDepot(depot, opts) {
 function showLogin(message) {
   state.user = null;
   downloads.reset();
+  updateChecks.reset();
   for (const d of document.querySelectorAll('dialog[open]')) d.close();
   $('main').hidden = true;
   $('session-bar').hidden = true;
@@ -217,6 +260,8 @@ function showApp(session) {
   state.user = session.username;
   // Only an admin may change the images (wharfd refuses the others with 403).
   $('import-open').hidden = session.isAdmin !== true;
+  results.canManage = session.isAdmin === true;
+  updateChecks.setAdmin(session.isAdmin === true);
   $('user-name').textContent = session.username;
   $('login-view').hidden = true;
   $('login-form').reset();

@@ -41,6 +41,8 @@ const ICON_PATHS = {
   close: 'M6 6l12 12M18 6 6 18',
   retry: 'M4 4v6h6M20 20v-6h-6M5.5 15a7.5 7.5 0 0 0 13.1 2.3M18.5 9A7.5 7.5 0 0 0 5.4 6.7',
   box: 'M12 3l8 4.5v9L12 21l-8-4.5v-9zm0 0v18M4 7.5l8 4.5 8-4.5',
+  update: 'M12 16V8m0 0-3.5 3.5M12 8l3.5 3.5M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18z',
+  alert: 'M12 9v4m0 3.5h.01M10.3 4.2 2.8 17.5A2 2 0 0 0 4.5 20.5h15a2 2 0 0 0 1.7-3L13.7 4.2a2 2 0 0 0-3.4 0z',
 };
 
 export function icon(name, label) {
@@ -128,6 +130,17 @@ export function formatDate(iso) {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return String(iso);
   return d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+// How long ago an epoch time (seconds) was, in words: "just now", "5 minutes ago".
+export function humanAgo(epochSeconds, nowMs = Date.now()) {
+  const s = Math.max(0, Math.round(nowMs / 1000 - Number(epochSeconds)));
+  if (!Number.isFinite(s)) return '';
+  const plural = (n, unit) => `${n} ${unit}${n === 1 ? '' : 's'} ago`;
+  if (s < 45) return 'just now';
+  if (s < 3600) return plural(Math.max(1, Math.round(s / 60)), 'minute');
+  if (s < 86400) return plural(Math.round(s / 3600), 'hour');
+  return plural(Math.round(s / 86400), 'day');
 }
 
 export function debounce(fn, ms) {

@@ -39,9 +39,11 @@ function isImport(job) {
 }
 
 export class Downloads {
-  constructor({ onImageEvent, onBusyChange, onJobEvent = () => {}, announce }) {
+  constructor({ onImageEvent, onBusyChange, onJobEvent = () => {}, onUpdateEvent = () => {},
+                announce }) {
     this.jobs = new Map();
     this.onImageEvent = onImageEvent;
+    this.onUpdateEvent = onUpdateEvent;  // a local tag's update flag changed
     this.onJobEvent = onJobEvent;  // every job's state, as it comes (the import dialog's)
     this.onBusyChange = onBusyChange;
     this.announce = announce;
@@ -91,6 +93,10 @@ export class Downloads {
       const data = parse(e.data);
       if (data) this.onImageEvent(data);
     });
+    source.addEventListener('update', (e) => {
+      const data = parse(e.data);
+      if (data?.name) this.onUpdateEvent({ ...data, name: familiarName(data.type, data.name) });
+    });
     source.addEventListener('error', () => {
       if (source.readyState !== EventSource.CLOSED || this.source !== source) return;
       // The server refused the stream (an expired session answers 401): find out why.
@@ -128,11 +134,14 @@ export class Downloads {
     }
   }
 
-  // The page itself started a download: show it at once, before the first event.
-  started(type, rawName, tag) {
+  // The page itself started a download: show it at once, before the first event. With `since`
+  // (performance.now() before the request), a job of the same tag that had ended by then (an
+  // Update right after a download) starts over; one that ended since is this one's end.
+  started(type, rawName, tag, since = -Infinity) {
     const name = familiarName(type, rawName);
     const key = jobKey(type, name, tag);
-    if (!this.jobs.has(key)) {
+    const shown = this.jobs.get(key);
+    if (!shown || (!ACTIVE.has(shown.status) && shown.updatedAt < since)) {
       this.onJob({ type, name, tag, status: 'waiting', bytes_done: 0, bytes_total: -1,
                    percent: null, error: '' }, { quiet: true });
     }
@@ -162,6 +171,7 @@ export class Downloads {
       this.list.prepend(job.el.root);
     }
     job.status = data.status;
+    job.updatedAt = performance.now();
     job.bytesDone = Number(data.bytes_done) || 0;
     job.bytesTotal = Number.isFinite(Number(data.bytes_total)) ? Number(data.bytes_total) : -1;
     job.percent = data.percent === null || data.percent === undefined ? null

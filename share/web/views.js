@@ -1,6 +1,6 @@
 // The result cards of the four depots, their loading, empty and error states.
 
-import { h, icon, imageIcon, humanBytes, humanCount } from './dom.js';
+import { h, icon, imageIcon, humanBytes, humanCount, humanAgo, formatDate } from './dom.js';
 
 const GENERIC_ICON = '/icons/container.svg';
 
@@ -23,6 +23,23 @@ function busyBadge() {
   return h('span', { class: 'badge badge-busy', 'data-busy-badge': '' }, 'Downloading');
 }
 
+// A local tag whose registry holds a newer image (its last check said so).
+function updateBadge(check) {
+  const when = check?.checked_at ? ` (checked ${humanAgo(check.checked_at)})` : '';
+  return h('span', { class: 'badge badge-update', 'data-update-badge': '',
+                     title: `A newer image is at its registry${when}` },
+           'update', h('span', { class: 'visually-hidden' }, ' available'));
+}
+
+// The error of a tag's last update check, as a disclosure the keyboard can open too.
+function checkError(check) {
+  const when = check.checked_at ? formatDate(new Date(check.checked_at * 1000)) : '';
+  return h('details', { class: 'check-error', 'data-check-error': '' },
+    h('summary', { title: check.error }, icon('alert'), 'Check failed'),
+    h('p', {}, check.error),
+    when ? h('p', { class: 'muted' }, `Last check: ${when}`) : null);
+}
+
 function sizeOf(value) {
   if (value === null || value === undefined || value === '') return null;
   const n = Number(value);
@@ -36,9 +53,12 @@ function imageKey(type, name) {
 
 export class ResultsView {
   constructor(handlers) {
-    this.handlers = handlers;  // onDownload(entry), onInspect(entry, tag), onDelete(entry, tag)
+    // onDownload(entry), onInspect(entry, tag), onDelete(entry, tag), onUpdate(entry, tag)
+    this.handlers = handlers;
     this.root = document.getElementById('results');
     this.status = document.getElementById('result-status');
+    this.canManage = false;  // an admin's session: may download, update and delete
+    this.checks = new Map();  // "name|tag" → the tag's last update check (GET updates)
   }
 
   loading(depot) {
@@ -69,7 +89,8 @@ export class ResultsView {
       button));
   }
 
-  render(depot, data, { filterText, isBusy }) {
+  render(depot, data, { filterText, isBusy, checks = new Map() }) {
+    this.checks = checks;
     this.root.setAttribute('aria-busy', 'false');
     const results = Array.isArray(data?.results) ? data.results : [];
     const count = depot === 'dockerhub' && Number.isFinite(data.num_results)
@@ -174,12 +195,29 @@ export class ResultsView {
     });
   }
 
+  // The Update action of a flagged tag: the download of the same tag.
+  updateButton(entry, tag) {
+    const button = h('button', { type: 'button', class: 'btn btn-primary btn-small',
+                                 'data-update-button': '',
+                                 'aria-label': `Update ${entry.name}:${tag}` },
+                     icon('update'), 'Update');
+    button.addEventListener('click', () => {
+      if (button.getAttribute('aria-disabled') === 'true') return;
+      this.handlers.onUpdate(entry, tag, button);
+    });
+    return button;
+  }
+
   localCard(entry) {
     const tags = Array.isArray(entry.tags) ? entry.tags : [];
     const sizes = Array.isArray(entry.size) ? entry.size.map(sizeOf) : [];
+    const flags = Array.isArray(entry.update_available) ? entry.update_available : [];
     const label = (tag) => `${entry.name}:${tag}`;
     const rows = tags.map((tag, i) => {
       const actions = [];
+      const check = entry.type === 'docker' ? this.checks.get(`${entry.name}|${tag}`) : null;
+      const flagged = entry.type === 'docker' && flags[i] === true;
+      const update = flagged && this.canManage ? this.updateButton(entry, tag) : null;
       if (entry.type === 'docker') {
         const inspect = h('button', { type: 'button', class: 'btn btn-ghost btn-small',
                                       'aria-label': `Details of ${label(tag)}` },
@@ -192,10 +230,13 @@ export class ResultsView {
       del.addEventListener('click', () => this.handlers.onDelete(entry, tag, del));
       actions.push(del);
       return h('li', { class: 'tag-row', dataset: { tag } },
-        h('span', { class: 'tag-name mono' }, tag),
+        h('span', { class: 'tag-label' }, h('span', { class: 'tag-name mono' }, tag),
+          flagged ? updateBadge(check) : null),
         h('span', { class: 'tag-size', 'data-bytes': sizes[i] ?? '' },
           sizes[i] === null || sizes[i] === undefined ? '—' : humanBytes(sizes[i])),
-        h('span', { class: 'tag-actions' }, actions));
+        check?.error ? checkError(check) : null,
+        h('span', { class: 'tag-actions' }, update,
+          h('span', { class: 'tag-actions-main' }, actions)));
     });
     const chips = [typeChip(entry.type),
                    h('span', { class: 'chip' }, `${tags.length} ${tags.length === 1 ? 'tag' : 'tags'}`)];
@@ -207,7 +248,7 @@ export class ResultsView {
       all.addEventListener('click', () => this.handlers.onDelete(entry, null, all));
       actions.push(all);
     }
-    return this.cardShell({
+    const card = this.cardShell({
       entry,
       iconEl: imageIcon(entry.icon, GENERIC_ICON),
       title: entry.name,
@@ -216,17 +257,51 @@ export class ResultsView {
       body: h('ul', { class: 'tag-rows', 'aria-label': `Tags of ${entry.name}` }, rows),
       actions,
     });
+    card.localEntry = entry;
+    return card;
   }
 
-  // Marks the cards of images with a running download.
+  // Marks the cards of images with a running download; their Update buttons wait for it
+  // (aria-disabled, so that a button the keyboard is on keeps the focus).
   updateBusy(isBusy) {
     for (const card of this.root.querySelectorAll('article.card[data-image-key]')) {
+      const busy = isBusy(card.dataset.type, card.dataset.name);
+      for (const button of card.querySelectorAll('[data-update-button]')) {
+        button.setAttribute('aria-disabled', String(busy));
+      }
       const slot = card.querySelector('[data-busy-slot]');
       if (!slot) continue;
-      const busy = isBusy(card.dataset.type, card.dataset.name);
       const badge = slot.querySelector('[data-busy-badge]');
       if (busy && !badge) slot.append(busyBadge());
       if (!busy && badge) badge.remove();
+    }
+  }
+
+  // A tag's flag changed (an "update" event): its badge and Update action follow, in place.
+  updateFlag(type, name, tag, available, isBusy) {
+    const key = CSS.escape(imageKey(type, name));
+    const card = this.root.querySelector(`article.card[data-image-key="${key}"]`);
+    const row = card?.querySelector(`li.tag-row[data-tag="${CSS.escape(tag)}"]`);
+    if (!row) return;
+    const badge = row.querySelector('[data-update-badge]');
+    const button = row.querySelector('[data-update-button]');
+    if (!available) {
+      badge?.remove();
+      if (button) {
+        const focused = button === document.activeElement;
+        button.remove();
+        if (focused) row.querySelector('.tag-actions button')?.focus();
+      }
+      return;
+    }
+    if (!badge) {
+      row.querySelector('.tag-label').append(updateBadge(this.checks.get(`${name}|${tag}`)));
+    }
+    if (!button && this.canManage) {
+      const entry = { ...(card.localEntry || {}), type, name };
+      const again = this.updateButton(entry, tag);
+      again.setAttribute('aria-disabled', String(isBusy(type, name)));
+      row.querySelector('.tag-actions').prepend(again);
     }
   }
 
