@@ -2,7 +2,8 @@
 // tests/web/run_e2e.py starts the docker-registry, the throttling proxy and wharfd, then runs
 // this with WHARF_URL, WHARF_PASSWORD, WHARF_ARTIFACTS (where the screenshots go) and
 // WHARF_ARCHIVES (the archive files the import steps upload; the exported one is saved there)
-// and WHARF_VIEWER_PASSWORD (of the user "viewer", who is not an admin).
+// and WHARF_VIEWER_PASSWORD (of the user "viewer", who is not an admin) and WHARF_REGISTRY (the
+// docker-registry behind wharfd's Docker Hub, where the update steps push a new team/fresh).
 
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -15,9 +16,10 @@ const PASSWORD = process.env.WHARF_PASSWORD;
 const ARTIFACTS = process.env.WHARF_ARTIFACTS || path.resolve('tests/artifacts/web');
 const ARCHIVES = process.env.WHARF_ARCHIVES;
 const VIEWER_PASSWORD = process.env.WHARF_VIEWER_PASSWORD;  // of "viewer", not an admin
-assert.ok(BASE && PASSWORD && ARCHIVES && VIEWER_PASSWORD,
-          'WHARF_URL, WHARF_PASSWORD, WHARF_ARCHIVES and WHARF_VIEWER_PASSWORD must be set ' +
-          '(run run_e2e.py)');
+const REGISTRY = process.env.WHARF_REGISTRY;  // host:port of the docker-registry
+assert.ok(BASE && PASSWORD && ARCHIVES && VIEWER_PASSWORD && REGISTRY,
+          'WHARF_URL, WHARF_PASSWORD, WHARF_ARCHIVES, WHARF_VIEWER_PASSWORD and WHARF_REGISTRY ' +
+          'must be set (run run_e2e.py)');
 
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
   '--no-first-run', '--disable-background-networking', '--disable-component-update',
@@ -510,6 +512,250 @@ try {
     }
     assert.equal((await api('DELETE', '/api/v1/image/local/docker/imported/hello')).status, 200);
     await page.getByRole('heading', { name: 'No local images yet' }).waitFor();
+  });
+
+  // --- update checks --------------------------------------------------------------------
+
+  // The registry's manifest of repo:ref, {digest, type, bytes}; `put` pushes bytes to a tag.
+  async function registryManifest(repo, ref) {
+    const res = await fetch(`http://${REGISTRY}/v2/${repo}/manifests/${ref}`, { headers: {
+      Accept: 'application/vnd.oci.image.manifest.v1+json, ' +
+              'application/vnd.docker.distribution.manifest.v2+json' } });
+    assert.equal(res.status, 200, `GET ${repo}:${ref} from the registry`);
+    return { digest: res.headers.get('docker-content-digest'),
+             type: res.headers.get('content-type'), bytes: Buffer.from(await res.arrayBuffer()) };
+  }
+  async function pushManifest(repo, tag, manifest) {
+    const res = await fetch(`http://${REGISTRY}/v2/${repo}/manifests/${tag}`, {
+      method: 'PUT', headers: { 'Content-Type': manifest.type }, body: manifest.bytes });
+    assert.equal(res.status, 201, `PUT ${repo}:${tag}: ${await res.text()}`);
+    assert.equal(res.headers.get('docker-content-digest'), manifest.digest);
+    assert.equal((await registryManifest(repo, tag)).digest, manifest.digest);
+  }
+  const updatesOf = async (name, tag) =>
+    (await api('GET', '/api/v1/image/updates')).body.find((u) => u.name === name && u.tag === tag);
+  const localFlags = async (name) => {
+    const entry = (await api('GET', '/api/v1/image/?from=local')).body.results
+      .find((e) => e.name === name);
+    return Object.fromEntries(entry.tags.map((t, i) => [t, entry.update_available[i]]));
+  };
+  const freshRow = () => card('team/fresh').locator('li.tag-row[data-tag="latest"]');
+  const freshBadge = () => freshRow().locator('.badge-update');
+  const freshUpdate = () => card('team/fresh').getByRole('button', { name: 'Update team/fresh:latest' });
+  const updateStatus = () => page.locator('#update-status');
+  const checkButton = () => page.locator('#update-check-button');
+  const waitStatus = (re) => page.waitForFunction(
+    (src) => new RegExp(src).test(document.getElementById('update-status').textContent), re.source);
+
+  // Starts "Check for updates" (with the keyboard, or a click) and waits for its answer and
+  // the listing after it; true when the button showed the check running meanwhile.
+  async function checkForUpdates({ keyboard = false } = {}) {
+    await page.evaluate(() => {
+      const b = document.getElementById('update-check-button');
+      window.sawChecking = false;
+      window.checkObserver?.disconnect();
+      window.checkObserver = new MutationObserver(() => {
+        if (b.textContent === 'Checking…' && b.getAttribute('aria-disabled') === 'true') {
+          window.sawChecking = true;
+        }
+      });
+      window.checkObserver.observe(b, { childList: true, characterData: true, subtree: true,
+                                        attributes: true });
+    });
+    assert.equal(await checkButton().textContent(), 'Check for updates');
+    let checked = false;
+    const answered = page.waitForResponse((r) => {
+      checked ||= r.url().endsWith('/api/v1/image/updates/check');
+      return checked;
+    });
+    const listed = page.waitForResponse((r) => checked &&
+                                               r.url().includes('/api/v1/image/?from=local'));
+    if (keyboard) {
+      await checkButton().focus();
+      await page.keyboard.press('Enter');
+    } else {
+      await checkButton().click();
+    }
+    const answer = await answered;
+    assert.equal(answer.status(), 200);
+    await listed;
+    await page.waitForFunction(() => document.getElementById('update-check-button')
+      .textContent === 'Check for updates');
+    return page.evaluate(() => window.sawChecking);
+  }
+
+  await step('updates: "Check for updates", the time of the last check, a check that failed',
+    async () => {
+      await tab('Local').click();
+      await page.getByRole('heading', { name: 'No local images yet' }).waitFor();
+      assert.equal(await updateStatus().isHidden(), true, 'no Docker tag to check');
+      assert.equal(await checkButton().isHidden(), true);
+      const res = await api('POST', '/api/v1/image/dockerhub/docker/team/fresh/latest/download',
+                            {});
+      assert.equal(res.status, 200);
+      await freshRow().waitFor({ timeout: 20000 });
+      // An image its registry does not hold: its check fails.
+      const imported = await context.request.fetch(
+        `${BASE}/api/v1/image/import?file=hello-untagged.tar&tag=gone/hello:1.0`, {
+          method: 'POST', data: fs.readFileSync(path.join(ARCHIVES, 'hello-untagged.tar')),
+          headers: { 'Content-Type': 'application/octet-stream' } });
+      assert.equal(imported.status(), 200, await imported.text());
+      const goneRow = card('gone/hello').locator('li.tag-row[data-tag="1.0"]');
+      await goneRow.waitFor();
+      await waitStatus(/^Not checked yet$/);
+      assert.equal(await checkButton().isVisible(), true);
+
+      assert.equal(await checkForUpdates({ keyboard: true }), true, 'shown as running');
+      await waitStatus(/^Checked just now · 1 check failed$/);
+      const fresh = await updatesOf('team/fresh', 'latest');
+      const gone = await updatesOf('gone/hello', '1.0');
+      assert.equal(fresh.update_available, false);
+      assert.equal(fresh.error, '');
+      assert.ok(gone.error, 'the check of gone/hello failed');
+      const newest = Math.max(fresh.checked_at, gone.checked_at);
+      assert.equal(await updateStatus().locator('time').getAttribute('datetime'),
+                   new Date(newest * 1000).toISOString());
+      // The failed check's error, behind a disclosure the keyboard opens (the listing after
+      // the check shows it; the rest of that listing with it).
+      const details = goneRow.locator('details.check-error');
+      const summary = details.locator('summary');
+      assert.equal((await summary.textContent()).trim(), 'Check failed');
+      assert.equal(await freshBadge().count(), 0);
+      assert.equal(await freshUpdate().count(), 0);
+      assert.equal(await freshRow().locator('.check-error').count(), 0);
+      assert.equal(await summary.getAttribute('title'), gone.error);
+      const message = details.locator('p').first();
+      assert.equal(await message.isVisible(), false);
+      await summary.focus();
+      await page.keyboard.press('Enter');
+      await message.waitFor();
+      assert.equal(await message.textContent(), gone.error);
+      await screenshot('update-check-failed');
+    });
+
+  let fresh1 = null;
+  let fresh2 = null;
+  await step('updates: a tag pushed again gets the badge; Update takes the new image', async () => {
+    fresh1 = await registryManifest('team/fresh', 'latest');
+    fresh2 = await registryManifest('team/fresh', 'next');
+    assert.notEqual(fresh1.digest, fresh2.digest);
+    await pushManifest('team/fresh', 'latest', fresh2);
+    assert.equal(await freshBadge().count(), 0, 'no badge before a check');
+
+    assert.equal(await checkForUpdates(), true, 'shown as running');
+    await freshBadge().waitFor();
+    assert.equal(await freshBadge().textContent(), 'update available');
+    await waitStatus(/^Checked just now · 1 update available · 1 check failed$/);
+    const entry = await updatesOf('team/fresh', 'latest');
+    assert.equal(entry.update_available, true);
+    assert.equal(entry.remote_digest, fresh2.digest);
+    assert.equal(entry.local_digest, fresh1.digest);
+    assert.deepEqual(await localFlags('team/fresh'), { latest: true });
+    assert.equal(await freshUpdate().isVisible(), true);
+    assert.equal(await card('gone/hello').getByRole('button', { name: /^Update/ }).count(), 0);
+    await screenshot('update-available');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await freshRow().scrollIntoViewIfNeeded();
+    await screenshot('update-available-phone-dark');
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
+    assert.ok(overflow <= 0, `page is ${overflow}px wider than the phone`);
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.setViewportSize({ width: 1360, height: 860 });
+
+    // Update with the keyboard: it waits (aria-disabled, keeping the focus) while the download
+    // runs, shows in Downloads like any download, and the badge goes once it is done.
+    await page.evaluate(() => {
+      window.sawWaiting = false;
+      const b = [...document.querySelectorAll('[data-update-button]')]
+        .find((x) => x.getAttribute('aria-label') === 'Update team/fresh:latest');
+      new MutationObserver(() => {
+        if (b.getAttribute('aria-disabled') === 'true') window.sawWaiting = true;
+      }).observe(b, { attributes: true });
+    });
+    // The states the panel shows for team/fresh:latest from now on (the first download's job
+    // may still be shown as completed: the Update's starts it over).
+    await page.evaluate(() => {
+      window.freshStates = [];
+      const list = document.getElementById('job-list');
+      new MutationObserver(() => {
+        const s = list.querySelector('li.job[data-name="team/fresh"][data-tag="latest"] ' +
+                                     '.job-status')?.textContent;
+        if (s && s !== window.freshStates.at(-1)) window.freshStates.push(s);
+      }).observe(list, { subtree: true, childList: true, characterData: true });
+    });
+    await freshUpdate().focus();
+    await page.keyboard.press('Enter');
+    const bar = job('team/fresh', 'latest').getByRole('progressbar',
+                                                      { name: 'Download of team/fresh:latest' });
+    await page.waitForFunction(() => window.freshStates.at(-1) === 'Completed', null,
+                               { timeout: 30000 });
+    const states = await page.evaluate(() => window.freshStates);
+    assert.ok(states.length >= 2 && states[0] !== 'Completed', JSON.stringify(states));
+    assert.equal(await bar.getAttribute('aria-valuenow'), '100');
+    await freshBadge().waitFor({ state: 'detached' });
+    assert.equal(await freshUpdate().count(), 0);
+    assert.equal(await page.evaluate(() => window.sawWaiting), true, 'Update waited meanwhile');
+    await waitStatus(/^Checked \S.* · 1 check failed$/);
+    assert.doesNotMatch(await updateStatus().textContent(), /update available/);
+    // The keyboard is on the tag's row still.
+    await page.waitForFunction(() => document.activeElement?.getAttribute('aria-label') ===
+                               'Details of team/fresh:latest');
+    assert.deepEqual(await localFlags('team/fresh'), { latest: false });
+    const inspect = (await api('GET', '/api/v1/image/docker/team/fresh/latest/inspect')).body;
+    assert.ok(inspect.RepoDigests.includes(`team/fresh@${fresh2.digest}`),
+              JSON.stringify(inspect.RepoDigests));
+    await screenshot('updated');
+  });
+
+  await step('updates: a check made elsewhere sets and clears the badge live', async () => {
+    assert.ok(fresh1 && fresh2, 'the previous step read both manifests');
+    // The same card element throughout: the badge follows the "update" events, not a reload.
+    await card('team/fresh').evaluate((el) => { el.dataset.marked = 'yes'; });
+    const marked = page.locator('article.card[data-marked="yes"]');
+    await pushManifest('team/fresh', 'latest', fresh1);  // the tag moves back
+    const one = { name: 'team/fresh', tag: 'latest' };
+    let res = await api('POST', '/api/v1/image/updates/check', one);
+    assert.equal(res.status, 200);
+    await freshBadge().waitFor();
+    await waitStatus(/· 1 update available/);
+    assert.equal(await marked.locator('.badge-update').count(), 1);
+    assert.equal(await freshUpdate().isVisible(), true);
+    await pushManifest('team/fresh', 'latest', fresh2);  // and forward again: nothing to do
+    res = await api('POST', '/api/v1/image/updates/check', one);
+    assert.equal(res.status, 200);
+    await freshBadge().waitFor({ state: 'detached' });
+    assert.equal(await freshUpdate().count(), 0);
+    assert.equal(await marked.count(), 1, 'the card was not rebuilt');
+  });
+
+  await step('updates: a user who is not an admin sees the badge, no Update or Check', async () => {
+    await pushManifest('team/fresh', 'latest', fresh1);
+    assert.equal(await checkForUpdates(), true);
+    await freshBadge().waitFor();
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByLabel('Username').fill('viewer');
+    await page.getByLabel('Password').fill(VIEWER_PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await freshBadge().waitFor();
+    await waitStatus(/· 1 update available/);
+    assert.equal(await page.locator('#user-name').textContent(), 'viewer');
+    assert.equal(await checkButton().isHidden(), true);
+    assert.equal(await freshUpdate().count(), 0);
+    // Hidden because wharfd would refuse them: this session's check is a 403.
+    const res = await api('POST', '/api/v1/image/updates/check', {});
+    assert.equal(res.status, 403);
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByLabel('Username').fill('admin');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await freshUpdate().waitFor();
+    for (const name of ['team/fresh', 'gone/hello']) {
+      assert.equal((await api('DELETE', `/api/v1/image/local/docker/${name}`)).status, 200);
+    }
+    await page.getByRole('heading', { name: 'No local images yet' }).waitFor();
+    assert.equal(await updateStatus().isHidden(), true);
+    assert.equal(await checkButton().isHidden(), true);
   });
 
   await step('an ended session returns to the login form and keeps the tab', async () => {

@@ -5,7 +5,11 @@ ThrottleProxy in front of it so a download lasts long enough to be watched, and
 wharfd whose Docker Hub (registry and index) is that proxy, and the archive
 files the import test uploads (WHARF_ARCHIVES: an untagged docker-archive
 written by skopeo and a file that is not a tar), and a user `viewer` who is not
-an admin (WHARF_VIEWER_PASSWORD). Then `node tests/web/e2e.mjs`
+an admin (WHARF_VIEWER_PASSWORD). team/fresh has two images: `latest`, and the
+newer one the update steps push to `latest` themselves, built and pushed as `next`
+(its blobs are then in the repository; WHARF_REGISTRY is where to push). wharfd
+runs no background update checks, so only the page's "Check for updates" checks.
+Then `node tests/web/e2e.mjs`
 drives Debian's chromium against wharfd; its exit code is this script's.
 `--serve` keeps everything up for a person to look at instead.
 
@@ -39,6 +43,9 @@ def push_images(registry):
                  {"cmd": ["/hello"]})
         fx.big("team/slow", "latest", size=9 * MiB)
         fx.big("team/cancel", "latest", size=40 * MiB)
+        for tag in ("latest", "next"):
+            fx.image("team/fresh", [tag], [{"/fresh": f"team/fresh {tag} ".encode() +
+                                            os.urandom(600 * 1024)}], {"cmd": ["/fresh"]})
 
 
 def write_archives(registry, folder):
@@ -71,14 +78,15 @@ def main():
         print(f"run_e2e: images pushed, archives written in {time.monotonic() - started:.1f} s",
               flush=True)
         proxy = ThrottleProxy(registry.host, rate=RATE).start()
-        wharfd = Wharfd(proxy.url, port=int(os.environ.get("WHARF_E2E_PORT", "0")) or None)
+        wharfd = Wharfd(proxy.url, port=int(os.environ.get("WHARF_E2E_PORT", "0")) or None,
+                        extra_toml="\n[updates]\ncheck_interval_s = 0\n")
         wharfd.start()
         viewer_password = secrets.token_urlsafe(12)
         wharfd.add_user("viewer", viewer_password)  # not an admin: may look, not change
         env = dict(os.environ, WHARF_URL=wharfd.url, WHARF_PASSWORD=wharfd.admin_password,
                    WHARF_VIEWER_PASSWORD=viewer_password,
                    WHARF_ARTIFACTS=str(HERE.parent / "artifacts" / "web"),
-                   WHARF_ARCHIVES=str(archives))
+                   WHARF_ARCHIVES=str(archives), WHARF_REGISTRY=registry.host)
         if serve:
             print(f"run_e2e: wharfd on {wharfd.url}, user admin, password "
                   f"{wharfd.admin_password}; Ctrl-C stops", flush=True)
