@@ -286,7 +286,10 @@ class DepotsTest(WharfTestCase):
         local = self.listing("category=local")
         docker_example = dict(SEED["local"])
         docker_example["results"] = [e for e in SEED["local"]["results"] if e["type"] == "docker"]
-        self.assertEqual(listing_shape_problems(local, docker_example, ENVELOPE_EXTRA), [])
+        # update_available (a boolean per tag) extends the seed's local entry.
+        self.assertEqual(listing_shape_problems(local, docker_example, ENVELOPE_EXTRA,
+                                                {"update_available"}), [])
+        self.assertEqual(local["results"][0]["update_available"], [False])
         self.assertEqual([e["name"] for e in local["results"]], ["redis"])
         status, tags = self.api.get("/api/v1/image/dockerhub/docker/1/redis/tags")
         self.assertEqual(tags, {"installed": ["latest"], "tags": ["latest"]})

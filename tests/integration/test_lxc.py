@@ -13,8 +13,10 @@ from harness import WharfTestCase, wait_until
 from lxc_servers import (ImageServer, LxcWharfd, catalog_entry, meta_tar_xz, raw_tar_xz,
                          rootfs_tar_xz, server_source, sha256, write_catalog)
 
+# The seed's local LXC shape, no is_latest, and update_available (issue 21's extension: a
+# boolean per tag, aligned with tags as size is).
 LOCAL_LXC_KEYS = {"description", "downloading", "icon", "installed", "name", "repository",
-                  "size", "tags", "type"}
+                  "size", "tags", "type", "update_available"}
 S1, S2, S3 = "20240101_00:00", "20240201_00:00", "20240301_00:00"
 
 server = None
@@ -162,6 +164,7 @@ class LxcTest(WharfTestCase):
         self.assertEqual(entry["repository"], "local")
         self.assertEqual(entry["tags"], list(tags))
         self.assertEqual(entry["size"], [str(build.unpacked)] * len(tags))
+        self.assertEqual([type(f) for f in entry["update_available"]], [bool] * len(tags))
         self.assertTrue(entry["installed"])
         self.assertIs(entry["downloading"], False)
         return entry
