@@ -6,10 +6,12 @@ namespace wharf::metadata {
 
 struct UserStore::Impl : StatementCache {
   Statement put_user;
+  Statement insert_user;
   Statement get_user;
   Statement count_users;
   Statement list_users;
   Statement delete_user;
+  Statement count_admins;
   Statement put_session;
   Statement get_session;
   Statement delete_session;
@@ -24,10 +26,14 @@ struct UserStore::Impl : StatementCache {
          "INSERT INTO users (username, password_hash, is_admin) VALUES (?, ?, ?) "
          "ON CONFLICT (username) DO UPDATE SET password_hash = excluded.password_hash, "
          "is_admin = excluded.is_admin"},
+        {&insert_user,
+         "INSERT INTO users (username, password_hash, is_admin) VALUES (?, ?, ?) "
+         "ON CONFLICT (username) DO NOTHING"},
         {&get_user, "SELECT username, password_hash, is_admin FROM users WHERE username = ?"},
         {&count_users, "SELECT count(*) FROM users"},
         {&list_users, "SELECT username, password_hash, is_admin FROM users ORDER BY username"},
         {&delete_user, "DELETE FROM users WHERE username = ?"},
+        {&count_admins, "SELECT count(*) FROM users WHERE is_admin != 0"},
         {&put_session,
          "INSERT OR REPLACE INTO sessions (id_hash, username, created_at, expires_at) "
          "VALUES (?, ?, ?, ?)"},
@@ -50,6 +56,14 @@ UserStore::~UserStore() { db_.Release(impl_); }
 Result<void> UserStore::PutUser(const UserRecord& user) {
   return db_.Locked(*impl_, "UserStore::PutUser", [&](SqliteDb&) {
     return RunWith(impl_->put_user, user.username, user.password_hash, int64_t{user.is_admin});
+  });
+}
+
+Result<bool> UserStore::InsertUser(const UserRecord& user) {
+  return db_.Locked(*impl_, "UserStore::InsertUser", [&](SqliteDb& db) -> Result<bool> {
+    WHARF_RETURN_IF_ERROR(
+        RunWith(impl_->insert_user, user.username, user.password_hash, int64_t{user.is_admin}));
+    return db.Changes() == 1;
   });
 }
 
@@ -88,12 +102,32 @@ Result<std::vector<UserRecord>> UserStore::ListUsers() {
 }
 
 Result<void> UserStore::DeleteUser(const std::string& username) {
-  return db_.Locked(*impl_, "UserStore::DeleteUser", [&](SqliteDb& db) -> Result<void> {
+  WHARF_RETURN_IF_ERROR(DeleteUserIf(username, false));
+  return {};
+}
+
+Result<UserStore::RemoveOutcome> UserStore::DeleteUserIf(const std::string& username,
+                                                         bool keep_an_admin) {
+  return db_.Locked(*impl_, "UserStore::DeleteUser", [&](SqliteDb& db) -> Result<RemoveOutcome> {
     Transaction txn(db);
     WHARF_RETURN_IF_ERROR(txn.BeginWrite());
+    if (keep_an_admin) {
+      Statement& user = impl_->get_user;
+      ScopedReset reset_user(user);
+      user.Bind(username);
+      WHARF_ASSIGN_OR_RETURN(auto row, user.Step());
+      if (!row) return RemoveOutcome::kNoSuchUser;
+      if (user.Int(2) != 0) {
+        ScopedReset reset_count(impl_->count_admins);
+        WHARF_RETURN_IF_ERROR(impl_->count_admins.StepToRow());
+        if (impl_->count_admins.Int(0) <= 1) return RemoveOutcome::kLastAdmin;
+      }
+    }
     WHARF_RETURN_IF_ERROR(RunWith(impl_->delete_user_sessions, username));
     WHARF_RETURN_IF_ERROR(RunWith(impl_->delete_user, username));
-    return txn.Commit();
+    const bool removed = db.Changes() == 1;
+    WHARF_RETURN_IF_ERROR(txn.Commit());
+    return removed ? RemoveOutcome::kRemoved : RemoveOutcome::kNoSuchUser;
   });
 }
 

@@ -45,6 +45,9 @@ class UserStore {
   // Inserts the user, or updates the one of that name in place (its sessions stay and carry
   // the new is_admin).
   Result<void> PutUser(const UserRecord& user);
+  // Inserts the user unless one of that name exists: true if inserted, false if the name is
+  // taken (nothing changed). One statement, so two callers cannot both insert a name.
+  Result<bool> InsertUser(const UserRecord& user);
   // The user of that name; none when there is no such user.
   Result<std::optional<UserRecord>> GetUser(const std::string& username);
   Result<int64_t> CountUsers();
@@ -53,6 +56,10 @@ class UserStore {
   // Removes a user and all their sessions, in one transaction. Success also when there is no
   // such user.
   Result<void> DeleteUser(const std::string& username);
+  enum class RemoveOutcome { kRemoved, kNoSuchUser, kLastAdmin };
+  // As DeleteUser, but with `keep_an_admin` an admin is removed only if another admin remains,
+  // checked and done in one write transaction (two removals cannot leave no admin).
+  Result<RemoveOutcome> DeleteUserIf(const std::string& username, bool keep_an_admin);
 
   // Sessions.
 

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "wharf/metadata/metadata_test_util.h"
 
 namespace wharf::metadata {
@@ -104,6 +106,38 @@ TEST_F(UserStoreTest, DeleteUserEndsTheirSessions) {
   EXPECT_EQ(*users_->CountUsers(), 1);
   ASSERT_TRUE(users_->DeleteUser("bob"));  // no such user: fine
   EXPECT_EQ(RawQuery(path_, "SELECT count(*) FROM sessions"), "0");
+}
+
+TEST_F(UserStoreTest, InsertUserNeverReplacesAnExistingOne) {
+  ASSERT_TRUE(users_->InsertUser({"carol", "first", false}));
+  auto again = users_->InsertUser({"carol", "second", true});
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(*again);
+  auto got = users_->GetUser("carol");
+  ASSERT_TRUE(got && got->has_value());
+  EXPECT_EQ((*got)->password_hash, "first");
+  EXPECT_FALSE((*got)->is_admin);
+}
+
+TEST_F(UserStoreTest, DeleteUserIfKeepsTheLastAdminEvenAgainstConcurrentRemovals) {
+  using Outcome = UserStore::RemoveOutcome;
+  ASSERT_TRUE(users_->PutUser({"root", "hash", true}));
+  ASSERT_TRUE(users_->PutUser({"root2", "hash", true}));
+  ASSERT_TRUE(users_->PutUser({"user", "hash", false}));
+  EXPECT_EQ(*users_->DeleteUserIf("nobody", true), Outcome::kNoSuchUser);
+  EXPECT_EQ(*users_->DeleteUserIf("user", true), Outcome::kRemoved);
+  // Two removals at once of the two admins: exactly one of them may succeed.
+  Result<Outcome> first = Outcome::kNoSuchUser, second = Outcome::kNoSuchUser;
+  std::thread other([&] { second = users_->DeleteUserIf("root2", true); });
+  first = users_->DeleteUserIf("root", true);
+  other.join();
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ((*first == Outcome::kRemoved) + (*second == Outcome::kRemoved), 1);
+  EXPECT_EQ((*first == Outcome::kLastAdmin) + (*second == Outcome::kLastAdmin), 1);
+  EXPECT_EQ(*users_->CountUsers(), 1);
+  // Without the guard, the last admin can go (wharfd user rm is refused elsewhere).
+  EXPECT_EQ(*users_->DeleteUserIf(*first == Outcome::kRemoved ? "root2" : "root", false),
+            Outcome::kRemoved);
 }
 
 }  // namespace

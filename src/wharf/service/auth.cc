@@ -84,16 +84,16 @@ Result<void> Auth::ChangePassword(const std::string& username, const std::string
 }
 
 Result<void> Auth::RemoveUser(const std::string& username) {
-  auto user = metadata_.GetUser(username);
-  if (!user) return Error(user.error());
-  if (!*user) return NotFound("no user " + username);
-  if ((*user)->is_admin) {
-    WHARF_ASSIGN_OR_RETURN(auto all, metadata_.ListUsers());
-    if (std::ranges::count_if(all, [](const auto& u) { return u.is_admin; }) <= 1) {
-      return Conflict("cannot remove " + username + ": it is the last admin");
-    }
+  WHARF_ASSIGN_OR_RETURN(auto outcome, metadata_.DeleteUserIf(username, /*keep_an_admin=*/true));
+  switch (outcome) {
+    case metadata::UserStore::RemoveOutcome::kRemoved:
+      return {};
+    case metadata::UserStore::RemoveOutcome::kNoSuchUser:
+      return NotFound("no user " + username);
+    case metadata::UserStore::RemoveOutcome::kLastAdmin:
+      break;
   }
-  return metadata_.DeleteUser(username);
+  return Conflict("cannot remove " + username + ": it is the last admin");
 }
 
 Result<std::vector<Auth::UserView>> Auth::ListUsers() {
@@ -120,9 +120,10 @@ Result<void> Auth::AddUser(const std::string& username, const std::string& passw
     return InvalidArgument("username: 1 to 64 of the characters A-Z a-z 0-9 . _ -");
   }
   WHARF_RETURN_IF_ERROR(CheckPassword(password));
-  WHARF_ASSIGN_OR_RETURN(auto existing, metadata_.GetUser(username));
-  if (existing) return Conflict("user " + username + " exists already");
-  return SetUser(username, password, is_admin);
+  WHARF_ASSIGN_OR_RETURN(auto hash, HashPassword(password));
+  WHARF_ASSIGN_OR_RETURN(bool inserted, metadata_.InsertUser({username, hash, is_admin}));
+  if (!inserted) return Conflict("user " + username + " exists already");
+  return {};
 }
 
 Result<void> Auth::ChangeOwnPassword(const std::string& username, const std::string& current,
