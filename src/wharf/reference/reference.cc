@@ -9,7 +9,7 @@ namespace wharf::reference {
 
 namespace {
 
-constexpr size_t kMaxNameLength = 255;
+constexpr size_t kMaxPathLength = 255;  // the path's, "library/" included
 constexpr size_t kMaxTagLength = 128;
 constexpr std::string_view kLegacyDockerHubDomain = "index.docker.io";
 constexpr std::string_view kOfficialRepoPrefix = "library/";
@@ -153,24 +153,33 @@ std::optional<std::string> TagProblem(std::string_view tag) {
   return std::nullopt;
 }
 
-// Docker refuses a bare 64-hex name: it is almost surely an image ID typed where a name belongs.
-bool LooksLikeImageId(std::string_view name) {
-  return name.size() == 64 && Digest::FromHex(name).has_value();
+// Docker refuses a bare 64-hex reference: it is almost surely an image ID typed where a name
+// belongs.
+Result<void> RefuseImageId(std::string_view input, std::string_view name) {
+  if (name.size() == 64 &&
+      std::ranges::all_of(name, [](char c) { return IsDigit(c) || (c >= 'a' && c <= 'f'); })) {
+    return Invalid(input, "a 64-character hex string is an image ID, not a repository name");
+  }
+  return {};
+}
+
+// Docker's rule for the first of several components: a domain if it is "localhost", holds a
+// '.' or a ':', or holds an upper-case letter (which a path component may not).
+bool IsDomainComponent(std::string_view first) {
+  return first.find_first_of(".:") != std::string_view::npos || first == "localhost" ||
+         std::ranges::any_of(first, IsUpper);
 }
 
 // Parses and normalises a name (no tag, no digest) into ref.domain and ref.path. `input` is the
 // text the caller was given, quoted in errors.
 Result<Reference> ParseName(std::string_view input, std::string_view name) {
   if (name.empty()) return Invalid(input, "repository name is empty");
-  if (LooksLikeImageId(name)) {
-    return Invalid(input, "a 64-character hex string is an image ID, not a repository name");
-  }
   Reference ref;
   std::string_view path = name;
   size_t slash = name.find('/');
   if (slash != std::string_view::npos) {
     std::string_view first = name.substr(0, slash);
-    if (first.find_first_of(".:") != std::string_view::npos || first == "localhost") {
+    if (IsDomainComponent(first)) {
       if (auto why = DomainProblem(first)) return Invalid(input, *why);
       ref.domain = first == kLegacyDockerHubDomain ? kDockerHubDomain : first;
       path = name.substr(slash + 1);
@@ -193,9 +202,9 @@ Result<Reference> ParseName(std::string_view input, std::string_view name) {
   if (ref.domain == kDockerHubDomain && path.find('/') == std::string_view::npos) {
     ref.path.insert(0, kOfficialRepoPrefix);
   }
-  if (size_t length = ref.Name().size(); length > kMaxNameLength) {
-    return Invalid(input, "repository name " + Quote(ref.Name()) + " is " + std::to_string(length) +
-                              " characters long; the limit is " + std::to_string(kMaxNameLength));
+  if (size_t length = ref.path.size(); length > kMaxPathLength) {
+    return Invalid(input, "repository path " + Quote(ref.path) + " is " + std::to_string(length) +
+                              " characters long; the limit is " + std::to_string(kMaxPathLength));
   }
   return ref;
 }
@@ -254,6 +263,9 @@ Result<Reference> Parse(std::string_view text) {
     name = name.substr(0, tag_colon);
   }
 
+  // As Docker, a 64-hex reference is refused only when it is all there is: with a tag, a
+  // digest or a domain it is a name like any other.
+  if (!tag && !digest) WHARF_RETURN_IF_ERROR(RefuseImageId(text, name));
   auto ref = ParseName(text, name);
   if (!ref) return ref;
   if (tag) {
@@ -285,6 +297,7 @@ Result<Reference> ParseNameAndTag(std::string_view name, std::string_view tag) {
     return Invalid(
         input, "repository name " + Quote(name) + " must not carry a tag; pass the tag separately");
   }
+  if (tag.empty()) WHARF_RETURN_IF_ERROR(RefuseImageId(input, name));
   auto ref = ParseName(input, name);
   if (!ref) return ref;
   if (tag.empty()) {

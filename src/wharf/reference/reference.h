@@ -1,13 +1,22 @@
-// Docker image references, exactly as Docker's reference grammar (distribution/reference)
-// defines them: [domain/]path[:tag][@digest].
+// Docker image references, exactly as Docker's reference grammar (distribution/reference
+// v0.6, ParseNormalizedNamed) defines them: [domain/]path[:tag][@digest].
 //
-//   domain    host[:port]; a first component is a domain only if it contains '.' or ':'
-//             or is "localhost" (case as written; hosts may contain upper case)
+//   domain    host[:port], host a name of [a-zA-Z0-9-] labels joined by '.' or a bracketed
+//             IPv6 address of hex digits and ':'. The first of several '/'-separated
+//             components is a domain only if it is "localhost", contains '.' or ':', or
+//             contains an upper-case letter ("Docker/docker", "LOCALDOMAIN/debian"); case is
+//             kept as written.
 //   path      components of [a-z0-9]+ joined by separators '.', '_', '__' or '-'+, joined by
-//             '/'; no empty components
+//             '/'; no empty components; at most 255 characters after normalisation
+//             ("library/" included); the domain does not count
 //   tag       [\w][\w.-]{0,127}
-//   digest    sha256:<64 hex>
-//   whole name (domain/path) at most 255 characters
+//   digest    sha256:<64 lowercase hex> (Docker also takes sha384 and sha512; wharf stores
+//             sha256 only, so other algorithms are refused, naming the digest)
+//   a bare 64-hex reference (no domain, tag or digest) is refused as an image ID
+//
+// One deliberate difference: a first component that must be a domain but is not a valid one
+// ("foo_bar.com/x", which Docker parses as a path without a domain) is refused, naming the
+// domain's problem: wharf always knows which registry a name lives on.
 //
 // Normalisation follows Docker: no domain → "docker.io"; docker.io with a one-component path
 // → "library/" prefix; no tag and no digest → tag "latest". "index.docker.io" is docker.io.

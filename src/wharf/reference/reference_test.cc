@@ -138,8 +138,9 @@ TEST(ReferenceTest, RejectsInvalidReferencesNamingTheProblem) {
       {"a_-b", "invalid separator \"_-\""},
       {"-a", "path component \"-a\" must start and end"},
       {"a-", "path component \"a-\" must start and end"},
-      {std::string(256, 'a'), "is 274 characters long; the limit is 255"},
-      {"example.com/" + long_path, "is 273 characters long; the limit is 255"},
+      {std::string(256, 'a'), "repository path \"library/aaa"},
+      {std::string(256, 'a'), "is 264 characters long; the limit is 255"},
+      {"example.com/" + long_path, "is 261 characters long; the limit is 255"},
       {"ubuntu@sha256:short", "invalid digest \"sha256:short\""},
       {"ubuntu@sha512:" + kHex, "invalid digest"},
       {"ubuntu@" + kDigest.substr(0, 70) + "X", "invalid digest"},
@@ -170,12 +171,20 @@ TEST(ReferenceTest, RejectsInvalidReferencesNamingTheProblem) {
   }
 }
 
-TEST(ReferenceTest, NameLengthLimitAppliesToNormalisedName) {
-  // "docker.io/library/" is 18 characters, so a 237-character familiar name is the longest.
-  EXPECT_TRUE(Parse(std::string(237, 'a')));
-  EXPECT_FALSE(Parse(std::string(238, 'a')));
-  EXPECT_TRUE(Parse("example.com/" + std::string(243, 'a')));
-  EXPECT_FALSE(Parse("example.com/" + std::string(244, 'a')));
+TEST(ReferenceTest, LengthLimitAppliesToTheNormalisedPath) {
+  // 255 characters of path, "library/" included; the domain does not count.
+  EXPECT_TRUE(Parse(std::string(247, 'a')));
+  EXPECT_FALSE(Parse(std::string(248, 'a')));
+  EXPECT_TRUE(Parse("library/" + std::string(247, 'a')));
+  EXPECT_FALSE(Parse("docker.io/library/" + std::string(248, 'a')));
+  EXPECT_TRUE(Parse("example.com/" + std::string(255, 'a') + ":tag"));
+  EXPECT_FALSE(Parse("example.com/" + std::string(256, 'a')));
+  EXPECT_TRUE(Parse("a.very.long.registry.name.example.com:5000/" + std::string(255, 'a')));
+  // 128 one-letter components: the first is not a domain, so this is docker.io's 255.
+  std::string components;
+  for (int i = 0; i < 127; ++i) components += "a/";
+  EXPECT_TRUE(Parse(components + "a:tag-puts-this-over-max"));
+  EXPECT_FALSE(Parse(components + "ab"));
 }
 
 TEST(ReferenceTest, ErrorQuotesAreBounded) {
@@ -253,6 +262,187 @@ TEST(ParseNameAndTagTest, RejectsBadNamesAndTags) {
     EXPECT_EQ(ref.error().code, Code::kInvalidArgument);
     EXPECT_NE(ref.error().message.find(message_part), std::string::npos) << ref.error().message;
   }
+}
+
+// Docker's own rules (distribution/reference v0.6: the grammar, splitDockerDomain and
+// ParseNormalizedNamed), case by case: the input, then the normalised name, tag and digest.
+struct DockerCase {
+  std::string input;
+  std::string name;
+  std::string tag;
+  std::string digest;
+};
+
+TEST(DockerRulesTest, NormalisesAsDocker) {
+  const std::string hex64 = "1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a";
+  const std::string song = "thisisthesongthatneverendsitgoesonandonandonthisisthesongthatnev";
+  const std::string f64(64, 'f');
+  const std::vector<DockerCase> cases = {
+      {"docker/docker", "docker.io/docker/docker", "latest", ""},
+      {"library/debian", "docker.io/library/debian", "latest", ""},
+      {"debian", "docker.io/library/debian", "latest", ""},
+      {"localhost/library/debian", "localhost/library/debian", "latest", ""},
+      {"localhost/debian", "localhost/debian", "latest", ""},
+      // A first component with an upper-case letter is a domain.
+      {"LOCALDOMAIN/library/debian", "LOCALDOMAIN/library/debian", "latest", ""},
+      {"LOCALDOMAIN/debian", "LOCALDOMAIN/debian", "latest", ""},
+      {"Docker/docker", "Docker/docker", "latest", ""},
+      {"DOCKER/docker", "DOCKER/docker", "latest", ""},
+      {"MyRegistry/foo", "MyRegistry/foo", "latest", ""},
+      {"Foo/bar:1", "Foo/bar", "1", ""},
+      {"docker.io/docker/docker", "docker.io/docker/docker", "latest", ""},
+      {"docker.io/library/debian", "docker.io/library/debian", "latest", ""},
+      {"docker.io/debian", "docker.io/library/debian", "latest", ""},
+      {"index.docker.io/docker/docker", "docker.io/docker/docker", "latest", ""},
+      {"index.docker.io/library/debian", "docker.io/library/debian", "latest", ""},
+      {"index.docker.io/debian", "docker.io/library/debian", "latest", ""},
+      {"127.0.0.1:5000/docker/docker", "127.0.0.1:5000/docker/docker", "latest", ""},
+      {"127.0.0.1:5000/library/debian", "127.0.0.1:5000/library/debian", "latest", ""},
+      {"127.0.0.1:5000/debian", "127.0.0.1:5000/debian", "latest", ""},
+      // Without a '/' nothing is a domain: an address is a path, its port a tag.
+      {"192.168.0.1", "docker.io/library/192.168.0.1", "latest", ""},
+      {"192.168.0.1:80", "docker.io/library/192.168.0.1", "80", ""},
+      {"192.168.0.1:8/debian", "192.168.0.1:8/debian", "latest", ""},
+      {"192.168.0.2:25000/debian", "192.168.0.2:25000/debian", "latest", ""},
+      {"foo_bar.com:8080", "docker.io/library/foo_bar.com", "8080", ""},
+      {"foo/foo_bar.com:8080", "docker.io/foo/foo_bar.com", "8080", ""},
+      {"[2001:db8::1]/debian", "[2001:db8::1]/debian", "latest", ""},
+      {"[2001:db8::1]:5000/debian", "[2001:db8::1]:5000/debian", "latest", ""},
+      {"[2001:db8::]:5000/repo", "[2001:db8::]:5000/repo", "latest", ""},
+      {"[fc00::1]:5000/docker", "[fc00::1]:5000/docker", "latest", ""},
+      {"[fc00::1]:5000/docker/docker", "[fc00::1]:5000/docker/docker", "latest", ""},
+      {"[fc00:1:2:3:4:5:6:7]:5000/library/debian", "[fc00:1:2:3:4:5:6:7]:5000/library/debian",
+       "latest", ""},
+      {"[2001:db8::1]:5000/repo:tag@sha256:" + f64, "[2001:db8::1]:5000/repo", "tag",
+       "sha256:" + f64},
+      {song, "docker.io/library/" + song, "latest", ""},
+      // A 64-hex name is refused only when it is the whole reference.
+      {"docker.io/" + hex64, "docker.io/library/" + hex64, "latest", ""},
+      {hex64 + ":latest", "docker.io/library/" + hex64, "latest", ""},
+      {"docker-rules/docker", "docker.io/docker-rules/docker", "latest", ""},
+      {"docker---rules/docker", "docker.io/docker---rules/docker", "latest", ""},
+      {"doc/docker", "docker.io/doc/docker", "latest", ""},
+      {"d/docker", "docker.io/d/docker", "latest", ""},
+      {"jess/t", "docker.io/jess/t", "latest", ""},
+      {"dock__er/docker", "docker.io/dock__er/docker", "latest", ""},
+      {"test_com", "docker.io/library/test_com", "latest", ""},
+      {"test.com:tag", "docker.io/library/test.com", "tag", ""},
+      {"test:5000/repo@sha256:" + f64, "test:5000/repo", "", "sha256:" + f64},
+      {"lowercase:Uppercase", "docker.io/library/lowercase", "Uppercase", ""},
+      {"sub-dom1.foo.com/bar/baz/quux:some-long-tag", "sub-dom1.foo.com/bar/baz/quux",
+       "some-long-tag", ""},
+      {"b.gcr.io/test.example.com/my-app:test.example.com", "b.gcr.io/test.example.com/my-app",
+       "test.example.com", ""},
+      {"xn--n3h.com/myimage:xn--n3h.com", "xn--n3h.com/myimage", "xn--n3h.com", ""},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.input);
+    auto ref = Parse(c.input);
+    ASSERT_TRUE(ref) << ref.error().ToString();
+    EXPECT_EQ(ref->Name(), c.name);
+    EXPECT_EQ(ref->tag, c.tag);
+    EXPECT_EQ(ref->digest, c.digest);
+  }
+}
+
+TEST(DockerRulesTest, FamiliarNamesAsDocker) {
+  // Each spelling of a name, and the familiar form Docker shows for it.
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"localhost/fooo"}, "localhost/fooo"},
+      {{"LOCALDOMAIN/fooo/bar"}, "LOCALDOMAIN/fooo/bar"},
+      {{"fooo/bar", "docker.io/fooo/bar", "index.docker.io/fooo/bar"}, "fooo/bar"},
+      {{"ubuntu", "library/ubuntu", "docker.io/library/ubuntu"}, "ubuntu"},
+      {{"nonlibrary/ubuntu", "docker.io/nonlibrary/ubuntu"}, "nonlibrary/ubuntu"},
+      {{"other/library"}, "other/library"},
+      {{"127.0.0.1:8000/private/moonbase"}, "127.0.0.1:8000/private/moonbase"},
+      {{"example.com:8000/privatebasee"}, "example.com:8000/privatebasee"},
+      {{"[2001:db8::1]:5000/repo"}, "[2001:db8::1]:5000/repo"},
+      {{"MyRegistry/foo"}, "MyRegistry/foo"},
+      {{"ubuntu-12.04-base", "index.docker.io/library/ubuntu-12.04-base"}, "ubuntu-12.04-base"},
+      {{"foo", "docker.io/foo"}, "foo"},
+      {{"library/foo/bar", "docker.io/library/foo/bar"}, "library/foo/bar"},
+      {{"store/foo/bar"}, "store/foo/bar"},
+      {{"Foo/bar"}, "Foo/bar"},
+  };
+  for (const auto& [spellings, familiar] : cases) {
+    for (const auto& spelling : spellings) {
+      SCOPED_TRACE(spelling);
+      auto ref = Parse(spelling);
+      ASSERT_TRUE(ref) << ref.error().ToString();
+      EXPECT_EQ(ref->Familiar(), familiar);
+    }
+  }
+}
+
+TEST(DockerRulesTest, RefusesWhatDockerRefuses) {
+  const std::string hex64 = "1a3f5e7d9c1b3a5f7e9d1c3b5a7f9e1d3c5b7a9f1e3d5d7c9b1a3f5e7d9c1b3a";
+  const std::string f64(64, 'f');
+  std::vector<std::string> cases = {
+      "",
+      "https://github.com/docker/docker",
+      "docker/Docker",
+      "docker.io/docker/Docker",
+      "Uppercase:tag",
+      "test:5000/Uppercase/lowercase:tag",
+      "localhost:5000/Foo",
+      "-docker",
+      "-docker/docker",
+      "-docker.io/docker/docker",
+      "docker///docker",
+      "docker.io/docker///docker",
+      "[fc00::1]",
+      "[fc00::1]:5000",
+      "[2001:db8::1]:tag",
+      "fc00::1:5000/debian",
+      "[fe80::1%eth0]:5000/debian",
+      "[fe80::1%@invalidzone]:5000/repo",
+      "[2001:db8:3:4::192.0.2.33]:5000/debian",
+      "[::ffff:192.168.0.1]/docker",
+      hex64,
+      "docker-/docker",
+      "-docker-/docker",
+      "____/____",
+      "_docker/_docker",
+      "dock..er/docker",
+      "dock_.er/docker",
+      "dock-.er/docker",
+      "docker/",
+      "aa/asdf$$^/aa",
+      std::string(256, 'n') + "/docker",
+      "domain/" + std::string(256, 'a') + ":tag",
+      "docker.artifactory.us.foo.mycompany.com/bar/node?18",
+      "123.dkr.ecr.eu-west-1.amazonaws.com:lol/abc:d",
+      ":justtag",
+      "@sha256:" + f64,
+      "repo@sha256:" + std::string(34, 'f'),
+      "validname@invaliddigest:" + f64,
+      "repo@sha256:" + std::string(64, 'F'),
+      "yay:\xc9\xb0oo",
+      "yay:\xc3\xa9oo",
+  };
+  for (char c : std::string("[]$()`&|<>;,\n{}'\"")) {
+    cases.push_back("abcdefghijklmnopqrst:0.15" + std::string(1, c) + ".0");
+  }
+  for (const auto& input : cases) {
+    SCOPED_TRACE(input);
+    auto ref = Parse(input);
+    ASSERT_FALSE(ref) << ref->String();
+    EXPECT_EQ(ref.error().code, Code::kInvalidArgument);
+  }
+}
+
+TEST(DockerRulesTest, SeparateNameAndTagFollowTheSameRules) {
+  auto upper_domain = ParseNameAndTag("LOCALDOMAIN/debian", "1");
+  ASSERT_TRUE(upper_domain) << upper_domain.error().ToString();
+  EXPECT_EQ(upper_domain->domain, "LOCALDOMAIN");
+  EXPECT_EQ(upper_domain->path, "debian");
+  const std::string hex64(64, 'a');
+  EXPECT_FALSE(ParseNameAndTag(hex64, ""));
+  auto tagged = ParseNameAndTag(hex64, "latest");
+  ASSERT_TRUE(tagged) << tagged.error().ToString();
+  EXPECT_EQ(tagged->path, "library/" + hex64);
+  EXPECT_TRUE(ParseNameAndTag(std::string(247, 'a'), "latest"));
+  EXPECT_FALSE(ParseNameAndTag(std::string(248, 'a'), "latest"));
 }
 
 }  // namespace
