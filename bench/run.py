@@ -9,6 +9,7 @@
     python3 bench/run.py --only export   # an image archive over HTTP against cat (a minute)
     python3 bench/run.py --only import   # a 1 GiB archive into wharf against podman load
     python3 bench/run.py --only memory   # 200 pull/delete cycles of A in one wharfd (3 min)
+    python3 bench/run.py --only wan      # a pull over 40 ms RTT, 100 Mbit/s (a few min)
 
 Starts a loopback docker-registry, generates and pushes the fixture images (A: 4
 incompressible 64 MiB layers; B: 30 compressible layers, about 256 MiB unpacked;
@@ -37,6 +38,10 @@ the size series), then measures:
            storage (bench/imports.py).
   memory   one wharfd, 200 pull/delete cycles of an image shaped as A: RSS after each,
            after the last and its drift over the last 100 (bench/memory.py).
+  wan      a pull through a latency proxy (40 ms RTT, 100 Mbit/s) from a token-auth
+           registry with Docker Hub's shape (a multi-platform index with attestations,
+           6 layers, 2 already held): wharf, skopeo, podman, ctr, and the ideal
+           (bench/wan.py).
 
 Prints a table of medians and ratios, writes it to bench/results/latest.md (or
 --out) and, unless --no-summary, appends a dated summary to BENCHMARKS.md.
@@ -66,6 +71,7 @@ import floor  # noqa: E402
 import imports  # noqa: E402
 import memory  # noqa: E402
 import serve  # noqa: E402
+import wan  # noqa: E402
 import harness  # noqa: E402
 import images as fx  # noqa: E402
 import tools  # noqa: E402
@@ -101,6 +107,7 @@ SCALES = {
         "export": (4, 128 * MiB),  # the exported image: layers, bytes each
         "import": (4, 256 * MiB),  # the imported archive's image: layers, bytes each
         "memory_cycles": 200,  # pull/delete cycles of A in one wharfd
+        "wan": "full",  # the WAN image's sizes (bench/wan.py SIZES)
     },
     "tiny": {
         "a": (4, 256 * KiB),
@@ -121,6 +128,7 @@ SCALES = {
         "export": (2, 256 * KiB),
         "import": (2, 256 * KiB),
         "memory_cycles": 6,
+        "wan": "tiny",
     },
 }
 
@@ -742,9 +750,9 @@ def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--tiny", action="store_true", help="tiny sizes (also WHARF_BENCH_SCALE=tiny)")
     p.add_argument("--runs", type=int, help="runs per pull measurement (default 9; 1 with --tiny)")
-    p.add_argument("--only", default="pulls,api,scaling,serve,export,import,memory",
+    p.add_argument("--only", default="pulls,api,scaling,serve,export,import,memory,wan",
                    help="comma-separated sections: pulls, api, scaling, serve, export, import, "
-                        "memory")
+                        "memory, wan")
     p.add_argument("--out", default=str(HERE / "results" / "latest.md"))
     p.add_argument("--no-summary", dest="summary", action="store_false",
                    help="do not append to BENCHMARKS.md")
@@ -802,6 +810,8 @@ def main():
                         export.measure_export(args, scale, reg, fixtures, res, work)
                     elif section == "import":
                         imports.measure_import(args, scale, reg, fixtures, res, work)
+                    elif section == "wan":
+                        wan.measure_wan(args, scale, reg, fixtures, res, work)
                     elif section == "memory":
                         memory.measure_memory(args, scale, reg, fixtures, res, work)
                     else:
