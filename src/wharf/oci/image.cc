@@ -255,12 +255,16 @@ bool Matches(const Platform& want, const Platform& have) {
          (w.variant.empty() || w.variant == h.variant);
 }
 
+bool IsNonDistributableLayer(std::string_view media_type) {
+  return media_type.starts_with(kOciNondistributablePrefix) ||
+         media_type.starts_with(kDockerForeignLayerPrefix);
+}
+
 Result<Compression> LayerCompression(std::string_view media_type) {
   if (media_type == kOciLayer || media_type == kDockerLayer) return Compression::kNone;
   if (media_type == kOciLayerGzip || media_type == kDockerLayerGzip) return Compression::kGzip;
   if (media_type == kOciLayerZstd) return Compression::kZstd;
-  if (media_type.starts_with(kOciNondistributablePrefix) ||
-      media_type.starts_with(kDockerForeignLayerPrefix)) {
+  if (IsNonDistributableLayer(media_type)) {
     return InvalidArgument("non-distributable layer " + Quote(media_type) +
                            " is not supported: its bytes live outside the registry");
   }
@@ -297,6 +301,9 @@ Result<Manifest> ParseManifestUnguarded(std::string_view body) {
   WHARF_ASSIGN_OR_RETURN(auto media_type, DocumentMediaType(json, ManifestKind::kImage,
                                                             "image manifest", kOciManifest));
   manifest.media_type = std::move(media_type);
+  WHARF_ASSIGN_OR_RETURN(auto artifact_type,
+                         OptionalString(json, "artifactType", "image manifest"));
+  manifest.artifact_type = std::move(artifact_type);
 
   auto config = json.find("config");
   if (config == json.end()) return InvalidArgument("image manifest has no config");

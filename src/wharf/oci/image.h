@@ -59,6 +59,10 @@ struct Descriptor {
   std::map<std::string, std::string> annotations;
 };
 
+// True for foreign (Docker) and non-distributable (OCI) layer media types: layers whose bytes
+// live outside the registry.
+bool IsNonDistributableLayer(std::string_view media_type);
+
 // Layer media type → compression; error for media types that are not layers we can read
 // (foreign/non-distributable layers included).
 Result<Compression> LayerCompression(std::string_view media_type);
@@ -71,7 +75,8 @@ enum class ManifestKind { kImage, kIndex };
 Result<ManifestKind> ClassifyManifest(std::string_view content_type, std::string_view body);
 
 struct Manifest {
-  std::string media_type;  // kOciManifest or kDockerManifest
+  std::string media_type;     // kOciManifest or kDockerManifest
+  std::string artifact_type;  // OCI 1.1 "artifactType"; empty for a container image
   Descriptor config;
   std::vector<Descriptor> layers;
 };
