@@ -7,8 +7,8 @@
 // A Database owns the connection and the lock that serialises its use. It is read and written
 // through the stores built over it, one per kind of record: ImageStore (images, tags, blob
 // edges), JobStore (download jobs), UserStore (users and their sessions), UpdateStore (what the
-// last update check of each tag found). Each store takes the Database in its constructor and
-// must be destroyed before it.
+// last update check of each tag found), RegistryStore (registry settings made through the API).
+// Each store takes the Database in its constructor and must be destroyed before it.
 //
 // Thread-safe: every operation of every store over one Database holds its lock from start to
 // end, so operations run one at a time and each sees the effects of those before it.
@@ -51,6 +51,7 @@ class Database {
   friend class JobStore;
   friend class UserStore;
   friend class UpdateStore;
+  friend class RegistryStore;
 
   explicit Database(std::unique_ptr<SqliteDb> db);
 

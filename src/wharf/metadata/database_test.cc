@@ -19,14 +19,14 @@ namespace fs = std::filesystem;
 
 using DatabaseTest = MetadataTest;
 
-TEST_F(DatabaseTest, OpenCreatesPrivateWalDatabaseAtSchemaVersion2) {
+TEST_F(DatabaseTest, OpenCreatesPrivateWalDatabaseAtTheLatestSchemaVersion) {
   ASSERT_TRUE(Open());
   ASSERT_TRUE(images_->Put(MakeImage("ubuntu", "latest", {"sha256:a"})));
   EXPECT_EQ(FileMode(path_), 0600u);
   // SQLite copies the database's mode to the WAL, which exists while the database is open.
   ASSERT_TRUE(fs::exists(path_.string() + "-wal"));
   EXPECT_EQ(FileMode(path_.string() + "-wal"), 0600u);
-  EXPECT_EQ(RawQuery(path_, "PRAGMA user_version"), "2");
+  EXPECT_EQ(RawQuery(path_, "PRAGMA user_version"), std::to_string(kSchemaVersion));
   EXPECT_EQ(RawQuery(path_, "PRAGMA journal_mode"), "wal");
   auto ok = db_->IntegrityOk();
   ASSERT_TRUE(ok) << ok.error().ToString();
@@ -67,7 +67,7 @@ TEST_F(DatabaseTest, EverythingPersistsAcrossReopen) {
   auto got_session = users_->GetSession("sid");
   ASSERT_TRUE(got_session && got_session->has_value());
   EXPECT_EQ(Fields(**got_session), Fields(session));
-  EXPECT_EQ(RawQuery(path_, "PRAGMA user_version"), "2");
+  EXPECT_EQ(RawQuery(path_, "PRAGMA user_version"), std::to_string(kSchemaVersion));
 }
 
 TEST_F(DatabaseTest, OpenRejectsGarbageFileNamingItAndLeavesItAlone) {
@@ -111,7 +111,7 @@ TEST_F(DatabaseTest, OpenMigratesSchemaVersion1KeepingItsRecords) {
   ASSERT_EQ(RawQuery(path_, "PRAGMA user_version"), "1");
 
   ASSERT_TRUE(Open());
-  EXPECT_EQ(RawQuery(path_, "PRAGMA user_version"), "2");
+  EXPECT_EQ(RawQuery(path_, "PRAGMA user_version"), std::to_string(kSchemaVersion));
   auto images = images_->List();
   ASSERT_TRUE(images) << images.error().ToString();
   ASSERT_EQ(images->size(), 1u);

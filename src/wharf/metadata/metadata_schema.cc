@@ -95,6 +95,24 @@ CREATE TABLE updates (
 ) WITHOUT ROWID;
 )sql";
 
+// Registries set through the API (the configuration file's are not stored), and the Docker Hub
+// mirrors added the same way, in the order they are tried. The database file is 0600: the
+// passwords must be sent to the registries, so they are kept as given.
+constexpr std::string_view kSchemaV3 = R"sql(
+CREATE TABLE registries (
+  host TEXT PRIMARY KEY,
+  insecure INTEGER NOT NULL,
+  ca_pem TEXT NOT NULL,
+  username TEXT NOT NULL,
+  password TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE registry_mirrors (
+  position INTEGER PRIMARY KEY,
+  url TEXT NOT NULL
+);
+)sql";
+
 struct Migration {
   int version;
   std::string_view sql;
@@ -103,6 +121,7 @@ struct Migration {
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
+    {3, kSchemaV3},
 };
 
 static_assert(std::size(kMigrations) == kSchemaVersion, "one migration step per version");

@@ -12,7 +12,7 @@
 namespace wharf::metadata {
 
 // The schema version Open leaves in PRAGMA user_version.
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // Creates the parent directory and the file (mode 0600) if missing, opens it in WAL mode with
 // synchronous=FULL and foreign keys on, and migrates the schema to kSchemaVersion. Fails on a
