@@ -3,6 +3,8 @@
 #include <utility>
 #include <vector>
 
+#include "wharf/oci/image_checks.h"
+
 namespace wharf::registry {
 
 namespace {
@@ -37,66 +39,99 @@ class IndexWalk {
       : client_(client), ref_(ref), platform_(platform), cancelled_(cancelled) {}
 
   // The platform's manifest under `index`, which is `depth` levels deep (1: the reference's).
-  // Entries with a platform are chosen first; only when none matches are the nested indexes
-  // (entries without a platform) followed, in order.
+  // As containerd: image manifests whose entry names a matching platform first (the best
+  // match as ChoosePlatform says), then indexes whose entry names a matching platform, then
+  // the entries without a platform, in order (an image manifest among them is taken when its
+  // config's platform matches).
   Result<std::optional<Chosen>> Under(const oci::Index& index, int depth) {
-    oci::Index platforms{index.media_type, {}};
-    std::vector<const oci::Descriptor*> nested;
+    oci::Index images{index.media_type, {}};
+    std::vector<const oci::Descriptor*> indexes;
+    std::vector<const oci::Descriptor*> unplaced;
     for (const oci::Descriptor& desc : index.manifests) {
       if (IsAttestation(desc)) continue;
-      if (desc.platform) {
-        platforms.manifests.push_back(desc);
-        seen_.push_back(desc);
+      if (!desc.platform) {
+        unplaced.push_back(&desc);
       } else if (IsIndexMediaType(desc.media_type)) {
-        nested.push_back(&desc);
+        if (oci::Matches(platform_, *desc.platform)) indexes.push_back(&desc);
+      } else {
+        images.manifests.push_back(desc);
+        seen_.push_back(desc);
       }
     }
-    if (auto desc = oci::ChoosePlatform(platforms, platform_)) {
+    if (auto desc = oci::ChoosePlatform(images, platform_)) {
       return Follow(*desc, depth, /*platform_known=*/true);
     }
-    for (const oci::Descriptor* desc : nested) {
-      auto found = Follow(*desc, depth, /*platform_known=*/false);
-      if (!found || *found) return found;
+    for (const auto& group : {indexes, unplaced}) {
+      for (const oci::Descriptor* desc : group) {
+        auto found = Follow(*desc, depth, /*platform_known=*/false);
+        if (!found || *found) return found;
+      }
     }
     return std::nullopt;
   }
 
-  // The error for a platform found nowhere: ChoosePlatform's, over every level's entries.
+  // The one error for a platform found nowhere: ChoosePlatform's over the image entries of
+  // every level, noting the indexes left unfollowed for their depth.
   Status NotFoundError() const {
     auto matching = oci::ChoosePlatform(oci::Index{{}, seen_}, platform_);
-    if (!matching) return matching.error();
-    // An entry named the platform but led to an index that does not list it.
-    return Status{Code::kNotFound, "no image for " + oci::Normalize(platform_).String() +
-                                       " in this index; its entry " + matching->digest.str() +
-                                       " for it is an index without it"};
+    Status status =
+        matching ? Status{Code::kNotFound,
+                          "no image for " + oci::Normalize(platform_).String() + " in this index"}
+                 : matching.error();
+    if (too_deep_) {
+      status.message += " (indexes nested deeper than " + std::to_string(kMaxIndexDepth) +
+                        " levels are not followed)";
+    }
+    return status;
   }
 
  private:
   // Fetches the entry `desc` of an index at level `depth` and, if it is an index itself,
-  // walks it. An image manifest is taken only if its entry named a matching platform.
+  // walks it (unless that would go deeper than kMaxIndexDepth). An image manifest is taken if
+  // its entry named a matching platform, or else if its config's platform matches.
   Result<std::optional<Chosen>> Follow(const oci::Descriptor& desc, int depth,
                                        bool platform_known) {
+    if (depth >= kMaxIndexDepth && IsIndexMediaType(desc.media_type)) {
+      too_deep_ = true;
+      return std::nullopt;
+    }
     WHARF_ASSIGN_OR_RETURN(auto got, client_.GetManifest(ref_, desc.digest.str(), cancelled_));
     WHARF_ASSIGN_OR_RETURN(auto kind, oci::ClassifyManifest(got.media_type, got.body));
     if (kind == oci::ManifestKind::kImage) {
-      if (!platform_known) return std::nullopt;
       WHARF_ASSIGN_OR_RETURN(auto chosen, ParseChosen(std::move(got)));
+      if (!platform_known) {
+        WHARF_ASSIGN_OR_RETURN(auto fits, ConfigFitsPlatform(chosen.parsed));
+        if (!fits) return std::nullopt;
+      }
       return std::optional<Chosen>(std::move(chosen));
     }
     if (depth >= kMaxIndexDepth) {
-      return InvalidArgument("index " + desc.digest.str() + " of " + ref_.Name() + " is nested " +
-                             std::to_string(depth + 1) + " levels deep; indexes are followed " +
-                             std::to_string(kMaxIndexDepth) + " levels deep at most");
+      too_deep_ = true;
+      return std::nullopt;
     }
     WHARF_ASSIGN_OR_RETURN(auto index, oci::ParseIndex(got.body));
     return Under(index, depth + 1);
+  }
+
+  // Whether the config of `manifest` (an entry without a platform) names the platform; its
+  // platform then counts among those the index has.
+  Result<bool> ConfigFitsPlatform(const oci::Manifest& manifest) {
+    WHARF_ASSIGN_OR_RETURN(auto body,
+                           client_.GetSmallBlob(ref_, manifest.config.digest, cancelled_));
+    WHARF_ASSIGN_OR_RETURN(auto config, oci::ParseConfig(body));
+    oci::Platform have{config.os, config.architecture, config.variant};
+    oci::Descriptor placed = manifest.config;
+    placed.platform = have;
+    seen_.push_back(std::move(placed));
+    return oci::Matches(platform_, have);
   }
 
   Client& client_;
   const reference::Reference& ref_;
   const oci::Platform& platform_;
   const std::function<bool()>& cancelled_;
-  std::vector<oci::Descriptor> seen_;  // entries with a platform, every level, in walk order
+  std::vector<oci::Descriptor> seen_;  // image entries with a platform, every level, in order
+  bool too_deep_ = false;              // an index was left unfollowed for its depth
 };
 
 }  // namespace
@@ -112,6 +147,7 @@ Result<ResolvedManifest> ResolveManifest(Client& client, const reference::Refere
   out.media_type = top.media_type;
   if (kind == oci::ManifestKind::kImage) {
     WHARF_ASSIGN_OR_RETURN(auto chosen, ParseChosen(std::move(top)));
+    WHARF_RETURN_IF_ERROR(oci::CheckContainerImage(chosen.parsed, ref.FamiliarString()));
     out.manifest = std::move(chosen.manifest);
     out.parsed = std::move(chosen.parsed);
     return out;
@@ -121,6 +157,7 @@ Result<ResolvedManifest> ResolveManifest(Client& client, const reference::Refere
   auto chosen = walk.Under(index, 1);
   if (!chosen) return Error(chosen.error());
   if (!*chosen) return Error(walk.NotFoundError());
+  WHARF_RETURN_IF_ERROR(oci::CheckContainerImage((*chosen)->parsed, ref.FamiliarString()));
   out.index = std::move(index);
   out.manifest = std::move((*chosen)->manifest);
   out.parsed = std::move((*chosen)->parsed);

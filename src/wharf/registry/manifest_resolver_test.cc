@@ -89,6 +89,12 @@ class ManifestResolverTest : public ::testing::Test {
     return server_->CountRequests("/v2/foo/manifests/" + Digest::Of(body).str());
   }
 
+  // Serves `body` as the blob of its digest.
+  void AddBlob(const std::string& body) {
+    std::lock_guard lock(mu_);
+    blobs_[Digest::Of(body).str()] = body;
+  }
+
   // Serves `body` under `key` (a tag or a digest) as it is, whatever its digest.
   void ServeAs(const std::string& key, std::string_view media_type, const std::string& body) {
     std::lock_guard lock(mu_);
@@ -99,6 +105,12 @@ class ManifestResolverTest : public ::testing::Test {
   FakeResponse Serve(const FakeRequest& request) const {
     const std::string prefix = "/v2/foo/manifests/";
     if (request.target == "/v2/") return {200, {}, "{}"};
+    if (const std::string blobs = "/v2/foo/blobs/"; request.target.starts_with(blobs)) {
+      std::lock_guard lock(mu_);
+      auto it = blobs_.find(request.target.substr(blobs.size()));
+      if (it != blobs_.end())
+        return {200, {{"Content-Type", "application/octet-stream"}}, it->second};
+    }
     if (request.target.starts_with(prefix)) {
       std::lock_guard lock(mu_);
       auto it = manifests_.find(request.target.substr(prefix.size()));
@@ -113,6 +125,7 @@ class ManifestResolverTest : public ::testing::Test {
 
   mutable std::mutex mu_;
   std::map<std::string, std::pair<std::string, std::string>> manifests_;  // → type, body
+  std::map<std::string, std::string> blobs_;                              // digest → body
   Client client_{Options{.request_tries = 1}};
   std::unique_ptr<FakeHttpServer> server_;
 };
@@ -167,7 +180,7 @@ TEST_F(ManifestResolverTest, NestedIndexesAreFollowedThreeLevelsDeep) {
   }
 }
 
-TEST_F(ManifestResolverTest, AFourthLevelOfIndexIsRefused) {
+TEST_F(ManifestResolverTest, AFourthLevelOfIndexIsNotFollowed) {
   const std::string image = ImageManifest("too deep");
   Add(oci::kOciManifest, image);
   const std::string platform_index = Index(json::array({Entry(oci::kOciManifest, image, kAmd64)}));
@@ -175,10 +188,11 @@ TEST_F(ManifestResolverTest, AFourthLevelOfIndexIsRefused) {
   Nest(platform_index, oci::kOciIndex, 3);
   auto got = Resolve("latest");
   ASSERT_FALSE(got);
-  EXPECT_EQ(got.error().code, Code::kInvalidArgument);
-  EXPECT_EQ(got.error().message, "index " + Digest::Of(platform_index).str() + " of " + Name() +
-                                     " is nested 4 levels deep; indexes are followed 3 levels "
-                                     "deep at most");
+  EXPECT_EQ(got.error().code, Code::kNotFound);
+  EXPECT_EQ(got.error().message,
+            "no image for linux/amd64 in this index; it lists no platforms (indexes nested "
+            "deeper than 3 levels are not followed)");
+  EXPECT_EQ(Requests(platform_index), 0);
   EXPECT_EQ(Requests(image), 0);
 }
 
@@ -252,6 +266,79 @@ TEST_F(ManifestResolverTest, CancelledEndsTheWalk) {
   auto got = Resolve("latest", kAmd64, [] { return true; });
   ASSERT_FALSE(got);
   EXPECT_EQ(got.error().code, Code::kCancelled) << got.error().ToString();
+}
+
+TEST_F(ManifestResolverTest, AMatchingEntryLeadingToAnIndexWithoutItGetsTheSameMessage) {
+  const std::string arm64 = ImageManifest("arm64");
+  Add(oci::kOciManifest, arm64);
+  const std::string inner =
+      Index(json::array({Entry(oci::kOciManifest, arm64, oci::Platform{"linux", "arm64", "v8"})}));
+  Add(oci::kOciIndex, inner);
+  Add(oci::kOciIndex, Index(json::array({Entry(oci::kOciIndex, inner, kAmd64)})), "latest");
+  auto got = Resolve("latest");
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().code, Code::kNotFound);
+  EXPECT_EQ(got.error().message, "no image for linux/amd64 in this index; it has linux/arm64/v8");
+  EXPECT_EQ(Requests(inner), 1);
+}
+
+TEST_F(ManifestResolverTest, AnEntryWithoutPlatformIsTakenWhenItsConfigMatches) {
+  // As containerd: an image entry without a platform is matched on its config's.
+  auto image_with_config = [&](const std::string& arch) {
+    const std::string config = json{{"architecture", arch},
+                                    {"os", "linux"},
+                                    {"rootfs", {{"type", "layers"}, {"diff_ids", json::array()}}}}
+                                   .dump();
+    AddBlob(config);
+    const std::string manifest = json{
+        {"schemaVersion", 2},
+        {"mediaType", oci::kOciManifest},
+        {"config",
+         {{"mediaType", oci::kOciConfig},
+          {"digest", Digest::Of(config).str()},
+          {"size", config.size()}}},
+        {"layers", json::array()}}.dump();
+    Add(oci::kOciManifest, manifest);
+    return manifest;
+  };
+  const std::string arm64 = image_with_config("arm64");
+  const std::string amd64 = image_with_config("amd64");
+  Add(oci::kOciIndex,
+      Index(json::array({Entry(oci::kOciManifest, arm64), Entry(oci::kOciManifest, amd64)})),
+      "latest");
+  auto got = Resolve("latest");
+  ASSERT_TRUE(got) << got.error().ToString();
+  EXPECT_EQ(got->manifest.body, amd64);
+  auto none = Resolve("latest", oci::Platform{"linux", "s390x", ""});
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().message,
+            "no image for linux/s390x in this index; it has linux/arm64/v8, linux/amd64");
+}
+
+TEST_F(ManifestResolverTest, ArtifactsAreNotContainerImages) {
+  const std::string sbom = json{
+      {"schemaVersion", 2},
+      {"mediaType", oci::kOciManifest},
+      {"artifactType", "application/spdx+json"},
+      {"config",
+       {{"mediaType", "application/vnd.oci.empty.v1+json"},
+        {"digest", Digest::Of("{}").str()},
+        {"size", 2}}},
+      {"layers",
+       json::array()}}.dump();
+  Add(oci::kOciManifest, sbom, "sbom");
+  auto got = Resolve("sbom");
+  ASSERT_FALSE(got);
+  EXPECT_EQ(got.error().code, Code::kInvalidArgument);
+  EXPECT_EQ(got.error().message,
+            Name() + ":sbom is not a container image (artifact type application/spdx+json)");
+
+  // Chosen from an index, likewise.
+  Add(oci::kOciIndex, Index(json::array({Entry(oci::kOciManifest, sbom, kAmd64)})), "latest");
+  auto indexed = Resolve("latest");
+  ASSERT_FALSE(indexed);
+  EXPECT_EQ(indexed.error().message,
+            Name() + ":latest is not a container image (artifact type application/spdx+json)");
 }
 
 }  // namespace
