@@ -1,5 +1,7 @@
 #include "wharf/registry/authenticator.h"
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <nlohmann/json.hpp>
 
@@ -50,7 +52,27 @@ std::string Param(const Challenge& challenge, const std::string& name) {
   return it == challenge.params.end() ? "" : it->second;
 }
 
+// "host:port" of a URL's origin ("https://a.example:443" → "a.example:443"), "" if none.
+std::string HostPortOf(std::string_view url) {
+  std::string origin = UrlOrigin(url);
+  size_t scheme_end = origin.find("://");
+  return scheme_end == std::string::npos ? "" : origin.substr(scheme_end + 3);
+}
+
+// Docker Hub's registry sends its clients to this token server.
+constexpr std::string_view kDockerHubTokenHost = "auth.docker.io:443";
+
 }  // namespace
+
+bool MaySendCredentials(std::string_view request_url, std::string_view realm, bool docker_hub) {
+  const bool realm_tls = realm.starts_with("https://");
+  // Never in clear, unless the registry itself is reached in clear (they travel so anyway).
+  if (!realm_tls && !request_url.starts_with("http://")) return false;
+  std::string realm_host = HostPortOf(realm);
+  if (realm_host.empty()) return false;
+  if (realm_host == HostPortOf(request_url)) return true;
+  return docker_hub && realm_tls && realm_host == kDockerHubTokenHost;
+}
 
 std::string PullScope(std::string_view path) { return "repository:" + std::string(path) + ":pull"; }
 
@@ -136,12 +158,17 @@ Result<std::string> Authenticator::FetchToken(const std::string& host_key,
   request.decode_content = true;
   request.headers.push_back("Accept: application/json");
   request.cancelled = cancelled;
-  // Credentials go to the realm only over TLS, unless the registry itself is reached over
-  // plain HTTP (where they already travel in clear).
+  // The host's credentials go only to a realm on the registry's own host and port (see
+  // MaySendCredentials); any other realm gets an anonymous token request.
   const HostOptions& host = endpoints_.Host(host_key);
-  bool realm_tls = realm.starts_with("https://");
-  if (HasCredentials(host) && (realm_tls || request_url.starts_with("http://"))) {
+  const bool docker_hub = host_key == endpoints_.HostKey(reference::kDockerHubDomain);
+  if (HasCredentials(host) && MaySendCredentials(request_url, realm, docker_hub)) {
     request.headers.push_back("Authorization: " + BasicValue(host));
+  } else if (HasCredentials(host)) {
+    spdlog::warn(
+        "registry {}: token realm {} is not on the registry's host; asking it for a "
+        "token without the configured credentials",
+        host_key, UrlHostPort(realm));
   }
   // Token servers fail transiently like registries do (Docker Hub's answers 429 and 503).
   RetryPolicy policy(endpoints_.options());
@@ -155,7 +182,7 @@ Result<std::string> Authenticator::FetchToken(const std::string& host_key,
         }
         if (got->status == 200) return got;
         advice = AdviceForResponse(*got);
-        std::string details = DescribeErrorBody(got->body);
+        std::string details = DescribeRegistryError(got->body);
         std::string message =
             peer + ": " + got->StatusText() + (details.empty() ? "" : ": " + details);
         if (got->status == 401 || got->status == 403) {

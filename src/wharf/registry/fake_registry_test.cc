@@ -198,17 +198,21 @@ TEST(FakeRegistryTest, ExpiredTokenIsFetchedAgain) {
   EXPECT_EQ(fake.tokens().CountRequests("/token"), 2);
 }
 
-TEST(FakeRegistryTest, CredentialsGoToTheTokenServerAndAccessTokenIsRead) {
-  // "bob:pw" in base64.
-  FakeRegistry fake({.access_token_field = true, .token_server_wants = "Basic Ym9iOnB3"});
+TEST(FakeRegistryTest, AccessTokenIsReadAndCredentialsStayOffATokenServerOnAnotherPort) {
+  FakeRegistry fake({.access_token_field = true});
   Options options;
   options.hosts[fake.host()] = {.username = "bob", .password = "pw"};
   Client client(options);
   auto got = client.GetManifest(fake.Ref(), "latest");
   ASSERT_TRUE(got) << got.error().ToString();
+  // The token server listens on another port: the registry's credentials are not its.
+  auto token_requests = fake.tokens().requests();
+  ASSERT_EQ(token_requests.size(), 1u);
+  EXPECT_EQ(token_requests[0].Header("authorization"), "");
 
+  FakeRegistry wants({.token_server_wants = "Basic Ym9iOnB3"});  // "bob:pw" in base64
   Client anonymous(Options{});
-  auto refused = anonymous.GetManifest(fake.Ref(), "latest");
+  auto refused = anonymous.GetManifest(wants.Ref(), "latest");
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, Code::kUnauthenticated) << refused.error().ToString();
   EXPECT_NE(refused.error().message.find("incorrect username or password"), std::string::npos)
