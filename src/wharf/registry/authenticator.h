@@ -3,6 +3,11 @@
 // Basic), else anonymously; on a 401 the challenge is answered: Bearer is preferred when
 // offered (a token is obtained from the realm, with the host's credentials if any, and cached
 // per host and scope until it expires), Basic is used when credentials are configured.
+//
+// Credentials go only to the registry's own host: a token request carries them only when the
+// realm is on the registry's host and port (MaySendCredentials); a realm elsewhere (another
+// host, another port of the same address) gets an anonymous token request, and a warning is
+// logged. Docker Hub's registry may send them to its token server, auth.docker.io, over TLS.
 // Thread-safe.
 #pragma once
 
@@ -10,6 +15,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "wharf/base/status.h"
@@ -18,6 +24,12 @@
 #include "wharf/registry/token_cache.h"
 
 namespace wharf::registry {
+
+// True if the credentials of the registry reached at `request_url` may go with a token request
+// to `realm`: the realm is on the same host and port (scheme aside), and over TLS unless the
+// registry itself is reached over plain HTTP; or `docker_hub` (the registry is Docker Hub's)
+// and the realm is https://auth.docker.io.
+bool MaySendCredentials(std::string_view request_url, std::string_view realm, bool docker_hub);
 
 // "repository:library/ubuntu:pull", the scope a pull of `path` needs.
 std::string PullScope(std::string_view path);

@@ -40,7 +40,8 @@ FakeResponse Drip() {
       200, {{"Content-Type", "application/json"}}, std::string(100, ' '), std::string::npos, 200};
 }
 
-FakeResponse Busy() { return {503, {{"Retry-After", "30"}}, "busy"}; }
+// A registry's own error body: its message is what error messages carry.
+FakeResponse Busy() { return {503, {{"Retry-After", "30"}}, R"({"errors":[{"message":"busy"}]})"}; }
 
 // A hook that turns true kCancelAfter from now.
 std::function<bool()> CancelSoon() {

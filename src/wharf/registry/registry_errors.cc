@@ -52,7 +52,7 @@ std::string PlainTextExcerpt(std::string_view body) {
 
 }  // namespace
 
-std::string DescribeErrorBody(std::string_view body) {
+std::string DescribeRegistryError(std::string_view body) {
   try {
     auto doc = nlohmann::json::parse(body);
     if (doc.is_object()) {
@@ -69,17 +69,22 @@ std::string DescribeErrorBody(std::string_view body) {
       if (out.empty() && doc.contains("details") && doc["details"].is_string()) {
         out = doc["details"].get<std::string>();
       }
-      if (!out.empty()) return out;
+      return out;
     }
   } catch (const nlohmann::json::exception&) {
-    // Not JSON (or not the shape we know): fall back to the text itself.
+    // Not JSON: not a registry's error.
   }
-  return PlainTextExcerpt(body);
+  return "";
+}
+
+std::string DescribeErrorBody(std::string_view body) {
+  std::string details = DescribeRegistryError(body);
+  return details.empty() ? PlainTextExcerpt(body) : details;
 }
 
 Status StatusForResponse(const HttpResponse& response, std::string_view peer,
                          const Subject& subject) {
-  std::string details = DescribeErrorBody(response.body);
+  std::string details = DescribeRegistryError(response.body);
   std::string suffix = details.empty() ? "" : ": " + details;
   if (response.status == 404 || HasNotFoundCode(response.body)) {
     return Status{Code::kNotFound, subject.noun + " not found in " + subject.name + suffix};

@@ -16,8 +16,14 @@ struct Subject {
   std::string name;
 };
 
-// The error details of a response body: the registry's JSON errors as "CODE: message; ...",
-// a token server's "details", or the start of a plain-text body; "" if there is nothing.
+// The error details of a registry's (or token server's) response body: its JSON errors as
+// "CODE: message; ...", or a token server's "details"; "" for anything else. Nothing else of
+// the body is ever echoed: a registry named by a user may be any server, and what it sent
+// (an HTML page, another service's answer) must not come back through wharf's messages.
+std::string DescribeRegistryError(std::string_view body);
+
+// DescribeRegistryError, or else the start of a plain-text body: for the peers the operator
+// configured (webhooks, catalogs, the Hub search index), whose words help them.
 std::string DescribeErrorBody(std::string_view body);
 
 // The Status for a response that is not a success:
@@ -25,7 +31,7 @@ std::string DescribeErrorBody(std::string_view body);
 //   401 (authentication was already tried) → Unauthenticated
 //   403 → PermissionDenied
 //   anything else → Unavailable "<peer>: GET <path>: 503 Service Unavailable" (HEAD for a HEAD)
-// each followed by ": <details>" when the body has some.
+// each followed by ": <details>" when the body has some (DescribeRegistryError).
 Status StatusForResponse(const HttpResponse& response, std::string_view peer,
                          const Subject& subject);
 
