@@ -1,6 +1,7 @@
 // The wharf HTTP API, as the page uses it. Every call resolves with the parsed JSON body or
 // rejects with an ApiError carrying the server's {"error": {"code", "message"}}. A 401 from
 // any call but login also notifies the handler set with onUnauthorized (the session is gone).
+// Whether wharfd answered at all goes to the handler set with onReachability (true, false).
 
 export class ApiError extends Error {
   constructor(status, message) {
@@ -11,6 +12,11 @@ export class ApiError extends Error {
 }
 
 let unauthorizedHandler = () => {};
+let reachabilityHandler = () => {};
+
+export function onReachability(handler) {
+  reachabilityHandler = handler;
+}
 
 export function onUnauthorized(handler) {
   unauthorizedHandler = handler;
@@ -31,8 +37,10 @@ async function request(method, path, body, { silent401 = false } = {}) {
   try {
     res = await fetch(path, init);
   } catch (e) {
+    reachabilityHandler(false);
     throw new ApiError(0, 'Cannot reach wharfd. Check that the server is running.');
   }
+  reachabilityHandler(true);
   const text = await res.text();
   let data = null;
   if (text) {
@@ -151,4 +159,24 @@ export const api = {
   remove: (type, name, tag) =>
     request('DELETE', `/api/v1/image/local/${type}/${namePath(name)}` +
                       (tag ? `:${encodeURIComponent(tag)}` : '')),
+  // Settings. Users (admins): [{username, admin}]; a user changes their own password with
+  // the current one, an admin anyone's without it.
+  users: () => request('GET', '/api/v1/users'),
+  addUser: (username, password, admin) =>
+    request('POST', '/api/v1/users', { username, password, admin }),
+  removeUser: (username) => request('DELETE', `/api/v1/users/${encodeURIComponent(username)}`),
+  setPassword: (username, password, current) =>
+    request('PUT', `/api/v1/users/${encodeURIComponent(username)}/password`,
+            current === undefined ? { password } : { current_password: current, password }),
+  // {total_bytes, unique_bytes, shared_bytes, unreferenced_bytes, partial_bytes, images: [{type,
+  // name, tag, stored_bytes, unpacked_bytes, shared_bytes, unique_bytes}]}
+  diskUsage: () => request('GET', '/api/v1/system/df'),
+  registries: () => request('GET', '/api/v1/registries'),
+  setRegistry: (host, entry) =>
+    request('PUT', `/api/v1/registries/${encodeURIComponent(host)}`, entry),
+  removeRegistry: (host) => request('DELETE', `/api/v1/registries/${encodeURIComponent(host)}`),
+  testRegistry: (host) =>
+    request('POST', `/api/v1/registries/${encodeURIComponent(host)}/test`, {}),
+  mirrors: () => request('GET', '/api/v1/registries/docker.io/mirrors'),
+  setMirrors: (mirrors) => request('PUT', '/api/v1/registries/docker.io/mirrors', { mirrors }),
 };

@@ -1,24 +1,33 @@
-// wharf's web page: login, the four depots, downloads with live progress, local images, their
-// import from and export to archive files, their update checks and updates.
+// wharf's web page: login, the four depots, downloads with live progress (and of any
+// reference typed), local images, their import from and export to archive files, their update
+// checks and updates, the Settings view, and whether wharfd is reachable.
 // The state that matters across a reload or an expired session (tab, search, type, page)
-// lives in location.hash: #dockerhub?q=redis&type=docker&page=2
+// lives in location.hash: #dockerhub?q=redis&type=docker&page=2, or #settings
 
-import { api, ApiError, onUnauthorized } from './api.js';
+import { api, ApiError, onReachability, onUnauthorized } from './api.js';
 import { debounce, icon, toast } from './dom.js';
 import { ResultsView, DEPOT_LABELS } from './views.js';
 import { Downloads, familiarName } from './downloads.js';
 import { DownloadDialog, ConfirmDialog, InspectPanel } from './dialogs.js';
 import { ImportDialog } from './imports.js';
 import { UpdateChecks } from './updates.js';
+import { PullForm } from './pullref.js';
+import { LocalSort } from './localsort.js';
+import { CatalogIcons } from './catalogicons.js';
+import { Settings } from './settings.js';
 
 const DEPOTS = ['local', 'appcenter', 'official', 'dockerhub'];
 const HUB_PAGE_SIZE = 24;
+const STARTED_TOAST_MS = 60000;  // a "Downloading" toast goes when its job ends, at the latest then
 const $ = (id) => document.getElementById(id);
 
 const state = {
   depot: 'local',
   filters: Object.fromEntries(DEPOTS.map((d) => [d, { q: '', type: '', page: 1 }])),
   user: null,
+  session: null,
+  view: 'depots',  // or 'settings'
+  renewing: false,  // a password change is replacing the session: its 401s are expected
   loadToken: 0,
   lastData: null,
 };
@@ -28,6 +37,7 @@ const state = {
 function readHash() {
   const raw = location.hash.replace(/^#\/?/, '');
   const [depot, query = ''] = raw.split('?');
+  state.view = depot === 'settings' ? 'settings' : 'depots';
   if (!DEPOTS.includes(depot)) return;
   state.depot = depot;
   const params = new URLSearchParams(query);
@@ -40,6 +50,7 @@ function readHash() {
 }
 
 function writeHash() {
+  if (state.view === 'settings') return;
   const f = state.filters[state.depot];
   const params = new URLSearchParams();
   if (f.q) params.set('q', f.q);
@@ -72,6 +83,32 @@ const downloads = new Downloads({
   onImageEvent: (event) => imageChanged(event),
   onJobEvent: (job) => importDialog.jobEvent(job),
   onUpdateEvent: (event) => updateChanged(event),
+  onConnection: (up) => setOnline(up),
+});
+
+// The dot beside the user's name: green while wharfd answers and the events stream is open,
+// red from the first failed request or broken stream until it answers again.
+function setOnline(up) {
+  const dot = $('connection');
+  const text = up ? 'Connected to wharfd' : 'wharfd cannot be reached';
+  dot.dataset.state = up ? 'online' : 'offline';
+  dot.title = text;
+  $('connection-text').textContent = text;
+}
+onReachability(setOnline);
+
+// A download the page started: shown in the panel at once, and a toast until its job ends.
+function downloadStarted(type, name, tag, { since, verb = 'Downloading' } = {}) {
+  downloads.started(type, name, tag, since);
+  downloads.attachToast(type, name, tag, toast(`${verb} ${familiarName(type, name)}:${tag}`,
+                                               'info', { timeout: STARTED_TOAST_MS }));
+}
+
+const catalogIcons = new CatalogIcons();
+results.catalogIcons = catalogIcons;
+const localSort = new LocalSort({ onChange: () => load({ quiet: true }) });
+const pullForm = new PullForm({
+  onStarted: (name, tag) => downloadStarted('docker', name, tag),
 });
 
 const updateChecks = new UpdateChecks({
@@ -82,10 +119,7 @@ const updateChecks = new UpdateChecks({
 });
 
 const downloadDialog = new DownloadDialog({
-  onStarted: (type, name, tag) => {
-    downloads.started(type, name, tag);
-    toast(`Downloading ${familiarName(type, name)}:${tag}`);
-  },
+  onStarted: (type, name, tag) => downloadStarted(type, name, tag),
 });
 const importDialog = new ImportDialog({
   announce,
@@ -95,6 +129,19 @@ const importDialog = new ImportDialog({
 });
 const confirmDialog = new ConfirmDialog();
 const inspectPanel = new InspectPanel();
+const settings = new Settings({
+  confirm: confirmDialog,
+  // Changing my password ends my sessions, this one too: sign in again with the new one.
+  renewSession: async (username, password) => {
+    state.renewing = true;
+    try {
+      state.session = await api.login(username, password);
+      downloads.start();
+    } finally {
+      state.renewing = false;
+    }
+  },
+});
 
 function confirmDelete(entry, tag, opener) {
   const what = tag ? `${entry.name}:${tag}` : entry.name;
@@ -117,8 +164,7 @@ async function startUpdate(entry, tag) {
   try {
     await api.download('dockerhub', 'docker', entry.name, tag,
                        { description: entry.description || '', icon: entry.icon || '' });
-    downloads.started('docker', entry.name, tag, since);
-    toast(`Updating ${what}`);
+    downloadStarted('docker', entry.name, tag, { since, verb: 'Updating' });
   } catch (err) {
     if (err.status !== 401) toast(`Cannot update ${what}: ${err.message}`, 'error');
   }
@@ -133,7 +179,7 @@ function updateChanged(event) {
 
 // An image was added or removed (here, in another tab or by the CLI).
 const refreshAfterImageEvent = debounce(async () => {
-  if (!state.user) return;
+  if (!state.user || state.view === 'settings') return;
   if (state.depot === 'local') {
     await load({ quiet: true });
     return;
@@ -148,6 +194,7 @@ const refreshAfterImageEvent = debounce(async () => {
 }, 300);
 
 function imageChanged() {
+  localSort.forget();
   refreshAfterImageEvent();
 }
 
@@ -181,14 +228,19 @@ async function load({ quiet = false } = {}) {
   const focusKey = focused?.getAttribute('aria-label');
   const focusRow = focused?.closest('#results li.tag-row');
   const focusCard = focusRow?.closest('article.card')?.dataset.imageKey;
+  localSort.show(depot === 'local');
   try {
-    const [data, checks] = await Promise.all([
+    const [listed, checks] = await Promise.all([
       api.list({
         from: depot, type: f.type, filterText: f.q,
         ...(depot === 'dockerhub' ? { page: f.page, n: HUB_PAGE_SIZE } : {}),
       }),
       depot === 'local' ? updateChecks.refresh() : null,
+      depot === 'local' ? catalogIcons.load() : null,
     ]);
+    let data = listed;
+    if (depot === 'local') data = { ...listed, results: await localSort.sort(listed.results || []) };
+    else if (depot !== 'dockerhub') catalogIcons.learn(listed.results);
     if (token !== state.loadToken) return;
     state.lastData = data;
     results.render(depot, data, { filterText: f.q, isBusy, checks: checks || undefined });
@@ -239,10 +291,29 @@ function switchDepot(depot, opts) {
   load();
 }
 
+// The depots (tabs, results and Downloads) or the Settings view, as location.hash says.
+function route() {
+  const inSettings = state.view === 'settings';
+  $('settings-view').hidden = !inSettings;
+  $('tabs').hidden = inSettings;
+  document.querySelector('.layout').hidden = inSettings;
+  $('settings-link').toggleAttribute('aria-current', inSettings);
+  if (inSettings) {
+    $('settings-back').href = `#${state.depot}`;
+    settings.open(state.session);
+    return;
+  }
+  selectTab(state.depot);
+  load();
+}
+
 // --- login and session -------------------------------------------------------------------
 
 function showLogin(message) {
   state.user = null;
+  state.session = null;
+  catalogIcons.reset();
+  $('settings-body').replaceChildren();  // the next user sees only what is theirs
   downloads.reset();
   updateChecks.reset();
   for (const d of document.querySelectorAll('dialog[open]')) d.close();
@@ -258,8 +329,11 @@ function showLogin(message) {
 
 function showApp(session) {
   state.user = session.username;
+  state.session = session;
+  setOnline(true);
   // Only an admin may change the images (wharfd refuses the others with 403).
   $('import-open').hidden = session.isAdmin !== true;
+  pullForm.setAdmin(session.isAdmin === true);
   results.canManage = session.isAdmin === true;
   updateChecks.setAdmin(session.isAdmin === true);
   $('user-name').textContent = session.username;
@@ -268,13 +342,12 @@ function showApp(session) {
   $('main').hidden = false;
   $('session-bar').hidden = false;
   readHash();
-  selectTab(state.depot);
-  load();
+  route();
   downloads.start();
 }
 
 onUnauthorized(() => {
-  if (state.user) showLogin('Your session has ended. Sign in again to continue.');
+  if (state.user && !state.renewing) showLogin('Your session has ended. Sign in again to continue.');
 });
 
 $('login-form').addEventListener('submit', async (e) => {
@@ -362,6 +435,7 @@ for (const radio of document.querySelectorAll('#type-filter input')) {
   });
 }
 $('import-open').prepend(icon('upload'));
+$('settings-link').prepend(icon('gear'));
 $('import-open').addEventListener('click', () => importDialog.open($('import-open')));
 $('page-prev').addEventListener('click', () => goToPage(-1));
 $('page-next').addEventListener('click', () => goToPage(1));
@@ -379,11 +453,11 @@ $('downloads-toggle').addEventListener('click', () => {
 
 window.addEventListener('hashchange', () => {
   if (!state.user) return;
-  const before = JSON.stringify([state.depot, state.filters[state.depot]]);
+  const now = () => JSON.stringify([state.view, state.depot, state.filters[state.depot]]);
+  const before = now();
   readHash();
-  if (JSON.stringify([state.depot, state.filters[state.depot]]) === before) return;
-  selectTab(state.depot);
-  load();
+  if (now() === before) return;
+  route();
 });
 
 // --- start -------------------------------------------------------------------------------

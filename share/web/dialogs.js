@@ -3,6 +3,7 @@
 
 import { api, ApiError } from './api.js';
 import { h, icon, humanBytes, formatDate, wireDialog } from './dom.js';
+import { errorBlock } from './errors.js';
 
 const OTHER = '__other__';
 const MAX_TAGS_SHOWN = 300;
@@ -67,6 +68,7 @@ export class DownloadDialog {
     this.other.value = '';
     this.otherRadio.checked = false;
     this.submit.disabled = false;
+    this.submit.hidden = false;
     const otherBox = this.other.closest('.tag-other');
 
     if (entry.type === 'lxc') {
@@ -96,7 +98,18 @@ export class DownloadDialog {
       if (token !== this.token) return;
       if (err instanceof ApiError && err.status === 401) return;
       this.state.textContent = '';
-      showError(this.error, `Cannot list the tags: ${err.message}`);
+      if (err instanceof ApiError && err.status === 404) {
+        // Its registry has no such repository: a download could only fail.
+        otherBox.hidden = true;
+        this.submit.hidden = true;
+        showError(this.error, `${err.message}. This image cannot be downloaded from its ` +
+                              'registry.');
+        this.dialog.querySelector('[data-close]').focus();
+        return;
+      }
+      this.error.replaceChildren(h('p', {}, 'Cannot list the tags.'),
+                                 errorBlock(err.message, { fallback: err.message }));
+      this.error.hidden = false;
       this.renderTags([], [], fallback);
     } finally {
       if (token === this.token) {

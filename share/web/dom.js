@@ -43,6 +43,13 @@ const ICON_PATHS = {
   box: 'M12 3l8 4.5v9L12 21l-8-4.5v-9zm0 0v18M4 7.5l8 4.5 8-4.5',
   update: 'M12 16V8m0 0-3.5 3.5M12 8l3.5 3.5M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18z',
   alert: 'M12 9v4m0 3.5h.01M10.3 4.2 2.8 17.5A2 2 0 0 0 4.5 20.5h15a2 2 0 0 0 1.7-3L13.7 4.2a2 2 0 0 0-3.4 0z',
+  gear: 'M12 15a3 3 0 1 0 0-6 3 3 0 0 0 0 6zm7.4 0a1.7 1.7 0 0 0 .3 1.8l.1.1a2 2 0 1 1-2.8 ' +
+    '2.8l-.1-.1a1.7 1.7 0 0 0-1.8-.3 1.7 1.7 0 0 0-1 1.5V21a2 2 0 1 1-4 0v-.1a1.7 1.7 0 0 ' +
+    '0-1.1-1.5 1.7 1.7 0 0 0-1.8.3l-.1.1a2 2 0 1 1-2.8-2.8l.1-.1a1.7 1.7 0 0 0 .3-1.8 1.7 ' +
+    '1.7 0 0 0-1.5-1H3a2 2 0 1 1 0-4h.1a1.7 1.7 0 0 0 1.5-1.1 1.7 1.7 0 0 0-.3-1.8l-.1-.1a2 ' +
+    '2 0 1 1 2.8-2.8l.1.1a1.7 1.7 0 0 0 1.8.3H9a1.7 1.7 0 0 0 1-1.5V3a2 2 0 1 1 4 0v.1a1.7 ' +
+    '1.7 0 0 0 1 1.5 1.7 1.7 0 0 0 1.8-.3l.1-.1a2 2 0 1 1 2.8 2.8l-.1.1a1.7 1.7 0 0 0-.3 ' +
+    '1.8V9a1.7 1.7 0 0 0 1.5 1H21a2 2 0 1 1 0 4h-.1a1.7 1.7 0 0 0-1.5 1z',
 };
 
 export function icon(name, label) {
@@ -160,8 +167,9 @@ export function wireDialog(dialog) {
   });
 }
 
-// Toasts: short messages, errors stay until dismissed.
-export function toast(message, kind = 'info') {
+// Toasts: short messages; an info toast goes after 5 s, an error after 15 s, or after
+// `timeout` ms (0: only when dismissed or removed by its caller).
+export function toast(message, kind = 'info', { timeout } = {}) {
   const box = document.getElementById('toasts');
   const close = h('button', { type: 'button', class: 'icon-btn', 'aria-label': 'Dismiss' },
                   icon('close'));
@@ -170,7 +178,7 @@ export function toast(message, kind = 'info') {
   const remove = () => el.remove();
   close.addEventListener('click', remove);
   box.append(el);
-  if (kind !== 'error') setTimeout(remove, 5000);
-  else setTimeout(remove, 15000);
+  const ms = timeout ?? (kind === 'error' ? 15000 : 5000);
+  if (ms > 0) setTimeout(remove, ms);
   return el;
 }

@@ -2,9 +2,12 @@
 // seeded from GET downloadstatus and then kept live by the events stream. Imports of image
 // archives are jobs too ("importing", named by the file, tagged import-N): shown by their file
 // name, cancellable, never retried (the upload is the browser's that sent it).
+// The events stream also tells whether wharfd is reachable (onConnection), and a toast handed
+// to attachToast goes when its job ends.
 
 import { api, ApiError } from './api.js';
 import { h, icon, humanBytes, humanSpeed, humanDuration, toast } from './dom.js';
+import { errorBlock } from './errors.js';
 
 const ACTIVE = new Set(['waiting', 'downloading', 'importing']);
 const MOVING = new Set(['downloading', 'importing']);
@@ -40,12 +43,13 @@ function isImport(job) {
 
 export class Downloads {
   constructor({ onImageEvent, onBusyChange, onJobEvent = () => {}, onUpdateEvent = () => {},
-                announce }) {
+                onConnection = () => {}, announce }) {
     this.jobs = new Map();
     this.onImageEvent = onImageEvent;
     this.onUpdateEvent = onUpdateEvent;  // a local tag's update flag changed
     this.onJobEvent = onJobEvent;  // every job's state, as it comes (the import dialog's)
     this.onBusyChange = onBusyChange;
+    this.onConnection = onConnection;  // (true) the stream is open, (false) it broke off
     this.announce = announce;
     this.list = document.getElementById('job-list');
     this.empty = document.getElementById('downloads-empty');
@@ -85,6 +89,7 @@ export class Downloads {
     this.source = source;
     let opened = false;
     source.addEventListener('open', () => {
+      this.onConnection(true);
       if (opened) this.reseed();  // a reconnect: catch up on what was missed
       opened = true;
     });
@@ -98,7 +103,9 @@ export class Downloads {
       if (data?.name) this.onUpdateEvent({ ...data, name: familiarName(data.type, data.name) });
     });
     source.addEventListener('error', () => {
-      if (source.readyState !== EventSource.CLOSED || this.source !== source) return;
+      if (this.source !== source) return;
+      this.onConnection(false);  // the browser reconnects by itself while CONNECTING
+      if (source.readyState !== EventSource.CLOSED) return;
       // The server refused the stream (an expired session answers 401): find out why.
       this.source = null;
       api.session().then(
@@ -148,6 +155,17 @@ export class Downloads {
     this.revealPanel();
   }
 
+  // The toast that announced the job's start goes when the job ends (or is dismissed).
+  attachToast(type, rawName, tag, el) {
+    const job = this.jobs.get(jobKey(type, familiarName(type, rawName), tag));
+    if (!job || !ACTIVE.has(job.status)) {
+      el.remove();
+      return;
+    }
+    job.toast?.remove();
+    job.toast = el;
+  }
+
   isBusy(type, rawName) {
     const name = familiarName(type, rawName);
     for (const job of this.jobs.values()) {
@@ -180,6 +198,10 @@ export class Downloads {
     job.error = data.error || '';
     this.sample(job);
     this.updateJob(job);
+    if (!ACTIVE.has(job.status) && job.toast) {
+      job.toast.remove();
+      job.toast = null;
+    }
     clearTimeout(job.timer);
     if (job.status === 'done') {
       job.timer = setTimeout(() => this.removeJob(key), DONE_LINGER_MS);
@@ -222,7 +244,7 @@ export class Downloads {
     const bytes = h('span', { class: 'job-bytes' });
     const speed = h('span', { class: 'job-speed' });
     const percent = h('span', { class: 'job-percent' });
-    const error = h('p', { class: 'job-error', hidden: true });
+    const error = h('div', { class: 'job-error', hidden: true });
     const cancel = h('button', { type: 'button', class: 'btn btn-secondary btn-small job-cancel',
                                  'aria-label': `Cancel ${what} of ${label}` }, 'Cancel');
     const retry = h('button', { type: 'button', class: 'btn btn-secondary btn-small job-retry',
@@ -283,7 +305,11 @@ export class Downloads {
     el.speed.textContent = speed;
     el.error.hidden = job.status !== 'failed';
     const what = isImport(job) ? 'import' : 'download';
-    el.error.textContent = job.status === 'failed' ? (job.error || `The ${what} failed.`) : '';
+    if (job.status !== 'failed') el.error.replaceChildren();
+    else if (el.error.dataset.raw !== job.error || !el.error.firstChild) {
+      el.error.replaceChildren(errorBlock(job.error, { fallback: `The ${what} failed.` }));
+    }
+    el.error.dataset.raw = job.status === 'failed' ? job.error : '';
     el.cancel.hidden = !ACTIVE.has(job.status);
     el.retry.hidden = job.status !== 'failed' || isImport(job);
     el.dismiss.hidden = ACTIVE.has(job.status);
@@ -347,6 +373,7 @@ export class Downloads {
     const job = this.jobs.get(key);
     if (!job) return;
     clearTimeout(job.timer);
+    job.toast?.remove();
     const hadFocus = job.el.root.contains(document.activeElement);
     job.el.root.remove();
     this.jobs.delete(key);

@@ -59,6 +59,7 @@ export class ResultsView {
     this.status = document.getElementById('result-status');
     this.canManage = false;  // an admin's session: may download, update and delete
     this.checks = new Map();  // "name|tag" → the tag's last update check (GET updates)
+    this.catalogIcons = null;  // a CatalogIcons: local images keep their catalog's icon
   }
 
   loading(depot) {
@@ -134,7 +135,7 @@ export class ResultsView {
     },
       h('div', { class: 'card-head' }, iconEl,
         h('div', { class: 'card-title' },
-          h('h3', { id: titleId }, title),
+          h('h3', { id: titleId, title }, title),  // the full name on hover when cut
           subtitle ? h('p', { class: 'card-sub mono' }, subtitle) : null)),
       h('div', { class: 'chips' }, chips),
       description ? h('p', { class: 'card-desc' }, description) : null,
@@ -250,7 +251,7 @@ export class ResultsView {
     }
     const card = this.cardShell({
       entry,
-      iconEl: imageIcon(entry.icon, GENERIC_ICON),
+      iconEl: this.localIcon(entry),
       title: entry.name,
       chips,
       description: entry.description || null,
@@ -259,6 +260,13 @@ export class ResultsView {
     });
     card.localEntry = entry;
     return card;
+  }
+
+  // The catalog's shipped icon at once, the remote one (the download's `icon`, else the
+  // catalog's) once it loads.
+  localIcon(entry) {
+    const known = this.catalogIcons?.get(entry.type, entry.name);
+    return imageIcon(entry.icon || known?.icon, known?.icon_local || GENERIC_ICON);
   }
 
   // Marks the cards of images with a running download; their Update buttons wait for it
