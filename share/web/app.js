@@ -442,6 +442,12 @@ $('page-next').addEventListener('click', () => goToPage(1));
 
 $('downloads-toggle').addEventListener('click', () => {
   const panel = $('downloads');
+  if (state.view === 'settings') {  // the panel is beside the depots: go back to them
+    state.view = 'depots';
+    history.pushState(null, '', `#${state.depot}`);
+    route();
+    panel.classList.remove('open');
+  }
   const open = !panel.classList.contains('open');
   panel.classList.toggle('open', open);
   $('downloads-toggle').setAttribute('aria-expanded', String(open));

@@ -231,7 +231,7 @@ export class ResultsView {
       del.addEventListener('click', () => this.handlers.onDelete(entry, tag, del));
       actions.push(del);
       return h('li', { class: 'tag-row', dataset: { tag } },
-        h('span', { class: 'tag-label' }, h('span', { class: 'tag-name mono' }, tag),
+        h('span', { class: 'tag-label' }, h('span', { class: 'tag-name mono', title: tag }, tag),
           flagged ? updateBadge(check) : null),
         h('span', { class: 'tag-size', 'data-bytes': sizes[i] ?? '' },
           sizes[i] === null || sizes[i] === undefined ? '—' : humanBytes(sizes[i])),
