@@ -78,6 +78,15 @@ export async function run(t) {
     await job(LONG, 'no-such-tag').locator('.job-status', { hasText: 'Failed' })
       .waitFor({ timeout: 20000 });
     await toastOf(page, `Downloading ${LONG}:no-such-tag`).waitFor({ state: 'detached' });
+    // By digest: the one the registry gives lgsd/diamond:latest.
+    const head = await fetch(`http://${t.REGISTRY}/v2/lgsd/diamond/manifests/latest`, {
+      method: 'HEAD', headers: { Accept: 'application/vnd.oci.image.manifest.v1+json, ' +
+                                         'application/vnd.docker.distribution.manifest.v2+json' } });
+    const digest = head.headers.get('docker-content-digest');
+    assert.match(digest || '', /^sha256:[0-9a-f]{64}$/);
+    await pullReference(page, `lgsd/diamond@${digest}`);
+    await page.locator(`#job-list li.job[data-name="lgsd/diamond"][data-tag="${digest}"]`)
+      .locator('.job-status', { hasText: 'Completed' }).waitFor({ timeout: 20000 });
   });
 
   await step('an invalid reference shows the API\'s 400 message', async () => {
@@ -180,7 +189,7 @@ export async function run(t) {
   await step('Local: sorted by name, size and date, with the total size', async () => {
     assert.equal((await api('POST', '/api/v1/image/dockerhub/docker/lgsd/diamond/latest/download',
                             {})).status, 200);
-    await card('lgsd/diamond').waitFor({ timeout: 20000 });
+    await card('lgsd/diamond').locator('li.tag-row[data-tag="latest"]').waitFor({ timeout: 20000 });
     const listing = (await api('GET', '/api/v1/image/?from=local')).body.results;
     const sizeOf = (e) => e.size.reduce((a, b) => a + Number(b), 0);
     const total = listing.reduce((a, e) => a + sizeOf(e), 0);
