@@ -6,6 +6,8 @@ import { h } from './dom.js';
 
 // The first rule whose pattern matches the message gives the sentence.
 const RULES = [
+  [/Cannot reach wharfd|connection to wharfd/i,
+    'wharfd cannot be reached. Check that the server is running.'],
   [/\b401\b|unauthori[sz]ed|authentication required|denied|credentials/i,
     'The registry refused access. The image may be private: check the registry’s credentials.'],
   [/manifest unknown|MANIFEST_UNKNOWN|tag .*not found|unknown tag/i,
@@ -15,7 +17,7 @@ const RULES = [
   [/certificate|x509|\bTLS\b|\bSSL\b/i,
     'The registry’s certificate is not trusted. Add its CA or mark it insecure in Settings.'],
   [/timed? ?out|deadline|too slow|stalled/i, 'The registry did not answer in time.'],
-  [/resolve|refused|unreachable|connect|network|reset by peer|Cannot reach/i,
+  [/resolve|refused|unreachable|connect|network|reset by peer/i,
     'The registry could not be reached.'],
   [/\b429\b|too many requests|rate limit/i,
     'The registry is limiting requests. Try again later.'],

@@ -1,6 +1,7 @@
 // The result cards of the four depots, their loading, empty and error states.
 
 import { h, icon, imageIcon, humanBytes, humanCount, humanAgo, formatDate } from './dom.js';
+import { errorBlock } from './errors.js';
 
 const GENERIC_ICON = '/icons/container.svg';
 
@@ -85,7 +86,7 @@ export class ResultsView {
     button.addEventListener('click', retry);
     this.root.replaceChildren(h('div', { class: 'state state-error', role: 'alert' },
       h('h2', {}, `Cannot load ${DEPOT_LABELS[depot]}`),
-      h('p', { class: 'state-message' }, err.message),
+      errorBlock(err.message, { fallback: err.message, cls: 'state-message' }),
       err.status ? h('p', { class: 'muted small' }, `HTTP ${err.status}`) : null,
       button));
   }
