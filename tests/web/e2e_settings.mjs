@@ -119,6 +119,15 @@ export async function run(t) {
     }
     await box.scrollIntoViewIfNeeded();
     await screenshot('settings-disk-usage');
+    // On a phone, in the dark, nothing is wider than the screen.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await box.scrollIntoViewIfNeeded();
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
+    assert.ok(overflow <= 0, `the settings are ${overflow}px wider than the phone`);
+    await screenshot('settings-phone-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+    await page.setViewportSize({ width: 1360, height: 860 });
   });
 
   await step('settings: a registry added, tested and removed (when wharfd has the routes)',
@@ -148,6 +157,25 @@ export async function run(t) {
       await page.getByRole('dialog', { name: `Remove ${t.REGISTRY}?` })
         .getByRole('button', { name: 'Remove' }).click();
       await row.waitFor({ state: 'detached' });
+      const after = (await api('GET', '/api/v1/registries')).body;
+      assert.ok(!JSON.stringify(after).includes(t.REGISTRY), JSON.stringify(after));
+
+      // Docker Hub's mirrors: one saved, then none again (later downloads go to Docker Hub).
+      const mirrors = page.locator('#settings-mirrors');
+      const text = mirrors.getByLabel(/^Mirror URLs/);
+      const mirror = `http://${t.REGISTRY}`;
+      await text.fill(mirror);
+      await mirrors.getByRole('button', { name: 'Save mirrors' }).click();
+      await mirrors.getByRole('status').filter({ hasText: 'Mirrors saved.' }).waitFor();
+      let saved = (await api('GET', '/api/v1/registries/docker.io/mirrors')).body.mirrors;
+      assert.deepEqual(saved.filter((m) => m.source !== 'config').map((m) => m.url), [mirror]);
+      await text.fill('');
+      const put = page.waitForResponse((r) => r.request().method() === 'PUT' &&
+                                              r.url().endsWith('/docker.io/mirrors'));
+      await mirrors.getByRole('button', { name: 'Save mirrors' }).click();
+      assert.equal((await put).status(), 200);
+      saved = (await api('GET', '/api/v1/registries/docker.io/mirrors')).body.mirrors;
+      assert.deepEqual(saved.filter((m) => m.source !== 'config'), []);
     });
 
   await step('settings: Back to images', async () => {
