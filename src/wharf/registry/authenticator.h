@@ -36,9 +36,20 @@ std::string PullScope(std::string_view path);
 
 class Authenticator {
  public:
-  // Tokens age on the endpoints' Options::clock.
+  // Tokens age on the endpoints' Options::clock. When a host's settings change, its tokens
+  // and what its challenges taught are forgotten.
   explicit Authenticator(const Endpoints& endpoints)
-      : endpoints_(endpoints), tokens_(*endpoints.options().clock) {}
+      : endpoints_(endpoints),
+        tokens_(*endpoints.options().clock),
+        forget_(endpoints.directory().Subscribe([this](const std::string& host) {
+          // Settings under "docker.io" are Docker Hub's (see Endpoints::Host).
+          for (const std::string& key :
+               {host, host == "docker.io" ? "registry-1.docker.io" : host}) {
+            tokens_.DropHost(key);
+            std::lock_guard lock(mu_);
+            basic_hosts_.erase(key);
+          }
+        })) {}
 
   // The Authorization value to send first to `host_key` for `scope`, or "" for anonymous.
   std::string Known(const std::string& host_key, const std::string& scope) const;
@@ -68,7 +79,8 @@ class Authenticator {
   const Endpoints& endpoints_;
   TokenCache tokens_;
   mutable std::mutex mu_;
-  std::set<std::string> basic_hosts_;  // hosts that challenged with Basic
+  std::set<std::string> basic_hosts_;   // hosts that challenged with Basic
+  HostDirectory::Subscription forget_;  // last: unsubscribes before the rest goes
 };
 
 }  // namespace wharf::registry

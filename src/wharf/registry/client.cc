@@ -144,7 +144,7 @@ struct Client::Impl {
     if (ref.domain == reference::kDockerHubDomain) {
       const auto now = options.clock->SteadyNow();
       std::lock_guard lock(mu);
-      for (const std::string& mirror : options.mirrors) {
+      for (const std::string& mirror : endpoints.Mirrors()) {
         auto it = mirror_rest_until.find(mirror);
         if (it == mirror_rest_until.end() || now >= it->second) sources.push_back(mirror);
       }

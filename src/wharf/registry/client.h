@@ -11,12 +11,12 @@
 // backoff, honouring Retry-After (see retry.h); a blob cut half-way continues with a Range
 // request from the bytes already delivered. Certificate failures are not retried.
 //
-// Mirrors: for docker.io references, manifests and blobs are asked of Options::mirrors in
-// order, once each, before dockerhub_registry; any failure (or a missing image) falls through
-// to the next; a mirror that failed with Unavailable is skipped for the next 30 s (on
-// Options::clock). Each host gets only its own credentials (Options::hosts[its host:port]).
-// What a mirror serves is trusted through digests: blobs and manifests asked by digest are
-// verified; a tag a mirror resolves is taken as it says, as Docker does.
+// Mirrors: for docker.io references, manifests and blobs are asked of Options::mirrors (or the
+// directory's, read at each call) in order, once each, before dockerhub_registry; any failure (or a
+// missing image) falls through to the next; a mirror that failed with Unavailable is skipped for
+// the next 30 s (on Options::clock). Each host gets only its own credentials (Options::hosts[its
+// host:port]). What a mirror serves is trusted through digests: blobs and manifests asked by digest
+// are verified; a tag a mirror resolves is taken as it says, as Docker does.
 //
 // Errors: NotFound for a 404 / MANIFEST_UNKNOWN / NAME_UNKNOWN / BLOB_UNKNOWN; Unauthenticated
 // for a 401 after authentication was tried; PermissionDenied for a 403; Unavailable for other
@@ -41,15 +41,9 @@
 #include "wharf/base/digest.h"
 #include "wharf/base/status.h"
 #include "wharf/reference/reference.h"
+#include "wharf/registry/host_directory.h"
 
 namespace wharf::registry {
-
-struct HostOptions {
-  bool insecure = false;  // allow plain HTTP (and skip TLS verification over https)
-  std::string ca_file;    // extra CA bundle for this host
-  std::string username;   // Basic credentials (also used to obtain Bearer tokens)
-  std::string password;
-};
 
 struct Options {
   // Where docker.io images are pulled from (scheme included).
@@ -59,6 +53,9 @@ struct Options {
   std::vector<std::string> mirrors;
   // Per "host[:port]" settings.
   std::map<std::string, HostOptions> hosts;
+  // When set, the live source of per-host settings and mirrors, shared by every client made
+  // with these options; `hosts` and `mirrors` are then ignored (see host_directory.h).
+  std::shared_ptr<HostDirectory> directory;
   // Give up connecting after this long.
   int connect_timeout_s = 15;
   // A transfer that delivers no bytes for this long is aborted.
@@ -81,6 +78,10 @@ struct Options {
   // outlive every client made with these options.
   Clock* clock = &Clock::Default();
 };
+
+// The settings of exactly `host` ("host[:port]") under `options`: from its directory when
+// set, else from its hosts; defaults when the host has none.
+HostOptions HostSettings(const Options& options, std::string_view host);
 
 struct ManifestResponse {
   std::string body;

@@ -40,15 +40,23 @@ std::string Endpoints::HostKey(std::string_view domain) const {
   return std::string(domain);
 }
 
-const HostOptions& Endpoints::Host(std::string_view host_key) const {
-  if (auto it = options_.hosts.find(std::string(host_key)); it != options_.hosts.end()) {
-    return it->second;
-  }
+Endpoints::Endpoints(const Options& options)
+    : options_(options),
+      directory_(options.directory
+                     ? options.directory
+                     : std::make_shared<HostDirectory>(options.hosts, options.mirrors)),
+      forget_scheme_(directory_->Subscribe([this](const std::string& host) {
+        std::lock_guard lock(mu_);
+        scheme_by_host_.erase(host);
+      })) {}
+
+HostOptions Endpoints::Host(std::string_view host_key) const {
+  if (auto found = directory_->Find(host_key)) return *found;
   // Settings written for "docker.io" mean Docker Hub itself, not a mirror in its place.
   if (host_key == "registry-1.docker.io") {
-    if (auto it = options_.hosts.find("docker.io"); it != options_.hosts.end()) return it->second;
+    if (auto found = directory_->Find("docker.io")) return *found;
   }
-  return default_host_;
+  return HostOptions{};
 }
 
 std::string Endpoints::BaseUrl(std::string_view domain, const std::function<bool()>& cancelled) {
@@ -92,7 +100,7 @@ std::string Endpoints::NegotiateScheme(const std::string& host_key,
 
 HttpRequest Endpoints::NewRequest(std::string url, std::string peer) const {
   HttpRequest request;
-  const HostOptions& host = Host(UrlHostPort(url));
+  const HostOptions host = Host(UrlHostPort(url));
   request.url = std::move(url);
   request.peer = std::move(peer);
   request.verify_tls = !host.insecure;

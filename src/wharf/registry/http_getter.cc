@@ -88,8 +88,7 @@ Result<HttpGetResponse> HttpGetter::Perform(const HttpGetRequest& request, const
       return InvalidArgument("not an http(s) URL: " + url);
     }
     std::string host = UrlHostPort(url);
-    auto it = options_.hosts.find(host);
-    HostOptions settings = it != options_.hosts.end() ? it->second : HostOptions{};
+    const HostOptions settings = HostSettings(options_, host);
     HttpRequest http;
     http.url = url;
     http.headers = request.headers;

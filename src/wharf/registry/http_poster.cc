@@ -14,8 +14,7 @@ bool Is2xx(long status) { return status >= 200 && status < 300; }
 // The exchange of one try, with the host's TLS settings.
 HttpRequest PostOf(const HttpPostRequest& request, const Options& options) {
   const std::string host = UrlHostPort(request.url);
-  auto it = options.hosts.find(host);
-  const HostOptions settings = it != options.hosts.end() ? it->second : HostOptions{};
+  const HostOptions settings = HostSettings(options, host);
   HttpRequest http;
   http.url = request.url;
   http.post_body = request.body;

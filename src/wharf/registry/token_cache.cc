@@ -28,4 +28,9 @@ void TokenCache::Drop(const std::string& host, const std::string& scope) {
   entries_.erase({host, scope});
 }
 
+void TokenCache::DropHost(const std::string& host) {
+  std::lock_guard lock(mu_);
+  std::erase_if(entries_, [&](const auto& entry) { return entry.first.first == host; });
+}
+
 }  // namespace wharf::registry

@@ -27,6 +27,8 @@ class TokenCache {
            std::chrono::seconds expires_in);
   // Forgets a token the registry refused.
   void Drop(const std::string& host, const std::string& scope);
+  // Forgets every token of `host` (its credentials changed).
+  void DropHost(const std::string& host);
 
  private:
   struct Entry {
