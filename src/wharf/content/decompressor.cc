@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "wharf/content/deflate_history.h"
+
 namespace wharf::content {
 
 namespace {
@@ -50,68 +52,8 @@ void ClearUpperVectorState() {
 #endif
 }
 
-// deflate's window: how far back a match may reach.
-constexpr size_t kWindowSize = 32 << 10;
-
-// The last 32 KiB of a gzip member's output while its stored blocks go to the sink from the
-// input: the dictionary igzip needs if a compressed block follows. Spans of the caller's input
-// are noted (no copy) and only what may still be needed is copied out before that input goes
-// away, so a stored-only stream costs at most 32 KiB of copying per Feed, not a copy of every
-// byte.
-class History {
- public:
-  void Reset() {
-    spans_.clear();
-    span_bytes_ = 0;
-    pos_ = filled_ = 0;
-  }
-  // `data` must stay valid until the next Save().
-  void Note(const uint8_t* data, size_t n) {
-    spans_.emplace_back(data, n);
-    span_bytes_ += n;
-    if (spans_.size() >= kMaxSpans) Save();
-  }
-  // Copies the noted spans' part of the last 32 KiB into the ring and forgets the spans.
-  void Save() {
-    size_t skip = span_bytes_ > kWindowSize ? span_bytes_ - kWindowSize : 0;
-    for (auto [data, n] : spans_) {
-      if (n <= skip) {
-        skip -= n;
-        continue;
-      }
-      Put(data + skip, n - skip);
-      skip = 0;
-    }
-    spans_.clear();
-    span_bytes_ = 0;
-  }
-  // Writes the history, oldest byte first, to `out` (kWindowSize bytes); returns its length.
-  size_t CopyTo(uint8_t* out) {
-    Save();
-    size_t start = (pos_ + kWindowSize - filled_) % kWindowSize;
-    size_t first = std::min(filled_, kWindowSize - start);
-    std::memcpy(out, ring_.data() + start, first);
-    std::memcpy(out + first, ring_.data(), filled_ - first);
-    return filled_;
-  }
-
- private:
-  static constexpr size_t kMaxSpans = 64;
-
-  void Put(const uint8_t* data, size_t n) {  // n <= kWindowSize
-    size_t first = std::min(n, kWindowSize - pos_);
-    std::memcpy(ring_.data() + pos_, data, first);
-    std::memcpy(ring_.data(), data + first, n - first);
-    pos_ = (pos_ + n) % kWindowSize;
-    filled_ = std::min(kWindowSize, filled_ + n);
-  }
-
-  std::array<uint8_t, kWindowSize> ring_{};
-  size_t pos_ = 0;
-  size_t filled_ = 0;
-  std::vector<std::pair<const uint8_t*, size_t>> spans_;
-  size_t span_bytes_ = 0;
-};
+// zstd's largest window, 2 GiB on 64 bits (ZSTD_WINDOWLOG_MAX, from libzstd's experimental API).
+constexpr int kZstdWindowLogMax = sizeof(size_t) == 4 ? 30 : 31;
 
 uint32_t LittleEndian32(const uint8_t* p) {
   return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
@@ -187,7 +129,7 @@ struct StreamDecompressor::Impl {
   bool final_block = false;  // the current stored block is the member's last
   uint32_t member_crc = 0;   // CRC-32 of the member's output so far
   uint32_t member_size = 0;  // its length, modulo 2^32 like the trailer's ISIZE
-  std::unique_ptr<History> history;
+  std::unique_ptr<DeflateHistory> history;
 
   // zstd: libzstd moves across concatenated frames on its own.
   ZSTD_DCtx* zstd = nullptr;
@@ -225,9 +167,13 @@ void StreamDecompressor::Impl::Start(oci::Compression c) {
     isal_inflate_init(inflate.get());  // its crc_flag is set when inflation takes over
     gzip_header = std::make_unique<isal_gzip_header>();
     isal_gzip_header_init(gzip_header.get());
-    history = std::make_unique<History>();
+    history = std::make_unique<DeflateHistory>();
   } else {
     zstd = ZSTD_createDCtx();
+    // libzstd refuses frames whose window is over 128 MiB unless told (zstd --long=31 and
+    // level 22 with a large input make them; zstd(1) needs --long=31 or --memory to decode
+    // them): every window the format allows on 64 bits, allocated as a frame needs it.
+    ZSTD_DCtx_setParameter(zstd, ZSTD_d_windowLogMax, kZstdWindowLogMax);
   }
 }
 

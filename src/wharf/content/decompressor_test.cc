@@ -1,6 +1,7 @@
 #include "wharf/content/decompressor.h"
 
 #include <gtest/gtest.h>
+#define ZSTD_STATIC_LINKING_ONLY  // ZSTD_getFrameHeader, to check the frames made
 #include <zstd.h>
 
 #include <limits>
@@ -127,6 +128,68 @@ TEST(StreamDecompressorTest, OutputEndingAtABufferBoundary) {
     ExpectRoundTrip(Zstd(plain) + Zstd(plain), plain + plain, Compression::kZstd, {4096, 0});
     ExpectRoundTrip(Gzip(plain, 6), plain, Compression::kGzip, {4096, 1 << 20, 0});
   }
+}
+
+// zstd as a pipe or a streaming encoder writes it: the frame has no content size, so libzstd
+// cannot finish it in the call that hands out its last bytes. When those fill the output
+// buffer exactly (any multiple of 256 KiB: 10 GiB of a tar), the frame ends in one more call
+// that reads and writes nothing and returns the size of the next frame's header. Taking that
+// for an unfinished frame was "truncated zstd stream after N bytes" on valid layers.
+std::string ZstdStreamed(std::string_view data, int window_log = 0, int level = 3) {
+  std::unique_ptr<ZSTD_CCtx, size_t (*)(ZSTD_CCtx*)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+  ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_compressionLevel, level);
+  ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 1);
+  if (window_log != 0) {
+    ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_windowLog, window_log);
+    ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_enableLongDistanceMatching, 1);
+  }
+  std::string out;
+  std::string buffer(1 << 16, '\0');
+  // The input goes in with ZSTD_e_continue first: a first call with ZSTD_e_end would let
+  // libzstd see the whole input and write its size into the header.
+  ZSTD_inBuffer in{data.data(), data.size(), 0};
+  for (ZSTD_EndDirective mode : {ZSTD_e_continue, ZSTD_e_end}) {
+    for (size_t left = 1; mode == ZSTD_e_end ? left != 0 : in.pos < in.size;) {
+      ZSTD_outBuffer o{buffer.data(), buffer.size(), 0};
+      left = ZSTD_compressStream2(cctx.get(), &o, &in, mode);
+      EXPECT_FALSE(ZSTD_isError(left)) << ZSTD_getErrorName(left);
+      out.append(buffer.data(), o.pos);
+    }
+  }
+  return out;
+}
+
+TEST(StreamDecompressorTest, FramesWithoutContentSizeEndingAtABufferBoundary) {
+  for (size_t size : {256u << 10, 1u << 20, 8u << 20}) {
+    SCOPED_TRACE("size " + std::to_string(size));
+    const std::string zeros(size, '\0');
+    const std::string zst = ZstdStreamed(zeros, 0, 19);
+    ASSERT_EQ(ZSTD_getFrameContentSize(zst.data(), zst.size()), ZSTD_CONTENTSIZE_UNKNOWN);
+    ExpectRoundTrip(zst, zeros, Compression::kZstd, {1, 4096, 0});
+    const std::string mixed = MixedBytes(size, 11);
+    ExpectRoundTrip(ZstdStreamed(mixed) + ZstdStreamed(mixed), mixed + mixed, Compression::kZstd,
+                    {4096, 0});
+  }
+}
+
+// Frames whose window is over libzstd's default 128 MiB limit (zstd --long=31 on a pipe, or
+// level 22 on a large input): one made by libzstd with a 256 MiB window, and one whose header
+// asks for 2 GiB, the most the format allows on 64 bits (a raw block after it).
+TEST(StreamDecompressorTest, LargeWindows) {
+  const std::string plain = MixedBytes(1 << 20, 12);
+  const std::string long28 = ZstdStreamed(plain, 28);
+  ZSTD_frameHeader header;
+  ASSERT_EQ(ZSTD_getFrameHeader(&header, long28.data(), long28.size()), 0u);
+  ASSERT_EQ(header.windowSize, uint64_t{1} << 28);
+  ExpectRoundTrip(long28, plain, Compression::kZstd, {4096, 0});
+
+  // magic, FHD 0 (no content size, no checksum), window descriptor 2^(10 + 21), then one last
+  // raw block of 5 bytes: block header = size << 3 | raw << 1 | last.
+  const std::string huge =
+      std::string("\x28\xb5\x2f\xfd\x00\xa8", 6) + std::string("\x29\x00\x00", 3) + "hello";
+  ASSERT_EQ(ZSTD_getFrameHeader(&header, huge.data(), huge.size()), 0u);
+  ASSERT_EQ(header.windowSize, uint64_t{1} << 31);
+  ExpectRoundTrip(huge, "hello", Compression::kZstd, {1, 0});
 }
 
 TEST(StreamDecompressorTest, ZstdRoundTripInEveryPieceSize) {

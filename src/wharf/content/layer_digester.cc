@@ -2,6 +2,7 @@
 
 #include <limits>
 #include <string>
+#include <utility>
 
 #include "wharf/content/decompressor.h"
 
@@ -11,13 +12,15 @@ namespace wharf::content {
 // output buffer, or stored deflate blocks where they lie in the input.
 struct LayerDigester::Impl {
   Sha256 hash;
+  UnpackMeter meter;
   StreamDecompressor decompressor;
 
-  explicit Impl(oci::Compression compression)
-      : decompressor(
+  Impl(oci::Compression compression, UnpackLimits limits, std::string what)
+      : meter(std::move(limits), std::move(what)),
+        decompressor(
             [this](std::string_view piece) -> Result<void> {
               hash.Update(piece.data(), piece.size());
-              return {};
+              return meter.Check(decompressor.input(), decompressor.output());
             },
             std::numeric_limits<uint64_t>::max(), compression) {}
 };
@@ -33,8 +36,8 @@ Error AsDataLoss(const Status& status) {
 
 }  // namespace
 
-LayerDigester::LayerDigester(oci::Compression compression)
-    : impl_(std::make_unique<Impl>(compression)) {}
+LayerDigester::LayerDigester(oci::Compression compression, UnpackLimits limits, std::string what)
+    : impl_(std::make_unique<Impl>(compression, std::move(limits), std::move(what))) {}
 
 LayerDigester::~LayerDigester() = default;
 

@@ -387,5 +387,51 @@ TEST(LayerDigesterTest, ZstdTruncatedOrCorruptIsDataLoss) {
   ExpectDataLoss(Compression::kZstd, compressed + "trailing garbage");
 }
 
+// A bomb: 64 MiB of zeros compress to a few KiB in both formats. The digester stops at the
+// limit, as the stream is read, and says which layer and which limit.
+TEST(LayerDigesterTest, BombsStopAtTheLimitsAsTheyAreRead) {
+  const std::string zeros(64 << 20, '\0');
+  for (Compression c : {Compression::kGzip, Compression::kZstd}) {
+    const std::string bomb = c == Compression::kGzip ? Gzip(zeros, 9) : Zstd(zeros, false);
+    SCOPED_TRACE(bomb.size());
+    LayerDigester sized(c, {.max_bytes = 8 << 20, .max_ratio = 0}, "layer sha256:b0");
+    auto fed = sized.Update(bomb.data(), bomb.size());
+    ASSERT_FALSE(fed);
+    EXPECT_EQ(fed.error().code, Code::kTooLarge);
+    EXPECT_EQ(fed.error().message,
+              "layer sha256:b0 unpacks to over 8388608 bytes (downloads.max_unpacked_bytes)");
+    EXPECT_FALSE(sized.Finish());  // the stream is done
+
+    LayerDigester ratio(c, {.max_ratio = 100, .ratio_free_bytes = 1 << 20}, "layer sha256:b1");
+    fed = ratio.Update(bomb.data(), bomb.size());
+    ASSERT_FALSE(fed);
+    EXPECT_EQ(fed.error().code, Code::kTooLarge);
+    EXPECT_NE(fed.error().message.find("layer sha256:b1 unpacks to over 100 times its compressed "
+                                       "size"),
+              std::string::npos)
+        << fed.error().message;
+    // Within the limits the same stream is a layer like any other.
+    LayerDigester within(c, {.max_bytes = 64 << 20, .max_ratio = 0}, "layer sha256:b2");
+    ASSERT_TRUE(within.Update(bomb.data(), bomb.size()));
+    auto out = within.Finish();
+    ASSERT_TRUE(out) << out.error().ToString();
+    EXPECT_EQ(out->diff_id, Digest::Of(zeros));
+  }
+}
+
+// One Update of a few KiB that inflates to 256 MiB: the cancel is seen inside that Update,
+// after a few polls, not once the whole input is through.
+TEST(LayerDigesterTest, CancelCutsALongInflate) {
+  const std::string zeros(256 << 20, '\0');
+  const std::string bomb = Zstd(zeros, false);
+  int polls = 0;
+  LayerDigester digester(Compression::kZstd,
+                         {.max_ratio = 0, .cancelled = [&] { return ++polls == 2; }});
+  auto fed = digester.Update(bomb.data(), bomb.size());
+  ASSERT_FALSE(fed);
+  EXPECT_EQ(fed.error().code, Code::kCancelled);
+  EXPECT_EQ(polls, 2);
+}
+
 }  // namespace
 }  // namespace wharf::content
