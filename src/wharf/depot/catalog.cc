@@ -61,6 +61,12 @@ Result<LxcSource> ParseSource(const json& obj, const std::string& where) {
     if (!s.server.starts_with("http://") && !s.server.starts_with("https://")) {
       return r.Bad("\"server\" must be an http:// or https:// URL");
     }
+    if (auto it = obj.find("require_sha256sums"); it != obj.end()) {
+      if (!it->is_boolean() || s.protocol != "lxc-download") {
+        return r.Bad("\"require_sha256sums\" is true or false, for lxc-download sources");
+      }
+      s.require_sha256sums = it->get<bool>();
+    }
     return s;
   }
   if (s.protocol == "url") {

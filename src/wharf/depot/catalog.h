@@ -19,6 +19,9 @@ struct LxcSource {
   std::string server;    // base URL (simplestreams, lxc-download)
   std::string os, release, arch, variant;
   std::string rootfs, rootfs_sha256, meta, meta_sha256;  // protocol "url"
+  // lxc-download only: false lets a server without SHA256SUMS be used (the files are then
+  // checked by nothing but the transport); unset = [lxc] require_sha256sums.
+  std::optional<bool> require_sha256sums;
 };
 
 struct CatalogEntry {

@@ -2,102 +2,50 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <fcntl.h>
-#include <lzma.h>
-#include <unistd.h>
+#include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
-#include <cstring>
+#include <cstdio>
 #include <set>
+#include <utility>
 
-#include "wharf/base/unique_fd.h"
+#include "wharf/lxc/packed_file.h"
 #include "wharf/lxc/remote_image.h"
 
 namespace wharf::lxc {
 
 namespace {
 
-std::string LzmaMessage(lzma_ret ret) {
-  switch (ret) {
-    case LZMA_FORMAT_ERROR:
-      return "not xz data";
-    case LZMA_DATA_ERROR:
-      return "corrupt xz data";
-    case LZMA_BUF_ERROR:
-      return "truncated xz data";
-    case LZMA_MEM_ERROR:
-      return "out of memory decompressing xz";
-    case LZMA_OPTIONS_ERROR:
-      return "unsupported xz options";
-    case LZMA_MEMLIMIT_ERROR:
-      return "xz data needs too much memory";
-    default:
-      return "xz error " + std::to_string(static_cast<int>(ret));
-  }
-}
-
-// Feeds libarchive with the decompressed bytes of an .xz file (libarchive's own read side
-// then sees a plain tar).
-class XzSource {
+// Hands libarchive the decompressed bytes of a PackedFile (libarchive's own read side then
+// sees a plain tar), keeping the first error with its code for the message.
+class Source {
  public:
-  XzSource() : in_(1 << 16), out_(1 << 18) {}
-  ~XzSource() { lzma_end(&strm_); }
-  XzSource(const XzSource&) = delete;
-  XzSource& operator=(const XzSource&) = delete;
+  Source(content::UnpackLimits limits, std::string stem)
+      : file_(std::move(limits), std::move(stem)) {}
 
-  Result<void> Open(const std::filesystem::path& path) {
-    fd_.reset(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd_) return ErrnoError("open " + path.string(), errno);
-    lzma_ret ret = lzma_stream_decoder(&strm_, UINT64_MAX, LZMA_CONCATENATED);
-    if (ret != LZMA_OK) return Internal(LzmaMessage(ret));
-    return {};
-  }
-
-  const std::string& error() const { return error_; }
+  Result<void> Open(const std::filesystem::path& path) { return file_.Open(path); }
+  const std::string& label() const { return file_.label(); }
+  const Status& error() const { return error_; }
 
   static la_ssize_t ReadCallback(struct archive* a, void* self, const void** buffer) {
-    return static_cast<XzSource*>(self)->Read(a, buffer);
+    return static_cast<Source*>(self)->Read(a, buffer);
   }
 
  private:
-  la_ssize_t Fail(struct archive* a, std::string message) {
-    error_ = std::move(message);
-    archive_set_error(a, EIO, "%s", error_.c_str());
-    return -1;
-  }
-
   la_ssize_t Read(struct archive* a, const void** buffer) {
-    if (ended_) return 0;
-    strm_.next_out = out_.data();
-    strm_.avail_out = out_.size();
-    while (strm_.avail_out == out_.size()) {
-      if (strm_.avail_in == 0 && !eof_) {
-        ssize_t n;
-        do {
-          n = ::read(fd_.get(), in_.data(), in_.size());
-        } while (n < 0 && errno == EINTR);
-        if (n < 0) return Fail(a, std::string("read: ") + std::strerror(errno));
-        eof_ = n == 0;
-        strm_.next_in = in_.data();
-        strm_.avail_in = static_cast<size_t>(n);
-      }
-      lzma_ret ret = lzma_code(&strm_, eof_ ? LZMA_FINISH : LZMA_RUN);
-      if (ret == LZMA_STREAM_END) {
-        ended_ = true;
-        break;
-      }
-      if (ret != LZMA_OK) return Fail(a, LzmaMessage(ret));
+    auto piece = file_.Read();
+    if (!piece) {
+      error_ = piece.error();
+      archive_set_error(a, EIO, "%s", error_.message.c_str());
+      return -1;
     }
-    *buffer = out_.data();
-    return static_cast<la_ssize_t>(out_.size() - strm_.avail_out);
+    *buffer = piece->data();
+    return static_cast<la_ssize_t>(piece->size());
   }
 
-  UniqueFd fd_;
-  lzma_stream strm_ = LZMA_STREAM_INIT;
-  std::vector<uint8_t> in_, out_;
-  bool eof_ = false;
-  bool ended_ = false;
-  std::string error_;
+  PackedFile file_;
+  Status error_;
 };
 
 // "./a//b/./c/" → "a/b/c"; "./" → "".
@@ -118,10 +66,11 @@ std::string NormalisePath(std::string_view path) {
 }
 
 // One archive being read entry by entry; checks every entry's path on the way.
-class TarXzReader {
+class TarReader {
  public:
-  explicit TarXzReader(std::string label) : label_(std::move(label)) {}
-  ~TarXzReader() {
+  TarReader(content::UnpackLimits limits, std::string stem)
+      : source_(std::move(limits), std::move(stem)) {}
+  ~TarReader() {
     if (archive_ != nullptr) archive_read_free(archive_);
   }
 
@@ -130,7 +79,7 @@ class TarXzReader {
     archive_ = archive_read_new();
     if (archive_ == nullptr) return Internal("archive_read_new failed");
     archive_read_support_format_tar(archive_);
-    if (archive_read_open(archive_, &source_, nullptr, &XzSource::ReadCallback, nullptr) !=
+    if (archive_read_open(archive_, &source_, nullptr, &Source::ReadCallback, nullptr) !=
         ARCHIVE_OK) {
       return Broken();
     }
@@ -144,7 +93,7 @@ class TarXzReader {
     if (r == ARCHIVE_EOF) return nullptr;
     if (r < ARCHIVE_WARN) return Broken();
     const char* raw = archive_entry_pathname(entry);
-    if (raw == nullptr) return DataLoss(label_ + ": an entry has no path");
+    if (raw == nullptr) return DataLoss(label() + ": an entry has no path");
     WHARF_RETURN_IF_ERROR(CheckPath(raw, "entry"));
     path = NormalisePath(raw);
     if (const char* target = archive_entry_hardlink(entry); target != nullptr) {
@@ -168,45 +117,65 @@ class TarXzReader {
       if (n == 0) return data;
       if (n < 0) return Broken();
       if (static_cast<int64_t>(data.size()) + n > max_bytes) {
-        return DataLoss(label_ + " holds more than " + std::to_string(max_bytes) + " bytes");
+        return DataLoss(label() + " holds more than " + std::to_string(max_bytes) + " bytes");
       }
       data.append(buf, static_cast<size_t>(n));
     }
   }
 
-  const std::string& label() const { return label_; }
+  const std::string& label() const { return source_.label(); }
 
  private:
+  // The source's own error (broken data, a limit, a cancel) as it is; else libarchive's.
   Error Broken() {
-    std::string why = source_.error();
-    if (why.empty()) {
-      const char* s = archive_error_string(archive_);
-      why = s != nullptr ? s : "unreadable archive";
-    }
-    return DataLoss(label_ + " is broken: " + why);
+    if (!source_.error().ok()) return Error(source_.error());
+    const char* s = archive_error_string(archive_);
+    return DataLoss(label() + " is broken: " + (s != nullptr ? s : "unreadable archive"));
   }
 
   Result<void> CheckPath(const char* raw, const std::string& what) {
     if (!IsSafeEntryPath(raw)) {
-      return DataLoss(label_ + ": unsafe " + what + " \"" + std::string(raw) +
+      return DataLoss(label() + ": unsafe " + what + " \"" + std::string(raw) +
                       "\" (absolute or with a \"..\" component)");
     }
     std::string path = NormalisePath(raw);
     for (size_t slash = path.find('/'); slash != std::string::npos;
          slash = path.find('/', slash + 1)) {
       if (symlinks_.contains(path.substr(0, slash))) {
-        return DataLoss(label_ + ": " + what + " \"" + std::string(raw) +
+        return DataLoss(label() + ": " + what + " \"" + std::string(raw) +
                         "\" lies under the symbolic link \"" + path.substr(0, slash) + "\"");
       }
     }
     return {};
   }
 
-  std::string label_;
-  XzSource source_;
+  Source source_;
   struct archive* archive_ = nullptr;
   std::set<std::string> symlinks_;
 };
+
+// Device nodes, FIFOs and sockets, and setuid or setgid files (lxc.allow_special_files): a
+// rootfs is unpacked by root on the host, where a world-readable /dev/mem or a setuid shell
+// serves anyone who can reach the directory. Directories may be setgid (group inheritance).
+Result<void> CheckSpecial(const std::string& label, const std::string& path, archive_entry* e) {
+  const auto type = archive_entry_filetype(e);
+  std::string what;
+  if (type == AE_IFCHR || type == AE_IFBLK) {
+    what = std::string(type == AE_IFCHR ? "a character" : "a block") + " device; device nodes";
+  } else if (type == AE_IFIFO || type == AE_IFSOCK) {
+    what = type == AE_IFIFO ? "a FIFO; FIFOs" : "a socket; sockets";
+  } else if (type != AE_IFDIR && (archive_entry_perm(e) & (S_ISUID | S_ISGID)) != 0) {
+    const auto perm = archive_entry_perm(e);
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(perm & 07777));
+    what = std::string((perm & S_ISUID) != 0 ? "setuid" : "setgid") + " (mode " + mode +
+           "); setuid and setgid files";
+  } else {
+    return {};
+  }
+  return PermissionDenied(label + ": \"" + path + "\" is " + what +
+                          " are refused unless lxc.allow_special_files = true");
+}
 
 }  // namespace
 
@@ -215,27 +184,36 @@ bool IsSafeEntryPath(std::string_view path) {
   return !HasDotDotSegment(path);
 }
 
-Result<RootfsSummary> ScanRootfs(const std::filesystem::path& tar_xz) {
-  TarXzReader reader("rootfs.tar.xz");
-  WHARF_RETURN_IF_ERROR(reader.Open(tar_xz));
+Result<RootfsSummary> ScanRootfs(const std::filesystem::path& file, const ScanOptions& options) {
+  TarReader reader(options.limits, "rootfs.tar");
+  WHARF_RETURN_IF_ERROR(reader.Open(file));
+  content::UnpackMeter declared(options.limits, reader.label());
   RootfsSummary summary;
+  summary.label = reader.label();
   for (;;) {
     std::string path;
     auto entry = reader.Next(path);
     if (!entry) return Error(entry.error());
     if (*entry == nullptr) break;
     ++summary.entries;
+    if (!options.allow_special_files) {
+      WHARF_RETURN_IF_ERROR(CheckSpecial(reader.label(), path, *entry));
+    }
     if (archive_entry_filetype(*entry) == AE_IFREG && archive_entry_hardlink(*entry) == nullptr) {
-      summary.unpacked_size += archive_entry_size(*entry);
+      // The size the entry claims: a sparse file's whole length, though its data is a hole.
+      summary.unpacked_size += std::max<int64_t>(0, archive_entry_size(*entry));
+      WHARF_RETURN_IF_ERROR(declared.CheckDeclared(static_cast<uint64_t>(summary.unpacked_size),
+                                                   "the sizes of its files"));
     }
     WHARF_RETURN_IF_ERROR(reader.Skip());
   }
-  if (summary.entries == 0) return DataLoss("rootfs.tar.xz holds no files");
+  if (summary.entries == 0) return DataLoss(reader.label() + " holds no files");
   return summary;
 }
 
 Result<std::vector<MetaFile>> ReadMeta(const std::filesystem::path& tar_xz, int64_t max_bytes) {
-  TarXzReader reader("meta.tar.xz");
+  // Its own bound on the files' bytes; the ratio and the default size bound on the stream.
+  TarReader reader({}, "meta.tar");
   WHARF_RETURN_IF_ERROR(reader.Open(tar_xz));
   std::vector<MetaFile> files;
   bool has_config = false;
@@ -259,12 +237,12 @@ Result<std::vector<MetaFile>> ReadMeta(const std::filesystem::path& tar_xz, int6
       file.data = std::move(data);
       has_config = has_config || path == "config";
     } else {
-      return DataLoss("meta.tar.xz: \"" + path + "\" is neither a file nor a directory");
+      return DataLoss(reader.label() + ": \"" + path + "\" is neither a file nor a directory");
     }
     files.push_back(std::move(file));
   }
   if (!has_config) {
-    return DataLoss("meta.tar.xz has no \"config\" file (lxc-create needs it)");
+    return DataLoss(reader.label() + " has no \"config\" file (lxc-create needs it)");
   }
   return files;
 }

@@ -16,12 +16,45 @@ std::string StringField(const json& obj, const char* key, const std::string& fal
   return it != obj.end() && it->is_string() ? it->get<std::string>() : fallback;
 }
 
-bool Matches(const json& product, const ImageQuery& q) {
+// A product's variant: its "variant" field, else the fourth part of an id spelled
+// "os:release:arch:variant"; "" when neither names one (such a product matches no query:
+// taking it as "default" would let a newer "...:test" build pass for the default one).
+std::string ProductVariant(const std::string& id, const json& product) {
+  std::string variant = StringField(product, "variant");
+  if (!variant.empty()) return variant;
+  size_t colons = 0;
+  size_t last = std::string::npos;
+  for (size_t i = 0; i < id.size(); ++i) {
+    if (id[i] == ':') {
+      ++colons;
+      last = i;
+    }
+  }
+  return colons == 3 ? id.substr(last + 1) : "";
+}
+
+bool Matches(const std::string& id, const json& product, const ImageQuery& q) {
   if (!product.is_object()) return false;
   return EqualsIgnoreCase(StringField(product, "os"), q.os) &&
          StringField(product, "release") == q.release &&
          DebianArch(StringField(product, "arch")) == DebianArch(q.arch) &&
-         StringField(product, "variant", "default") == q.variant;
+         ProductVariant(id, product) == q.variant;
+}
+
+// Whether a version holds only what Incus and LXD use (their metadata tarball, a squashfs or
+// a VM disk), not LXC's root.tar.xz.
+bool HasIncusItems(const json& version) {
+  if (!version.is_object()) return false;
+  auto items = version.find("items");
+  if (items == version.end() || !items->is_object()) return false;
+  for (const auto& [key, item] : items->items()) {
+    std::string ftype = item.is_object() ? StringField(item, "ftype") : "";
+    if (ftype == "incus.tar.xz" || ftype == "lxd.tar.xz" || ftype == "squashfs" ||
+        ftype == "root.squashfs" || ftype.starts_with("disk-kvm")) {
+      return true;
+    }
+  }
+  return false;
 }
 
 // The root.tar.xz item of a version, or nullptr.
@@ -90,13 +123,17 @@ Result<SimplestreamsBuild> FindSimplestreamsBuild(std::string_view products_json
   std::vector<std::string> serials;
   std::vector<std::pair<std::string, const json*>> builds;
   bool product_found = false;
+  bool incus_only = false;
   for (const auto& [id, product] : products->items()) {
-    if (!Matches(product, query)) continue;
+    if (!Matches(id, product, query)) continue;
     product_found = true;
     auto versions = product.find("versions");
     if (versions == product.end() || !versions->is_object()) continue;
     for (const auto& [serial, version] : versions->items()) {
-      if (RootItem(version) == nullptr) continue;
+      if (RootItem(version) == nullptr) {
+        incus_only = incus_only || HasIncusItems(version);
+        continue;
+      }
       serials.push_back(serial);
       builds.emplace_back(id, &version);
     }
@@ -107,6 +144,11 @@ Result<SimplestreamsBuild> FindSimplestreamsBuild(std::string_view products_json
     if (!query.serial.empty()) {
       return NotFound("build " + query.serial + " of " + query.Describe() +
                       " is not on the server");
+    }
+    if (incus_only) {
+      return NotFound("no build of " + query.Describe() + " has a root.tar.xz, only Incus/LXD " +
+                      "images (incus.tar.xz, squashfs): an Incus/LXD-only simplestreams server, " +
+                      "whose images lxc-create cannot use");
     }
     return NotFound("no build of " + query.Describe() + " has a root.tar.xz");
   }

@@ -2,7 +2,9 @@
 // streams/v1/index.json names the "image-downloads" products files; a products file maps
 // product ids to {os, release, arch, variant, versions: {SERIAL: {items: {...}}}}.
 //
-// A product is matched on its fields, never on its id (servers spell ids differently). Of the
+// A product is matched on its fields (servers spell ids differently); only a product without a
+// "variant" field is matched on the variant its id names ("os:release:arch:variant"), and one
+// whose id names none matches nothing, never "default". Of the
 // matching builds the newest serial is taken (or the one asked for), and of its items the one
 // whose ftype is "root.tar.xz": LXC's rootfs. LXC's meta.tar.xz is not an item; it sits in the
 // same directory, covered by that directory's SHA256SUMS. Pure, thread-safe.
@@ -28,7 +30,8 @@ struct SimplestreamsBuild {
 };
 
 // The build of `query` in a products file. NotFound when no product matches, or the build
-// asked for is absent, or no build has a root.tar.xz item; InvalidArgument for a malformed
+// asked for is absent, or no build has a root.tar.xz item (saying so when the builds hold only
+// Incus/LXD images: incus.tar.xz, lxd.tar.xz, squashfs); InvalidArgument for a malformed
 // file or an item with a bad path ("..", leading '/'), sha256 or size.
 Result<SimplestreamsBuild> FindSimplestreamsBuild(std::string_view products_json,
                                                   const ImageQuery& query);

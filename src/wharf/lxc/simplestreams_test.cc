@@ -162,3 +162,51 @@ TEST(SimplestreamsTest, MalformedProducts) {
 
 }  // namespace
 }  // namespace wharf::lxc
+
+namespace wharf::lxc {
+namespace {
+
+json Product(const std::string& release, const json& versions) {
+  return {{"os", "Debian"}, {"release", release}, {"arch", "amd64"}, {"versions", versions}};
+}
+
+// Servers that leave "variant" out: the id names it, and a newer "test" build never passes
+// for the default one; an id without a variant part matches no variant at all.
+TEST(SimplestreamsTest, ProductsWithoutVariantMatchTheVariantTheirIdNames) {
+  json products = {
+      {"debian:trixie:amd64:default",
+       Product("trixie", {{"20240101_00:00", Version("images/trixie/default/1/", kSha1)}})},
+      {"debian:trixie:amd64:test",
+       Product("trixie", {{"20240201_00:00", Version("images/trixie/test/2/", kSha2)}})},
+      {"debian:sid:amd64", Product("sid", {{"20240101_00:00", Version("images/sid/")}})},
+  };
+  const std::string file = json{{"products", products}}.dump();
+  auto def = FindSimplestreamsBuild(file, {"debian", "trixie", "amd64", "default", ""});
+  ASSERT_TRUE(def) << def.error().message;
+  EXPECT_EQ(def->serial, "20240101_00:00");
+  EXPECT_EQ(def->rootfs.sha256, kSha1);
+  auto test = FindSimplestreamsBuild(file, {"debian", "trixie", "amd64", "test", ""});
+  ASSERT_TRUE(test) << test.error().message;
+  EXPECT_EQ(test->serial, "20240201_00:00");
+  auto sid = FindSimplestreamsBuild(file, {"debian", "sid", "amd64", "default", ""});
+  ASSERT_FALSE(sid);
+  EXPECT_EQ(sid.error().code, Code::kNotFound);
+}
+
+TEST(SimplestreamsTest, IncusOnlyBuildsAreNamed) {
+  json versions = {
+      {"20240101_00:00",
+       {{"items",
+         {{"incus.tar.xz", Item("incus.tar.xz", "images/x/incus.tar.xz", kSha2, 10)},
+          {"root.squashfs", Item("squashfs", "images/x/root.squashfs", kSha1, 99)}}}}}};
+  json products = {{"debian:trixie:amd64:default", Product("trixie", versions)}};
+  auto build = FindSimplestreamsBuild(json{{"products", products}}.dump(),
+                                      {"debian", "trixie", "amd64", "default", ""});
+  ASSERT_FALSE(build);
+  EXPECT_EQ(build.error().code, Code::kNotFound);
+  EXPECT_NE(build.error().message.find("an Incus/LXD-only simplestreams server"), std::string::npos)
+      << build.error().message;
+}
+
+}  // namespace
+}  // namespace wharf::lxc

@@ -101,18 +101,29 @@ Result<ResolvedImage> SourceResolver::Simplestreams(const depot::LxcSource& sour
   image.serial = build->serial;
   image.rootfs = {"rootfs", JoinUrl(source.server, build->rootfs.path), build->rootfs.sha256,
                   build->rootfs.size};
-  WHARF_ASSIGN_OR_RETURN(auto sums, GetSums(source.server, build->dir));
-  auto meta = sums.find("meta.tar.xz");
-  if (meta == sums.end()) {
-    return NotFound("SHA256SUMS in " + build->dir + " does not list meta.tar.xz");
+  // LXC's meta.tar.xz is no simplestreams item: only SHA256SUMS beside the rootfs names it.
+  // A server made for Incus or LXD alone has neither.
+  auto sums = GetSums(source.server, build->dir);
+  if (!sums && sums.error().code != Code::kNotFound) return Error(sums.error());
+  const std::string* meta_sha256 = nullptr;
+  if (sums) {
+    if (auto it = sums->find("meta.tar.xz"); it != sums->end()) meta_sha256 = &it->second;
   }
-  auto listed = sums.find(Basename(build->rootfs.path));
-  if (listed != sums.end() && listed->second != build->rootfs.sha256) {
+  if (meta_sha256 == nullptr) {
+    return NotFound("build " + build->serial + " of " + query.Describe() + " has no LXC " +
+                    "meta.tar.xz (" +
+                    (sums ? "SHA256SUMS in " + build->dir + " does not list it"
+                          : "no SHA256SUMS in " + build->dir) +
+                    "): an Incus/LXD-only simplestreams server, whose images lxc-create cannot " +
+                    "use; point the catalog entry at a server that publishes LXC images");
+  }
+  auto listed = sums->find(Basename(build->rootfs.path));
+  if (listed != sums->end() && listed->second != build->rootfs.sha256) {
     return DataLoss("the index and SHA256SUMS in " + build->dir + " disagree about " +
                     listed->first);
   }
   image.meta =
-      ResolvedFile{"meta", JoinUrl(source.server, build->dir + "meta.tar.xz"), meta->second, -1};
+      ResolvedFile{"meta", JoinUrl(source.server, build->dir + "meta.tar.xz"), *meta_sha256, -1};
   return image;
 }
 
@@ -121,16 +132,32 @@ Result<ResolvedImage> SourceResolver::LxcDownload(const depot::LxcSource& source
   WHARF_ASSIGN_OR_RETURN(auto index,
                          GetText(JoinUrl(source.server, "meta/1.0/index-system"), 16 << 20));
   WHARF_ASSIGN_OR_RETURN(auto build, FindIndexBuild(index, query));
-  WHARF_ASSIGN_OR_RETURN(auto sums, GetSums(source.server, build.dir));
   ResolvedImage image;
   image.serial = build.serial;
-  for (const char* name : {"rootfs.tar.xz", "meta.tar.xz"}) {
-    auto it = sums.find(name);
-    if (it == sums.end()) {
-      return NotFound("SHA256SUMS in " + build.dir + " does not list " + name);
+  auto sums = GetSums(source.server, build.dir);
+  if (!sums && sums.error().code != Code::kNotFound) return Error(sums.error());
+  const bool required = source.require_sha256sums.value_or(options_.require_sha256sums);
+  if (!sums && required) {
+    return NotFound("build " + build.serial + " has no SHA256SUMS in " + build.dir +
+                    ", which lists the sha256 of rootfs.tar.xz and meta.tar.xz: make it there " +
+                    "with \"sha256sum rootfs.tar.xz meta.tar.xz > SHA256SUMS\" (lxc-create's " +
+                    "download template wants it too), or set \"require_sha256sums\": false in " +
+                    "the catalog entry's source to download without it (weaker: then nothing " +
+                    "but the transport vouches for the files)");
+  }
+  // distrobuilder --compression=zstd builds a rootfs.tar.zst instead.
+  const bool zstd = sums && !sums->contains("rootfs.tar.xz") && sums->contains("rootfs.tar.zst");
+  for (const char* name : {zstd ? "rootfs.tar.zst" : "rootfs.tar.xz", "meta.tar.xz"}) {
+    std::string sha256;
+    if (sums) {
+      auto it = sums->find(name);
+      if (it == sums->end()) {
+        return NotFound("SHA256SUMS in " + build.dir + " does not list " + name);
+      }
+      sha256 = it->second;
     }
     ResolvedFile file{name == std::string("meta.tar.xz") ? "meta" : "rootfs",
-                      JoinUrl(source.server, build.dir + name), it->second, -1};
+                      JoinUrl(source.server, build.dir + name), sha256, -1};
     if (file.role == "meta") {
       image.meta = file;
     } else {

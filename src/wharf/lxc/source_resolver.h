@@ -2,7 +2,10 @@
 // server's index over HTTP: simplestreams (index.json → products file → root.tar.xz item, plus
 // meta.tar.xz from the SHA256SUMS of the same directory), lxc-download (meta/1.0/index-system
 // → rootfs.tar.xz and meta.tar.xz from the SHA256SUMS of the build's directory), or the fixed
-// files of a "url" source. Every file comes with its sha256; sizes when the index gives them.
+// files of a "url" source; rootfs.tar.zst where SHA256SUMS lists it instead of rootfs.tar.xz.
+// Every file comes with its sha256 (unless require_sha256sums allows a server without
+// SHA256SUMS); sizes when the index gives them. A simplestreams server without LXC's
+// meta.tar.xz (made for Incus or LXD alone) is NotFound saying so.
 // Thread-safe.
 #pragma once
 
@@ -21,7 +24,7 @@ namespace wharf::lxc {
 struct ResolvedFile {
   std::string role;  // "rootfs" or "meta"
   std::string url;
-  std::string sha256;  // lowercase hex
+  std::string sha256;  // lowercase hex; "" when unknown (a server without SHA256SUMS, allowed)
   int64_t size = -1;   // -1 when unknown
 };
 
@@ -38,6 +41,10 @@ struct ResolvedImage {
 struct ResolverOptions {
   int request_tries = 3;     // tries per index request while it fails transiently (HttpGetter)
   int stall_timeout_s = 30;  // no byte for this long: the request fails
+  // [lxc] require_sha256sums: an lxc-download build without SHA256SUMS is NotFound (with how
+  // to make one) unless this or its catalog entry's require_sha256sums is false; its files
+  // then come with no sha256.
+  bool require_sha256sums = true;
 };
 
 class SourceResolver {
