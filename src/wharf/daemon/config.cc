@@ -253,6 +253,8 @@ Result<void> ParseSmallTables(TableReader& top, Config& c, const std::string& o)
   WHARF_RETURN_IF_ERROR(CheckPositive(k, "refresh_s", c.catalog_refresh_s));
   TableReader x(**lxc, "lxc.", o);
   WHARF_RETURN_IF_ERROR(x.Read("cache_dir", c.lxc_cache_dir));
+  WHARF_RETURN_IF_ERROR(x.Read("allow_special_files", c.lxc_allow_special_files));
+  WHARF_RETURN_IF_ERROR(x.Read("require_sha256sums", c.lxc_require_sha256sums));
   TableReader d(**dl, "downloads.", o);
   for (auto [key, field] :
        {std::pair{"max_concurrent", &c.max_concurrent}, std::pair{"failed_ttl_s", &c.failed_ttl_s},
@@ -261,6 +263,10 @@ Result<void> ParseSmallTables(TableReader& top, Config& c, const std::string& o)
     WHARF_RETURN_IF_ERROR(CheckPositive(d, key, *field));
   }
   WHARF_RETURN_IF_ERROR(d.Read("platform", c.platform));
+  WHARF_RETURN_IF_ERROR(d.Read("max_unpacked_bytes", c.max_unpacked_bytes));
+  WHARF_RETURN_IF_ERROR(CheckPositive(d, "max_unpacked_bytes", c.max_unpacked_bytes));
+  WHARF_RETURN_IF_ERROR(d.Read("max_unpack_ratio", c.max_unpack_ratio));
+  if (c.max_unpack_ratio < 0) return d.Bad("max_unpack_ratio", "must be 0 (off) or more");
   for (const TableReader* r : {&a, &k, &x, &d}) WHARF_RETURN_IF_ERROR(r->RejectUnknown());
   return {};
 }

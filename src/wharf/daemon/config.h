@@ -92,6 +92,12 @@ struct Config {
   int64_t attempts = 5;          // tries per registry request for transient failures
   int64_t stall_timeout_s = 30;  // a transfer that delivers no byte this long is retried
   std::string lxc_cache_dir;     // "" = off; else where LXC downloads are handed to lxc-create
+  bool lxc_allow_special_files = false;  // device nodes, FIFOs, setuid/setgid files in a rootfs
+  bool lxc_require_sha256sums = true;    // an lxc-download build needs SHA256SUMS
+  // One layer or LXC rootfs, unpacked (content/unpack_limits.h), and its unpacked bytes per
+  // compressed byte past the first 32 MiB (0 = no ratio bound).
+  int64_t max_unpacked_bytes = int64_t{64} << 30;
+  int64_t max_unpack_ratio = 100;
 };
 
 // Parses TOML text. `origin` names the source in messages (usually the file name).

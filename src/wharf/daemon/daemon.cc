@@ -17,6 +17,7 @@
 #include "wharf/base/clock.h"
 #include "wharf/base/file_util.h"
 #include "wharf/content/blob_store.h"
+#include "wharf/content/unpack_limits.h"
 #include "wharf/daemon/data_dir_check.h"
 #include "wharf/depot/depots.h"
 #include "wharf/engine/engine.h"
@@ -128,6 +129,22 @@ api::ServerOptions ServerOptionsOf(const Config& config, const std::filesystem::
 }
 
 // With [engine] socket set, every Docker download ends with its hand-off to that engine.
+// [downloads] max_unpacked_bytes and max_unpack_ratio, for layers and LXC rootfs tarballs.
+content::UnpackLimits UnpackLimitsOf(const Config& config) {
+  return {.max_bytes = static_cast<uint64_t>(config.max_unpacked_bytes),
+          .max_ratio = static_cast<uint64_t>(config.max_unpack_ratio)};
+}
+
+lxc::LxcFetcherOptions LxcOptionsOf(const Config& config) {
+  lxc::LxcFetcherOptions options;
+  options.request_tries = static_cast<int>(config.attempts);
+  options.stall_timeout_s = static_cast<int>(config.stall_timeout_s);
+  options.unpack = UnpackLimitsOf(config);
+  options.allow_special_files = config.lxc_allow_special_files;
+  options.require_sha256sums = config.lxc_require_sha256sums;
+  return options;
+}
+
 engine::EngineOptions EngineOptionsOf(const Config& config) {
   return {config.engine.socket, config.engine.remove_on_delete,
           static_cast<int>(config.engine.timeout_s)};
@@ -226,13 +243,12 @@ Result<void> Serve(const Config& config, const oci::Platform& platform,
   pull::DockerFetcherOptions docker_options;
   docker_options.platform = platform;
   docker_options.range_restarts = static_cast<int>(config.attempts);
+  docker_options.unpack = UnpackLimitsOf(config);
   pull::DockerFetcher docker(docker_options, store, client, pins);
   queue.AddFetcher("docker", &docker);
   HandDockerImagesTo(engine, queue);
   // LXC images: names from the appcenter catalog, files from its image servers.
-  lxc::LxcFetcherOptions lxc_options;
-  lxc_options.request_tries = static_cast<int>(config.attempts);
-  lxc_options.stall_timeout_s = static_cast<int>(config.stall_timeout_s);
+  const lxc::LxcFetcherOptions lxc_options = LxcOptionsOf(config);
   lxc::LxcFetcher lxc_fetcher(lxc_options, store, web, pins, lxc_cache,
                               [&depots] { return (*depots)->Appcenter(); });
   queue.AddFetcher("lxc", &lxc_fetcher);

@@ -28,11 +28,12 @@ struct JobStop {
 // diff_id and size of a layer that is already complete in the store, read back from disk.
 Result<LayerDigester::Output> DigestStoredLayer(const content::BlobStore& store,
                                                 const oci::Descriptor& layer,
-                                                oci::Compression compression) {
+                                                oci::Compression compression,
+                                                const content::UnpackLimits& limits = {}) {
   auto path = store.BlobPath(layer.digest);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoError("open " + path.string(), errno);
-  LayerDigester digester(compression);
+  LayerDigester digester(compression, limits, "layer " + layer.digest.str());
   std::string buf(1 << 20, '\0');
   for (;;) {
     ssize_t n = ::read(fd, buf.data(), buf.size());
@@ -72,17 +73,20 @@ struct LayerJob {
   Result<LayerDigester::Output> Run(const oci::Descriptor& layer, size_t index) {
     auto add = [&](int64_t n) { stop.progress.AddBytes(index, n); };
     WHARF_ASSIGN_OR_RETURN(auto compression, oci::LayerCompression(layer.media_type));
+    content::UnpackLimits limits = options.unpack;
+    limits.cancelled = [this] { return stop.stop(); };  // polled inside a long inflate
     auto ingest = store.StartIngest(layer.digest, layer.size);
     if (!ingest) return Error(ingest.error());
     if (*ingest == nullptr) {  // already complete in the store
       add(layer.size);
-      return DigestStoredLayer(store, layer, compression);
+      return DigestStoredLayer(store, layer, compression, limits);
     }
     content::Ingest& in = **ingest;
     // The digester must see every byte from 0; bytes resumed from a partial file were not
     // seen, so then the diff_id is computed from the committed blob instead.
     bool resumed = in.offset() > 0;
-    std::optional<LayerDigester> digester(std::in_place, compression);
+    const std::string what = "layer " + layer.digest.str();
+    std::optional<LayerDigester> digester(std::in_place, compression, limits, what);
     int64_t counted = in.offset();
     add(counted);
     auto uncount = [&] {
@@ -97,6 +101,9 @@ struct LayerJob {
       WHARF_RETURN_IF_ERROR(in.Write(data, n));
       if (!resumed && !unpack_error) {
         if (auto digested = digester->Update(data, n); !digested) {
+          // A limit passed (or a stop) ends the download now; only corruption waits for the
+          // digest to name its cause.
+          if (digested.error().code != Code::kDataLoss) return Error(digested.error());
           unpack_error = digested.error();
         }
       }
@@ -116,6 +123,7 @@ struct LayerJob {
       auto fetched = client.FetchBlob(ref, layer.digest, fetch, sink);
       if (!fetched) {
         if (stop.stop() && fetched.error().code == Code::kCancelled) uncount();
+        if (fetched.error().code == Code::kTooLarge) in.Abort();  // a bomb: nothing kept
         return Error(fetched.error());
       }
       if (fetched->range_honoured) break;
@@ -128,13 +136,13 @@ struct LayerJob {
       uncount();
       resumed = false;
       unpack_error.reset();
-      digester.emplace(compression);
+      digester.emplace(compression, limits, what);
     }
     WHARF_RETURN_IF_ERROR(in.Commit());  // checks the size and the digest
     if (unpack_error) {
       return DataLoss("layer " + layer.digest.str() + ": " + unpack_error->message);
     }
-    if (resumed) return DigestStoredLayer(store, layer, compression);
+    if (resumed) return DigestStoredLayer(store, layer, compression, limits);
     return digester->Finish();
   }
 };

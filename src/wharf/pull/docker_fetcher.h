@@ -11,6 +11,7 @@
 #pragma once
 
 #include "wharf/content/blob_store.h"
+#include "wharf/content/unpack_limits.h"
 #include "wharf/oci/image.h"
 #include "wharf/pull/blob_pins.h"
 #include "wharf/pull/pull_queue.h"
@@ -24,6 +25,9 @@ struct DockerFetcherOptions {
   // Restarts from byte 0 of a blob whose server ignored a Range request. Transient failures
   // are tried again inside the registry client (registry::Options::request_tries), not here.
   int range_restarts = 3;
+  // Each layer's decompression ([downloads] max_unpacked_bytes, max_unpack_ratio): a layer
+  // past them fails the job as it is read (TooLarge naming it), its partial file removed.
+  content::UnpackLimits unpack;
 };
 
 class DockerFetcher : public Fetcher {

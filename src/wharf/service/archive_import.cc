@@ -108,13 +108,20 @@ struct ArchiveImport::Impl final : archive::TarVisitor {
       compression = oci::Compression::kNone;
     }
     if (*compression != oci::Compression::kNone) {
-      digester = std::make_unique<content::LayerDigester>(*compression);
+      // Each layer is held to the download bounds (content/unpack_limits.h) as it is read.
+      content::UnpackLimits limits;
+      if (options.cancelled != nullptr) {
+        limits.cancelled = [flag = options.cancelled] { return flag->load(); };
+      }
+      digester = std::make_unique<content::LayerDigester>(*compression, std::move(limits),
+                                                          "layer " + name + " in the archive");
     }
     return Hash(head);
   }
   Result<void> Hash(std::string_view bytes) {
     if (digester == nullptr || bytes.empty()) return {};
     if (auto s = digester->Update(bytes.data(), bytes.size()); !s) {
+      if (s.error().code != Code::kDataLoss) return Error(s.error());  // a bomb, a cancel
       // Not a valid layer after all (a file that merely starts like gzip): no diff_id.
       digester.reset();
       compression = oci::Compression::kNone;
