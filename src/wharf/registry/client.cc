@@ -74,12 +74,6 @@ std::optional<int64_t> LeadingCount(std::string_view value) {
   return count;
 }
 
-// The start of a body, past white space: what tells a manifest ('{') from a web page ('<').
-char FirstByte(std::string_view body) {
-  size_t at = body.find_first_not_of(" \t\r\n");
-  return at == std::string_view::npos ? '\0' : body[at];
-}
-
 }  // namespace
 
 // A repository on one registry or mirror, resolved once per try.
@@ -288,21 +282,6 @@ struct Client::Impl {
     return response;
   }
 
-  // Unavailable when a 200 to a manifest request is not one: an HTML page (a captive portal,
-  // a registry's web UI behind a mirror's URL) or any body that is not a JSON object, so that
-  // a mirror answering so is passed over like any failing mirror. `body` is empty for a HEAD.
-  static Result<void> CheckManifestAnswer(const Target& target, const Subject& subject,
-                                          std::string_view media_type, std::string_view body,
-                                          bool head) {
-    const bool html = media_type == "text/html" || media_type == "application/xhtml+xml" ||
-                      (!head && FirstByte(body) == '<');
-    if (!html && (head || FirstByte(body) == '{')) return {};
-    std::string type = media_type.empty() ? "none" : std::string(media_type.substr(0, 100));
-    return Unavailable(target.Peer() + (html ? " answered an HTML page" : " answered a body") +
-                       " (Content-Type " + type + ") that is not a manifest, for " + subject.noun +
-                       " of " + subject.name);
-  }
-
   // One try at the manifest `tag_or_digest` of the target's repository, or at its headers.
   Result<HttpResponse> ManifestOnce(const Target& target, std::string_view tag_or_digest, bool head,
                                     const Subject& subject, const std::function<bool()>& cancelled,
@@ -394,7 +373,7 @@ Result<ManifestResponse> Client::GetManifest(const reference::Reference& ref,
         out.body = std::move(response.body);
         out.media_type = MediaTypeOf(response.headers.Get("content-type"));
         WHARF_RETURN_IF_ERROR(
-            Impl::CheckManifestAnswer(target, subject, out.media_type, out.body, /*head=*/false));
+            CheckManifestAnswer(target.Peer(), subject, out.media_type, out.body, /*head=*/false));
         out.digest = Digest::Of(out.body);
         if (wanted && out.digest != *wanted) {
           return DataLoss(target.Peer() + " sent a manifest with digest " + out.digest.str() +
@@ -416,8 +395,8 @@ Result<ManifestHead> Client::HeadManifest(const reference::Reference& ref, std::
         WHARF_ASSIGN_OR_RETURN(auto response, impl_->ManifestOnce(target, tag, /*head=*/true,
                                                                   subject, cancelled, advice));
         ManifestHead out;
-        WHARF_RETURN_IF_ERROR(Impl::CheckManifestAnswer(
-            target, subject, MediaTypeOf(response.headers.Get("content-type")), "",
+        WHARF_RETURN_IF_ERROR(CheckManifestAnswer(
+            target.Peer(), subject, MediaTypeOf(response.headers.Get("content-type")), "",
             /*head=*/true));
         if (auto digest = Digest::Parse(response.headers.Get("docker-content-digest"))) {
           out.digest = *digest;
@@ -426,9 +405,10 @@ Result<ManifestHead> Client::HeadManifest(const reference::Reference& ref, std::
           // The distribution spec lets a registry leave the digest out; the body has it.
           WHARF_ASSIGN_OR_RETURN(response, impl_->ManifestOnce(target, tag, /*head=*/false, subject,
                                                                cancelled, advice));
-          WHARF_RETURN_IF_ERROR(Impl::CheckManifestAnswer(
-              target, subject, MediaTypeOf(response.headers.Get("content-type")), response.body,
-              /*head=*/false));
+          WHARF_RETURN_IF_ERROR(
+              CheckManifestAnswer(target.Peer(), subject,
+                                  MediaTypeOf(response.headers.Get("content-type")), response.body,
+                                  /*head=*/false));
           out.digest = Digest::Of(response.body);
           out.size = static_cast<int64_t>(response.body.size());
         }

@@ -50,7 +50,24 @@ std::string PlainTextExcerpt(std::string_view body) {
   return out;
 }
 
+// The start of a body, past white space: what tells a manifest ('{') from a web page ('<').
+char FirstByte(std::string_view body) {
+  size_t at = body.find_first_not_of(" \t\r\n");
+  return at == std::string_view::npos ? '\0' : body[at];
+}
+
 }  // namespace
+
+Result<void> CheckManifestAnswer(std::string_view peer, const Subject& subject,
+                                 std::string_view media_type, std::string_view body, bool head) {
+  const bool html = media_type == "text/html" || media_type == "application/xhtml+xml" ||
+                    (!head && FirstByte(body) == '<');
+  if (!html && (head || FirstByte(body) == '{')) return {};
+  std::string type = media_type.empty() ? "none" : std::string(media_type.substr(0, 100));
+  return Unavailable(std::string(peer) + (html ? " answered an HTML page" : " answered a body") +
+                     " (Content-Type " + type + ") that is not a manifest, for " + subject.noun +
+                     " of " + subject.name);
+}
 
 std::string DescribeRegistryError(std::string_view body) {
   try {

@@ -35,6 +35,15 @@ std::string DescribeErrorBody(std::string_view body);
 Status StatusForResponse(const HttpResponse& response, std::string_view peer,
                          const Subject& subject);
 
+// Unavailable when a 200 to a manifest request from `peer` is not a manifest: an HTML page
+// (a captive portal, a registry's web UI behind a mirror's URL; `media_type` text/html or a
+// body starting with '<') or any body that is not a JSON object, so that a mirror answering
+// so is passed over like any failing mirror: "mirror HOST answered an HTML page (Content-Type
+// text/html) that is not a manifest, for <noun> of <name>". Only the media type is judged for
+// a HEAD (`head`, `body` empty). The body itself is never quoted.
+Result<void> CheckManifestAnswer(std::string_view peer, const Subject& subject,
+                                 std::string_view media_type, std::string_view body, bool head);
+
 // A caller's stop (`stop`, a Cancelled), reworded to say what it interrupted: "cancelled
 // while fetching <what> from <peer>" ("the manifest of NAME:TAG", "registry HOST"), followed
 // in parentheses by the stop's own message when that is not "<peer>: transfer cancelled", the
