@@ -149,6 +149,18 @@ const char* RouteName(RouteId id) {
       return "user_remove";
     case RouteId::kUserPassword:
       return "user_password";
+    case RouteId::kRegistries:
+      return "registries";
+    case RouteId::kRegistryPut:
+      return "registry_put";
+    case RouteId::kRegistryRemove:
+      return "registry_remove";
+    case RouteId::kRegistryTest:
+      return "registry_test";
+    case RouteId::kMirrors:
+      return "mirrors";
+    case RouteId::kMirrorsPut:
+      return "mirrors_put";
     case RouteId::kDiskUsage:
       return "df";
     case RouteId::kEvents:

@@ -33,6 +33,27 @@ struct Candidate {
   Route route;
 };
 
+// The settings routes under /api/v1/registries: a host is one segment ("127.0.0.1:5000").
+void RecogniseRegistries(std::string_view path, std::vector<Candidate>& out) {
+  auto add = [&](const char* method, Route r) { out.push_back({method, std::move(r)}); };
+  constexpr std::string_view kRegistries = "/api/v1/registries";
+  if (path == kRegistries) {
+    add("GET", {RouteId::kRegistries});
+  } else if (path.starts_with(kRegistries) && path[kRegistries.size()] == '/') {
+    auto segs = Split(path.substr(kRegistries.size() + 1));
+    if (segs.size() == 1) {
+      add("PUT", {RouteId::kRegistryPut, "", "", segs[0]});
+      add("DELETE", {RouteId::kRegistryRemove, "", "", segs[0]});
+    }
+    if (segs.size() == 2 && segs[1] == "test")
+      add("POST", {RouteId::kRegistryTest, "", "", segs[0]});
+    if (segs.size() == 2 && segs[0] == "docker.io" && segs[1] == "mirrors") {
+      add("GET", {RouteId::kMirrors});
+      add("PUT", {RouteId::kMirrorsPut});
+    }
+  }
+}
+
 // Every route a path can name, whatever the method. An image name may end in a word that is
 // also a route's fixed end ("team/download"), so a path can name several routes.
 std::vector<Candidate> Recognise(std::string_view path) {
@@ -60,6 +81,7 @@ std::vector<Candidate> Recognise(std::string_view path) {
     }
   }
   if (path == "/api/v1/system/df") add("GET", {RouteId::kDiskUsage});
+  RecogniseRegistries(path, out);
   constexpr std::string_view kImage = "/api/v1/image";
   if (!path.starts_with(kImage)) return out;
   std::string_view rest = path.substr(kImage.size());

@@ -32,6 +32,12 @@ enum class RouteId {
   kUserRemove,      // DELETE /api/v1/users/{name}
   kUserPassword,    // PUT  /api/v1/users/{name}/password
   kDiskUsage,       // GET  /api/v1/system/df
+  kRegistries,      // GET  /api/v1/registries
+  kRegistryPut,     // PUT  /api/v1/registries/{host} (host in `name`)
+  kRegistryRemove,  // DELETE /api/v1/registries/{host}
+  kRegistryTest,    // POST /api/v1/registries/{host}/test
+  kMirrors,         // GET  /api/v1/registries/docker.io/mirrors
+  kMirrorsPut,      // PUT  /api/v1/registries/docker.io/mirrors
   kEvents,          // GET  /api/v1/events (Server-Sent Events)
   kMetrics,         // GET  /metrics (Prometheus text format)
   kStatic,          // GET  /, /web/..., /icons/... (the web page and its files)

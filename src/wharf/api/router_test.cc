@@ -95,15 +95,42 @@ TEST(RouterTest, OnlyLoginAndHealthArePublic) {
   EXPECT_TRUE(IsPublic(RouteId::kHealth));
   EXPECT_TRUE(IsPublic(RouteId::kMetrics));
   EXPECT_TRUE(IsPublic(RouteId::kStatic));
-  for (RouteId id : {RouteId::kEvents,       RouteId::kCancel,        RouteId::kLoginRefresh,
-                     RouteId::kLogout,       RouteId::kList,          RouteId::kDownloadStatus,
-                     RouteId::kInspect,      RouteId::kRemoteInspect, RouteId::kTags,
-                     RouteId::kDownload,     RouteId::kDelete,        RouteId::kEngineState,
-                     RouteId::kImport,       RouteId::kUpdates,       RouteId::kUpdateCheck,
-                     RouteId::kUsers,        RouteId::kUserAdd,       RouteId::kUserRemove,
-                     RouteId::kUserPassword, RouteId::kDiskUsage}) {
+  for (RouteId id : {RouteId::kEvents,       RouteId::kCancel,         RouteId::kLoginRefresh,
+                     RouteId::kLogout,       RouteId::kList,           RouteId::kDownloadStatus,
+                     RouteId::kInspect,      RouteId::kRemoteInspect,  RouteId::kTags,
+                     RouteId::kDownload,     RouteId::kDelete,         RouteId::kEngineState,
+                     RouteId::kImport,       RouteId::kUpdates,        RouteId::kUpdateCheck,
+                     RouteId::kUsers,        RouteId::kUserAdd,        RouteId::kUserRemove,
+                     RouteId::kUserPassword, RouteId::kDiskUsage,      RouteId::kRegistries,
+                     RouteId::kRegistryPut,  RouteId::kRegistryRemove, RouteId::kRegistryTest,
+                     RouteId::kMirrors,      RouteId::kMirrorsPut}) {
     EXPECT_FALSE(IsPublic(id));
   }
+}
+
+TEST(RouterTest, RegistriesRoutesTakeTheHostAsOneSegment) {
+  struct {
+    const char* method;
+    const char* path;
+    RouteId id;
+    const char* name;
+  } cases[] = {
+      {"GET", "/api/v1/registries", RouteId::kRegistries, ""},
+      {"PUT", "/api/v1/registries/127.0.0.1:5000", RouteId::kRegistryPut, "127.0.0.1:5000"},
+      {"DELETE", "/api/v1/registries/[::1]:5000", RouteId::kRegistryRemove, "[::1]:5000"},
+      {"POST", "/api/v1/registries/docker.io/test", RouteId::kRegistryTest, "docker.io"},
+      {"GET", "/api/v1/registries/docker.io/mirrors", RouteId::kMirrors, ""},
+      {"PUT", "/api/v1/registries/docker.io/mirrors", RouteId::kMirrorsPut, ""},
+  };
+  for (const auto& c : cases) {
+    RouteMatch m = MatchRoute(c.method, c.path);
+    ASSERT_EQ(m.kind, RouteMatch::kFound) << c.method << " " << c.path;
+    EXPECT_EQ(m.route.id, c.id) << c.path;
+    EXPECT_EQ(m.route.name, c.name) << c.path;
+  }
+  EXPECT_EQ(MatchRoute("GET", "/api/v1/registries/r.example").kind, RouteMatch::kWrongMethod);
+  EXPECT_EQ(MatchRoute("GET", "/api/v1/registries/r.example/mirrors").kind, RouteMatch::kNoRoute);
+  EXPECT_EQ(MatchRoute("POST", "/api/v1/registries/a/b/test").kind, RouteMatch::kNoRoute);
 }
 
 TEST(RouterTest, ExportRoutesAreReadsBehindTheSession) {

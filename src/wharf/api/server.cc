@@ -10,6 +10,7 @@
 #include "wharf/api/imports.h"
 #include "wharf/api/listing.h"
 #include "wharf/api/pull_through.h"
+#include "wharf/api/registry_routes.h"
 #include "wharf/api/request_params.h"
 #include "wharf/api/router.h"
 #include "wharf/api/settings_routes.h"
@@ -116,6 +117,7 @@ struct Server::Impl : HttpHandler {
       case RouteId::kEngineState:  // the local engine
       case RouteId::kImport:       // a long upload onto the disk, then the engine
       case RouteId::kUpdateCheck:  // the registries
+      case RouteId::kRegistryTest:
         return Lane::kSlow;
       case RouteId::kList: {
         auto depot = DepotParam(head);
@@ -163,6 +165,10 @@ struct Server::Impl : HttpHandler {
         !admitted.session.is_admin) {
       return refuse(ErrorAnswer(403, "user " + admitted.session.username +
                                          " may list and inspect images but not change them"));
+    }
+    if (IsRegistryWrite(id) && !admitted.session.is_admin) {
+      return refuse(ErrorAnswer(403, "user " + admitted.session.username +
+                                         " may read the registry settings but not change them"));
     }
     if (id == RouteId::kImport) {
       if (auto started = AdmitImport(req, services.imports); !started) {
@@ -274,6 +280,18 @@ Result<void> Server::Impl::Dispatch(const Route& r, const service::Session& sess
     case RouteId::kUserPassword: {
       WHARF_ASSIGN_OR_RETURN(res, UsersRoute(r, session, req, services.auth));
       if (r.id != RouteId::kUsers) Audit(session, req, RouteName(r.id), r.name);
+      return {};
+    }
+    case RouteId::kRegistries:
+    case RouteId::kRegistryPut:
+    case RouteId::kRegistryRemove:
+    case RouteId::kRegistryTest:
+    case RouteId::kMirrors:
+    case RouteId::kMirrorsPut: {
+      // The audit line names the host, never the body (it may hold a password).
+      if (IsRegistryWrite(r.id)) Audit(session, req, RouteName(r.id), r.name);
+      WHARF_ASSIGN_OR_RETURN(
+          res, RegistryRoute(r, req, services.registries, Upstream(req, UpstreamDeadline())));
       return {};
     }
     case RouteId::kDiskUsage: {

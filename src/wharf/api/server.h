@@ -20,6 +20,7 @@
 #include "wharf/service/events.h"
 #include "wharf/service/imports.h"
 #include "wharf/service/local_images.h"
+#include "wharf/service/registries.h"
 #include "wharf/service/remote_images.h"
 #include "wharf/service/updates.h"
 
@@ -50,15 +51,17 @@ struct Services {
   service::Auth& auth;
   depot::Depots& depots;
   service::EventBus& events;
-  serve::ServedImages* served = nullptr;  // what /v2/ serves; null: /v2/ is off
-  service::Imports* imports = nullptr;    // archive imports; null: they are off
-  service::Updates* updates = nullptr;    // update checks; null: they are off
+  serve::ServedImages* served = nullptr;      // what /v2/ serves; null: /v2/ is off
+  service::Imports* imports = nullptr;        // archive imports; null: they are off
+  service::Updates* updates = nullptr;        // update checks; null: they are off
+  service::Registries* registries = nullptr;  // registry settings; null: they are off
 };
 
 // Requests under /v2/ are the Distribution API's (distribution.h), with its own
 // authentication and error shape. Every route other than login, /healthz, /metrics and the
 // page's static files needs a live
-// session; downloads, deletes and cancels need an admin session (403 otherwise). A request
+// session; downloads, deletes, cancels and changes of the registry settings need an admin
+// session (403 otherwise). A request
 // that changes state and carries an Origin of another site is refused (403). Failed logins
 // are throttled per user and per address (429 with Retry-After). Logins, downloads, deletes
 // and cancels are written to the log as "audit:" lines (who, what, from where), their fields

@@ -1,8 +1,13 @@
 #include "wharf/daemon/config.h"
 
+#include <sys/stat.h>
 #include <toml++/toml.h>
 
+#include <cerrno>
 #include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <set>
 #include <sstream>
 
@@ -189,6 +194,7 @@ Result<void> ParseTop(TableReader& top, Config& c, const std::string& o) {
   }
   if (auto hp = SplitHostPort(c.listen); !hp) return top.Bad("listen", hp.error().message);
   return {};
+  WHARF_RETURN_IF_ERROR(top.Read("registries_file", c.registries_file));
 }
 
 Result<void> ParseHub(TableReader& top, Config& c, const std::string& o) {
@@ -310,6 +316,66 @@ Result<Config> LoadConfig(const std::filesystem::path& file) {
   if (!text)
     return InvalidArgument("cannot read config " + file.string() + ": " + text.error().message);
   return ParseConfig(*text, file.string());
+namespace {
+
+// Adds the [registries] tables of `file` to `into`; `origin` names where they came from.
+Result<void> AddRegistriesFile(const std::filesystem::path& file, const std::string& origin,
+                               std::map<std::string, RegistryConfig>& into,
+                               std::map<std::string, std::string>& set_in) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0) {
+    return InvalidArgument(origin + " " + file.string() + ": " + std::strerror(errno));
+  }
+  if ((st.st_mode & 0044) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return InvalidArgument(origin + " " + file.string() + " is readable by other users (mode " +
+                           mode + "); chmod 600 it");
+  }
+  auto text = ReadFile(file, 1 << 20);
+  if (!text) return InvalidArgument("cannot read " + file.string() + ": " + text.error().message);
+  toml::table root;
+  try {
+    root = toml::parse(*text, file.string());
+  } catch (const toml::parse_error& e) {
+    return InvalidArgument(file.string() + ":" + std::to_string(e.source().begin.line) + ": " +
+                           std::string(e.description()));
+  }
+  Config parsed;
+  TableReader top(root, "", file.string());
+  WHARF_RETURN_IF_ERROR(ParseRegistries(top, parsed, file.string()));
+  WHARF_RETURN_IF_ERROR(top.RejectUnknown());
+  for (auto& [host, registry] : parsed.registries) {
+    if (auto it = set_in.find(host); it != set_in.end()) {
+      return InvalidArgument("registries.\"" + host + "\" is set in both " + it->second + " and " +
+                             file.string());
+    }
+    set_in[host] = file.string();
+    into[host] = std::move(registry);
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<Config> WithRegistriesFiles(const Config& config) {
+  Config out = config;
+  std::map<std::string, std::string> set_in;
+  for (const auto& [host, registry] : config.registries) set_in[host] = "the configuration file";
+  if (!config.registries_file.empty()) {
+    WHARF_RETURN_IF_ERROR(
+        AddRegistriesFile(config.registries_file, "registries_file", out.registries, set_in));
+  }
+  if (const char* dir = std::getenv("CREDENTIALS_DIRECTORY"); dir != nullptr && *dir != '\0') {
+    std::filesystem::path file = std::filesystem::path(dir) / "registries";
+    if (std::filesystem::exists(file)) {
+      WHARF_RETURN_IF_ERROR(
+          AddRegistriesFile(file, "the systemd credential", out.registries, set_in));
+    }
+  }
+  return out;
+}
+
 }
 
 }  // namespace wharf::daemon

@@ -1,6 +1,11 @@
 #include "wharf/daemon/config.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
 
 namespace wharf::daemon {
 namespace {
@@ -242,3 +247,64 @@ TEST(ConfigTest, HttpLimits) {
 
 }  // namespace
 }  // namespace wharf::daemon
+// A registries file of the test's own, written with `mode`.
+std::filesystem::path RegistriesFile(const std::string& name, const std::string& text,
+                                     unsigned mode) {
+  auto dir =
+      std::filesystem::temp_directory_path() / ("wharf-config-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  auto file = dir / name;
+  std::ofstream(file) << text;
+  ::chmod(file.c_str(), mode);
+  return file;
+}
+
+TEST(ConfigTest, RegistriesFileAddsItsTablesWhenPrivate) {
+  auto file = RegistriesFile("registries.toml",
+                             "[registries.\"r.example:5000\"]\nusername = \"u\"\n"
+                             "password = \"p\"\n",
+                             0600);
+  auto c = ParseConfig("registries_file = \"" + file.string() +
+                           "\"\n[registries.\"other.example\"]\ninsecure = true\n",
+                       "t.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->registries_file, file.string());
+  auto full = WithRegistriesFiles(*c);
+  ASSERT_TRUE(full) << full.error().message;
+  ASSERT_EQ(full->registries.size(), 2u);
+  EXPECT_EQ(full->registries["r.example:5000"].password, "p");
+  EXPECT_TRUE(full->registries["other.example"].insecure);
+
+  ::chmod(file.c_str(), 0644);
+  auto open = WithRegistriesFiles(*c);
+  ASSERT_FALSE(open);
+  EXPECT_NE(open.error().message.find(file.string()), std::string::npos);
+  EXPECT_NE(open.error().message.find("0644"), std::string::npos) << open.error().message;
+  std::filesystem::remove_all(file.parent_path());
+}
+
+TEST(ConfigTest, RegistriesFileHoldsOnlyRegistriesAndNoHostTwice) {
+  auto file = RegistriesFile("other.toml", "listen = \"0.0.0.0:1\"\n", 0600);
+  Config c;
+  c.registries_file = file.string();
+  auto other = WithRegistriesFiles(c);
+  ASSERT_FALSE(other);
+  EXPECT_NE(other.error().message.find("listen"), std::string::npos) << other.error().message;
+
+  file = RegistriesFile("twice.toml", "[registries.\"r.example\"]\nusername = \"u\"\n", 0600);
+  c.registries_file = file.string();
+  c.registries["r.example"] = RegistryConfig{};
+  auto twice = WithRegistriesFiles(c);
+  ASSERT_FALSE(twice);
+  EXPECT_NE(twice.error().message.find("both"), std::string::npos) << twice.error().message;
+
+  // $CREDENTIALS_DIRECTORY/registries, as systemd's LoadCredential= leaves it.
+  RegistriesFile("registries", "[registries.\"cred.example\"]\nusername = \"c\"\n", 0400);
+  ::setenv("CREDENTIALS_DIRECTORY", file.parent_path().c_str(), 1);
+  auto credential = WithRegistriesFiles(Config{});
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  ASSERT_TRUE(credential) << credential.error().message;
+  EXPECT_EQ(credential->registries["cred.example"].username, "c");
+  std::filesystem::remove_all(file.parent_path());
+}
+

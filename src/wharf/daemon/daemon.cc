@@ -28,6 +28,7 @@
 #include "wharf/metadata/image_store.h"
 #include "wharf/metadata/job_store.h"
 #include "wharf/metadata/update_store.h"
+#include "wharf/metadata/registry_store.h"
 #include "wharf/metadata/user_store.h"
 #include "wharf/oci/image.h"
 #include "wharf/pull/blob_pins.h"
@@ -44,6 +45,7 @@
 #include "wharf/service/imports.h"
 #include "wharf/service/local_images.h"
 #include "wharf/service/remote_images.h"
+#include "wharf/service/registries.h"
 #include "wharf/service/updates.h"
 #include "wharf/service/updates_webhook.h"
 
@@ -51,15 +53,23 @@ namespace wharf::daemon {
 
 namespace {
 
-registry::Options RegistryOptions(const Config& config) {
+// The per-host settings and mirrors of the configuration, read-only, with those of the API
+// added at run time (service::Registries).
+std::shared_ptr<registry::HostDirectory> HostDirectoryOf(const Config& config) {
+  std::map<std::string, registry::HostOptions> hosts;
+  for (const auto& [host, rc] : config.registries) {
+    hosts[host] = registry::HostOptions{rc.insecure, rc.ca_file, rc.username, rc.password};
+  }
+  return std::make_shared<registry::HostDirectory>(std::move(hosts), config.dockerhub_mirrors);
+}
+
+registry::Options RegistryOptions(const Config& config,
+                                  std::shared_ptr<registry::HostDirectory> directory) {
   registry::Options o;
   o.dockerhub_registry = config.dockerhub_registry;
-  o.mirrors = config.dockerhub_mirrors;
+  o.directory = std::move(directory);
   o.stall_timeout_s = static_cast<int>(config.stall_timeout_s);
   o.request_tries = static_cast<int>(config.attempts);
-  for (const auto& [host, rc] : config.registries) {
-    o.hosts[host] = registry::HostOptions{rc.insecure, rc.ca_file, rc.username, rc.password};
-  }
   return o;
 }
 
@@ -167,6 +177,7 @@ struct Stores {
   metadata::JobStore& jobs;
   metadata::UpdateStore& updates;
 };
+  metadata::RegistryStore& registries;
 
 // What runs while wharfd listens, and the start-up work done meanwhile.
 struct Running {
@@ -222,8 +233,13 @@ Result<void> Serve(const Config& config, const oci::Platform& platform,
   content::BlobStore& store = stores.blobs;
   metadata::ImageStore& images = stores.images;
   metadata::JobStore& jobs = stores.jobs;
-  registry::Client client(RegistryOptions(config));
-  registry::HttpGetter web(RegistryOptions(config));
+  const auto hosts = HostDirectoryOf(config);
+  service::Registries registries(stores.registries, *hosts,
+                                 std::filesystem::path(config.data_dir) / "registries",
+                                 RegistryOptions(config, hosts));
+  WHARF_RETURN_IF_ERROR(registries.Load());
+  registry::Client client(RegistryOptions(config, hosts));
+  registry::HttpGetter web(RegistryOptions(config, hosts));
   depot::DepotsOptions depot_options{config.catalog_appcenter, config.catalog_official,
                                      config.catalog_refresh_s, depot::FindShareDir(),
                                      config.dockerhub_index,   config.dockerhub_registry,
@@ -264,7 +280,7 @@ Result<void> Serve(const Config& config, const oci::Platform& platform,
   const bool collect_at_start =
       recorded && std::ranges::all_of(*recorded, [](const auto& j) { return j.state == "failed"; });
 
-  registry::HttpPoster poster(RegistryOptions(config));
+  registry::HttpPoster poster(RegistryOptions(config, hosts));
   std::optional<service::UpdateWebhook> webhook;
   if (!config.updates.webhook_url.empty()) {
     webhook.emplace(service::WebhookOptions{.url = config.updates.webhook_url}, poster);
@@ -277,15 +293,15 @@ Result<void> Serve(const Config& config, const oci::Platform& platform,
                             &web,
                             {lxc_options.request_tries, lxc_options.stall_timeout_s}});
   serve::ServedImages served_images(local, store);
-  return Listen(
-      config, platform, listen, signals, depot_options.share_dir,
-      {local, remote, downloads, auth, **depots, events, &served_images, &imports, &updates},
-      {queue, collector, updates, collect_at_start});
+  return Listen(config, platform, listen, signals, depot_options.share_dir,
+                {local, remote, downloads, auth, **depots, events, &served_images, &imports,
+                 &updates, &registries},
+                {queue, collector, updates, collect_at_start});
 }
 
 }  // namespace
 
-Result<void> Run(const Config& config) {
+Result<void> Run(const Config& file_config) {
   SignalWaiter signals;  // before any thread starts, so all threads inherit the mask
   spdlog::set_level(spdlog::level::from_str(config.log_level));
 
@@ -295,6 +311,7 @@ Result<void> Run(const Config& config) {
   WHARF_ASSIGN_OR_RETURN(auto listen, SplitHostPort(config.listen));
 
   std::filesystem::path data = config.data_dir;
+  WHARF_ASSIGN_OR_RETURN(const Config config, WithRegistriesFiles(file_config));
   const bool fresh = !std::filesystem::exists(data);
   WHARF_RETURN_IF_ERROR(MakeDirs(data));
   if (fresh && ::chmod(data.c_str(), 0700) != 0) {
@@ -322,13 +339,15 @@ Result<void> Run(const Config& config) {
     std::printf("wharfd: created user \"admin\" with password: %s\n", generated.c_str());
     std::printf(
         "wharfd: this password is shown only once; set WHARF_ADMIN_PASSWORD to choose it\n");
+  metadata::RegistryStore registry_store(**db);
     std::fflush(stdout);
   }
   if (auto s = users.DeleteExpiredSessions(Clock::Default().NowSeconds()); !s) {
     spdlog::warn("cannot purge expired sessions: {}", s.error().message);
   }
 
-  return Serve(config, *platform, listen, signals, {**store, images, jobs, updates}, auth);
+  return Serve(config, *platform, listen, signals, {**store, images, jobs, updates, registry_store},
+               auth);
 }
 
 }  // namespace wharf::daemon
