@@ -183,6 +183,7 @@ Result<void> ParseTop(TableReader& top, Config& c, const std::string& o) {
   WHARF_RETURN_IF_ERROR(top.Read("max_connections", c.max_connections));
   WHARF_RETURN_IF_ERROR(CheckPositive(top, "max_connections", c.max_connections));
   WHARF_RETURN_IF_ERROR(top.Read("allowed_hosts", c.allowed_hosts));
+  WHARF_RETURN_IF_ERROR(top.Read("registries_file", c.registries_file));
   WHARF_RETURN_IF_ERROR(ParseHttp(top, c.http, o));
   if (c.tls_cert.empty() != c.tls_key.empty()) {
     return top.Bad(c.tls_cert.empty() ? "tls_cert" : "tls_key",
@@ -194,7 +195,6 @@ Result<void> ParseTop(TableReader& top, Config& c, const std::string& o) {
   }
   if (auto hp = SplitHostPort(c.listen); !hp) return top.Bad("listen", hp.error().message);
   return {};
-  WHARF_RETURN_IF_ERROR(top.Read("registries_file", c.registries_file));
 }
 
 Result<void> ParseHub(TableReader& top, Config& c, const std::string& o) {
@@ -304,18 +304,6 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin) 
   return c;
 }
 
-bool HoldsCredentials(const Config& config) {
-  for (const auto& [host, r] : config.registries) {
-    if (!r.password.empty()) return true;
-  }
-  return false;
-}
-
-Result<Config> LoadConfig(const std::filesystem::path& file) {
-  auto text = ReadFile(file, 1 << 20);
-  if (!text)
-    return InvalidArgument("cannot read config " + file.string() + ": " + text.error().message);
-  return ParseConfig(*text, file.string());
 namespace {
 
 // Adds the [registries] tables of `file` to `into`; `origin` names where they came from.
@@ -376,6 +364,18 @@ Result<Config> WithRegistriesFiles(const Config& config) {
   return out;
 }
 
+bool HoldsCredentials(const Config& config) {
+  for (const auto& [host, r] : config.registries) {
+    if (!r.password.empty()) return true;
+  }
+  return false;
+}
+
+Result<Config> LoadConfig(const std::filesystem::path& file) {
+  auto text = ReadFile(file, 1 << 20);
+  if (!text)
+    return InvalidArgument("cannot read config " + file.string() + ": " + text.error().message);
+  return ParseConfig(*text, file.string());
 }
 
 }  // namespace wharf::daemon

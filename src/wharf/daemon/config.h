@@ -86,10 +86,10 @@ struct Config {
   std::string catalog_official;
   int64_t catalog_refresh_s = 3600;                  // how often a remote catalog is fetched again
   std::map<std::string, RegistryConfig> registries;  // by "host[:port]"
+  std::string registries_file;  // more [registries."HOST"] tables (credentials), mode 0600
   int64_t max_concurrent = 3;
   int64_t failed_ttl_s = 600;
   std::string platform;          // "" = this host
-  std::string registries_file;  // more [registries."HOST"] tables (credentials), mode 0600
   int64_t attempts = 5;          // tries per registry request for transient failures
   int64_t stall_timeout_s = 30;  // a transfer that delivers no byte this long is retried
   std::string lxc_cache_dir;     // "" = off; else where LXC downloads are handed to lxc-create
@@ -103,9 +103,6 @@ struct Config {
 
 // Parses TOML text. `origin` names the source in messages (usually the file name).
 Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin);
-// True if any [registries] table carries a password.
-bool HoldsCredentials(const Config& config);
-// Reads and parses a file; a missing file is an error naming it.
 // `config` with the [registries."HOST"] tables of its registries_file and, when systemd's
 // $CREDENTIALS_DIRECTORY holds a file "registries" (LoadCredential=registries:...), of that
 // file added. Each file holds only such tables (another key is an error naming the file and
@@ -113,6 +110,9 @@ bool HoldsCredentials(const Config& config);
 // InvalidArgument naming it and its mode. A host set in two places is InvalidArgument naming
 // both.
 Result<Config> WithRegistriesFiles(const Config& config);
+// True if any [registries] table carries a password.
+bool HoldsCredentials(const Config& config);
+// Reads and parses a file; a missing file is an error naming it.
 Result<Config> LoadConfig(const std::filesystem::path& file);
 // Splits "HOST:PORT" (IPv6 as "[::1]:8080"); InvalidArgument naming the value otherwise.
 Result<std::pair<std::string, int>> SplitHostPort(std::string_view listen);

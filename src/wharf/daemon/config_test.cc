@@ -245,8 +245,6 @@ TEST(ConfigTest, HttpLimits) {
   EXPECT_EQ(c->http.idle_timeout_s, 30);  // the default
 }
 
-}  // namespace
-}  // namespace wharf::daemon
 // A registries file of the test's own, written with `mode`.
 std::filesystem::path RegistriesFile(const std::string& name, const std::string& text,
                                      unsigned mode) {
@@ -308,3 +306,5 @@ TEST(ConfigTest, RegistriesFileHoldsOnlyRegistriesAndNoHostTwice) {
   std::filesystem::remove_all(file.parent_path());
 }
 
+}  // namespace
+}  // namespace wharf::daemon

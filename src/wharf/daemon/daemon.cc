@@ -27,8 +27,8 @@
 #include "wharf/metadata/database.h"
 #include "wharf/metadata/image_store.h"
 #include "wharf/metadata/job_store.h"
-#include "wharf/metadata/update_store.h"
 #include "wharf/metadata/registry_store.h"
+#include "wharf/metadata/update_store.h"
 #include "wharf/metadata/user_store.h"
 #include "wharf/oci/image.h"
 #include "wharf/pull/blob_pins.h"
@@ -44,8 +44,8 @@
 #include "wharf/service/downloads.h"
 #include "wharf/service/imports.h"
 #include "wharf/service/local_images.h"
-#include "wharf/service/remote_images.h"
 #include "wharf/service/registries.h"
+#include "wharf/service/remote_images.h"
 #include "wharf/service/updates.h"
 #include "wharf/service/updates_webhook.h"
 
@@ -176,8 +176,8 @@ struct Stores {
   metadata::ImageStore& images;
   metadata::JobStore& jobs;
   metadata::UpdateStore& updates;
-};
   metadata::RegistryStore& registries;
+};
 
 // What runs while wharfd listens, and the start-up work done meanwhile.
 struct Running {
@@ -303,6 +303,7 @@ Result<void> Serve(const Config& config, const oci::Platform& platform,
 
 Result<void> Run(const Config& file_config) {
   SignalWaiter signals;  // before any thread starts, so all threads inherit the mask
+  WHARF_ASSIGN_OR_RETURN(const Config config, WithRegistriesFiles(file_config));
   spdlog::set_level(spdlog::level::from_str(config.log_level));
 
   auto platform =
@@ -311,7 +312,6 @@ Result<void> Run(const Config& file_config) {
   WHARF_ASSIGN_OR_RETURN(auto listen, SplitHostPort(config.listen));
 
   std::filesystem::path data = config.data_dir;
-  WHARF_ASSIGN_OR_RETURN(const Config config, WithRegistriesFiles(file_config));
   const bool fresh = !std::filesystem::exists(data);
   WHARF_RETURN_IF_ERROR(MakeDirs(data));
   if (fresh && ::chmod(data.c_str(), 0700) != 0) {
@@ -331,6 +331,7 @@ Result<void> Run(const Config& file_config) {
   metadata::JobStore jobs(**db);
   metadata::UserStore users(**db);
   metadata::UpdateStore updates(**db);
+  metadata::RegistryStore registry_store(**db);
 
   service::Auth auth(users, config.session_ttl_s);
   const char* env_password = std::getenv("WHARF_ADMIN_PASSWORD");
@@ -339,7 +340,6 @@ Result<void> Run(const Config& file_config) {
     std::printf("wharfd: created user \"admin\" with password: %s\n", generated.c_str());
     std::printf(
         "wharfd: this password is shown only once; set WHARF_ADMIN_PASSWORD to choose it\n");
-  metadata::RegistryStore registry_store(**db);
     std::fflush(stdout);
   }
   if (auto s = users.DeleteExpiredSessions(Clock::Default().NowSeconds()); !s) {
