@@ -67,6 +67,59 @@ def raw_tar_xz(members):
     return buf.getvalue()
 
 
+def special_tar_xz(members):
+    """A .tar.xz of special entries, [(name, kind, extra)]: kind "chr"/"blk" (extra =
+    (major, minor)), "fifo", or "file" (extra = (mode, bytes)); a regular etc/hostname first."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:xz") as tar:
+        def add(info, data=b""):
+            info.mtime = int(time.time())
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data) if data else None)
+        add(tarfile.TarInfo("etc/hostname"), b"special\n")
+        for name, kind, extra in members:
+            info = tarfile.TarInfo(name)
+            if kind in ("chr", "blk"):
+                info.type = tarfile.CHRTYPE if kind == "chr" else tarfile.BLKTYPE
+                info.devmajor, info.devminor = extra
+                info.mode = 0o666
+                add(info)
+            elif kind == "fifo":
+                info.type = tarfile.FIFOTYPE
+                add(info)
+            else:
+                info.mode, data = extra
+                add(info, data)
+    return buf.getvalue()
+
+
+def sparse_rootfs_tar_xz(size):
+    """A rootfs.tar.xz with one sparse file of `size` bytes (a hole: the archive stays a few
+    KiB), packed by GNU tar --sparse."""
+    with tempfile.TemporaryDirectory(prefix="wharf-sparse-") as d:
+        Path(d, "etc").mkdir()
+        Path(d, "etc/hostname").write_bytes(b"sparse\n")
+        with open(Path(d, "hole"), "wb") as f:
+            f.truncate(size)
+        env = dict(os.environ, XZ_OPT="-0")
+        return subprocess.run(["tar", "--sparse", "--numeric-owner", "-C", d, "-cJf", "-", "."],
+                              check=True, capture_output=True, env=env).stdout
+
+
+def rootfs_tar_zst(files):
+    """rootfs_tar_xz's files as distrobuilder --compression=zstd packs them: (bytes, size)."""
+    with tempfile.TemporaryDirectory(prefix="wharf-rootfs-") as d:
+        for name, data in files.items():
+            path = Path(d, name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+        tar = subprocess.run(["tar", "--numeric-owner", "-C", d, "-cf", "-", "."],
+                             check=True, capture_output=True).stdout
+        zst = subprocess.run(["zstd", "-q", "-c"], input=tar, check=True,
+                             capture_output=True).stdout
+        return zst, sum(len(v) for v in files.values())
+
+
 def meta_tar_xz(config=True, expiry=None, templates=("/etc/hostname",), message="made by wharf's tests"):
     """A meta.tar.xz as LXC's image builder writes it."""
     with tempfile.TemporaryDirectory(prefix="wharf-meta-") as d:
@@ -181,7 +234,7 @@ class ImageServer:
     def add_build(self, dist, release, arch, variant, serial, rootfs, unpacked, meta=None, *,
                   os_field=None, product_id=None, item_sha=None, item_size=None,
                   item_path=None, index_path=None, sums=None, simplestreams=True,
-                  index=True):
+                  index=True, rootfs_name="rootfs.tar.xz"):
         """Writes one build's directory and adds it to both indexes (unless
         `simplestreams`/`index` is False). The item_*/index_path/sums arguments
         replace what the indexes say, to make broken servers."""
@@ -190,7 +243,7 @@ class ImageServer:
         build.dir = f"images/{dist}/{release}/{arch}/{variant}/{serial}/"
         directory = self.root / build.dir
         directory.mkdir(parents=True, exist_ok=True)
-        build.files = {"rootfs.tar.xz": rootfs, "meta.tar.xz": meta}
+        build.files = {rootfs_name: rootfs, "meta.tar.xz": meta}
         for name, data in build.files.items():
             (directory / name).write_bytes(data)
         if sums is None:
@@ -207,7 +260,7 @@ class ImageServer:
                 "lxd.tar.xz": {"ftype": "lxd.tar.xz", "path": build.dir + "incus.tar.xz",
                                "sha256": sha256(b"not served"), "size": 10},
                 "root.tar.xz": {"ftype": "root.tar.xz",
-                                "path": item_path or build.dir + "rootfs.tar.xz",
+                                "path": item_path or build.dir + rootfs_name,
                                 "sha256": item_sha or sha256(rootfs),
                                 "size": item_size or len(rootfs)},
             }}
@@ -282,16 +335,17 @@ class LxcWharfd(Wharfd):
     """wharfd with a test catalog as its appcenter depot and, optionally, an
     [lxc] cache_dir. No registry is needed: dockerhub points at a closed port."""
 
-    def __init__(self, catalog, cache_dir="", **kw):
+    def __init__(self, catalog, cache_dir="", lxc_toml="", **kw):
         super().__init__("http://127.0.0.1:9", **kw)
         self.catalog = catalog
         self.cache_dir = cache_dir
+        self.lxc_toml = lxc_toml  # more keys of the [lxc] table
 
     def write_config(self):
         super().write_config()
         with open(self.config_path, "a") as f:
             f.write(f"\n[catalogs]\nappcenter = {json.dumps(str(self.catalog))}\n")
-            f.write(f"\n[lxc]\ncache_dir = {json.dumps(str(self.cache_dir))}\n")
+            f.write(f"\n[lxc]\ncache_dir = {json.dumps(str(self.cache_dir))}\n{self.lxc_toml}\n")
 
     def lxc_download(self, api, name, tag="latest", depot="appcenter", body=None):
         return api.post(f"/api/v1/image/{depot}/lxc/{name}/{urllib.parse.quote(tag)}/download",
