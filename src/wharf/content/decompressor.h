@@ -4,8 +4,8 @@
 //                          member's CRC-32 and size checked. Inflated with ISA-L's igzip (2-3x
 //                          zlib's speed), except stored (uncompressed) deflate blocks at the
 //                          start of a member, which go to the sink straight from the input.
-//   zstd (28 b5 2f fd, or  one or more frames, skippable frames skipped (libzstd)
-//         a skippable frame)
+//   zstd (28 b5 2f fd, or  one or more frames, skippable frames skipped (libzstd), windows
+//         a skippable frame)  up to 2 GiB (zstd --long=31), allocated as a frame needs them
 //   xz, bzip2              detected and refused by name (InvalidArgument "xz-compressed
 //                          archives are not supported: decompress it first, or use gzip or
 //                          zstd"), never decoded
