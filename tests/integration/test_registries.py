@@ -6,7 +6,8 @@ a wrong password makes the test fail at the login step with the 401; deleting th
 makes downloads fail again (the registry's 401: authentication required). An entry of the configuration file is listed with
 source "config" and cannot be changed or deleted. A user who is not an admin reads the
 settings but gets 403 on every write. Docker Hub mirrors set through the API take effect at
-once (a mirror serving an image the dead Docker Hub cannot). Passwords never appear in an
+once (a mirror serving an image the dead Docker Hub cannot). A CA given as PEM makes a TLS
+registry signed by it trusted at once, and removing it untrusted again. Passwords never appear in an
 answer, an event or the wharfd log. Credentials also come from registries_file (refused at
 start when others may read it) and from systemd's $CREDENTIALS_DIRECTORY/registries."""
 
@@ -18,6 +19,7 @@ import unittest
 from pathlib import Path
 
 from api_client import ApiClient, EventStream
+from certs import TestCA
 from fixtures import FixtureBuilder
 from harness import Registry, WharfTestCase, Wharfd, free_port
 
@@ -253,6 +255,42 @@ class RegistriesApiTest(WharfTestCase):
             for answer in self.answers:
                 self.assertNotIn(secret.encode(), answer, "a password in an answer")
         self.assertGreater(len(self.answers), 30)
+
+
+class CaFromTheApiTest(WharfTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.ca = TestCA()
+        cls.addClassCleanup(cls.ca.close)
+        cert, key = cls.ca.issue("registry", ip="127.0.0.1")
+        cls.registry = cls.serve(Registry(tls=(cert, key)))
+        with FixtureBuilder(cls.registry) as fx:
+            cls.app = small_image(fx, "secure/app")
+        cls.wharfd = cls.serve(Wharfd("http://127.0.0.1:9"))
+        cls.api = cls.wharfd.client()
+        cls.name = f"{cls.registry.host}/secure/app"
+
+    def download(self):
+        self.assertEqual(self.api.download(self.name, "latest"), (200, {}))
+        return self.api.wait_download(self.name, "latest", timeout=60)
+
+    def test_a_pem_ca_is_trusted_at_once_and_dropped_at_once(self):
+        path = f"/api/v1/registries/{self.registry.host}"
+        failed = self.download()
+        self.assertIsNotNone(failed, "pulled from an untrusted TLS registry")
+        self.assertIn("certificate", failed.get("error", ""))
+        pem = Path(self.ca.cert).read_text()
+        status, body = self.api.put(path, {"ca_pem": pem})
+        self.assertEqual((status, body.get("ca")), (200, True), body)
+        status, report = self.api.post(path + "/test")
+        self.assertTrue(report["ok"], report)
+        self.assertIsNone(self.download(), "the CA given through the API was not trusted")
+        self.api.delete(f"/api/v1/image/local/docker/{self.name}")
+        self.assertEqual(self.api.delete(path), (200, {}))
+        status, report = self.api.post(path + "/test")
+        self.assertEqual([s["ok"] for s in report["steps"]], [False], report)
+        self.assertIn("certificate", report["steps"][0]["message"])
+        self.assertFalse(list(Path(self.wharfd.data_dir, "registries").glob("*.pem")))
 
 
 def registries_toml(host, user, password):
