@@ -170,6 +170,13 @@ struct Server::Impl : HttpHandler {
       return refuse(ErrorAnswer(403, "user " + admitted.session.username +
                                          " may read the registry settings but not change them"));
     }
+    // Which registries a user who is not an admin may have wharf reach ([security]
+    // user_registries): a 403 naming the host and the setting.
+    if ((id == RouteId::kRemoteInspect || id == RouteId::kTags) && !admitted.session.is_admin) {
+      if (auto reach = services.remote.AdmitUser(m.route.name); !reach) {
+        return refuse(ErrorAnswer(reach.error()));
+      }
+    }
     if (id == RouteId::kImport) {
       if (auto started = AdmitImport(req, services.imports); !started) {
         return refuse(ErrorAnswer(started.error()));

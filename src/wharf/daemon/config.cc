@@ -137,6 +137,17 @@ Result<void> ParseImports(TableReader& top, ImportsConfig& c, const std::string&
   return r.RejectUnknown();
 }
 
+Result<void> ParseSecurity(TableReader& top, Config& c, const std::string& origin) {
+  auto table = top.Table("security");
+  if (!table) return Error(table.error());
+  TableReader r(**table, "security.", origin);
+  WHARF_RETURN_IF_ERROR(r.Read("user_registries", c.user_registries));
+  if (c.user_registries != "configured" && c.user_registries != "any") {
+    return r.Bad("user_registries", "must be \"configured\" or \"any\"");
+  }
+  return r.RejectUnknown();
+}
+
 Result<void> ParseUpdates(TableReader& top, UpdatesConfig& c, const std::string& origin) {
   auto table = top.Table("updates");
   if (!table) return Error(table.error());
@@ -298,6 +309,7 @@ Result<Config> ParseConfig(std::string_view toml_text, std::string_view origin) 
   WHARF_RETURN_IF_ERROR(ParseRegistries(top, c, o));
   WHARF_RETURN_IF_ERROR(ParseEngine(top, c.engine, o));
   WHARF_RETURN_IF_ERROR(ParseServe(top, c.serve, o));
+  WHARF_RETURN_IF_ERROR(ParseSecurity(top, c, o));
   WHARF_RETURN_IF_ERROR(ParseImports(top, c.imports, o));
   WHARF_RETURN_IF_ERROR(ParseUpdates(top, c.updates, o));
   WHARF_RETURN_IF_ERROR(top.RejectUnknown());

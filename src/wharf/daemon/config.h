@@ -77,6 +77,9 @@ struct Config {
   ImportsConfig imports;
   UpdatesConfig updates;
   int64_t session_ttl_s = 86400;
+  // [security] user_registries: "configured" (users who are not admins may have wharf reach
+  // only Docker Hub, configured registries and the registries of catalog entries) or "any".
+  std::string user_registries = "configured";
   std::string dockerhub_registry = "https://registry-1.docker.io";
   std::string dockerhub_index = "https://index.docker.io";
   std::vector<std::string> dockerhub_mirrors;

@@ -268,7 +268,12 @@ Result<void> Serve(const Config& config, const oci::Platform& platform,
   lxc::LxcFetcher lxc_fetcher(lxc_options, store, web, pins, lxc_cache,
                               [&depots] { return (*depots)->Appcenter(); });
   queue.AddFetcher("lxc", &lxc_fetcher);
-  service::RemoteImages remote(client, local, platform);
+  // [security] user_registries: whom remote inspect and tags may send to which registry.
+  service::RegistryReach reach{
+      .any = config.user_registries == "any",
+      .configured = [hosts](const std::string& host) { return hosts->Find(host).has_value(); },
+      .depots = depots->get()};
+  service::RemoteImages remote(client, local, platform, std::move(reach));
   service::Downloads downloads(queue, depots->get(), collector, &engine);
   service::Imports imports({static_cast<uint64_t>(config.imports.max_bytes), platform}, store, pins,
                            images, queue);
