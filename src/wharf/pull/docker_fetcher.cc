@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "wharf/content/layer_digester.h"
+#include "wharf/oci/image_checks.h"
 #include "wharf/reference/reference.h"
 #include "wharf/registry/manifest_resolver.h"
 
@@ -208,11 +209,7 @@ Result<void> DockerFetcher::Fetch(const metadata::JobRecord& job, JobProgress& p
                                                ? store_.Read(manifest.config.digest)
                                                : client_.GetSmallBlob(ref, manifest.config.digest));
   WHARF_ASSIGN_OR_RETURN(auto config, oci::ParseConfig(config_body));
-  if (config.diff_ids.size() != manifest.layers.size()) {
-    return DataLoss("the manifest has " + std::to_string(manifest.layers.size()) +
-                    " layers but the config lists " + std::to_string(config.diff_ids.size()) +
-                    " diff_ids");
-  }
+  WHARF_RETURN_IF_ERROR(oci::CheckConfigFits(manifest, config));
   WHARF_RETURN_IF_ERROR(store_.Put(manifest.config.digest, config_body));
   progress.bytes_done += manifest.config.size;
 
