@@ -284,7 +284,7 @@ HttpResponse Distribution::Blob(const HttpRequest& req, const std::string& repos
   ByteRange range = ParseRange(req.HeaderOr("range"), size);
   if (range.kind == ByteRange::kUnsatisfiable) {
     HttpResponse refused = DistErrorAnswer(
-        {416, "BLOB_UNKNOWN", "range " + req.HeaderOr("range") + " is past the blob's end"});
+        {416, "RANGE_INVALID", "range " + req.HeaderOr("range") + " is past the blob's end"});
     refused.status = 416;
     refused.AddHeader("Content-Range", "bytes */" + std::to_string(size));
     return refused;

@@ -141,7 +141,7 @@ TEST_F(DistributionContentTest, BlobIsItsFileWholeOrARange) {
     EXPECT_EQ(past.status, 416);
     EXPECT_EQ(HeaderOf(past, "Content-Range"), "bytes */11");
     EXPECT_FALSE(past.file);
-    EXPECT_FALSE(ErrorCode(past).empty()) << BodyOf(past);
+    EXPECT_EQ(ErrorCode(past), "RANGE_INVALID") << BodyOf(past);
     EXPECT_NE(ErrorMessage(past).find("past the blob's end"), std::string::npos);
   }
 }

@@ -32,7 +32,17 @@ class WaitForImage final : public HttpDeferred {
     subscription_->SetWaker(wake_);
   }
 
+  // Every final answer is a Distribution API answer, as the ones given at once are.
   std::optional<HttpResponse> Poll(bool last) override {
+    std::optional<HttpResponse> res = Decide(last);
+    if (res) res->AddHeader("Docker-Distribution-API-Version", "registry/2.0");
+    return res;
+  }
+
+  std::chrono::seconds Wait() const override { return wait_; }
+
+ private:
+  std::optional<HttpResponse> Decide(bool last) {
     while (subscription_->Next(0)) {
     }
     if (subscription_->dropped()) {  // fell behind the bus: a new subscription, no events lost
@@ -63,9 +73,6 @@ class WaitForImage final : public HttpDeferred {
     return std::nullopt;
   }
 
-  std::chrono::seconds Wait() const override { return wait_; }
-
- private:
   serve::ServedImages& served_;
   service::Downloads& downloads_;
   service::EventBus& events_;

@@ -126,6 +126,7 @@ TEST_F(PullThroughTest, ATagWharfLacksIsAnsweredOnceItsDownloadCommitted) {
   EXPECT_EQ(done.content_type, kOciManifest);
   EXPECT_EQ(BodyOf(done), Stored(digest));
   EXPECT_EQ(HeaderOf(done, "Docker-Content-Digest"), digest);
+  EXPECT_EQ(HeaderOf(done, "Docker-Distribution-API-Version"), "registry/2.0");
   EXPECT_FALSE(done.deferred);
   EXPECT_GT(answer.wakes(), 0);  // woken by the download's events, not polled on a timer
 
@@ -185,6 +186,7 @@ TEST_F(PullThroughTest, AWaitThatEndsFirstAsksTheClientToTryAgain) {
   EXPECT_EQ(last.status, 404);
   EXPECT_EQ(ErrorCode(last), "MANIFEST_UNKNOWN");
   EXPECT_EQ(ErrorMessage(last), "alpine:3.19 is still downloading; try again");
+  EXPECT_EQ(HeaderOf(last, "Docker-Distribution-API-Version"), "registry/2.0");
   EXPECT_EQ(s_.downloads.List().size(), 1u);  // the download goes on
 }
 

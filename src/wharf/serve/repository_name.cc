@@ -1,5 +1,7 @@
 #include "wharf/serve/repository_name.h"
 
+#include <algorithm>
+
 #include "wharf/reference/reference.h"
 
 namespace wharf::serve {
@@ -14,6 +16,12 @@ bool IsDockerHub(std::string_view host) {
 
 DistResult<std::string> CanonicalRepository(std::string_view name, std::string_view ns) {
   if (name.empty()) return DistFail(400, "NAME_INVALID", "empty repository name");
+  // The Distribution API's names are lower case throughout; in a Docker reference an upper-case
+  // first component would be read as a registry host (Docker/docker), which a path is not.
+  if (std::ranges::any_of(name, [](char c) { return c >= 'A' && c <= 'Z'; })) {
+    return DistFail(400, "NAME_INVALID",
+                    "repository name \"" + std::string(name) + "\" has upper-case letters");
+  }
   std::string full(name);
   if (!ns.empty()) {
     std::string domain(reference::kDockerHubDomain);
