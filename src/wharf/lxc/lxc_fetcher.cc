@@ -186,10 +186,11 @@ Result<void> LxcFetcher::Fetch(const metadata::JobRecord& job, pull::JobProgress
                resolved.rootfs.sha256.empty() ? " (no SHA256SUMS: files unverified)" : "");
 
   // meta.tar.xz first: it is small, and an image without "config" is refused before the
-  // rootfs is fetched. Per-file progress in fetch order, by URL.
+  // rootfs is fetched. Per-file progress in fetch order, by digest (by URL while unknown).
+  auto key = [](const ResolvedFile& f) { return f.sha256.empty() ? f.url : "sha256:" + f.sha256; };
   std::vector<std::pair<std::string, int64_t>> files;
-  if (resolved.meta) files.emplace_back(resolved.meta->url, resolved.meta->size);
-  files.emplace_back(resolved.rootfs.url, resolved.rootfs.size);
+  if (resolved.meta) files.emplace_back(key(*resolved.meta), resolved.meta->size);
+  files.emplace_back(key(resolved.rootfs), resolved.rootfs.size);
   progress.SetLayers(files);
   std::vector<MetaFile> meta_files;
   std::optional<Digest> meta_digest;
