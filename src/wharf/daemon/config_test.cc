@@ -211,6 +211,32 @@ TEST(ConfigTest, Imports) {
   }
 }
 
+TEST(ConfigTest, UnpackBoundsAndLxcChecks) {
+  auto defaults = ParseConfig("", "t.toml");
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->max_unpacked_bytes, int64_t{64} << 30);
+  EXPECT_EQ(defaults->max_unpack_ratio, 100);
+  EXPECT_FALSE(defaults->lxc_allow_special_files);
+  EXPECT_TRUE(defaults->lxc_require_sha256sums);
+  auto c = ParseConfig(
+      "[downloads]\nmax_unpacked_bytes = 4096\nmax_unpack_ratio = 0\n"
+      "[lxc]\nallow_special_files = true\nrequire_sha256sums = false\n",
+      "t.toml");
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->max_unpacked_bytes, 4096);
+  EXPECT_EQ(c->max_unpack_ratio, 0);
+  EXPECT_TRUE(c->lxc_allow_special_files);
+  EXPECT_FALSE(c->lxc_require_sha256sums);
+  for (auto [text, message] :
+       {std::pair{"[downloads]\nmax_unpacked_bytes = 0", "downloads.max_unpacked_bytes: must be"},
+        std::pair{"[downloads]\nmax_unpack_ratio = -1", "downloads.max_unpack_ratio: must be 0"},
+        std::pair{"[lxc]\nallow_special_files = 1", "lxc.allow_special_files: expected a boolean"}}) {
+    auto bad = ParseConfig(text, "t.toml");
+    ASSERT_FALSE(bad) << text;
+    EXPECT_NE(bad.error().message.find(message), std::string::npos) << bad.error().message;
+  }
+}
+
 TEST(ConfigTest, Updates) {
   auto defaults = ParseConfig("", "t.toml");
   ASSERT_TRUE(defaults);
