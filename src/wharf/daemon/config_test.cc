@@ -230,7 +230,8 @@ TEST(ConfigTest, UnpackBoundsAndLxcChecks) {
   for (auto [text, message] :
        {std::pair{"[downloads]\nmax_unpacked_bytes = 0", "downloads.max_unpacked_bytes: must be"},
         std::pair{"[downloads]\nmax_unpack_ratio = -1", "downloads.max_unpack_ratio: must be 0"},
-        std::pair{"[lxc]\nallow_special_files = 1", "lxc.allow_special_files: expected a boolean"}}) {
+        std::pair{"[lxc]\nallow_special_files = 1",
+                  "lxc.allow_special_files: expected a boolean"}}) {
     auto bad = ParseConfig(text, "t.toml");
     ASSERT_FALSE(bad) << text;
     EXPECT_NE(bad.error().message.find(message), std::string::npos) << bad.error().message;
