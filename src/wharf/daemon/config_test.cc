@@ -259,6 +259,23 @@ TEST(ConfigTest, Updates) {
   }
 }
 
+TEST(ConfigTest, SecurityUserRegistries) {
+  auto defaults = ParseConfig("", "t.toml");
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->user_registries, "configured");
+  auto any = ParseConfig("[security]\nuser_registries = \"any\"\n", "t.toml");
+  ASSERT_TRUE(any) << any.error().message;
+  EXPECT_EQ(any->user_registries, "any");
+  for (auto [text, message] :
+       {std::pair{"[security]\nuser_registries = \"all\"",
+                  "security.user_registries: must be \"configured\" or \"any\""},
+        std::pair{"[security]\nregistries = 1", "security.registries: unknown key"}}) {
+    auto bad = ParseConfig(text, "t.toml");
+    ASSERT_FALSE(bad) << text;
+    EXPECT_NE(bad.error().message.find(message), std::string::npos) << bad.error().message;
+  }
+}
+
 TEST(ConfigTest, HttpLimits) {
   auto c = ParseConfig(
       "allowed_hosts = [\"nas.lan\"]\n[http]\nmax_connections_per_client = 5\n"

@@ -5,9 +5,13 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "wharf/depot/depots.h"
+#include "wharf/registry/http_getter.h"
 #include "wharf/registry/test_registry.h"
 #include "wharf/service/services_test_util.h"
 
@@ -56,6 +60,33 @@ TEST_F(RemoteImagesTest, UsersReachOnlyDockerHubAndConfiguredRegistries) {
   // "any": every host.
   RemoteImages open(s_.client, s_.local, oci::Platform{"linux", "amd64", ""});
   EXPECT_TRUE(open.AdmitUser("127.0.0.1:5000/app"));
+}
+
+TEST_F(RemoteImagesTest, UsersReachTheRegistriesOfCatalogEntries) {
+  const std::filesystem::path dir = s_.root / "catalogs";
+  std::filesystem::create_directories(dir);
+  const json entry = {{"name", "cat.example:5000/team/app"},
+                      {"type", "docker"},
+                      {"title", "App"},
+                      {"version", "1.0"},
+                      {"description", "An app from a private registry."},
+                      {"icon", "https://cat.example/app.png"},
+                      {"icon_local", "app.svg"},
+                      {"arch", "amd64"},
+                      {"size", nullptr},
+                      {"inspect", ""}};
+  std::ofstream(dir / "appcenter.json") << json{{"version", 1}, {"images", {entry}}}.dump();
+  std::ofstream(dir / "official.json") << json{{"version", 1}, {"images", json::array()}}.dump();
+  registry::HttpGetter web(registry::Options{});
+  auto depots = depot::Depots::Open({.appcenter = (dir / "appcenter.json").string(),
+                                     .official = (dir / "official.json").string(),
+                                     .share_dir = dir},
+                                    web);
+  ASSERT_TRUE(depots) << depots.error().ToString();
+  RemoteImages remote(s_.client, s_.local, oci::Platform{"linux", "amd64", ""},
+                      RegistryReach{.any = false, .depots = depots->get()});
+  EXPECT_TRUE(remote.AdmitUser("cat.example:5000/team/other"));
+  EXPECT_FALSE(remote.AdmitUser("cat.example/team/app"));
 }
 
 // One image manifest under "latest", its config and no blobs else.
