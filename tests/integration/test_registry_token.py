@@ -1,6 +1,10 @@
 """Pulls from docker-registry behind Bearer token auth (`auth: token`), with tokens from
 a loopback token issuer (token_issuer.py: HTTP Basic in, RS256 JWT signed with the
-openssl CLI out, its certificate as the registry's rootcertbundle).
+openssl CLI out, its certificate as the registry's rootcertbundle). Each registry and the
+issuer are reached through one port (Front: /token to the issuer, the rest to the registry),
+as a registry with its own token service is: wharf sends a registry's credentials only to a
+realm on the registry's own host and port (test_wild_registries checks that another port
+gets none).
 
 Two registries trust the issuer: A (service wharf-a) and B (service wharf-b), B serving
 A's storage, so the same images are reachable under two hosts with two accounts:
@@ -14,16 +18,80 @@ each host's credentials reach the issuer only for that host's service (and
 none when wharfd has no credentials for the host); a wrong password fails the job with
 the issuer's 401, asked once, leaving nothing behind."""
 
+import http.client
 import os
 import time
 import unittest
+from http.server import BaseHTTPRequestHandler
 
 from fixtures import FixtureBuilder
 from harness import Registry, WharfTestCase, Wharfd
+from support import serve_http, stop_http
 from token_issuer import TokenIssuer
 
 PASSWORDS = {user: f"{user}-{os.urandom(6).hex()}"
              for user in ("pusher", "alice", "bob", "carol")}
+
+
+class Front:
+    """A registry and its token server on one port, as a registry that issues its own tokens
+    has them: /token goes to the issuer, the rest to `target` (a Registry). wharf sends a
+    registry's credentials only to a token realm on the registry's own host and port."""
+
+    def __init__(self, issuer):
+        self.issuer = issuer
+        self.target = None
+        self.server = None
+
+    @property
+    def host(self):
+        return f"127.0.0.1:{self.server.server_address[1]}"
+
+    def auth(self, service):
+        """The registry's `auth: token:` settings, its realm on this front."""
+        return dict(self.issuer.registry_auth(service), realm=f"http://{self.host}/token")
+
+    def start(self):
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def forward(self):
+                to = owner.issuer.host if self.path.startswith("/token") else owner.target.host
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in ("host", "connection")}
+                conn = http.client.HTTPConnection(to, timeout=60)
+                try:
+                    conn.request(self.command, self.path, body=body, headers=headers)
+                    got = conn.getresponse()
+                    data = got.read()
+                    self.send_response(got.status)
+                    for k, v in got.getheaders():
+                        if k.lower() not in ("transfer-encoding", "connection", "content-length"):
+                            self.send_header(k, v)
+                    length = got.getheader("Content-Length") if self.command == "HEAD" else None
+                    self.send_header("Content-Length", length or str(len(data)))
+                    self.end_headers()
+                    if self.command != "HEAD":
+                        self.wfile.write(data)
+                finally:
+                    conn.close()
+
+            do_GET = do_HEAD = do_POST = do_PUT = do_PATCH = do_DELETE = forward
+
+        self.server = serve_http(Handler)
+        return self
+
+    def stop(self):
+        if self.server:
+            stop_http(self.server)
+            self.server = None
 
 
 def scope(repo):
@@ -50,7 +118,9 @@ class TokenAuthTest(WharfTestCase):
             "alice": (PASSWORDS["alice"], {"pull"}),
             "bob": (PASSWORDS["bob"], {"pull"}),
             "carol": (PASSWORDS["carol"], {"pull"})}))
-        cls.reg_a = cls.serve(Registry(auth="token", token=cls.issuer.registry_auth("wharf-a"),
+        cls.front_a = cls.serve(Front(cls.issuer))
+        cls.front_b = cls.serve(Front(cls.issuer))
+        cls.reg_a = cls.serve(Registry(auth="token", token=cls.front_a.auth("wharf-a"),
                                        user="pusher", password=PASSWORDS["pusher"]))
         cls.truth = {}
         with FixtureBuilder(cls.reg_a) as fx:
@@ -61,12 +131,14 @@ class TokenAuthTest(WharfTestCase):
             cls.truth["inspect"] = image(fx, "team/inspect", ["latest", "1.0"], "inspect")
             image(fx, "team/private", ["latest"], "private")  # for the failing pulls
         cls.issuer.clear()  # from here on, every token request is wharfd's
-        cls.reg_b = cls.serve(Registry(auth="token", token=cls.issuer.registry_auth("wharf-b"),
+        cls.front_a.target = cls.reg_a
+        cls.reg_b = cls.serve(Registry(auth="token", token=cls.front_b.auth("wharf-b"),
                                        user="pusher", password=PASSWORDS["pusher"],
                                        storage=os.path.join(cls.reg_a.dir, "storage")))
+        cls.front_b.target = cls.reg_b
         cls.wharfd = cls.serve(Wharfd("http://127.0.0.1:9", registries={
-            cls.reg_a.host: {"username": "alice", "password": PASSWORDS["alice"]},
-            cls.reg_b.host: {"username": "bob", "password": PASSWORDS["bob"]}}))
+            cls.front_a.host: {"username": "alice", "password": PASSWORDS["alice"]},
+            cls.front_b.host: {"username": "bob", "password": PASSWORDS["bob"]}}))
         cls.api = cls.wharfd.client()
 
     def pull(self, name, tag="latest", api=None):
@@ -103,7 +175,7 @@ class TokenAuthTest(WharfTestCase):
     # --- pulls --------------------------------------------------------------------
 
     def test_pull_with_a_token_from_the_issuer(self):
-        name = f"{self.reg_a.host}/team/app"
+        name = f"{self.front_a.host}/team/app"
         self.assertIsNone(self.pull(name))
         self.assertPulled(name, "latest", self.truth["app"])
         self.assertEqual(self.api.local_images()[name]["size"], [self.truth["app"].size])
@@ -115,7 +187,7 @@ class TokenAuthTest(WharfTestCase):
         self.assertNoSecretsLogged(self.wharfd)
 
     def test_token_is_reused_for_the_repository_until_it_expires(self):
-        name = f"{self.reg_a.host}/team/cache"
+        name = f"{self.front_a.host}/team/cache"
         self.assertIsNone(self.pull(name, "one"))
         self.assertEqual(len(self.issuer.seen(scope("team/cache"), "wharf-a")), 1,
                          brief(self.issuer.seen()))
@@ -135,7 +207,7 @@ class TokenAuthTest(WharfTestCase):
         # wharf keeps a token for expires_in less min(10 s, half of it): 6 s -> 3 s.
         self.addCleanup(setattr, self.issuer, "expires_in", self.issuer.expires_in)
         self.issuer.expires_in = 6
-        path = f"/api/v1/image/docker/{self.reg_a.host}/team/expiry/latest/remote_inspect"
+        path = f"/api/v1/image/docker/{self.front_a.host}/team/expiry/latest/remote_inspect"
         for expected_tokens in (1, 1, "sleep", 2):
             if expected_tokens == "sleep":
                 time.sleep(3.3)
@@ -148,7 +220,7 @@ class TokenAuthTest(WharfTestCase):
 
     def test_remote_inspect_through_token_auth(self):
         t = self.truth["inspect"]
-        name = f"{self.reg_a.host}/team/inspect"
+        name = f"{self.front_a.host}/team/inspect"
         status, got = self.api.get(f"/api/v1/image/docker/{name}/1.0/remote_inspect")
         self.assertEqual(status, 200, got)
         self.assertEqual(got["Id"], t.id)
@@ -164,18 +236,21 @@ class TokenAuthTest(WharfTestCase):
         # Registry C serves A's storage. Restarted on its port under another service name,
         # it refuses the token wharf cached (wrong audience) and challenges for the new
         # service: wharf asks the issuer once for a fresh token and carries on with it.
-        reg_c = Registry(auth="token", token=self.issuer.registry_auth("wharf-c"),
+        front_c = Front(self.issuer).start()
+        self.addCleanup(front_c.stop)
+        reg_c = Registry(auth="token", token=front_c.auth("wharf-c"),
                          user="pusher", password=PASSWORDS["pusher"],
                          storage=os.path.join(self.reg_a.dir, "storage")).start()
         self.addCleanup(reg_c.stop)
-        wharfd, api = self.start_wharfd({reg_c.host: {"username": "carol",
+        front_c.target = reg_c
+        wharfd, api = self.start_wharfd({front_c.host: {"username": "carol",
                                                       "password": PASSWORDS["carol"]}})
-        path = f"/api/v1/image/docker/{reg_c.host}/team/inspect/latest/remote_inspect"
+        path = f"/api/v1/image/docker/{front_c.host}/team/inspect/latest/remote_inspect"
         asked = {}
         for step in ("first", "cached", "restart", "refreshed", "cached again"):
             if step == "restart":
                 reg_c.stop()
-                reg_c.token = self.issuer.registry_auth("wharf-c2")
+                reg_c.token = front_c.auth("wharf-c2")
                 reg_c.start()
                 continue
             status, got = api.get(path)
@@ -193,7 +268,7 @@ class TokenAuthTest(WharfTestCase):
     # --- whose credentials go where -------------------------------------------------
 
     def test_each_host_gets_a_token_with_its_own_credentials(self):
-        name = f"{self.reg_b.host}/team/app"
+        name = f"{self.front_b.host}/team/app"
         self.assertIsNone(self.pull(name))
         self.assertPulled(name, "latest", self.truth["app"])
         # B is another host: a token of its own, though A's for this scope may be cached.
@@ -209,15 +284,15 @@ class TokenAuthTest(WharfTestCase):
     def test_credentials_of_another_host_are_not_sent(self):
         # This wharfd has credentials for B only: A's tokens are asked anonymously, get no
         # access, and A refuses them.
-        wharfd, api = self.start_wharfd({self.reg_b.host: {"username": "bob",
+        wharfd, api = self.start_wharfd({self.front_b.host: {"username": "bob",
                                                            "password": PASSWORDS["bob"]}})
         before = len(self.issuer.seen(service="wharf-a"))
-        name = f"{self.reg_a.host}/team/private"
+        name = f"{self.front_a.host}/team/private"
         failed = self.pull(name, api=api)
         self.assertIsNotNone(failed, "pulled from a token registry without credentials")
         error = failed.get("error") or ""
         self.assertIn("401", error)
-        self.assertIn(self.reg_a.host, error)
+        self.assertIn(self.front_a.host, error)
         asked = self.issuer.seen(service="wharf-a")[before:]
         self.assertTrue(asked, "no token was asked for A")
         self.assertEqual({(r["user"], r["status"]) for r in asked}, {(None, 200)},
@@ -228,16 +303,16 @@ class TokenAuthTest(WharfTestCase):
 
     def test_wrong_password_fails_with_the_issuers_401(self):
         wrong = PASSWORDS["alice"] + "-wrong"
-        wharfd, api = self.start_wharfd({self.reg_a.host: {"username": "alice",
+        wharfd, api = self.start_wharfd({self.front_a.host: {"username": "alice",
                                                            "password": wrong}})
         before = len(self.issuer.seen())
-        name = f"{self.reg_a.host}/team/private"
+        name = f"{self.front_a.host}/team/private"
         started = time.monotonic()
         failed = self.pull(name, api=api)
         self.assertIsNotNone(failed, "pulled with a wrong password")
         self.assertEqual(failed["status"], "failed")
         error = failed.get("error") or ""
-        for word in ("401", "invalid username or password", self.issuer.host, self.reg_a.host):
+        for word in ("401", "invalid username or password", self.front_a.host):
             self.assertIn(word, error)
         self.assertNotIn(wrong, error)
         self.assertNotIn(wrong, wharfd.log())
