@@ -56,6 +56,19 @@ Result<LayerDigester::Output> DigestStoredLayer(const content::BlobStore& store,
 
 }  // namespace
 
+std::optional<LayerDigester::Output> LayerDigestMemo::Find(const Digest& blob) const {
+  std::lock_guard lock(mu_);
+  auto it = outputs_.find(blob.str());
+  if (it == outputs_.end()) return std::nullopt;
+  return it->second;
+}
+
+void LayerDigestMemo::Remember(const Digest& blob, const LayerDigester::Output& output) {
+  std::lock_guard lock(mu_);
+  if (outputs_.size() >= kLimit) outputs_.clear();
+  outputs_.insert_or_assign(blob.str(), output);
+}
+
 DockerFetcher::DockerFetcher(DockerFetcherOptions options, content::BlobStore& store,
                              registry::Client& client, BlobPins& pins)
     : options_(std::move(options)), store_(store), client_(client), pins_(pins) {}
@@ -68,6 +81,16 @@ struct LayerJob {
   registry::Client& client;
   const reference::Reference& ref;
   JobStop& stop;
+  LayerDigestMemo& digests;
+
+  // The diff_id of a layer complete in the store: remembered, or read back from disk.
+  Result<LayerDigester::Output> Stored(const oci::Descriptor& layer, oci::Compression compression,
+                                       const content::UnpackLimits& limits) {
+    if (auto known = digests.Find(layer.digest)) return *known;
+    WHARF_ASSIGN_OR_RETURN(auto output, DigestStoredLayer(store, layer, compression, limits));
+    digests.Remember(layer.digest, output);
+    return output;
+  }
 
   // Fetches layer number `index` into the store (resuming a partial one) and returns its
   // diff_id. Its bytes count in the job's total and in the layer's own progress.
@@ -80,7 +103,7 @@ struct LayerJob {
     if (!ingest) return Error(ingest.error());
     if (*ingest == nullptr) {  // already complete in the store
       add(layer.size);
-      return DigestStoredLayer(store, layer, compression, limits);
+      return Stored(layer, compression, limits);
     }
     content::Ingest& in = **ingest;
     // The digester must see every byte from 0; bytes resumed from a partial file were not
@@ -143,8 +166,10 @@ struct LayerJob {
     if (unpack_error) {
       return DataLoss("layer " + layer.digest.str() + ": " + unpack_error->message);
     }
-    if (resumed) return DigestStoredLayer(store, layer, compression, limits);
-    return digester->Finish();
+    if (resumed) return Stored(layer, compression, limits);
+    WHARF_ASSIGN_OR_RETURN(auto output, digester->Finish());
+    digests.Remember(layer.digest, output);
+    return output;
   }
 };
 
@@ -218,7 +243,7 @@ Result<void> DockerFetcher::Fetch(const metadata::JobRecord& job, JobProgress& p
     layer_sizes.emplace_back(layer.digest.str(), layer.size);
   }
   progress.SetLayers(layer_sizes);
-  LayerJob layer_job{options_, store_, client_, ref, stop};
+  LayerJob layer_job{options_, store_, client_, ref, stop, digests_};
   WHARF_ASSIGN_OR_RETURN(auto outputs,
                          FetchLayers(layer_job, manifest.layers, options_.layer_parallelism));
   const size_t n = manifest.layers.size();

@@ -10,7 +10,12 @@
 // all jobs.
 #pragma once
 
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+
 #include "wharf/content/blob_store.h"
+#include "wharf/content/layer_digester.h"
 #include "wharf/content/unpack_limits.h"
 #include "wharf/oci/image.h"
 #include "wharf/pull/blob_pins.h"
@@ -30,6 +35,21 @@ struct DockerFetcherOptions {
   content::UnpackLimits unpack;
 };
 
+// The diff_id and unpacked size of layers already digested, by blob digest, so that a stored
+// layer which a later image shares (a common base) is not read back and inflated again for
+// every image: a blob's bytes cannot change under its name, so neither can its diff_id. At
+// most kLimit entries (then it starts over). Thread-safe.
+class LayerDigestMemo {
+ public:
+  static constexpr size_t kLimit = 4096;
+  std::optional<content::LayerDigester::Output> Find(const Digest& blob) const;
+  void Remember(const Digest& blob, const content::LayerDigester::Output& output);
+
+ private:
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, content::LayerDigester::Output> outputs_;
+};
+
 class DockerFetcher : public Fetcher {
  public:
   DockerFetcher(DockerFetcherOptions options, content::BlobStore& store, registry::Client& client,
@@ -43,6 +63,7 @@ class DockerFetcher : public Fetcher {
   content::BlobStore& store_;
   registry::Client& client_;
   BlobPins& pins_;
+  LayerDigestMemo digests_;
 };
 
 }  // namespace wharf::pull

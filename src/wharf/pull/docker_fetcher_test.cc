@@ -1,6 +1,7 @@
 // DockerFetcher through its public interface, against the registry tests' fake HTTP server
 // (serving one small image) and a BlobStore in a temporary directory: a pull that commits,
-// a layer whose bytes do not match its digest, and layers already in the store.
+// a layer whose bytes do not match its digest, layers already in the store, and the memo
+// of layer digests.
 #include "wharf/pull/docker_fetcher.h"
 
 #include <gtest/gtest.h>
@@ -245,6 +246,25 @@ TEST_F(DockerFetcherTest, BlobsAlreadyInTheStoreAreNotFetchedAgain) {
   EXPECT_EQ(registry_.AllBlobRequests(), before);
   EXPECT_EQ(committed_->size, registry_.unpacked_size());
   EXPECT_EQ(progress_.bytes_done.load(), registry_.pulled_size());
+}
+
+TEST(LayerDigestMemoTest, RemembersByBlobDigestUpToItsLimit) {
+  LayerDigestMemo memo;
+  const Digest a = Digest::Of("layer a");
+  const Digest b = Digest::Of("layer b");
+  EXPECT_FALSE(memo.Find(a).has_value());
+  memo.Remember(a, {Digest::Of("tar a"), 100});
+  memo.Remember(b, {Digest::Of("tar b"), 200});
+  auto found = memo.Find(a);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->diff_id, Digest::Of("tar a"));
+  EXPECT_EQ(found->uncompressed_size, 100);
+  EXPECT_EQ(memo.Find(b)->uncompressed_size, 200);
+  // Past its limit it starts over rather than growing.
+  for (size_t i = 0; i < LayerDigestMemo::kLimit; ++i) {
+    memo.Remember(Digest::Of("filler " + std::to_string(i)), {Digest::Of("t"), 1});
+  }
+  EXPECT_FALSE(memo.Find(a).has_value());
 }
 
 }  // namespace

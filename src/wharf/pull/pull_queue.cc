@@ -1,5 +1,6 @@
 #include "wharf/pull/pull_queue.h"
 
+#include <malloc.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -20,6 +21,18 @@ constexpr auto kReplaceInvalidUtf8 = nlohmann::json::error_handler_t::replace;
 
 bool SameImage(const metadata::JobRecord& a, const metadata::JobRecord& b) {
   return a.type == b.type && a.name == b.name && a.tag == b.tag;
+}
+
+// A job allocates and frees buffers of 256 KiB to 1 MiB per layer (write blocks, inflate
+// output, libcurl's receive buffer) on threads that come and go. glibc serves a block above
+// its mmap threshold with mmap and gives it back on free, but its threshold rises to the size
+// of each such block freed, and from then on those buffers come from the arenas of the
+// threads, which keep them: a wharfd that pulled and deleted a 256 MiB image 60 times grew
+// from 16 to 29 MiB. Fixing the threshold (which also stops its rising) keeps them mmapped;
+// what the arenas still hold after a job is handed back by malloc_trim.
+void KeepJobMemoryReturnable() {
+  constexpr int kMmapThreshold = 128 << 10;  // glibc's initial value
+  ::mallopt(M_MMAP_THRESHOLD, kMmapThreshold);
 }
 }  // namespace
 
@@ -73,6 +86,7 @@ Result<void> PullQueue::Start() {
       jobs_[record.id] = job;
     }
   }
+  KeepJobMemoryReturnable();
   for (int i = 0; i < options_.max_concurrent; ++i) workers_.emplace_back([this] { Work(); });
   if (events_ != nullptr) ticker_ = std::thread([this] { Tick(); });
   return {};
@@ -433,6 +447,7 @@ void PullQueue::Run(const std::shared_ptr<Job>& job) {
     }
   }
   if (on_change_) on_change_(committed);
+  ::malloc_trim(0);  // what the job's threads freed into their arenas goes back too
   if (record_failure_again) {
     std::lock_guard lock(mu_);
     auto it = jobs_.find(record.id);

@@ -125,6 +125,7 @@ class PullQueue {
   void SetHandOff(const std::string& type, HandOffFn hand_off);
   // Loads unfinished jobs from the store and starts the workers. A resumed job of a type
   // with no fetcher fails ("no fetcher for jobs of type X") like any failed job.
+  // Also fixes glibc's mmap threshold for the process (see KeepJobMemoryReturnable).
   Result<void> Start();
   // Stops the workers; running jobs stay recorded and resume on the next Start.
   void Stop();
