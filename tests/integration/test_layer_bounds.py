@@ -2,7 +2,8 @@
 (zstd and gzip), pushed to a real docker-registry by the test. A wharfd with a small
 downloads.max_unpacked_bytes refuses them by size, one with the default bounds by the ratio
 of unpacked to compressed bytes, each with a message naming the layer and the limit, and
-keeps nothing of them; an ordinary image of the same registry downloads under both."""
+keeps nothing of them; an archive importing the bomb is refused the same way; an ordinary
+image of the same registry downloads under both."""
 
 import gzip
 import hashlib
@@ -12,6 +13,7 @@ import subprocess
 import tarfile
 import unittest
 
+from archives import config_of, docker_archive, upload
 from fixtures import HOST_ARCH, OCI_MANIFEST
 from harness import Registry, WharfTestCase, Wharfd, wait_until
 from test_bad_network import push_blob
@@ -60,7 +62,8 @@ class LayerBoundsTest(WharfTestCase):
         cls.registry = cls.serve(Registry())
         client = cls.registry.client()
         bomb_tar = tar_of("zeros", bytes(BOMB))
-        cls.zstd_bomb = push_image(client, "bomb/zstd", zstd(bomb_tar), ZSTD_LAYER, bomb_tar)
+        cls.bomb_tar, cls.zstd_bomb_bytes = bomb_tar, zstd(bomb_tar)
+        cls.zstd_bomb = push_image(client, "bomb/zstd", cls.zstd_bomb_bytes, ZSTD_LAYER, bomb_tar)
         cls.gzip_bomb = push_image(client, "bomb/gzip", gzip.compress(bomb_tar, 9, mtime=0),
                                    GZIP_LAYER, bomb_tar)
         small = tar_of("etc/hostname", b"fine\n")
@@ -95,6 +98,19 @@ class LayerBoundsTest(WharfTestCase):
             with self.subTest(repo):
                 self.assertRefused(self.defaults, repo, layer,
                                    "100 times its compressed size")
+
+    def test_an_imported_archive_holds_its_layers_to_the_bounds(self):
+        api = self.small_limit.client()
+        before = self.small_limit.blob_digests()
+        config = config_of(["sha256:" + hashlib.sha256(self.bomb_tar).hexdigest()])
+        archive, _ = docker_archive([self.zstd_bomb_bytes], ["bomb/import:latest"], config=config)
+        status, body = upload(api, archive, "?file=bomb.tar")
+        self.assertError(status, body, 413, mentions=[
+            f"layer 00/layer.tar in the archive unpacks to over {SMALL_LIMIT} bytes "
+            "(downloads.max_unpacked_bytes)"])
+        self.assertNotIn("bomb/import", api.local_images())
+        wait_until(lambda: self.small_limit.blob_digests() - before == set(), 10,
+                   "nothing of the refused archive to stay in the store")
 
     def test_an_ordinary_layer_passes_both(self):
         for wharfd in (self.small_limit, self.defaults):

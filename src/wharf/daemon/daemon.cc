@@ -275,8 +275,10 @@ Result<void> Serve(const Config& config, const oci::Platform& platform,
       .depots = depots->get()};
   service::RemoteImages remote(client, local, platform, std::move(reach));
   service::Downloads downloads(queue, depots->get(), collector, &engine);
-  service::Imports imports({static_cast<uint64_t>(config.imports.max_bytes), platform}, store, pins,
-                           images, queue);
+  service::Imports imports({.max_bytes = static_cast<uint64_t>(config.imports.max_bytes),
+                            .platform = platform,
+                            .unpack = UnpackLimitsOf(config)},
+                           store, pins, images, queue);
 
   // A kill between a delete's commit and its garbage collection leaves unreferenced blobs:
   // they are collected once the server listens, unless an unfinished download may resume

@@ -109,7 +109,7 @@ struct ArchiveImport::Impl final : archive::TarVisitor {
     }
     if (*compression != oci::Compression::kNone) {
       // Each layer is held to the download bounds (content/unpack_limits.h) as it is read.
-      content::UnpackLimits limits;
+      content::UnpackLimits limits = options.unpack;
       if (options.cancelled != nullptr) {
         limits.cancelled = [flag = options.cancelled] { return flag->load(); };
       }

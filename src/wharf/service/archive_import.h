@@ -47,6 +47,7 @@
 
 #include "wharf/base/status.h"
 #include "wharf/content/blob_store.h"
+#include "wharf/content/unpack_limits.h"
 #include "wharf/metadata/image_store.h"
 #include "wharf/oci/image.h"
 #include "wharf/pull/blob_pins.h"
@@ -82,6 +83,7 @@ struct ArchiveImportOptions {
   oci::Platform platform;            // chosen from multi-platform indexes
   std::optional<reference::Reference> untagged_name;
   const std::atomic<bool>* cancelled = nullptr;
+  content::UnpackLimits unpack;  // each layer's decompression (its cancel is `cancelled`)
 };
 
 class ArchiveImport {

@@ -19,6 +19,7 @@
 #include "wharf/base/clock.h"
 #include "wharf/base/status.h"
 #include "wharf/content/blob_store.h"
+#include "wharf/content/unpack_limits.h"
 #include "wharf/metadata/image_store.h"
 #include "wharf/oci/image.h"
 #include "wharf/pull/blob_pins.h"
@@ -30,6 +31,7 @@ struct ImportOptions {
   uint64_t max_bytes = 64ull << 30;  // imports.max_bytes: of the upload and of its contents
   oci::Platform platform;            // chosen from multi-platform OCI archives
   Clock* clock = &Clock::Default();
+  content::UnpackLimits unpack;  // [downloads] max_unpack_*: each layer of the archive
 };
 
 // One import in progress. Destroyed without Finish() (or after a Feed error), it ends as
