@@ -22,6 +22,7 @@ from api_client import ApiClient, EventStream
 from certs import TestCA
 from fixtures import FixtureBuilder
 from harness import Registry, WharfTestCase, Wharfd, free_port
+from token_issuer import TokenIssuer
 
 PASSWORD = "reg-pa55-" + os.urandom(6).hex()
 WRONG_PASSWORD = "wrong-pa55-" + os.urandom(6).hex()
@@ -291,6 +292,49 @@ class CaFromTheApiTest(WharfTestCase):
         self.assertEqual([s["ok"] for s in report["steps"]], [False], report)
         self.assertIn("certificate", report["steps"][0]["message"])
         self.assertFalse(list(Path(self.wharfd.data_dir, "registries").glob("*.pem")))
+
+
+class TokenRegistryTest(WharfTestCase):
+    """A registry behind Bearer token auth, its token server on another port."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.passwords = {u: f"{u}-{os.urandom(6).hex()}" for u in ("pusher", "alice")}
+        cls.issuer = cls.serve(TokenIssuer({"pusher": (cls.passwords["pusher"], {"pull", "push"}),
+                                            "alice": (cls.passwords["alice"], {"pull"})}))
+        cls.registry = cls.serve(Registry(auth="token", token=cls.issuer.registry_auth("wharf"),
+                                          user="pusher", password=cls.passwords["pusher"]))
+        with FixtureBuilder(cls.registry) as fx:
+            small_image(fx, "team/app")
+        cls.wharfd = cls.serve(Wharfd("http://127.0.0.1:9"))
+        cls.api = cls.wharfd.client()
+
+    def test_credentials_never_go_to_a_token_server_on_another_port(self):
+        # The issuer listens on another port than the registry: wharf sends no credentials
+        # there, and the test says so at the login step.
+        path = f"/api/v1/registries/{self.registry.host}"
+        status, body = self.api.put(path, {"username": "alice",
+                                           "password": self.passwords["alice"]})
+        self.assertEqual(status, 200, body)
+        report = self.api.post(path + "/test", {"repository": "team/app"})[1]
+        self.assertEqual([(s["step"], s["ok"]) for s in report["steps"]],
+                         [("ping", True), ("challenge", True), ("login", False)], report)
+        self.assertIn("Bearer", report["steps"][1]["message"])
+        self.assertIn("not sent to the token server", report["steps"][2]["message"])
+        self.assertFalse(report["ok"])
+        self.assertEqual([r for r in self.issuer.seen() if r["user"] == "alice"], [],
+                         "alice's credentials went to a token server on another port")
+
+        # Anonymously a token is obtained, but the repository cannot be read with it.
+        self.assertEqual(self.api.delete(path), (200, {}))
+        report = self.api.post(path + "/test", {"repository": "team/app"})[1]
+        self.assertEqual([(s["step"], s["ok"]) for s in report["steps"]],
+                         [("ping", True), ("challenge", True), ("login", True), ("read", False)],
+                         report)
+        self.assertIn("team/app/tags/list: 401", report["steps"][3]["message"])
+        status, body = self.api.post(path + "/test", {"repository": "Team/App:1"})
+        self.assertError(status, body, 400, mentions=["repository"])
+        self.assertNotIn(self.passwords["alice"].encode(), self.wharfd.full_log())
 
 
 def registries_toml(host, user, password):

@@ -87,7 +87,9 @@ Result<HttpResponse> RegistryRoute(const Route& route, const HttpRequest& req,
       WHARF_RETURN_IF_ERROR(registries->Remove(route.name));
       return JsonAnswer(200, nlohmann::json::object());
     case RouteId::kRegistryTest: {
-      WHARF_ASSIGN_OR_RETURN(auto report, registries->Test(route.name, cancelled));
+      WHARF_ASSIGN_OR_RETURN(auto body, JsonBody(req.body));
+      WHARF_ASSIGN_OR_RETURN(auto repository, OptionalString(body, "repository"));
+      WHARF_ASSIGN_OR_RETURN(auto report, registries->Test(route.name, repository, cancelled));
       nlohmann::json steps = nlohmann::json::array();
       for (const auto& s : report.steps) {
         steps.push_back({{"step", s.step}, {"ok", s.ok}, {"message", s.message}});

@@ -4,8 +4,8 @@
 //   PUT    /api/v1/registries/HOST             admin: {"insecure", "ca_pem", "username",
 //                                              "password"} (each optional) → the entry
 //   DELETE /api/v1/registries/HOST             admin → {}; 409 for a configuration entry
-//   POST   /api/v1/registries/HOST/test        admin → {"ok", "steps": [{"step", "ok",
-//                                              "message"}]}
+//   POST   /api/v1/registries/HOST/test        admin, optional {"repository"} → {"ok", "steps":
+//                                              [{"step", "ok", "message"}]}
 //   GET    /api/v1/registries/docker.io/mirrors  any user → {"mirrors": [{"url", "source"}]}
 //   PUT    /api/v1/registries/docker.io/mirrors  admin: {"mirrors": ["URL", ...]} (the API's,
 //                                              replacing them) → as GET

@@ -16,11 +16,14 @@ constexpr std::string_view kCatalogScope = "registry:catalog:*";
 // and the steps so far.
 class Check {
  public:
-  Check(const Options& options, const std::string& host, const std::function<bool()>& cancelled)
+  Check(const Options& options, const std::string& host, std::string repository,
+        const std::function<bool()>& cancelled)
       : endpoints_(options),
         auth_(endpoints_),
         domain_(host),
         host_key_(endpoints_.HostKey(host)),
+        repository_(repository.empty() && host == reference::kDockerHubDomain ? "library/busybox"
+                                                                              : repository),
         cancelled_(cancelled) {}
 
   CheckReport Run() {
@@ -76,12 +79,16 @@ class Check {
   bool Login(const HttpResponse& ping) {
     std::vector<Challenge> challenges = ChallengesOf(ping);
     std::string described;
+    std::string token_realm;  // a Bearer challenge's, "" for Basic
     for (const auto& c : challenges) {
       if (c.scheme != "bearer" && c.scheme != "basic") continue;
       auto realm = c.params.find("realm");
       std::string where = realm == c.params.end() ? "" : " (realm " + realm->second + ")";
       described = (c.scheme == "bearer" ? "Bearer token" : "Basic") + where;
-      if (c.scheme == "bearer") break;
+      if (c.scheme == "bearer") {
+        token_realm = realm == c.params.end() ? "" : realm->second;
+        break;
+      }
     }
     if (described.empty()) {
       return Fail("challenge",
@@ -92,6 +99,14 @@ class Check {
     Pass("challenge", described);
     const HostOptions host = endpoints_.Host(host_key_);
     const std::string who = host.username.empty() ? "anonymously" : "as user " + host.username;
+    const bool docker_hub = domain_ == reference::kDockerHubDomain;
+    if (!host.username.empty() && !token_realm.empty() &&
+        !MaySendCredentials(base_, token_realm, docker_hub)) {
+      return Fail("login", "the credentials of user " + host.username +
+                               " are not sent to the token server " + token_realm +
+                               ": it is not on the registry's own host and port (or not over "
+                               "TLS), and credentials go only there");
+    }
     auto answer =
         auth_.Answer(host_key_, base_, challenges, std::string(kCatalogScope), "", cancelled_);
     if (!answer) return Fail("login", answer.error().message);
@@ -105,8 +120,19 @@ class Check {
     return true;
   }
 
-  // The "read" step: the catalog's first repository, then its tags.
+  // The "read" step: the catalog's first repository (or the one given), then its tags.
   void Read() {
+    if (!repository_.empty()) {
+      const std::string tags_url = base_ + repository_ + "/tags/list";
+      auto tags = GetAuthorized(tags_url, PullScope(repository_));
+      if (!Step("read", tags)) return;
+      if (tags->status != 200) {
+        Fail("read", "GET " + tags_url + ": " + tags->StatusText());
+      } else {
+        Pass("read", "GET " + tags_url + ": 200 OK");
+      }
+      return;
+    }
     const std::string catalog_url = base_ + "_catalog?n=1";
     auto catalog = GetAuthorized(catalog_url, std::string(kCatalogScope));
     if (!Step("read", catalog)) return;
@@ -162,6 +188,7 @@ class Check {
   Authenticator auth_;
   const std::string domain_;
   const std::string host_key_;
+  const std::string repository_;
   const std::function<bool()>& cancelled_;
   std::string base_;
   std::string authorization_;
@@ -171,8 +198,8 @@ class Check {
 }  // namespace
 
 CheckReport CheckRegistry(const Options& options, const std::string& host,
-                          const std::function<bool()>& cancelled) {
-  return Check(options, host, cancelled).Run();
+                          const std::string& repository, const std::function<bool()>& cancelled) {
+  return Check(options, host, repository, cancelled).Run();
 }
 
 }  // namespace wharf::registry

@@ -6,8 +6,11 @@
 //   "challenge"  what the 401 asks for (Bearer and its token server, or Basic); none needed
 //                when /v2/ answered 200
 //   "login"      a token from the token server, or Basic, with the stored credentials, then
-//                GET /v2/ with it; a refusal reports the status (401) here
-//   "read"       GET /v2/_catalog?n=1, and the tags/list of the repository it names
+//                GET /v2/ with it; a refusal reports the status (401) here, and so do
+//                credentials that may not go to the token server (MaySendCredentials)
+//   "read"       GET /v2/_catalog?n=1, and the tags/list of the repository it names; or, when
+//                a repository is given, its tags/list only (registries that let users pull
+//                but not list, as Docker Hub: library/busybox is read there by default)
 // Messages name URLs, statuses and the username, never the password.
 // Thread-safe; every call makes its own connections (it caches nothing).
 #pragma once
@@ -35,6 +38,7 @@ struct CheckReport {
 // settings `options` give it. `cancelled` (may be unset) cuts a transfer; the step it cut then
 // fails with Cancelled's message. Never fails as a whole: failures are steps.
 CheckReport CheckRegistry(const Options& options, const std::string& host,
+                          const std::string& repository = "",
                           const std::function<bool()>& cancelled = {});
 
 }  // namespace wharf::registry

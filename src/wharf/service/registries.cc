@@ -11,6 +11,7 @@
 
 #include "wharf/base/file_util.h"
 #include "wharf/base/pem.h"
+#include "wharf/reference/reference.h"
 
 namespace wharf::service {
 
@@ -82,6 +83,10 @@ Result<void> CheckMirror(size_t i, const std::string& url) {
   size_t scheme_end = url.starts_with("https://") ? 8 : url.starts_with("http://") ? 7 : 0;
   if (scheme_end == 0) {
     return InvalidArgument(field + ": \"" + url + "\" must be an http:// or https:// URL");
+  }
+  if (url.find('@') != std::string::npos) {  // not echoed: it may hold a password
+    return InvalidArgument(field + ": must not hold credentials; set them with PUT " +
+                           "/api/v1/registries/HOST for the mirror's host");
   }
   for (char c : url) {
     if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
@@ -217,9 +222,16 @@ Result<void> Registries::Remove(const std::string& host) {
 }
 
 Result<registry::CheckReport> Registries::Test(const std::string& host,
+                                               const std::string& repository,
                                                const std::function<bool()>& cancelled) {
   WHARF_RETURN_IF_ERROR(CheckRegistryHost(host));
-  return registry::CheckRegistry(check_options_, host, cancelled);
+  // A path as a reference under any registry holds it, with no tag or digest.
+  auto parsed = reference::Parse("registry.invalid/" + repository);
+  if (!repository.empty() && (!parsed || parsed->path != repository)) {
+    return InvalidArgument("repository: \"" + repository +
+                           "\" is not a repository path (lower-case components joined by /)");
+  }
+  return registry::CheckRegistry(check_options_, host, repository, cancelled);
 }
 
 std::vector<MirrorView> Registries::Mirrors() const {

@@ -74,9 +74,10 @@ class Registries {
   Result<RegistryView> Put(const std::string& host, const RegistrySettings& settings);
   // Removes them.
   Result<void> Remove(const std::string& host);
-  // Checks the connection to `host` with its settings now (registry_check.h). Only the host's
-  // syntax is an error.
-  Result<registry::CheckReport> Test(const std::string& host,
+  // Checks the connection to `host` with its settings now (registry_check.h), reading
+  // `repository` ("" = the catalog's first). Only the host's or the repository's syntax is an
+  // error ("repository: ...").
+  Result<registry::CheckReport> Test(const std::string& host, const std::string& repository,
                                      const std::function<bool()>& cancelled);
 
   // The mirrors in the order they are tried: the configuration's, then the API's.

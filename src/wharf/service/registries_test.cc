@@ -189,10 +189,12 @@ TEST_F(RegistriesTest, MirrorsOfTheConfigurationComeFirstAndApiOnesAreValidated)
   for (const std::vector<std::string>& bad : {std::vector<std::string>{"ftp://x.example"},
                                               {"https://ok.example", "https://bad host"},
                                               {"https://x.example", "https://x.example"},
-                                              {"https://x.example/?q=1"}}) {
+                                              {"https://x.example/?q=1"},
+                                              {"https://user:secret@x.example"}}) {
     auto refused = registries_->SetMirrors(bad);
     ASSERT_FALSE(refused) << bad.back();
     EXPECT_TRUE(refused.error().message.starts_with("mirrors[")) << refused.error().message;
+    EXPECT_EQ(refused.error().message.find("secret"), std::string::npos);
   }
   Close();
   Open();
