@@ -6,6 +6,7 @@
 
 #include "wharf/daemon/config.h"
 #include "wharf/daemon/daemon.h"
+#include "wharf/daemon/listen_url.h"
 #include "wharf/daemon/user_command.h"
 #include "wharf/fsck/fsck.h"
 
@@ -70,12 +71,13 @@ int main(int argc, char** argv) {
                    config_file.c_str());
     }
   }
-  if (!listen.empty()) {
-    if (auto hp = wharf::daemon::SplitHostPort(listen); !hp) {
-      std::fprintf(stderr, "wharfd: --listen: %s\n", hp.error().message.c_str());
+  const auto given = wharf::daemon::GivenListen(listen);  // --listen, else WHARF_LISTEN
+  if (!given.value.empty()) {
+    if (auto hp = wharf::daemon::SplitHostPort(given.value); !hp) {
+      std::fprintf(stderr, "wharfd: %s: %s\n", given.origin, hp.error().message.c_str());
       return 2;
     }
-    config->listen = listen;
+    config->listen = given.value;
   }
   if (!data_dir.empty()) config->data_dir = data_dir;
   if (fsck->parsed()) return wharf::fsck::Command({config->data_dir, repair}, stdout, stderr);

@@ -19,6 +19,7 @@
 #include "wharf/content/blob_store.h"
 #include "wharf/content/unpack_limits.h"
 #include "wharf/daemon/data_dir_check.h"
+#include "wharf/daemon/listen_url.h"
 #include "wharf/depot/depots.h"
 #include "wharf/engine/engine.h"
 #include "wharf/fsck/data_dir_lock.h"
@@ -195,11 +196,13 @@ Result<void> Listen(const Config& config, const oci::Platform& platform,
   auto created = api::Server::Create(ServerOptionsOf(config, share_dir), services);
   if (!created) return Error(created.error());
   api::Server& server = **created;
-  WHARF_ASSIGN_OR_RETURN(int port, server.Bind(listen.first, listen.second));
+  auto bound = server.Bind(listen.first, listen.second);
+  if (!bound) return Fail(bound.error().code, bound.error().message + ": " + ListenSettingsHint());
+  const int port = *bound;
   WHARF_RETURN_IF_ERROR(running.queue.Start());
   running.updates.Start();
-  spdlog::info("wharfd listening on {}://{}:{} (data in {}, platform {})",
-               config.tls_cert.empty() ? "http" : "https", listen.first, port, config.data_dir,
+  spdlog::info("{} (data in {}, platform {})",
+               ListeningLine(!config.tls_cert.empty(), listen.first, port), config.data_dir,
                platform.String());
 
   Result<void> served;
