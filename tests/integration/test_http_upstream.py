@@ -123,7 +123,10 @@ class UpstreamDeadlineTest(WharfTestCase):
         # memory, so health checks and listings stay prompt.
         # All from 127.0.0.1, with the prober: the per-client limit is raised out of the way.
         http = {"upstream_timeout_s": 6, "max_connections_per_client": 256}
-        with Wharfd("http://127.0.0.1:9", http=http) as wharfd:
+        # A configured registry: a user who is not an admin may reach it
+        # ([security] user_registries).
+        with Wharfd("http://127.0.0.1:9", http=http,
+                    registries={self.registry.host: {"insecure": True}}) as wharfd:
             wharfd.add_user("viewer", "viewer-password")
             viewer = ApiClient(wharfd.url)
             self.assertEqual(viewer.login("viewer", "viewer-password")[0], 200)
