@@ -16,9 +16,21 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	cmake --build $(BUILD) -j $(JOBS)
 
-# Starts wharfd with etc/wharf.toml: data in ./var, listening on 127.0.0.1:8080.
+# Starts wharfd with etc/wharf.toml: data in ./var, listening on 127.0.0.1:8080, the page at
+# http://127.0.0.1:8080/. LISTEN=HOST:PORT listens elsewhere (passed as --listen, which comes
+# before WHARF_LISTEN and the file's `listen`); DATA=DIR keeps the data elsewhere (--data).
+LISTEN ?=
+DATA ?=
+RUN_LISTEN = $(or $(LISTEN),$(WHARF_LISTEN),$(shell sed -n 's/^listen *= *"\(.*\)".*/\1/p' etc/wharf.toml),127.0.0.1:8080)
 run: build
-	$(BUILD)/wharfd --config etc/wharf.toml
+	@l='$(RUN_LISTEN)'; server="http://$$l"; page="$$server/"; case "$$l" in \
+	  0.0.0.0:*|\[::\]:*|:*) server="http://127.0.0.1:$${l##*:}"; \
+	    page="http://HOST:$${l##*:}/ (HOST: this machine's address; $$server/ here)";; esac; \
+	echo "make run: wharfd with etc/wharf.toml on $$l, data in $(or $(DATA),./var)"; \
+	echo "  the page  $$page"; \
+	echo "  the CLI   $(BUILD)/wharf login --server $$server -u admin   (make install puts wharf on PATH)"; \
+	echo "  Ctrl-C stops it; make run LISTEN=HOST:PORT listens elsewhere"
+	$(BUILD)/wharfd --config etc/wharf.toml $(if $(LISTEN),--listen '$(LISTEN)') $(if $(DATA),--data '$(DATA)')
 
 # Builds and runs every test (unit and integration) through ctest.
 test: build
@@ -39,9 +51,11 @@ bench: build
 	cmake --build $(BUILD) -j $(JOBS) --target wharfd
 	WHARFD=$(BUILD)/wharfd python3 bench/run.py $(BENCH_FLAGS)
 
-# A loopback docker-registry with a few small images, and a wharfd pulling from it.
+# A loopback docker-registry holding an image for every Docker entry of the catalogs, and a
+# wharfd pulling from it on 127.0.0.1:8080 (LISTEN=HOST:PORT elsewhere), the page at
+# http://127.0.0.1:8080/. Data in ./var/demo.
 demo: build
-	scripts/demo
+	WHARFD=$(BUILD)/wharfd $(if $(LISTEN),WHARF_LISTEN='$(LISTEN)') scripts/demo
 
 # Installs what `make build` made: make install [PREFIX=/usr/local] [DESTDIR=staging dir].
 # Binaries in PREFIX/bin, the shipped data in PREFIX/share/wharf (where wharfd looks, next to
