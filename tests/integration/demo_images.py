@@ -97,8 +97,9 @@ def push_image(client, repo, tags, files, config):
     layer, diff_id = _layer(files)
     config = json.dumps({
         "architecture": HOST_ARCH, "os": "linux", "config": config,
+        "created": "2026-01-01T00:00:00Z",
         "rootfs": {"type": "layers", "diff_ids": [diff_id]},
-        "history": [{"created_by": "wharf demo"}],
+        "history": [{"created": "2026-01-01T00:00:00Z", "created_by": "wharf demo"}],
     }).encode()
     manifest = json.dumps({
         "schemaVersion": 2, "mediaType": OCI_MANIFEST,
