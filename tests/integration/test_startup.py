@@ -138,6 +138,15 @@ class MakeRunTest(WharfTestCase):
         self.assertTrue(Path(data, "wharf.db").exists())
         self.assertEqual(Path(data).stat().st_mode & 0o777, 0o700)
 
+    def test_make_demo_passes_listen_on(self):
+        run = subprocess.run(["make", "-n", "-C", str(REPO_ROOT), "-o", "build", "demo",
+                              "BUILD=/opt/wharf-build", "LISTEN=127.0.0.1:18080"],
+                             capture_output=True, text=True, timeout=60,
+                             stdin=subprocess.DEVNULL)
+        self.assertEqual(run.returncode, 0, run.stderr)
+        self.assertIn("WHARFD=/opt/wharf-build/wharfd WHARF_LISTEN='127.0.0.1:18080' scripts/demo",
+                      run.stdout)
+
 
 if __name__ == "__main__":
     unittest.main()
