@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <charconv>
 
+#include "wharf/base/digest.h"
 #include "wharf/base/file_util.h"
 #include "wharf/base/pem.h"
 #include "wharf/reference/reference.h"
@@ -126,23 +127,39 @@ Registries::Registries(metadata::RegistryStore& store, registry::HostDirectory& 
       check_options_(std::move(check_options)),
       clock_(clock) {}
 
-std::filesystem::path Registries::CaFile(const std::string& host) const {
-  // ':' and brackets become '_', which no valid host holds: names stay distinct.
+// "HOST@" with ':' and brackets as '_': no valid host holds '_' or '@', so the prefixes of two
+// hosts never overlap.
+std::string CaPrefix(const std::string& host) {
   std::string name = host;
   std::ranges::replace_if(
       name, [](char c) { return c == ':' || c == '[' || c == ']'; }, '_');
-  return ca_dir_ / (name + ".pem");
+  return name + "@";
 }
 
-// The directory's settings of a record, its CA file written (or removed) first.
+// Each CA has a file named by its host and content, so that a new one is written beside the
+// one in use, and the old one removed only once the directory no longer names it.
+std::filesystem::path Registries::CaFile(const std::string& host, const std::string& pem) const {
+  Sha256 hash;
+  hash.Update(pem);
+  return ca_dir_ / (CaPrefix(host) + hash.Finish().hex().substr(0, 16) + ".pem");
+}
+
+void Registries::ForgetCaFiles(const std::string& host, const std::string& keep) const {
+  std::error_code ec;
+  const std::string prefix = CaPrefix(host);
+  for (const auto& entry : std::filesystem::directory_iterator(ca_dir_, ec)) {
+    std::string name = entry.path().filename().string();
+    if (name.starts_with(prefix) && entry.path().string() != keep) {
+      std::filesystem::remove(entry.path(), ec);
+    }
+  }
+}
+
+// The directory's settings of a record, its CA file written first.
 Result<registry::HostOptions> Registries::Apply(const metadata::RegistryRecord& record) {
   registry::HostOptions options{record.insecure, "", record.username, record.password};
-  const std::filesystem::path file = CaFile(record.host);
-  if (record.ca_pem.empty()) {
-    std::error_code ignored;
-    std::filesystem::remove(file, ignored);
-    return options;
-  }
+  if (record.ca_pem.empty()) return options;
+  const std::filesystem::path file = CaFile(record.host, record.ca_pem);
   WHARF_RETURN_IF_ERROR(MakeDirs(ca_dir_));
   if (::chmod(ca_dir_.c_str(), 0700) != 0) return ErrnoError("chmod " + ca_dir_.string(), errno);
   WHARF_RETURN_IF_ERROR(WriteFileAtomic(file, record.ca_pem, 0600));
@@ -161,6 +178,7 @@ Result<void> Registries::Load() {
           record.host);
     }
     WHARF_ASSIGN_OR_RETURN(auto options, Apply(record));
+    ForgetCaFiles(record.host, options.ca_file);
     directory_.SetHost(record.host, std::move(options));
   }
   WHARF_ASSIGN_OR_RETURN(auto mirrors, store_.Mirrors());
@@ -202,6 +220,7 @@ Result<RegistryView> Registries::Put(const std::string& host, const RegistrySett
   WHARF_ASSIGN_OR_RETURN(auto options, Apply(record));
   WHARF_RETURN_IF_ERROR(store_.Put(record));
   directory_.SetHost(host, options);
+  ForgetCaFiles(host, options.ca_file);
   spdlog::info("registry {}: settings set (insecure {}, CA {}, user \"{}\")", host,
                settings.insecure, settings.ca_pem.empty() ? "none" : "set", settings.username);
   return ViewOf({host, options, registry::HostSource::kApi});
@@ -215,8 +234,7 @@ Result<void> Registries::Remove(const std::string& host) {
   if (!directory_.RemoveHost(host) && !removed) {
     return NotFound("registry " + host + " has no settings made through the API");
   }
-  std::error_code ignored;
-  std::filesystem::remove(CaFile(host), ignored);
+  ForgetCaFiles(host, "");
   spdlog::info("registry {}: settings removed", host);
   return {};
 }

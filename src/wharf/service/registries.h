@@ -87,7 +87,9 @@ class Registries {
   Result<std::vector<MirrorView>> SetMirrors(const std::vector<std::string>& urls);
 
  private:
-  std::filesystem::path CaFile(const std::string& host) const;
+  std::filesystem::path CaFile(const std::string& host, const std::string& pem) const;
+  // Removes the CA files of `host` but `keep` ("" = all).
+  void ForgetCaFiles(const std::string& host, const std::string& keep) const;
   Result<registry::HostOptions> Apply(const metadata::RegistryRecord& record);
 
   metadata::RegistryStore& store_;

@@ -168,8 +168,21 @@ TEST_F(RegistriesTest, CaIsWrittenPrivatelyAndRemovedWithItsEntry) {
   ASSERT_EQ(::stat((dir_ / "ca").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0700u);
 
+  // Another CA: a file of its own, the old one gone once it is no longer named.
+  with_ca.ca_pem = "issuer: test\n" + std::string(kCert);
+  ASSERT_TRUE(registries_->Put("[::1]:5000", with_ca));
+  const std::string second = directory_->Find("[::1]:5000")->ca_file;
+  EXPECT_NE(second, file);
+  EXPECT_TRUE(fs::exists(second));
+  EXPECT_FALSE(fs::exists(file));
+  ASSERT_TRUE(registries_->Put("[::1]:5000", {}));
+  EXPECT_EQ(directory_->Find("[::1]:5000")->ca_file, "");
+  EXPECT_FALSE(fs::exists(second));
+  ASSERT_TRUE(registries_->Put("[::1]:5000", with_ca));
+
   ASSERT_TRUE(registries_->Remove("[::1]:5000"));
   EXPECT_FALSE(fs::exists(file));
+  EXPECT_TRUE(fs::is_empty(dir_ / "ca"));
   EXPECT_FALSE(directory_->Find("[::1]:5000"));
   auto again = registries_->Remove("[::1]:5000");
   ASSERT_FALSE(again);
