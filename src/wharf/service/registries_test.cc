@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "wharf/base/file_util.h"
+#include "wharf/base/test_certificate.h"
 #include "wharf/metadata/database.h"
 
 namespace wharf::service {
@@ -16,19 +17,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A self-signed P-256 certificate (CN=wharf-test).
-constexpr std::string_view kCert = R"pem(-----BEGIN CERTIFICATE-----
-MIIBgTCCASegAwIBAgIUavAJP/9LbKHSODxgcveCN1c+jsIwCgYIKoZIzj0EAwIw
-FTETMBEGA1UEAwwKd2hhcmYtdGVzdDAgFw0yNjEyMDIwNTU0NDBaGA8yMTI2MTEw
-ODA1NTQ0MFowFTETMBEGA1UEAwwKd2hhcmYtdGVzdDBZMBMGByqGSM49AgEGCCqG
-SM49AwEHA0IABMQlMpytAUSnUPyyXTdyKzxN020NtLMGbjvxua5TK+xytb3I543+
-QNug6fEW4WNXpo/lqBlSnyW96iaIbciiXsujUzBRMB0GA1UdDgQWBBQhhptmZ9YW
-UdYpvWjn0fPglpxePzAfBgNVHSMEGDAWgBQhhptmZ9YWUdYpvWjn0fPglpxePzAP
-BgNVHRMBAf8EBTADAQH/MAoGCCqGSM49BAMCA0gAMEUCIEyncDvUo3u3TTreZH+m
-xjbEXQ5u0pgiFlV05TsBqC7lAiEA8bwl3kVkT1C62t+Qw9xxcZ18+SXA61Ntvm+M
-JL9N/4o=
------END CERTIFICATE-----
-)pem";
+constexpr std::string_view kCert = kTestCertificatePem;
 
 class RegistriesTest : public ::testing::Test {
  protected:
