@@ -153,19 +153,8 @@ def tearDownModule():
     registry.stop()
 
 
-class CliTest(WharfTestCase):
-    """One wharfd and one HOME; the tests run in name order and build on each other."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.wharfd = Wharfd(registry.url).start()
-        cls.api = cls.wharfd.client()
-        cls.cli = Cli()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.cli.close()
-        cls.wharfd.stop()
+class CliAssertions:
+    """What a wharf run should have done, for the CLI's test cases."""
 
     def assertOk(self, proc):
         self.assertEqual(proc.returncode, 0, f"stdout: {proc.stdout}\nstderr: {proc.stderr}")
@@ -181,12 +170,35 @@ class CliTest(WharfTestCase):
             self.assertIn(word.lower(), lines[0].lower())
         return lines[0]
 
+
+class CliTest(CliAssertions, WharfTestCase):
+    """One wharfd and one HOME; the tests run in name order and build on each other."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.wharfd = Wharfd(registry.url).start()
+        cls.api = cls.wharfd.client()
+        cls.cli = Cli()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cli.close()
+        cls.wharfd.stop()
+
     def test_00_version_and_usage(self):
         out = self.assertOk(self.cli.run("--version"))
         self.assertRegex(out.strip(), r"^wharf \d+\.\d+\.\d+$")
         self.assertFails(self.cli.run(), 2)
         self.assertFails(self.cli.run("ls", "--type", "bogus"), 2, "type")
-        self.assertFails(self.cli.run("frobnicate"), 2)
+        line = self.assertFails(self.cli.run("frobnicate"), 2, "unknown command frobnicate")
+        for command in ("login", "pull", "ls", "registry", "user", "df"):
+            self.assertIn(command, line)
+        line = self.assertFails(self.cli.run("registry", "frobnicate"), 2,
+                                "unknown command registry frobnicate")
+        self.assertIn("ls", line)
+        # An unknown flag is named, alone.
+        line = self.assertFails(self.cli.run("ls", "--bogus"), 2)
+        self.assertEqual(line, "wharf: unknown flag --bogus (see `wharf ls --help`)")
         self.assertIn("Exit codes", self.assertOk(self.cli.run("--help")))
 
     def test_01_without_a_session_every_command_is_an_auth_error(self):
@@ -251,14 +263,16 @@ class CliTest(WharfTestCase):
 
     def test_11_pull_of_a_missing_tag_fails_with_the_servers_message(self):
         proc = self.cli.run("pull", "lgsd/diamond:nope")
-        line = self.assertFails(proc, 1, "lgsd/diamond:nope")
+        line = self.assertFails(proc, 4, "lgsd/diamond:nope", "not found")  # 4: not found
         job = self.api.find_job(self.api.download_jobs(), "lgsd/diamond", "nope")
         self.assertIsNotNone(job)
         self.assertEqual(job["status"], "failed")
         self.assertTrue(job["error"])
         self.assertIn(job["error"], line)
-        # A name the server rejects fails at once, as a usage error.
-        self.assertFails(self.cli.run("pull", "Bad_Name"), 2)
+        self.assertNotIn(job["error"], proc.stdout)  # once, on stderr
+        # A name the server rejects fails at once, as a usage error, in the user's words.
+        line = self.assertFails(self.cli.run("pull", "Bad_Name"), 2, "Bad_Name")
+        self.assertNotIn("image_name", line)
 
     def test_12_pull_polls_a_wharfd_without_events(self):
         proxy = NoEventsProxy(self.wharfd.url)
@@ -273,7 +287,7 @@ class CliTest(WharfTestCase):
             # A failure is reported the same way.
             proc = other.run("pull", "team/poll:missing")
             job = self.api.find_job(self.api.download_jobs(), "team/poll", "missing")
-            self.assertIn(job["error"], self.assertFails(proc, 1, "team/poll:missing"))
+            self.assertIn(job["error"], self.assertFails(proc, 4, "team/poll:missing"))
         finally:
             other.close()
             proxy.stop()
@@ -375,7 +389,9 @@ class CliTest(WharfTestCase):
         cookie = json.loads(self.cli.session_path.read_text())["cookie"]
         out = self.assertOk(self.cli.run("logout"))
         self.assertIn(f"Logged out of {self.wharfd.url}", out)
-        self.assertFalse(self.cli.session_path.exists())
+        saved = json.loads(self.cli.session_path.read_text())
+        self.assertEqual(saved["server"], self.wharfd.url)  # kept for the next login
+        self.assertEqual(saved["cookie"], "")
         conn = http.client.HTTPConnection(urllib.parse.urlsplit(self.wharfd.url).netloc, timeout=10)
         try:
             conn.request("GET", "/api/v1/login_refresh", headers={"Cookie": cookie})
@@ -384,6 +400,11 @@ class CliTest(WharfTestCase):
             conn.close()
         self.assertFails(self.cli.run("ls"), 3, "wharf login")
         self.assertIn("Not logged in", self.assertOk(self.cli.run("logout")))
+        # The next login, without --server, goes to the same wharfd.
+        out = self.assertOk(self.cli.run("login", "-u", "admin", "--password-stdin",
+                                         input=self.wharfd.admin_password + "\n"))
+        self.assertIn(f"at {self.wharfd.url}", out)
+        self.assertOk(self.cli.run("ls"))
 
 
 if __name__ == "__main__":

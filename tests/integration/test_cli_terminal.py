@@ -1,6 +1,7 @@
 """`wharf pull` in a real terminal (a tmux pane of 120x40): progress bars redrawn in place
 through a throttled registry, finishing at 100%; Ctrl-C then "y" cancels the download,
-Ctrl-C then "n" leaves it running (and rm of a downloading image is a conflict)."""
+Ctrl-C then "n" leaves it running (and rm of a downloading image is a conflict); a pull of
+a repository the registry lacks prints its error once, without a total line, and exits 4."""
 
 import json
 import os
@@ -184,6 +185,18 @@ class PullTerminalTest(WharfTestCase):
         finally:
             self.api.delete("/api/v1/image/downloadstatus/docker/lgsd/keep/latest")
             self.proxy.set_rate(None)
+
+    def test_4_a_missing_repository_is_one_error_and_exit_4(self):
+        self.proxy.set_rate(None)
+        self.pull_in_terminal("nosuch", "nosuch")
+        final, _ = self.tmux.wait_for("nosuch", lambda s: exit_code(s) is not None, 60, "exit")
+        self.assertEqual(exit_code(final), 4, final)
+        lines = [line for line in final.splitlines() if line.strip()]
+        self.assertFalse([line for line in lines if line.startswith("Total")], final)
+        errors = [line for line in lines if "not found" in line]
+        self.assertEqual(len(errors), 1, final)
+        self.assertTrue(errors[0].startswith("wharf: pull nosuch:latest failed: "), final)
+        self.assertIn("nosuch:latest: failed", lines)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <memory>
+#include <utility>
 
 #include "wharf/base/strings.h"
 
@@ -82,12 +83,26 @@ Result<nlohmann::json> AnswerOf(const ApiOptions& o, CURL* c, CURLcode rc, const
 
 }  // namespace
 
+std::string InUserWords(std::string message) {
+  // Longest first: "image_name: " must not be taken for another prefix.
+  static constexpr std::pair<std::string_view, std::string_view> kWords[] = {
+      {"image_name: ", ""},
+      {"image_tag: ", ""},
+      {"filter_text: ", ""},
+      {"image_type: ", "--type: "},
+      {"depot: ", "--from: "}};
+  for (auto [api, user] : kWords) {
+    if (message.starts_with(api)) return std::string(user) + message.substr(api.size());
+  }
+  return message;
+}
+
 Status StatusFromHttp(long http_status, std::string_view body) {
   std::string message;
   auto j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_object() && j.contains("error") && j["error"].is_object() &&
       j["error"].value("message", nlohmann::json()).is_string()) {
-    message = j["error"]["message"].get<std::string>();
+    message = InUserWords(j["error"]["message"].get<std::string>());
   } else {
     std::string_view start = body.substr(0, 200);
     message = "HTTP " + std::to_string(http_status) + " from wharfd" +

@@ -122,7 +122,12 @@ const nlohmann::json& ArrayField(const nlohmann::json& j, std::string_view key);
 bool BoolField(const nlohmann::json& j, std::string_view key);
 std::optional<int64_t> IntField(const nlohmann::json& j, std::string_view key);
 
-// The Status an HTTP error answer stands for (see Call).
+// A server message in the words of the command line: the API names its parameters
+// ("image_name: invalid reference ..."), the user typed an IMAGE argument or a flag, so those
+// prefixes go ("invalid reference ...") or become the flag ("--type: ...").
+std::string InUserWords(std::string message);
+
+// The Status an HTTP error answer stands for (see Call), its message InUserWords.
 Status StatusFromHttp(long http_status, std::string_view body);
 
 }  // namespace wharf::cli

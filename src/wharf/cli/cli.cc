@@ -6,44 +6,21 @@
 #include <cstdio>
 #include <optional>
 
+#include "wharf/cli/cli_docs.h"
+#include "wharf/cli/command_table.h"
 #include "wharf/cli/commands.h"
 #include "wharf/cli/exit_code.h"
 #include "wharf/cli/image_arg.h"
 #include "wharf/cli/load.h"
 #include "wharf/cli/pull.h"
+#include "wharf/cli/registries.h"
 #include "wharf/cli/save.h"
+#include "wharf/cli/settings.h"
 #include "wharf/cli/update.h"
 
 namespace wharf::cli {
 
 namespace {
-
-constexpr const char* kFooter =
-    "Exit codes: 0 ok, 1 server or network error, 2 usage, 3 not logged in or not allowed,\n"
-    "4 not found, 5 conflict, 130 pull cancelled. Errors are one line on stderr.";
-
-// What the parsed command line asks for.
-struct Flags {
-  bool json = false;
-  std::string server;
-  std::string username;
-  bool password_stdin = false;
-  std::string type;
-  std::string from;
-  std::string text;
-  bool no_trunc = false;
-  bool official = false;
-  bool remote = false;
-  std::string image;
-  std::vector<std::string> images;
-  std::string output;
-  std::string format = "docker";
-  std::string input;
-  std::string tag;
-  bool all = false;
-  bool force = false;
-  bool check = false;
-};
 
 int Report(const Status& error) {
   std::string message = error.message;
@@ -72,100 +49,50 @@ Result<void> RunPull(const ApiClient& api, const Flags& f) {
   return {};
 }
 
-// The subcommands, as the parser fills them in.
-struct Commands {
-  CLI::App *login, *logout, *ls, *search, *tags, *pull, *status, *inspect, *rm, *save, *load;
-  CLI::App *outdated, *update;
-};
-
-void DefineArchiveCommands(CLI::App& app, Flags& f, Commands& c) {
-  c.save = app.add_subcommand("save", "write local images to an archive, as docker save does");
-  c.save->footer(
-      "The archive goes to FILE (written whole or not at all), else to stdout when it is not a\n"
-      "terminal: wharf save busybox:1.36 | ssh nas docker load. Layers stay compressed as\n"
-      "stored; docker load and podman load read both formats.");
-  c.save->add_option("-o,--output", f.output, "write to FILE instead of stdout")
-      ->option_text("FILE");
-  c.save->add_option("--format", f.format, "docker (default: docker load's tar) or oci")
-      ->check(CLI::IsMember({"docker", "oci"}));
-  c.save->add_option("IMAGE", f.images, "NAME[:TAG] (TAG defaults to latest) or NAME@DIGEST")
-      ->required();
-
-  c.load = app.add_subcommand("load", "add images from an archive, as docker load does");
-  c.load->footer(
-      "Reads what docker save, podman save, skopeo (docker-archive:, oci-archive:) and wharf\n"
-      "save write, plain or gzip or zstd compressed, from FILE or from stdin when it is not a\n"
-      "terminal: ssh nas docker save busybox | wharf load");
-  c.load->add_option("-i,--input", f.input, "read from FILE instead of stdin")->option_text("FILE");
-  c.load->add_option("--tag", f.tag, "NAME:TAG for an image the archive leaves untagged");
+// The deepest command the parser entered, and its words ("wharf registry").
+std::pair<const CLI::App*, std::string> DeepestCommand(const CLI::App& app) {
+  const CLI::App* at = &app;
+  std::string path = app.get_name();
+  for (;;) {
+    auto parsed = at->get_subcommands([](const CLI::App* s) { return s->parsed(); });
+    if (parsed.empty()) return {at, path};
+    at = parsed.front();
+    path += " " + at->get_name();
+  }
 }
 
-void DefineUpdateCommands(CLI::App& app, Flags& f, Commands& c) {
-  c.outdated = app.add_subcommand("outdated", "list the local tags with an update available");
-  c.outdated->footer(
-      "As of wharfd's last check of each tag: in the background every\n"
-      "updates.check_interval_s, or now with --check. `wharf update --all` downloads them.");
-  c.outdated->add_flag("--check", f.check, "check every local tag at its registry first (admin)");
-
-  c.update = app.add_subcommand("update", "download the new image of tags with an update");
-  c.update->footer(
-      "Each tag is pulled again, with pull's progress, one after another; the new image\n"
-      "replaces the old only once it is complete. A named tag without a known update is\n"
-      "skipped, saying so, unless --force. NAME alone means each of its local tags.");
-  c.update->add_option("IMAGE", f.images, "NAME (each local tag) or NAME:TAG");
-  c.update->add_flag("--all", f.all, "every local tag with an update available");
-  c.update->add_flag("--force", f.force, "also download named tags with no known update");
-  c.update->add_flag("--check", f.check, "check the tags at their registry first (admin)");
+std::string CommandList(const CLI::App& app) {
+  std::string out;
+  for (const auto* sub :
+       app.get_subcommands([](const CLI::App* s) { return !s->get_group().empty(); })) {
+    out += (out.empty() ? "" : ", ") + sub->get_name();
+  }
+  return out;
 }
 
-Commands DefineCommands(CLI::App& app, Flags& f) {
-  Commands c{};
-  c.login = app.add_subcommand("login", "log in to wharfd and save the session");
-  c.login->add_option("--server", f.server,
-                      "wharfd's URL (default: $WHARF_SERVER, the saved session's, or " +
-                          std::string(kDefaultServer) + ")");
-  c.login->add_option("-u,--username", f.username, "user name (asked when missing)");
-  c.login->add_flag("--password-stdin", f.password_stdin, "read the password from stdin");
-  c.logout = app.add_subcommand("logout", "end the session and forget it");
-
-  c.ls = app.add_subcommand("ls", "list local images, one row per tag");
-  c.ls->alias("images");
-  c.ls->add_option("--type", f.type, "lxc or docker")->check(CLI::IsMember({"lxc", "docker"}));
-  c.ls->add_option("--filter", f.text, "only names or descriptions containing TEXT");
-  c.ls->add_flag("--no-trunc", f.no_trunc, "do not cut descriptions");
-
-  c.search = app.add_subcommand("search", "search a depot (Docker Hub or a catalog)");
-  c.search->add_option("--from", f.from, "dockerhub (default), appcenter, qnap or official")
-      ->check(CLI::IsMember({"dockerhub", "appcenter", "qnap", "official"}));
-  c.search->add_option("--type", f.type, "lxc or docker")->check(CLI::IsMember({"lxc", "docker"}));
-  c.search->add_option("TEXT", f.text, "what to look for (empty: the whole catalog)");
-  c.search->add_flag("--no-trunc", f.no_trunc, "do not cut descriptions");
-
-  c.tags = app.add_subcommand("tags", "list the tags of a repository at its registry");
-  c.tags->add_option("NAME", f.image, "image name, without a tag")->required();
-  c.tags->add_flag("--official", f.official, "an official Docker Hub image (library/NAME)");
-
-  c.pull = app.add_subcommand("pull", "download an image, showing its progress");
-  c.pull->add_option("--from", f.from, "dockerhub (default for docker) or appcenter (for lxc)")
-      ->check(CLI::IsMember({"dockerhub", "appcenter", "qnap"}));
-  c.pull->add_option("--type", f.type, "docker (default) or lxc")
-      ->check(CLI::IsMember({"lxc", "docker"}));
-  c.pull->add_option("IMAGE", f.image, "NAME[:TAG], TAG defaults to latest")->required();
-
-  c.status = app.add_subcommand("status", "list downloads that run, wait or failed");
-  c.inspect = app.add_subcommand("inspect", "show an image's details (Docker's JSON)");
-  c.inspect->add_option("IMAGE", f.image, "NAME[:TAG], TAG defaults to latest")->required();
-  c.inspect->add_flag("--remote", f.remote, "ask the registry instead of the local store");
-
-  c.rm = app.add_subcommand("rm", "delete local images: NAME (every tag) or NAME:TAG");
-  c.rm->alias("rmi");
-  c.rm->add_option("IMAGE", f.images, "NAME or NAME:TAG")->required();
-  c.rm->add_option("--type", f.type, "docker (default) or lxc")
-      ->check(CLI::IsMember({"lxc", "docker"}));
-
-  DefineArchiveCommands(app, f, c);
-  DefineUpdateCommands(app, f, c);
-  return c;
+// A parse error in the user's words: the unknown command or flag alone, the commands there
+// are, and where the help is.
+std::string UsageMessage(const CLI::App& app, const CLI::ParseError& e) {
+  auto [command, path] = DeepestCommand(app);
+  std::string help = " (see `" + path + " --help`)";
+  bool has_commands = !command->get_subcommands({}).empty();
+  auto extras = app.remaining(true);
+  if (!extras.empty()) {
+    const std::string& first = extras.front();
+    if (first.starts_with('-')) return "unknown flag " + first + help;
+    if (has_commands) {
+      std::string words = path.substr(app.get_name().size());  // " registry", or ""
+      return "unknown command" + words + " " + first +
+             "; the commands are: " + CommandList(*command);
+    }
+    return "unexpected argument " + first + help;
+  }
+  if (has_commands &&
+      command->get_subcommands([](const CLI::App* s) { return s->parsed(); }).empty()) {
+    return "`" + path + "` needs a command: " + CommandList(*command);
+  }
+  std::string what = e.what();
+  return (what.empty() ? "invalid command line" : what) + help;
 }
 
 // Parses the command line; an exit code when it is done already (help, version, an error).
@@ -179,12 +106,49 @@ std::optional<int> Parse(CLI::App& app, int argc, char** argv) {
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::string what = e.what();
-    if (what.empty()) what = "invalid command line";
-    std::fprintf(stderr, "wharf: %s (see `wharf --help`)\n", what.c_str());
+    std::fprintf(stderr, "wharf: %s\n", UsageMessage(app, e).c_str());
     return kExitUsage;
   }
   return std::nullopt;
+}
+
+// The commands that print the CLI's own documentation, or nullopt for the others.
+std::optional<int> RunDocCommand(const CLI::App& app, const Commands& c, const Flags& f,
+                                 std::string_view version) {
+  if (*c.complete) {
+    std::fputs((f.shell == "zsh" ? ZshCompletion(app) : BashCompletion(app)).c_str(), stdout);
+    return kExitOk;
+  }
+  if (*c.man) {
+    std::fputs(ManPage(app, {.section = 1,
+                             .version = std::string(version),
+                             .manual = "User Commands",
+                             .extra_section = ".SH FILES\n.TP\n"
+                                              ".I ~/.config/wharf/session\n"
+                                              "the saved session (mode 0600)\n"
+                                              ".SH \"SEE ALSO\"\n.BR wharfd (8)\n"})
+                   .c_str(),
+               stdout);
+    return kExitOk;
+  }
+  return std::nullopt;
+}
+
+Result<void> RunSettingsCommand(const ApiClient& api, const Commands& c, const Flags& f,
+                                const SessionStore& store, const std::string& user_agent) {
+  if (*c.registry_ls) return ListRegistries(api, f.json);
+  if (*c.registry_set) {
+    return SetRegistry(api, {f.host, f.username, f.password_stdin, f.insecure, f.ca_file, f.json});
+  }
+  if (*c.registry_rm) return RemoveRegistry(api, f.host, f.json);
+  if (*c.registry_test) return TestRegistry(api, f.host, f.json);
+  if (*c.user_ls) return ListUsers(api, f.json);
+  if (*c.user_add) return AddUser(api, {f.user_name, f.admin, f.password_stdin, f.json});
+  if (*c.user_rm) return RemoveUser(api, f.user_name, f.json);
+  if (*c.user_passwd) {
+    return ChangePassword(api, store, {f.user_name, f.password_stdin, f.json, user_agent});
+  }
+  return ShowDiskUsage(api, f.json);
 }
 
 Result<void> RunCommand(const Commands& c, const Flags& f, SessionStore& store,
@@ -205,21 +169,18 @@ Result<void> RunCommand(const Commands& c, const Flags& f, SessionStore& store,
   if (*c.load) return Load(api, {f.input, f.tag, f.json});
   if (*c.outdated) return ShowOutdated(api, {f.check, f.json});
   if (*c.update) return UpdateImages(api, {f.images, f.all, f.force, f.check, f.json});
-  return RemoveImages(api, f.images, f.type.empty() ? "docker" : f.type, f.json);
+  if (*c.rm) return RemoveImages(api, f.images, f.type.empty() ? "docker" : f.type, f.json);
+  return RunSettingsCommand(api, c, f, store, user_agent);
 }
 
 }  // namespace
 
 int Main(int argc, char** argv, std::string_view version) {
-  CLI::App app{"wharf - the command-line client of wharfd (container images)", "wharf"};
-  app.footer(kFooter);
-  app.set_version_flag("--version", "wharf " + std::string(version));
-  app.require_subcommand(1);
-  app.fallthrough();  // --json is accepted after the command too
+  CLI::App app{kAppDescription, "wharf"};
   Flags f;
-  app.add_flag("--json", f.json, "print the API's JSON instead of tables and text");
-  Commands commands = DefineCommands(app, f);
+  Commands commands = DefineCommands(app, f, version);
   if (auto exit = Parse(app, argc, argv)) return *exit;
+  if (auto exit = RunDocCommand(app, commands, f, version)) return *exit;
 
   curl_global_init(CURL_GLOBAL_DEFAULT);
   auto path = DefaultSessionPath();

@@ -20,7 +20,7 @@ Result<std::string> ChooseServer(const SessionStore& store, const std::string& f
   if (const char* env = std::getenv("WHARF_SERVER"); env != nullptr && *env != '\0') {
     return NormalizeServerUrl(env);
   }
-  if (auto saved = store.Load()) return saved->server;
+  if (auto saved = store.LastServer()) return *saved;
   return std::string(kDefaultServer);
 }
 
@@ -45,6 +45,25 @@ void PrintTable(const Table& table) { std::fputs(table.Render().c_str(), stdout)
 void PrintJson(const nlohmann::json& j, int indent) {
   std::string text = j.dump(indent, ' ', false, nlohmann::json::error_handler_t::replace);
   std::printf("%s\n", text.c_str());
+}
+
+Result<void> ShowAnswer(const ApiClient& api, const std::string& path, bool json,
+                        Table (*table)(const nlohmann::json&)) {
+  WHARF_ASSIGN_OR_RETURN(auto answer, api.Get(path));
+  if (json) {
+    PrintJson(answer);
+  } else {
+    PrintTable(table(answer));
+  }
+  return {};
+}
+
+void PrintDone(const nlohmann::json& answer, bool json, const std::string& line) {
+  if (json) {
+    PrintJson(answer);
+  } else {
+    std::printf("%s\n", line.c_str());
+  }
 }
 
 Result<void> ReportFailures(const std::vector<Status>& failures) {
@@ -99,7 +118,7 @@ Result<void> Logout(const SessionStore& store, const std::string& user_agent, bo
   }
   ApiClient api({.server = session->server, .cookie = session->cookie, .user_agent = user_agent});
   auto reply = api.Call("PUT", "/api/v1/logout");
-  WHARF_RETURN_IF_ERROR(store.Remove());
+  WHARF_RETURN_IF_ERROR(store.Forget());
   if (!reply && reply.error().code != Code::kUnauthenticated) {
     std::fprintf(stderr, "wharf: warning: the session was forgotten here but not ended at %s: %s\n",
                  session->server.c_str(), reply.error().message.c_str());

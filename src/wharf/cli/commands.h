@@ -8,6 +8,7 @@
 #include "wharf/base/status.h"
 #include "wharf/cli/api_client.h"
 #include "wharf/cli/session_store.h"
+#include "wharf/cli/table.h"
 
 namespace wharf::cli {
 
@@ -24,8 +25,9 @@ struct LoginOptions {
 // Logs in and saves the session. The password is read from stdin (up to its end, one
 // trailing newline dropped) or asked on the terminal without echo.
 Result<void> Login(const SessionStore& store, const LoginOptions& options);
-// Ends the session on the server and removes the saved one (even when the server cannot be
-// reached or the session already expired: the local copy is useless then).
+// Ends the session on the server and forgets the saved cookie (even when the server cannot be
+// reached or the session already expired: the local copy is useless then); the server is
+// kept for the next login.
 Result<void> Logout(const SessionStore& store, const std::string& user_agent, bool json);
 
 struct ListOptions {
@@ -47,6 +49,11 @@ Result<void> RemoveImages(const ApiClient& api, const std::vector<std::string>& 
 
 // Prints JSON on stdout, indented, invalid UTF-8 replaced rather than fatal.
 void PrintJson(const nlohmann::json& j, int indent = 2);
+// GETs `path` and prints the answer: its JSON with `json`, else `table` of it.
+Result<void> ShowAnswer(const ApiClient& api, const std::string& path, bool json,
+                        Table (*table)(const nlohmann::json&));
+// What a done write prints: the API's answer with `json`, else `line`.
+void PrintDone(const nlohmann::json& answer, bool json, const std::string& line);
 // For a command that goes on after a failure: OK when there was none, else every failure
 // but the last reported on stderr ("wharf: ...") and the last returned, for Main to report.
 Result<void> ReportFailures(const std::vector<Status>& failures);

@@ -156,8 +156,9 @@ std::vector<std::string> RenderFrame(const FrameInput& in) {
   const JobState& job = *in.job;
   const int room = std::max(in.width - 1, 10);
   std::vector<std::string> lines;
+  const bool failed = job.finished() && job.status != "done";
   std::string heading = job.name + ":" + job.tag + ": " + job.status;
-  if (!job.error.empty()) heading += ": " + job.error;
+  if (!job.error.empty() && !failed) heading += ": " + job.error;  // the caller reports it
   lines.push_back(heading);
   size_t fit = static_cast<size_t>(std::max(in.max_lines - 2, 0));
   size_t shown = job.layers.size() <= fit ? job.layers.size() : (fit > 0 ? fit - 1 : 0);
@@ -165,7 +166,7 @@ std::vector<std::string> RenderFrame(const FrameInput& in) {
   if (shown < job.layers.size()) {
     lines.push_back("… and " + std::to_string(job.layers.size() - shown) + " more layers");
   }
-  lines.push_back(TotalLine(job, in.speed, room));
+  if (!failed) lines.push_back(TotalLine(job, in.speed, room));
   for (auto& line : lines) line = Truncate(line, static_cast<size_t>(room));
   if (lines.size() > static_cast<size_t>(std::max(in.max_lines, 1))) {
     lines.resize(static_cast<size_t>(std::max(in.max_lines, 1)));
@@ -210,7 +211,7 @@ std::optional<std::string> PlainProgress::Update(const JobState& job, double now
       line += " (" + HumanSize(done) + ")";
     }
   }
-  if (!job.error.empty()) line += ": " + job.error;
+  if (!job.error.empty() && !job.finished()) line += ": " + job.error;  // else the caller's
   return line;
 }
 

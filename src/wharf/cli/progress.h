@@ -65,6 +65,8 @@ struct FrameInput {
 };
 
 // The lines of one frame: a heading "NAME:TAG: STATUS", a line per layer, a total line.
+// A failed or cancelled job has no total line and its error is left out (the caller reports
+// it once, on stderr).
 std::vector<std::string> RenderFrame(const FrameInput& in);
 
 // Redraws frames in place: the escape sequences that move back over the previous frame
@@ -80,7 +82,8 @@ class TerminalView {
 };
 
 // For output that is not a terminal: a line when the status changes, when the percentage
-// reaches a new multiple of 10, or (while the size is unknown) at most once a second.
+// reaches a new multiple of 10, or (while the size is unknown) at most once a second. The
+// error of a failed or cancelled job is left out, as in RenderFrame.
 class PlainProgress {
  public:
   std::optional<std::string> Update(const JobState& job, double now_s);

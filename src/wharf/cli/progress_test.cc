@@ -142,7 +142,17 @@ TEST(ProgressTest, PlainLinesOnStatusChangesAndEveryTenPercent) {
   EXPECT_EQ(*plain.Update(s, 20.0), "app:v1: done 100% (1kB/1kB)");
   s.status = "failed";
   s.error = "manifest unknown";
-  EXPECT_EQ(*plain.Update(s, 21.0), "app:v1: failed: manifest unknown");
+  EXPECT_EQ(*plain.Update(s, 21.0), "app:v1: failed");  // the error goes to stderr, once
+}
+
+TEST(ProgressTest, AFailedFrameHasNoTotalAndLeavesTheErrorToTheCaller) {
+  JobState s;
+  s.name = "nosuch";
+  s.tag = "latest";
+  s.status = "failed";
+  s.error = "repository not found in docker.io";
+  auto lines = RenderFrame({&s, std::nullopt, 80, 24});
+  EXPECT_EQ(lines, std::vector<std::string>{"nosuch:latest: failed"});
 }
 
 TEST(ProgressTest, PlainLinesAtMostOncePerSecondWithoutASize) {

@@ -220,8 +220,13 @@ Result<PullEnd> PullSession::Run() {
     if (!r_.json) std::printf("Pulled %s\n", Ref().c_str());
     return PullEnd::kInstalled;
   }
-  return Unavailable("pull " + Ref() + " " + state_.status +
-                     (state_.error.empty() ? "" : ": " + state_.error));
+  // The job's answer carries its error's text only; the registry client words a 404 as
+  // "... not found in ...", which is what a missing repository or tag is (exit code 4).
+  Code code = state_.status == "failed" && state_.error.find(" not found") != std::string::npos
+                  ? Code::kNotFound
+                  : Code::kUnavailable;
+  return Fail(code, "pull " + Ref() + " " + state_.status +
+                        (state_.error.empty() ? "" : ": " + state_.error));
 }
 
 }  // namespace

@@ -27,20 +27,45 @@ Result<fs::path> DefaultSessionPath() {
   return SessionPathFor(xdg ? xdg : "", home ? home : "");
 }
 
-Result<Session> SessionStore::Load() const {
+namespace {
+
+Result<Session> ReadSession(const fs::path& path) {
   std::error_code ec;
-  if (!fs::exists(path_, ec)) return Unauthenticated("not logged in; run `wharf login` first");
-  WHARF_ASSIGN_OR_RETURN(auto text, ReadFile(path_, 1 << 20));
+  if (!fs::exists(path, ec)) return Unauthenticated("not logged in; run `wharf login` first");
+  WHARF_ASSIGN_OR_RETURN(auto text, ReadFile(path, 1 << 20));
   auto j = nlohmann::json::parse(text, nullptr, false);
   auto str = [&](const char* key) -> std::string {
     auto it = j.find(key);
     return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
   };
-  if (!j.is_object() || str("server").empty() || str("cookie").empty()) {
-    return InvalidArgument("the session file " + path_.string() +
+  if (!j.is_object() || str("server").empty()) {
+    return InvalidArgument("the session file " + path.string() +
                            " is damaged; run `wharf login` again");
   }
   return Session{str("server"), str("cookie"), str("username"), str("logintime")};
+}
+
+}  // namespace
+
+Result<Session> SessionStore::Load() const {
+  WHARF_ASSIGN_OR_RETURN(auto session, ReadSession(path_));
+  if (session.cookie.empty()) return Unauthenticated("not logged in; run `wharf login` first");
+  return session;
+}
+
+std::optional<std::string> SessionStore::LastServer() const {
+  auto session = ReadSession(path_);
+  if (!session) return std::nullopt;
+  return session->server;
+}
+
+Result<void> SessionStore::Forget() const {
+  auto session = ReadSession(path_);
+  if (!session) {
+    WHARF_RETURN_IF_ERROR(Remove());
+    return {};
+  }
+  return Save({session->server, "", "", ""});
 }
 
 Result<void> SessionStore::Save(const Session& session) const {

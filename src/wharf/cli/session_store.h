@@ -6,6 +6,7 @@
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -33,9 +34,15 @@ class SessionStore {
   explicit SessionStore(std::filesystem::path path) : path_(std::move(path)) {}
 
   const std::filesystem::path& path() const { return path_; }
-  // Unauthenticated "not logged in" when there is no file; InvalidArgument when it does not
-  // parse (naming the file).
+  // Unauthenticated "not logged in" when there is no file or it holds no cookie (after a
+  // logout); InvalidArgument when it does not parse (naming the file).
   Result<Session> Load() const;
+  // The server of the file, also after a logout, so the next login goes to it; nullopt
+  // when there is no readable file.
+  std::optional<std::string> LastServer() const;
+  // Logs out locally: drops the cookie and the user but keeps the server (atomically, as
+  // Save); a damaged file is removed.
+  Result<void> Forget() const;
   // Creates the directory (0700) if needed and replaces the file (0600) atomically.
   Result<void> Save(const Session& session) const;
   // Removes the file; true when there was one.

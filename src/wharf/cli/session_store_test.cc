@@ -61,7 +61,7 @@ TEST_F(SessionStoreTest, MissingIsNotLoggedInAndDamagedIsNamed) {
   EXPECT_EQ(missing.error().code, Code::kUnauthenticated);
 
   ASSERT_TRUE(MakeDirs(dir_ / "wharf"));
-  for (const char* text : {"not json", "{\"server\": \"http://x\"}", "[]"}) {
+  for (const char* text : {"not json", "{\"cookie\": \"c=1\"}", "[]"}) {
     ASSERT_TRUE(WriteFileAtomic(store.path(), text, 0600));
     auto damaged = store.Load();
     ASSERT_FALSE(damaged) << text;
@@ -76,6 +76,22 @@ TEST_F(SessionStoreTest, RemoveSaysWhetherThereWasOne) {
   ASSERT_TRUE(store.Save({"http://h", "c=1", "u", ""}));
   EXPECT_EQ(*store.Remove(), true);
   EXPECT_FALSE(fs::exists(store.path()));
+}
+
+TEST_F(SessionStoreTest, ForgetKeepsTheServerForTheNextLogin) {
+  SessionStore store(dir_ / "wharf" / "session");
+  EXPECT_EQ(store.LastServer(), std::nullopt);
+  ASSERT_TRUE(store.Forget());  // nothing to forget
+  EXPECT_FALSE(fs::exists(store.path()));
+  ASSERT_TRUE(store.Save({"http://nas:8080", "c=1", "u", "t"}));
+  ASSERT_TRUE(store.Forget());
+  auto loaded = store.Load();
+  ASSERT_FALSE(loaded);
+  EXPECT_EQ(loaded.error().code, Code::kUnauthenticated);
+  EXPECT_EQ(store.LastServer(), "http://nas:8080");
+  EXPECT_EQ(ReadFile(store.path(), 4096)->find("c=1"), std::string::npos);
+  EXPECT_EQ(fs::status(store.path()).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
 }
 
 }  // namespace
