@@ -61,16 +61,28 @@ demo: build
 # Binaries in PREFIX/bin, the shipped data in PREFIX/share/wharf (where wharfd looks, next to
 # its binary), the systemd unit in PREFIX/lib/systemd/system (ExecStart rewritten to
 # PREFIX/bin/wharfd), and /etc/wharf/wharf.toml unless one exists already (it is yours).
+# The man pages (wharf.1, wharfd.8) and the bash and zsh completions are printed by the
+# binaries from their own command tables (wharf __man, wharfd __man, wharf __complete SHELL).
 PREFIX ?= /usr/local
 DESTDIR ?=
 UNITDIR ?= $(PREFIX)/lib/systemd/system
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/site-functions
 .PHONY: install
 install:
 	@test -x $(BUILD)/wharfd -a -x $(BUILD)/wharf || \
 	  { echo "make install: no $(BUILD)/wharfd or $(BUILD)/wharf; run make build first" >&2; exit 1; }
 	install -d -m 0755 $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/wharf \
-	  $(DESTDIR)$(UNITDIR) $(DESTDIR)/etc/wharf
+	  $(DESTDIR)$(UNITDIR) $(DESTDIR)/etc/wharf $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8 \
+	  $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(ZSHCOMPDIR)
 	install -m 0755 $(BUILD)/wharfd $(BUILD)/wharf $(DESTDIR)$(PREFIX)/bin/
+	$(BUILD)/wharf __man > $(DESTDIR)$(MANDIR)/man1/wharf.1.tmp
+	$(BUILD)/wharfd __man > $(DESTDIR)$(MANDIR)/man8/wharfd.8.tmp
+	$(BUILD)/wharf __complete bash > $(DESTDIR)$(BASHCOMPDIR)/wharf.tmp
+	$(BUILD)/wharf __complete zsh > $(DESTDIR)$(ZSHCOMPDIR)/_wharf.tmp
+	for f in $(MANDIR)/man1/wharf.1 $(MANDIR)/man8/wharfd.8 $(BASHCOMPDIR)/wharf \
+	  $(ZSHCOMPDIR)/_wharf; do chmod 0644 $(DESTDIR)$$f.tmp && mv $(DESTDIR)$$f.tmp $(DESTDIR)$$f; done
 	cp -R share/. $(DESTDIR)$(PREFIX)/share/wharf/
 	chmod -R u=rwX,go=rX $(DESTDIR)$(PREFIX)/share/wharf
 	sed 's|/usr/local/bin/wharfd|$(PREFIX)/bin/wharfd|' etc/wharfd.service > $(DESTDIR)$(UNITDIR)/wharfd.service

@@ -1,8 +1,10 @@
 """`make install DESTDIR=... PREFIX=/usr/local` lays out wharf as documented: both binaries,
 the shipped data where the installed wharfd finds it, the systemd unit pointing at the
-installed wharfd, and /etc/wharf/wharf.toml, which a second install leaves alone."""
+installed wharfd, /etc/wharf/wharf.toml, which a second install leaves alone, and the man
+pages and shell completions the binaries print from their command tables."""
 
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -136,6 +138,55 @@ class InstallTest(WharfTestCase):
             self.assertNotIn("wharfd.service:", out.stderr)  # no warning about the unit
         finally:
             shutil.rmtree(work, ignore_errors=True)
+
+    def test_6_man_pages_and_completions(self):
+        man1 = self.path(f"{PREFIX}/share/man/man1/wharf.1")
+        man8 = self.path(f"{PREFIX}/share/man/man8/wharfd.8")
+        bash = self.path(f"{PREFIX}/share/bash-completion/completions/wharf")
+        zsh = self.path(f"{PREFIX}/share/zsh/site-functions/_wharf")
+        for f in (man1, man8, bash, zsh):
+            self.assertTrue(f.is_file(), f)
+            self.assertEqual(stat.S_IMODE(f.stat().st_mode), 0o644, f)
+        self.assertFalse(list(Path(self.destdir).rglob("*.tmp")))
+        self.assertTrue(man1.read_text().startswith(".TH WHARF 1 "))
+        self.assertTrue(man8.read_text().startswith(".TH WHARFD 8 "))
+        self.assertTrue(zsh.read_text().startswith("#compdef wharf\n"))
+        # Bash loads the completion, and it completes commands, subcommands and flags.
+        script = (f"source {bash}; complete -p wharf; "
+                  "COMP_WORDS=(wharf reg); COMP_CWORD=1; _wharf; echo \"1:${COMPREPLY[*]}\"; "
+                  "COMP_WORDS=(wharf registry s); COMP_CWORD=2; _wharf; echo \"2:${COMPREPLY[*]}\"; "
+                  "COMP_WORDS=(wharf registry set --p); COMP_CWORD=3; _wharf; "
+                  "echo \"3:${COMPREPLY[*]}\"")
+        out = subprocess.run(["bash", "--norc", "-c", script], capture_output=True, text=True,
+                             timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        lines = out.stdout.splitlines()
+        self.assertEqual(lines[0], "complete -F _wharf wharf")
+        self.assertEqual(lines[1:], ["1:registry", "2:set", "3:--password-stdin"])
+        # Zsh runs the #compdef file as the body of _wharf; compadd and _files stand in for
+        # the completion system's, printing what they are given.
+        script = (f"compadd() {{ shift; print -r -- \"$*\"; }}; _files() {{ print FILES; }}; "
+                  f"_wharf() {{ source {zsh}; }}; "
+                  "words=(wharf registry s); CURRENT=3; _wharf; "
+                  "words=(wharf save -o x); CURRENT=4; _wharf")
+        out = subprocess.run(["zsh", "-f", "-c", script], capture_output=True, text=True,
+                             timeout=30)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertEqual(out.stdout.splitlines(), ["ls set rm test -h --help", "FILES"])
+        # man renders both pages, each command of the CLI in wharf.1.
+        if not shutil.which("man"):
+            self.skipTest("man is not installed")
+        for page, words in ((man1, ["wharf registry set", "wharf user passwd", "wharf df",
+                                    "--password-stdin", "Exit codes"]),
+                            (man8, ["wharfd user passwd", "fsck", "--data"])):
+            out = subprocess.run(["man", "-l", str(page)], capture_output=True, text=True,
+                                 timeout=60, env={**os.environ, "MANPAGER": "cat",
+                                                  "MANWIDTH": "100", "LC_ALL": "C.UTF-8"})
+            self.assertEqual(out.returncode, 0, out.stderr)
+            text = re.sub(r".\x08", "", out.stdout)  # overstrike bold and underline
+            for word in words:
+                self.assertIn(word, text, page)
+            self.assertNotIn("warning", out.stderr)
 
     def test_5_a_second_install_keeps_the_existing_config(self):
         config = self.path("/etc/wharf/wharf.toml")
