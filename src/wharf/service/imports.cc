@@ -99,9 +99,8 @@ Imports::Imports(ImportOptions options, content::BlobStore& store, pull::BlobPin
 Result<std::unique_ptr<Import>> Imports::Begin(const std::string& label,
                                                std::optional<uint64_t> declared_size,
                                                const std::string& name) {
-  ArchiveImportOptions archive_options{.max_bytes = options_.max_bytes,
-                                       .platform = options_.platform,
-                                       .unpack = options_.unpack};
+  ArchiveImportOptions archive_options{
+      .max_bytes = options_.max_bytes, .platform = options_.platform, .unpack = options_.unpack};
   if (!name.empty()) {
     auto ref = reference::Parse(name);
     if (!ref || ref->tag.empty()) {
