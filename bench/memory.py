@@ -101,8 +101,9 @@ def measure_memory(args, scale, reg, fixtures, res, work):
     res.put("memory.rss_before_mib", before / 1024)
     res.put("memory.rss_last_mib", last)
     res.put("memory.rss_spread_mib", spread)
-    res.put("memory.rss_drift_mib", drift)
-    marks = sorted({0, 9, len(rss) // 4, len(rss) // 2, 3 * len(rss) // 4, len(rss) - 1})
+    res.put("memory.rss_drift_abs_mib", abs(drift))  # the bench's numbers are >= 0
+    marks = sorted({m for m in (0, 9, len(rss) // 4, len(rss) // 2, 3 * len(rss) // 4,
+                                len(rss) - 1) if m < len(rss)})
     lines = ["| cycle | " + " | ".join(str(m + 1) for m in marks) + " |",
              "| --- | " + " | ".join("---" for _ in marks) + " |",
              "| RSS | " + " | ".join(f"{rss[m] / 1024:.1f} MiB" for m in marks) + " |",
