@@ -357,11 +357,12 @@ class CliTest(CliAssertions, WharfTestCase):
 
     def test_25_inspect_local_and_remote(self):
         for args in (["inspect", "lgsd/diamond"], ["--json", "inspect", "lgsd/diamond:latest"]):
-            view = json.loads(self.assertOk(self.cli.run(*args)))
+            [view] = json.loads(self.assertOk(self.cli.run(*args)))
             self.assertEqual(view["Id"], truth["diamond"].id)
             status, api_view = self.api.get("/api/v1/image/docker/lgsd/diamond/latest/inspect")
             self.assertEqual(view, api_view)
-        remote = json.loads(self.assertOk(self.cli.run("inspect", "--remote", "lgsd/diamond:1.0")))
+        [remote] = json.loads(self.assertOk(self.cli.run("inspect", "--remote",
+                                                         "lgsd/diamond:1.0")))
         self.assertEqual(remote["Id"], truth["diamond"].id)
         self.assertEqual(remote["Digest"], truth["diamond"].digest)
 

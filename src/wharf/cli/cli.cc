@@ -11,6 +11,7 @@
 #include "wharf/cli/commands.h"
 #include "wharf/cli/exit_code.h"
 #include "wharf/cli/image_arg.h"
+#include "wharf/cli/inspect.h"
 #include "wharf/cli/load.h"
 #include "wharf/cli/pull.h"
 #include "wharf/cli/registries.h"
@@ -164,7 +165,7 @@ Result<void> RunCommand(const Commands& c, const Flags& f, SessionStore& store,
   if (*c.tags) return ShowTags(api, f.image, f.official, f.json);
   if (*c.pull) return RunPull(api, f);
   if (*c.status) return ShowDownloads(api, f.json);
-  if (*c.inspect) return Inspect(api, f.image, f.remote);
+  if (*c.inspect) return InspectImages(api, {f.images, f.remote, f.template_text});
   if (*c.save) return Save(api, {f.images, f.output, f.format});
   if (*c.load) return Load(api, {f.input, f.tag, f.json});
   if (*c.outdated) return ShowOutdated(api, {f.check, f.json});

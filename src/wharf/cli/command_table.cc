@@ -157,9 +157,16 @@ Commands DefineCommands(CLI::App& app, Flags& f, std::string_view version) {
   c.pull->add_option("IMAGE", f.image, "NAME[:TAG], TAG defaults to latest")->required();
 
   c.status = app.add_subcommand("status", "list downloads that run, wait or failed");
-  c.inspect = app.add_subcommand("inspect", "show an image's details (Docker's JSON)");
-  c.inspect->add_option("IMAGE", f.image, "NAME[:TAG], TAG defaults to latest")->required();
+  c.inspect = app.add_subcommand("inspect", "show images' details (Docker's JSON), as a list");
+  c.inspect->footer(
+      "Prints a JSON array with an element per IMAGE, as docker inspect does; a missing image\n"
+      "is reported on stderr (exit 4) and the others are still printed. --format prints a\n"
+      "line per image: {{.Id}}, {{.Config.Env}} (Go's [A=1 B=2]), {{json .RootFS}}, paths at\n"
+      "any depth, text around them; a field the image lacks prints <no value>.");
+  c.inspect->add_option("IMAGE", f.images, "NAME[:TAG], TAG defaults to latest")->required();
   c.inspect->add_flag("--remote", f.remote, "ask the registry instead of the local store");
+  c.inspect->add_option("-f,--format", f.template_text, "a Go-template-like line per image")
+      ->option_text("TEMPLATE");
 
   c.rm = app.add_subcommand("rm", "delete local images: NAME (every tag) or NAME:TAG");
   c.rm->alias("rmi");

@@ -27,6 +27,7 @@ struct Flags {
   std::vector<std::string> images;
   std::string output;
   std::string format = "docker";
+  std::string template_text;  // inspect --format
   std::string input;
   std::string tag;
   bool all = false;

@@ -173,17 +173,6 @@ Result<void> ShowDownloads(const ApiClient& api, bool json) {
   return {};
 }
 
-Result<void> Inspect(const ApiClient& api, const std::string& image, bool remote) {
-  WHARF_ASSIGN_OR_RETURN(auto arg, ParseImageArg(image));
-  std::string path = "/api/v1/image/docker/" + EscapePath(arg.name) + "/" +
-                     EscapePath(arg.tag.empty() ? "latest" : arg.tag) +
-                     (remote ? "/remote_inspect" : "/inspect");
-  auto view = api.Get(path);
-  if (!view) return Error(view.error());
-  PrintJson(*view, 4);
-  return {};
-}
-
 Result<void> RemoveImages(const ApiClient& api, const std::vector<std::string>& images,
                           const std::string& type, bool json) {
   std::vector<Status> failures;

@@ -41,7 +41,6 @@ Result<void> ListImages(const ApiClient& api, const ListOptions& options);  // l
 
 Result<void> ShowTags(const ApiClient& api, const std::string& name, bool official, bool json);
 Result<void> ShowDownloads(const ApiClient& api, bool json);
-Result<void> Inspect(const ApiClient& api, const std::string& image, bool remote);
 // Deletes each NAME (every tag) or NAME:TAG; goes on after a failure, reports every failure
 // but the last on stderr and returns the last.
 Result<void> RemoveImages(const ApiClient& api, const std::vector<std::string>& images,
