@@ -1,6 +1,6 @@
 """`wharf pull` in a real terminal (a tmux pane of 120x40): progress bars redrawn in place
 through a throttled registry, finishing at 100%; Ctrl-C then "y" cancels the download,
-Ctrl-C then "n" leaves it running (and rm of a downloading image is a conflict); a pull of
+Ctrl-C then "b" leaves it running (and rm of a downloading image is a conflict); a pull of
 a repository the registry lacks prints its error once, without a total line, and exits 4."""
 
 import json
@@ -76,41 +76,55 @@ def exit_code(screen):
     return int(m.group(1)) if m else None
 
 
+def start_peers(cls, build_fixtures):
+    """For a test class: a registry (its images pushed by build_fixtures(fx)), a throttling
+    proxy in front of it, wharfd through the proxy, a logged-in Cli and a Tmux, as class
+    attributes; stop_peers(cls) stops them."""
+    if not WHARF.exists():
+        raise unittest.SkipTest(f"wharf binary not found: {WHARF}")
+    cls.registry = Registry().start()
+    cls.proxy = cls.wharfd = cls.cli = cls.tmux = None
+    try:
+        with FixtureBuilder(cls.registry) as fx:
+            build_fixtures(fx)
+        cls.proxy = ThrottleProxy(cls.registry.host).start()
+        cls.wharfd = Wharfd(cls.proxy.url).start()
+        cls.api = cls.wharfd.client()
+        cls.cli = Cli()
+        login = cls.cli.login(cls.wharfd)
+        if login.returncode != 0:
+            raise RuntimeError(f"wharf login failed: {login.stderr}")
+        cls.tmux = Tmux()
+    except Exception:
+        stop_peers(cls)
+        raise
+
+
+def stop_peers(cls):
+    for part in (cls.tmux, cls.cli):
+        if part:
+            part.close()
+    if cls.wharfd:
+        cls.wharfd.stop()
+    if cls.proxy:
+        cls.proxy.stop()
+    cls.registry.stop()
+
+
 @unittest.skipUnless(shutil.which("tmux"), "tmux is not installed")
 class PullTerminalTest(WharfTestCase):
     @classmethod
     def setUpClass(cls):
-        if not WHARF.exists():
-            raise unittest.SkipTest(f"wharf binary not found: {WHARF}")
-        cls.registry = Registry().start()
-        cls.proxy = cls.wharfd = cls.cli = cls.tmux = None
-        try:
-            with FixtureBuilder(cls.registry) as fx:
-                cls.big = fx.big("lgsd/big", "latest", size=8 * MiB)
-                fx.big("lgsd/slow", "latest", size=6 * MiB)
-                fx.big("lgsd/keep", "latest", size=6 * MiB)
-            cls.proxy = ThrottleProxy(cls.registry.host).start()
-            cls.wharfd = Wharfd(cls.proxy.url).start()
-            cls.api = cls.wharfd.client()
-            cls.cli = Cli()
-            login = cls.cli.login(cls.wharfd)
-            if login.returncode != 0:
-                raise RuntimeError(f"wharf login failed: {login.stderr}")
-            cls.tmux = Tmux()
-        except Exception:
-            cls.tearDownClass()
-            raise
+        def build(fx):
+            cls.big = fx.big("lgsd/big", "latest", size=8 * MiB)
+            fx.big("lgsd/slow", "latest", size=6 * MiB)
+            fx.big("lgsd/keep", "latest", size=6 * MiB)
+
+        start_peers(cls, build)
 
     @classmethod
     def tearDownClass(cls):
-        for part in (cls.tmux, cls.cli):
-            if part:
-                part.close()
-        if cls.wharfd:
-            cls.wharfd.stop()
-        if cls.proxy:
-            cls.proxy.stop()
-        cls.registry.stop()
+        stop_peers(cls)
 
     def pull_in_terminal(self, name, image):
         self.tmux.start(name, [str(WHARF), "pull", image], {"HOME": self.cli.home})
@@ -152,7 +166,7 @@ class PullTerminalTest(WharfTestCase):
         self.tmux.wait_for(name, lambda s: any(TOTAL_BAR.match(l) for l in s.splitlines()), 30,
                            "a progress bar")
         self.tmux.keys(name, "C-c")
-        self.tmux.wait_for(name, lambda s: f"Cancel the download of {image}:latest? [y/N]" in s,
+        self.tmux.wait_for(name, lambda s: f"Cancel the download of {image}:latest? [y/N/b]" in s,
                            10, "the cancel question")
 
     def test_2_ctrl_c_then_yes_cancels_the_download(self):
@@ -165,9 +179,9 @@ class PullTerminalTest(WharfTestCase):
                    is None, 10, "the cancelled job to leave downloadstatus")
         self.assertNotIn("lgsd/slow", self.api.local_images())
 
-    def test_3_ctrl_c_then_no_leaves_it_running(self):
+    def test_3_ctrl_c_then_b_leaves_it_running(self):
         self.start_slow_pull("keep", "lgsd/keep")
-        self.tmux.keys("keep", "n", "Enter")
+        self.tmux.keys("keep", "b", "Enter")
         final, _ = self.tmux.wait_for("keep", lambda s: exit_code(s) is not None, 20, "exit")
         self.assertEqual(exit_code(final), 0, final)
         self.assertIn("The download of lgsd/keep:latest continues in the background", final)

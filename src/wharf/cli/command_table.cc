@@ -150,6 +150,10 @@ Commands DefineCommands(CLI::App& app, Flags& f, std::string_view version) {
   c.tags->add_flag("--official", f.official, "an official Docker Hub image (library/NAME)");
 
   c.pull = app.add_subcommand("pull", "download an image, showing its progress");
+  c.pull->footer(
+      "Ctrl-C asks: y cancels the download (exit 130), N goes back to the progress, b leaves\n"
+      "it running in wharfd (exit 0); a second Ctrl-C cancels it at once (exit 130). While\n"
+      "wharfd does not answer the view says reconnecting and retries for up to 90 s (exit 1).");
   c.pull->add_option("--from", f.from, "dockerhub (default for docker) or appcenter (for lxc)")
       ->check(CLI::IsMember({"dockerhub", "appcenter", "qnap"}));
   c.pull->add_option("--type", f.type, "docker (default) or lxc")

@@ -20,10 +20,23 @@ void EventFeed::Start() {
 }
 
 void EventFeed::Stop() {
-  cancel_.Cancel();
+  cancel_->Cancel();
   { std::lock_guard lock(mu_); }  // a waiter between its check and its wait sees the wakeup
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+}
+
+void EventFeed::Restart() {
+  Stop();
+  {
+    std::lock_guard lock(mu_);
+    state_ = State::kConnecting;
+    ever_open_ = false;
+    failure_.reset();
+    queue_.clear();
+  }
+  cancel_ = std::make_unique<StreamCancel>();
+  Start();
 }
 
 Result<bool> EventFeed::WaitOpen(int timeout_ms) {
@@ -64,7 +77,6 @@ void EventFeed::Run() {
   sigaddset(&block, SIGINT);
   pthread_sigmask(SIG_BLOCK, &block, nullptr);
 
-  std::string last_id;  // where to resume after a dropped connection
   int attempts = 0;
   auto finish = [&](State state, std::optional<Status> why) {
     std::lock_guard lock(mu_);
@@ -72,9 +84,9 @@ void EventFeed::Run() {
     failure_ = std::move(why);
     cv_.notify_all();
   };
-  while (!cancel_.cancelled()) {
+  while (!cancel_->cancelled()) {
     std::vector<std::string> headers;
-    if (!last_id.empty()) headers.push_back("Last-Event-ID: " + last_id);
+    if (!last_id_.empty()) headers.push_back("Last-Event-ID: " + last_id_);
     SseParser parser;  // a partial event of a broken connection is dropped; it is replayed
     ApiClient::StreamHandlers handlers;
     handlers.on_open = [&] {
@@ -87,7 +99,7 @@ void EventFeed::Run() {
       auto events = parser.Feed(chunk);
       if (!events.empty()) {
         attempts = 0;
-        last_id = parser.last_event_id();
+        last_id_ = parser.last_event_id();
         std::lock_guard lock(mu_);
         for (auto& e : events) queue_.push_back(std::move(e));
         while (queue_.size() > kMaxQueued) queue_.pop_front();
@@ -95,8 +107,8 @@ void EventFeed::Run() {
       }
       return true;
     };
-    auto streamed = api_.Stream("/api/v1/events", headers, handlers, kIdleTimeoutS, &cancel_);
-    if (cancel_.cancelled()) break;
+    auto streamed = api_.Stream("/api/v1/events", headers, handlers, kIdleTimeoutS, cancel_.get());
+    if (cancel_->cancelled()) break;
     bool was_open;
     {
       std::lock_guard lock(mu_);
@@ -121,7 +133,7 @@ void EventFeed::Run() {
     }
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, std::chrono::milliseconds(200 << attempts),
-                 [&] { return cancel_.cancelled(); });
+                 [&] { return cancel_->cancelled(); });
   }
 }
 

@@ -7,6 +7,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -26,6 +27,9 @@ class EventFeed {
   void Start();
   // Stops the stream at once and joins the thread. Idempotent.
   void Stop();
+  // Stops it, forgets its state and queue (not where to resume: Last-Event-ID is kept) and
+  // starts again: for a feed that gave up while wharfd was away, once wharfd answers again.
+  void Restart();
 
   // Waits until the first connection is open (true) or failed: false when the server has no
   // events endpoint (404, an older wharfd), the error otherwise (e.g. 401).
@@ -40,7 +44,8 @@ class EventFeed {
   void Run();
 
   const ApiClient& api_;
-  StreamCancel cancel_;
+  std::unique_ptr<StreamCancel> cancel_ = std::make_unique<StreamCancel>();  // one per run
+  std::string last_id_;  // where to resume after a dropped connection
   std::thread thread_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

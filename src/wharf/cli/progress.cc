@@ -1,6 +1,7 @@
 #include "wharf/cli/progress.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 
 #include "wharf/cli/table.h"
@@ -168,8 +169,11 @@ std::vector<std::string> RenderFrame(const FrameInput& in) {
   }
   if (!failed) lines.push_back(TotalLine(job, in.speed, room));
   for (auto& line : lines) line = Truncate(line, static_cast<size_t>(room));
-  if (lines.size() > static_cast<size_t>(std::max(in.max_lines, 1))) {
-    lines.resize(static_cast<size_t>(std::max(in.max_lines, 1)));
+  const size_t limit = static_cast<size_t>(std::max(in.max_lines, 1));
+  const size_t keep = in.notice.empty() ? limit : std::max<size_t>(limit - 1, 1);
+  if (lines.size() > keep) lines.resize(keep);
+  if (!in.notice.empty() && lines.size() < limit) {
+    lines.push_back(Truncate(in.notice, static_cast<size_t>(room)));
   }
   return lines;
 }
@@ -181,6 +185,18 @@ std::string TerminalView::Draw(const std::vector<std::string>& lines) {
   out += "\x1b[J";
   drawn_ = lines.size();
   return out;
+}
+
+InterruptChoice ChooseOnInterrupt(const std::optional<std::string>& answer, bool interrupted) {
+  if (interrupted) return InterruptChoice::kAbort;
+  if (!answer) return InterruptChoice::kBackground;
+  std::string a;
+  for (char c : *answer) {
+    if (c != ' ' && c != '\t') a += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  if (a == "y" || a == "yes") return InterruptChoice::kCancel;
+  if (a == "b" || a == "background") return InterruptChoice::kBackground;
+  return InterruptChoice::kKeepWatching;
 }
 
 std::optional<std::string> PlainProgress::Update(const JobState& job, double now_s) {

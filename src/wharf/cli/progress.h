@@ -62,9 +62,11 @@ struct FrameInput {
   std::optional<double> speed;  // bytes per second
   int width = 80;               // terminal columns; every line is cut to width - 1
   int max_lines = 24;           // the frame never exceeds this many lines
+  std::string notice;           // a last line when not empty, e.g. "reconnecting…"
 };
 
-// The lines of one frame: a heading "NAME:TAG: STATUS", a line per layer, a total line.
+// The lines of one frame: a heading "NAME:TAG: STATUS", a line per layer, a total line, the
+// notice.
 // A failed or cancelled job has no total line and its error is left out (the caller reports
 // it once, on stderr).
 std::vector<std::string> RenderFrame(const FrameInput& in);
@@ -80,6 +82,14 @@ class TerminalView {
  private:
   size_t drawn_ = 0;
 };
+
+// What the answer to pull's Ctrl-C prompt ("Cancel the download? [y/N/b]") asks for:
+// "y"/"yes" cancel the download; "b"/"background" leave it running and stop watching; a
+// second Ctrl-C (`interrupted`) aborts: cancels it and ends at once; anything else ("n",
+// Enter) goes back to the progress view. Without a terminal to ask on (`answer` nullopt and
+// not interrupted) the download is left running.
+enum class InterruptChoice { kCancel, kBackground, kKeepWatching, kAbort };
+InterruptChoice ChooseOnInterrupt(const std::optional<std::string>& answer, bool interrupted);
 
 // For output that is not a terminal: a line when the status changes, when the percentage
 // reaches a new multiple of 10, or (while the size is unknown) at most once a second. The

@@ -169,5 +169,44 @@ TEST(ProgressTest, PlainLinesAtMostOncePerSecondWithoutASize) {
   EXPECT_FALSE(plain.Update(s, 3.0));  // nothing new
 }
 
+TEST(ProgressTest, TheNoticeIsTheLastLineEvenOnAShortTerminal) {
+  JobState s = Downloading();
+  FrameInput in{&s, std::nullopt, 80, 24, "reconnecting to wharfd… (try 2)"};
+  auto lines = RenderFrame(in);
+  ASSERT_EQ(lines.size(), 6u);
+  EXPECT_EQ(lines.back(), "reconnecting to wharfd… (try 2)");
+  in.max_lines = 3;
+  lines = RenderFrame(in);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0], "lgsd/diamond:latest: downloading");
+  EXPECT_EQ(lines.back(), "reconnecting to wharfd… (try 2)");
+  in.notice.clear();
+  EXPECT_EQ(RenderFrame(in).size(), 3u);
+  EXPECT_NE(RenderFrame(in).back().find("reconnecting"), 0u);
+}
+
+TEST(ProgressTest, TheAnswerToCtrlCChoosesWhatHappens) {
+  struct Case {
+    std::optional<std::string> answer;
+    bool interrupted;
+    InterruptChoice want;
+  };
+  const Case cases[] = {
+      {"y", false, InterruptChoice::kCancel},
+      {" YES ", false, InterruptChoice::kCancel},
+      {"b", false, InterruptChoice::kBackground},
+      {"background", false, InterruptChoice::kBackground},
+      {"n", false, InterruptChoice::kKeepWatching},
+      {"", false, InterruptChoice::kKeepWatching},
+      {"maybe", false, InterruptChoice::kKeepWatching},
+      {std::nullopt, true, InterruptChoice::kAbort},  // the second Ctrl-C
+      {"y", true, InterruptChoice::kAbort},
+      {std::nullopt, false, InterruptChoice::kBackground},  // no terminal to ask on
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(ChooseOnInterrupt(c.answer, c.interrupted), c.want) << c.answer.value_or("<none>");
+  }
+}
+
 }  // namespace
 }  // namespace wharf::cli

@@ -8,6 +8,7 @@
 #include <cstdio>
 
 #include "wharf/base/strings.h"
+#include "wharf/cli/backoff.h"
 #include "wharf/cli/event_feed.h"
 #include "wharf/cli/image_arg.h"
 #include "wharf/cli/progress.h"
@@ -21,6 +22,13 @@ constexpr int kOpenTimeoutMs = 10000;
 constexpr double kSilenceCheckS = 5.0;  // with the stream, poll after this long without news
 constexpr double kPollIntervalS = 0.5;  // without the stream
 constexpr double kFrameIntervalS = 0.1;
+constexpr long kPollTimeoutS = 10;  // a wharfd that stopped answering is noticed within this
+
+ApiOptions PollOptions(ApiOptions o) {
+  o.timeout_s = kPollTimeoutS;
+  o.connect_timeout_s = std::min(o.connect_timeout_s, kPollTimeoutS);
+  return o;
+}
 
 double Now() {
   using namespace std::chrono;
@@ -38,7 +46,10 @@ void Nap(double seconds) {
 class PullSession {
  public:
   PullSession(const ApiClient& api, const PullRequest& r)
-      : api_(api), r_(r), display_(r.type == "docker" ? DisplayName(r.name) : r.name) {
+      : api_(api),
+        poll_api_(PollOptions(api.options())),
+        r_(r),
+        display_(r.type == "docker" ? DisplayName(r.name) : r.name) {
     state_.type = r.type;
     state_.name = display_;
     state_.tag = r.tag;
@@ -57,12 +68,19 @@ class PullSession {
   Result<void> StartDownload();
   void Update(const nlohmann::json& j, bool has_layers);
   Result<void> PollOnce();
+  // PollOnce; when wharfd does not answer, says "reconnecting…" and waits as backoff_ says
+  // before the next try (OK), until it gives up (Unavailable). Once wharfd answers again the
+  // notice goes and a feed that gave up meanwhile starts again.
+  Result<void> PollOrWait(EventFeed& feed, bool& streaming);
   Result<bool> Installed();
   void Show(bool force);
-  // Ctrl-C: true to keep following, false to stop (the answer is in the return of Run).
-  Result<bool> OnInterrupt();
+  void SetNotice(std::string notice);
+  // Ctrl-C (`presses` of them): true to keep following, false to stop (the answer is in the
+  // return of Run).
+  Result<bool> OnInterrupt(int presses);
 
   const ApiClient& api_;
+  const ApiClient poll_api_;  // api_ with a short timeout: a stopped wharfd must not freeze us
   const PullRequest& r_;
   const std::string display_;
   JobState state_;
@@ -73,6 +91,9 @@ class PullSession {
   double last_frame_s_ = -1;
   std::string last_status_shown_;
   std::string last_json_;
+  Backoff backoff_;
+  std::string notice_;
+  bool stream_wanted_ = false;  // the events stream opened at the start
 };
 
 Result<void> PullSession::StartDownload() {
@@ -97,7 +118,7 @@ void PullSession::Update(const nlohmann::json& j, bool has_layers) {
 
 // Reads the job from downloadstatus; once it has left the list, decides how it ended.
 Result<void> PullSession::PollOnce() {
-  auto jobs = api_.Get("/api/v1/image/downloadstatus");
+  auto jobs = poll_api_.Get("/api/v1/image/downloadstatus");
   if (!jobs) return Error(jobs.error());
   if (jobs->is_array()) {
     for (const auto& j : *jobs) {
@@ -123,8 +144,8 @@ Result<void> PullSession::PollOnce() {
 }
 
 Result<bool> PullSession::Installed() {
-  auto listing = api_.Get("/api/v1/image/?from=local&type=" + r_.type +
-                          "&filter_text=" + EscapeQuery(display_));
+  auto listing = poll_api_.Get("/api/v1/image/?from=local&type=" + r_.type +
+                               "&filter_text=" + EscapeQuery(display_));
   if (!listing) return Error(listing.error());
   for (const auto& entry : ArrayField(*listing, "results")) {
     if (StringField(entry, "name") != display_) continue;
@@ -141,7 +162,7 @@ void PullSession::Show(bool force) {
   if (terminal_) {
     if (!force && !status_changed && now - last_frame_s_ < kFrameIntervalS) return;
     FrameInput in{&state_, speed_.BytesPerSecond(), TerminalWidth(STDOUT_FILENO),
-                  TerminalHeight(STDOUT_FILENO) - 1};
+                  TerminalHeight(STDOUT_FILENO) - 1, notice_};
     std::fputs(view_.Draw(RenderFrame(in)).c_str(), stdout);
   } else if (auto line = plain_.Update(state_, now)) {
     std::printf("%s\n", line->c_str());
@@ -151,17 +172,64 @@ void PullSession::Show(bool force) {
   last_status_shown_ = state_.status;
 }
 
-Result<bool> PullSession::OnInterrupt() {
+void PullSession::SetNotice(std::string notice) {
+  if (notice == notice_) return;
+  if (!terminal_ && (notice_.empty() || notice.empty())) {  // a line when it comes and goes
+    std::fprintf(stderr, "wharf: %s\n", notice.empty() ? "wharfd answers again" : notice.c_str());
+  }
+  notice_ = std::move(notice);
+  Show(true);
+}
+
+Result<void> PullSession::PollOrWait(EventFeed& feed, bool& streaming) {
+  auto polled = PollOnce();
+  if (polled) {
+    if (backoff_.failing()) {
+      backoff_.Succeeded();
+      SetNotice("");
+      if (stream_wanted_ && (!streaming || feed.failure())) {  // it gave up meanwhile
+        feed.Restart();
+        streaming = true;
+      }
+    }
+    return {};
+  }
+  if (polled.error().code != Code::kUnavailable) return polled;
+  auto delay = backoff_.Failed(Now());
+  if (!delay) {
+    return Unavailable("gave up after " + std::to_string(backoff_.tries() - 1) +
+                       " tries: " + polled.error().message +
+                       "; the download may go on in wharfd (see `wharf status`)");
+  }
+  SetNotice("reconnecting… (" + polled.error().message + ")");
+  Nap(*delay);  // Ctrl-C cuts it short; the loop's head asks
+  return {};
+}
+
+Result<bool> PullSession::OnInterrupt(int presses) {
   if (terminal_) std::fputs("\r\x1b[K", stdout);  // over the "^C" the terminal echoed
   std::fflush(stdout);
-  auto answer = AskTerminal("Cancel the download of " + Ref() + "? [y/N] ", false);
+  std::optional<std::string> answer;
+  bool again = presses >= 2 || InterruptCatcher::TakeAll() > 0;  // two came close together
+  if (!again) {
+    // y cancels, N (the default) goes back to watching, b leaves it running in the background.
+    auto asked = AskTerminal("Cancel the download of " + Ref() + "? [y/N/b] ", false);
+    again = (!asked && asked.error().code == Code::kCancelled) || InterruptCatcher::TakeAll() > 0;
+    if (asked) answer = *asked;
+  }
+  InterruptChoice choice = ChooseOnInterrupt(answer, again);
+  if (choice == InterruptChoice::kKeepWatching) {
+    if (terminal_) std::fputs("\x1b[1A\r\x1b[2K", stdout);  // the prompt's line goes
+    Show(true);
+    return true;
+  }
   view_.Detach();
-  const std::string a = answer ? Lower(*answer) : "";
-  if (a != "y" && a != "yes") {
+  if (choice == InterruptChoice::kBackground) {
     std::fprintf(stderr, "The download of %s continues in the background; see `wharf status`.\n",
                  Ref().c_str());
     return false;
   }
+  if (choice == InterruptChoice::kAbort) std::fputs("\n", stderr);  // after the second "^C"
   std::string path = "/api/v1/image/downloadstatus/" + r_.type + "/" + EscapePath(r_.name) + "/" +
                      EscapePath(r_.tag);
   auto cancelled = api_.Call("DELETE", path);
@@ -183,17 +251,18 @@ Result<PullEnd> PullSession::Run() {
   }
   bool streaming = open && *open;
   if (!streaming) feed.Stop();  // an older wharfd, or a stream that would not open: poll
+  stream_wanted_ = streaming;
 
   WHARF_RETURN_IF_ERROR(StartDownload());
   WHARF_RETURN_IF_ERROR(PollOnce());  // a joined job shows its progress at once
   Show(true);
   double last_news = Now();
   while (!state_.finished()) {
-    if (InterruptCatcher::Take()) {
-      WHARF_ASSIGN_OR_RETURN(auto follow, OnInterrupt());
+    if (int presses = InterruptCatcher::TakeAll(); presses > 0) {
+      WHARF_ASSIGN_OR_RETURN(auto follow, OnInterrupt(presses));
       if (!follow) return PullEnd::kInBackground;
     }
-    if (streaming) {
+    if (streaming && !backoff_.failing()) {
       if (auto e = feed.Next(200)) {
         auto j =
             e->type == "job" ? nlohmann::json::parse(e->data, nullptr, false) : nlohmann::json();
@@ -202,15 +271,15 @@ Result<PullEnd> PullSession::Run() {
           last_news = Now();
         }
       } else if (feed.failure()) {
-        streaming = false;  // the stream gave up: carry on by polling
+        streaming = false;  // the stream gave up: carry on by polling (again once wharfd is back)
       }
       if (Now() - last_news > kSilenceCheckS) {
-        WHARF_RETURN_IF_ERROR(PollOnce());
+        WHARF_RETURN_IF_ERROR(PollOrWait(feed, streaming));
         last_news = Now();
       }
     } else {
-      Nap(kPollIntervalS);  // Ctrl-C cuts it short; the loop's head asks
-      WHARF_RETURN_IF_ERROR(PollOnce());
+      if (!backoff_.failing()) Nap(kPollIntervalS);  // Ctrl-C cuts it short; the loop's head asks
+      WHARF_RETURN_IF_ERROR(PollOrWait(feed, streaming));
     }
     Show(false);
   }

@@ -5,8 +5,16 @@
 // silence, so a missed event can never leave the CLI waiting forever. The stream is opened
 // before the download is requested, so no event of the job is missed.
 //
-// Ctrl-C asks whether to cancel the download (DELETE downloadstatus) or leave it running in
-// the background; without a terminal to ask on, it is left running.
+// Ctrl-C asks whether to cancel the download (y: DELETE downloadstatus), go back to the
+// progress (n, Enter) or leave it running in the background (b); a second Ctrl-C, at the
+// prompt (or counted before it: two signals at once may arrive as one), cancels it at once
+// (Cancelled, exit 130). Without a terminal to ask
+// on, it is left running.
+//
+// When wharfd stops answering (requests fail or time out, the events stream gives up), the
+// view says "reconnecting…" and polls again with a backoff (backoff.h: up to 30 tries or 90
+// seconds, then Unavailable), and goes on where it was once wharfd answers: the download
+// itself runs in wharfd.
 #pragma once
 
 #include <string>
@@ -27,7 +35,7 @@ struct PullRequest {
 // How a pull that did not fail ended.
 enum class PullEnd {
   kInstalled,     // the image is in the local store
-  kInBackground,  // Ctrl-C, and the user chose to leave the download running
+  kInBackground,  // Ctrl-C, and the user chose to leave the download running (b)
 };
 
 // Cancelled when the user cancelled the download; the job's error (Unavailable) when it

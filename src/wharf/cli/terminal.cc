@@ -81,6 +81,8 @@ InterruptCatcher::InterruptCatcher() {
 
 InterruptCatcher::~InterruptCatcher() { ::sigaction(SIGINT, &g_previous, nullptr); }
 
+int InterruptCatcher::TakeAll() { return g_interrupts.exchange(0); }
+
 bool InterruptCatcher::Take() {
   int n = g_interrupts.load();
   while (n > 0) {

@@ -31,6 +31,8 @@ class InterruptCatcher {
 
   // True once per Ctrl-C pressed since the last call.
   static bool Take();
+  // How many Ctrl-C were pressed since the last call (of either), and forgets them.
+  static int TakeAll();
 };
 
 }  // namespace wharf::cli
