@@ -2,11 +2,13 @@
 through a throttled registry so the download is still running: Ctrl-C twice (the second at the
 prompt) cancels the download and exits 130; Ctrl-C then "n" takes the prompt away
 and goes back to the progress view, which then finishes; and a wharfd that stops answering
-mid-pull (SIGSTOP) makes the view say "reconnecting…", then, once it runs again (SIGCONT),
-resume and finish the download."""
+mid-pull (SIGSTOP, or killed and started again on its port and data) makes the view say
+"reconnecting…", then, once it answers again, resume and finish the download; without a
+terminal the same is said on stderr."""
 
 import shutil
 import signal
+import subprocess
 import unittest
 
 from harness import WharfTestCase, wait_until
@@ -25,7 +27,7 @@ class PullViewTest(WharfTestCase):
     @classmethod
     def setUpClass(cls):
         def build(fx):
-            for repo in ("lgsd/twice", "lgsd/back", "lgsd/away"):
+            for repo in ("lgsd/twice", "lgsd/back", "lgsd/away", "lgsd/gone", "lgsd/plain"):
                 fx.big(repo, "latest", size=4 * MiB)
 
         start_peers(cls, build)
@@ -99,6 +101,46 @@ class PullViewTest(WharfTestCase):
         self.assertIn("Pulled lgsd/away:latest", final.splitlines())
         self.assertNotIn("reconnecting", final)
         self.assertIn("lgsd/away", self.api.local_images())
+
+    def test_4_a_killed_and_restarted_wharfd_shows_reconnecting_then_the_pull_finishes(self):
+        self.start_pull("gone", "lgsd/gone")
+        self.wharfd.kill9()
+        try:
+            screen, _ = self.tmux.wait_for("gone", lambda s: "reconnecting…" in s, 60,
+                                           "the view to say reconnecting")
+            self.assertIsNone(exit_code(screen), screen)
+        finally:
+            self.wharfd.start()  # the same port and data: the job resumes there
+        final = self.finish("gone", timeout=120)
+        self.assertEqual(exit_code(final), 0, final)
+        self.assertIn("Pulled lgsd/gone:latest", final.splitlines())
+        self.assertNotIn("reconnecting", final)
+        self.assertIn("lgsd/gone", self.api.local_images())
+
+    def test_5_without_a_terminal_reconnecting_is_said_on_stderr(self):
+        proc = subprocess.Popen([str(WHARF), "pull", "lgsd/plain"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True,
+                                env=self.cli.env())
+        try:
+            wait_until(lambda: self.api.find_job(self.api.download_jobs(), "lgsd/plain",
+                                                 "latest"), 30, "the download to start")
+            self.wharfd.kill9()
+            stderr_lines = []
+            try:
+                wait_until(lambda: stderr_lines.append(proc.stderr.readline()) or
+                           "reconnecting…" in stderr_lines[-1], 60, "a reconnecting line")
+            finally:
+                self.wharfd.start()
+            self.proxy.set_rate(None)
+            out, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        self.assertEqual(proc.returncode, 0, stderr_lines + [err])
+        self.assertTrue(stderr_lines[-1].startswith("wharf: reconnecting… ("), stderr_lines)
+        self.assertIn("wharf: wharfd answers again", err)
+        self.assertIn("Pulled lgsd/plain:latest", out.splitlines())
 
 
 if __name__ == "__main__":
