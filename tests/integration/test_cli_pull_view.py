@@ -64,7 +64,7 @@ class PullViewTest(WharfTestCase):
         screen = self.prompt("twice", "lgsd/twice")
         self.assertIn("[y/N/b]", screen)
         self.tmux.keys("twice", "C-c")
-        final = self.tmux.wait_for("twice", lambda s: exit_code(s) is not None, 20, "exit")[0]
+        final = self.tmux.wait_for("twice", lambda s: exit_code(s) is not None, 60, "exit")[0]
         self.assertCancelled(final, "lgsd/twice")
 
     def test_2_no_goes_back_to_the_progress_view(self):
@@ -72,7 +72,7 @@ class PullViewTest(WharfTestCase):
         self.prompt("back", "lgsd/back")
         self.tmux.keys("back", "n", "Enter")
         screen, _ = self.tmux.wait_for(
-            "back", lambda s: "Cancel the download" not in s and has_bar(s), 10,
+            "back", lambda s: "Cancel the download" not in s and has_bar(s), 60,
             "the progress view without the question")
         self.assertIsNone(exit_code(screen), screen)
         job = self.api.find_job(self.api.download_jobs(), "lgsd/back", "latest")
