@@ -286,10 +286,14 @@ class DepotsTest(WharfTestCase):
         local = self.listing("category=local")
         docker_example = dict(SEED["local"])
         docker_example["results"] = [e for e in SEED["local"]["results"] if e["type"] == "docker"]
-        # update_available (a boolean per tag) extends the seed's local entry.
+        # update_available (a boolean per tag), ids (config digests) and created (the
+        # configs' creation times) extend the seed's local entry, each aligned with tags.
         self.assertEqual(listing_shape_problems(local, docker_example, ENVELOPE_EXTRA,
-                                                {"update_available"}), [])
+                                                {"update_available", "ids", "created"}), [])
         self.assertEqual(local["results"][0]["update_available"], [False])
+        self.assertEqual(len(local["results"][0]["ids"]), 1)
+        self.assertRegex(local["results"][0]["ids"][0], r"^sha256:[0-9a-f]{64}$")
+        self.assertEqual([type(c) for c in local["results"][0]["created"]], [str])
         self.assertEqual([e["name"] for e in local["results"]], ["redis"])
         status, tags = self.api.get("/api/v1/image/dockerhub/docker/1/redis/tags")
         self.assertEqual(tags, {"installed": ["latest"], "tags": ["latest"]})

@@ -83,6 +83,8 @@ nlohmann::json LocalEntryView(const service::LocalImage& image) {
       if (t == "latest") latest.push_back(t);
     }
     entry["is_latest"] = std::move(latest);
+    entry["ids"] = image.ids;
+    entry["created"] = image.created;
   }
   entry["update_available"] = image.updates;
   return entry;

@@ -29,8 +29,21 @@ void SortAligned(LocalImage& image) {
     sorted.tags[i] = image.tags[order[i]];
     sorted.sizes[i] = image.sizes[order[i]];
     sorted.updates[i] = image.updates[order[i]];
+    if (!image.ids.empty()) sorted.ids[i] = image.ids[order[i]];
+    if (!image.created.empty()) sorted.created[i] = image.created[order[i]];
   }
   image = std::move(sorted);
+}
+
+// The `created` of a Docker image's config, "" when it has none or cannot be read.
+std::string CreatedOf(const content::BlobStore& store, const metadata::ImageRecord& image) {
+  auto digest = Digest::Parse(image.config_digest);
+  if (!digest) return "";
+  auto config = store.Read(*digest);
+  if (!config) return "";
+  auto json = nlohmann::json::parse(*config, nullptr, false);
+  auto created = json.is_object() ? json.find("created") : json.end();
+  return created != json.end() && created->is_string() ? created->get<std::string>() : "";
 }
 
 }  // namespace
@@ -77,6 +90,10 @@ Result<std::vector<LocalImage>> LocalImages::List(const std::string& type,
     group.tags.push_back(image.tag);
     group.sizes.push_back(image.size);
     group.updates.push_back(updates.contains({image.type, image.name, image.tag}));
+    if (image.type == "docker") {
+      group.ids.push_back(image.config_digest);
+      group.created.push_back(CreatedOf(store_, image));
+    }
   }
   std::vector<LocalImage> out;
   for (auto& [key, group] : groups) {

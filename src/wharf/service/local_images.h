@@ -30,8 +30,10 @@ struct LocalImage {
   std::string icon;
   std::vector<std::string> tags;
   std::vector<int64_t> sizes;
-  std::vector<bool> updates;  // Docker: an update is available for the tag, aligned with tags
-  bool downloading = false;   // a download for this name is waiting or running
+  std::vector<bool> updates;     // Docker: an update is available for the tag, aligned with tags
+  std::vector<std::string> ids;  // Docker: each tag's config digest ("sha256:..."), aligned
+  std::vector<std::string> created;  // Docker: each tag's config `created` (RFC 3339) or ""
+  bool downloading = false;          // a download for this name is waiting or running
 };
 
 // (type, canonical name) pairs.
@@ -64,6 +66,7 @@ class LocalImages {
   // description. Sorted by name; an entry is marked downloading when `downloading` (what
   // Downloads::BusyNames() gave) holds it, and a tag as having an update when `updates` (what
   // Updates::Available() gave) holds it, so a caller caching views knows what they show.
+  // Each Docker tag's config is read for its `created` (a config that cannot be read: "").
   Result<std::vector<LocalImage>> List(const std::string& type, const std::string& filter_text,
                                        const NameSet& downloading, const TagSet& updates = {});
   // Moves whenever the local images may have changed; views of List may be kept until then.
