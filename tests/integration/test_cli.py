@@ -19,7 +19,7 @@ from fixtures import FixtureBuilder, random_files
 from harness import REPO_ROOT, Registry, WharfTestCase, Wharfd, serve_http, stop_http
 
 WHARF = Path(os.environ.get("WHARF") or REPO_ROOT / "build" / "wharf")
-LS_COLUMNS = ["NAME", "TAG", "TYPE", "SIZE", "UPDATE", "DESCRIPTION"]
+LS_COLUMNS = ["NAME", "TAG", "IMAGE ID", "TYPE", "CREATED", "SIZE", "UPDATE", "DESCRIPTION"]
 
 
 def human_size(n):
@@ -36,8 +36,10 @@ def parse_table(text):
     """(header names, rows as lists of cells) of an aligned table; each cell is cut at the
     header's column starts, so a misaligned row shows up as wrong cells."""
     lines = text.rstrip("\n").split("\n")
-    starts = [m.start() for m in re.finditer(r"\S+", lines[0])]
-    header = lines[0].split()
+    # A header may be two words ("IMAGE ID"); columns are three spaces apart.
+    columns = list(re.finditer(r"\S+(?: \S+)*", lines[0]))
+    starts = [m.start() for m in columns]
+    header = [m.group() for m in columns]
     rows = []
     for line in lines[1:]:
         cells = []
@@ -298,9 +300,14 @@ class CliTest(CliAssertions, WharfTestCase):
         diamond = {r[1]: r for r in rows if r[0] == "lgsd/diamond"}
         self.assertEqual(set(diamond), {"latest", "1.0"})
         size = human_size(truth["diamond"].size)
-        self.assertEqual(diamond["latest"], ["lgsd/diamond", "latest", "docker", size, "", ""])
-        self.assertEqual(diamond["1.0"][3], size)
-        self.assertIn(["team/poll", "v1", "docker", human_size(truth["poll"].size), "", ""], rows)
+        image_id = truth["diamond"].id.removeprefix("sha256:")[:12]
+        latest = diamond["latest"]
+        self.assertEqual(latest[:4], ["lgsd/diamond", "latest", image_id, "docker"])
+        self.assertRegex(latest[4], r"ago$")
+        self.assertEqual(latest[5:], [size, "", ""])
+        self.assertEqual(diamond["1.0"][5], size)
+        self.assertIn(["team/poll", "v1", "docker", human_size(truth["poll"].size), "", ""],
+                      [r[:2] + r[3:4] + r[5:] for r in rows])
         # Filters are the API's.
         _, rows = parse_table(self.assertOk(self.cli.run("ls", "--filter", "poll")))
         self.assertEqual([r[0] for r in rows], ["team/poll"])
@@ -370,15 +377,18 @@ class CliTest(CliAssertions, WharfTestCase):
         line = self.assertFails(self.cli.run("inspect", "lgsd/nothing:1"), 4)
         status, body = self.api.get("/api/v1/image/docker/lgsd/nothing/1/inspect")
         self.assertIn(body["error"]["message"], line)
-        self.assertFails(self.cli.run("rm", "lgsd/nothing"), 4, "Image not found: lgsd/nothing")
+        self.assertFails(self.cli.run("rm", "lgsd/nothing"), 4,
+                         "Image not found: lgsd/nothing:latest")
+        self.assertFails(self.cli.run("rm", "--all-tags", "lgsd/nothing"), 4,
+                         "Image not found: lgsd/nothing")
 
     def test_30_rm_one_tag_then_every_tag(self):
         self.assertEqual(self.assertOk(self.cli.run("rm", "lgsd/diamond:1.0")),
                          "Deleted: lgsd/diamond:1.0\n")
         _, rows = parse_table(self.assertOk(self.cli.run("ls")))
         self.assertEqual([r[1] for r in rows if r[0] == "lgsd/diamond"], ["latest"])
-        self.assertEqual(json.loads(self.assertOk(self.cli.run("rm", "--json", "lgsd/diamond"))),
-                         {})
+        self.assertEqual(json.loads(self.assertOk(self.cli.run("rm", "--json", "--all-tags",
+                                                               "lgsd/diamond"))), {})
         self.assertNotIn("lgsd/diamond", self.api.local_images())
         # Several names: the missing one is reported, the others are deleted.
         proc = self.cli.run("rm", "lgsd/absent", "team/poll:v1")

@@ -35,13 +35,13 @@ class Tmux:
         return subprocess.run(["tmux", "-S", self.socket, *args], capture_output=True,
                               text=True, timeout=20, stdin=subprocess.DEVNULL)
 
-    def start(self, name, argv, env):
+    def start(self, name, argv, env, width=120):
         script = os.path.join(self.dir, name + ".sh")
         exports = "".join(f"export {k}={shlex.quote(v)}\n" for k, v in env.items())
         # The trap keeps bash alive on Ctrl-C (wharf handles it) so it can print the exit code.
         with open(script, "w") as f:
             f.write(f"{exports}trap true INT\n{shlex.join(argv)}\necho EXIT=$?\nsleep 120\n")
-        proc = self.tmux("new-session", "-d", "-s", name, "-x", "120", "-y", "40",
+        proc = self.tmux("new-session", "-d", "-s", name, "-x", str(width), "-y", "40",
                          f"bash {shlex.quote(script)}")
         if proc.returncode != 0:
             raise RuntimeError(f"tmux new-session failed: {proc.stderr}")

@@ -83,9 +83,10 @@ class CliUpdatesTest(WharfTestCase):
         self.assertEqual(outdated[0]["remote_digest"], self.second.digest)
 
         header, rows = parse_table(self.wharf("ls").stdout)
-        self.assertEqual(header, ["NAME", "TAG", "TYPE", "SIZE", "UPDATE", "DESCRIPTION"])
-        self.assertIn(["team/app", "latest", "docker"], [r[:3] for r in rows])
-        self.assertEqual([r[4] for r in rows if r[0] == "team/app"], ["yes"])
+        self.assertEqual(header, ["NAME", "TAG", "IMAGE ID", "TYPE", "CREATED", "SIZE", "UPDATE",
+                                  "DESCRIPTION"])
+        self.assertIn(["team/app", "latest", "docker"], [r[:2] + r[3:4] for r in rows])
+        self.assertEqual([r[6] for r in rows if r[0] == "team/app"], ["yes"])
         self.assertEqual(json.loads(self.wharf("ls", "--json").stdout),
                          self.api.get("/api/v1/image/?from=local")[1])
 
@@ -95,7 +96,7 @@ class CliUpdatesTest(WharfTestCase):
         self.assertEqual(self.local_digest(), self.second.digest)
         self.assertEqual(parse_table(self.wharf("outdated").stdout)[1], [])
         _, rows = parse_table(self.wharf("ls").stdout)
-        self.assertEqual([r[4] for r in rows if r[0] == "team/app"], [""])
+        self.assertEqual([r[6] for r in rows if r[0] == "team/app"], [""])
         self.assertEqual(json.loads(self.wharf("outdated", "--json").stdout), [])
         proc = self.wharf("update", "docker.io/team/app:latest")
         self.assertRegex(proc.stdout, r"^team/app:latest: no update available \(checked "
@@ -105,7 +106,9 @@ class CliUpdatesTest(WharfTestCase):
         # A name without a local tag fails the command; the forced tag is downloaded anyway.
         proc = self.wharf("update", "--force", "team/absent", "team/app", code=4)
         self.assertEqual(proc.stderr, "wharf: Image not found: team/absent\n")
-        self.assertIn("Pulled team/app:latest", proc.stdout)
+        # The same digest came again: docker's words for it.
+        self.assertIn(f"Digest: {self.second.digest}\nImage is up to date for team/app:latest\n",
+                      proc.stdout)
         self.assertEqual(self.local_digest(), self.second.digest)
         # --json: pull's JSON lines; the notes go to stderr.
         proc = self.wharf("--json", "update", "--check", "team/app")

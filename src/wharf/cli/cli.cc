@@ -39,12 +39,12 @@ Result<ApiClient> SessionClient(const SessionStore& store, const std::string& us
 }
 
 Result<void> RunPull(const ApiClient& api, const Flags& f) {
-  WHARF_ASSIGN_OR_RETURN(auto arg, ParseImageArg(f.image));
+  WHARF_ASSIGN_OR_RETURN(auto arg, ParseImageRef(f.image));
   PullRequest r;
   r.type = f.type.empty() ? "docker" : f.type;
   r.from = !f.from.empty() ? f.from : (r.type == "lxc" ? "appcenter" : "dockerhub");
   r.name = arg.name;
-  r.tag = arg.tag.empty() ? "latest" : arg.tag;
+  r.tag = TagOrDigest(arg);
   r.json = f.json;
   WHARF_RETURN_IF_ERROR(Pull(api, r));
   return {};
@@ -157,7 +157,7 @@ Result<void> RunCommand(const Commands& c, const Flags& f, SessionStore& store,
   if (*c.login) return Login(store, {f.server, f.username, f.password_stdin, f.json, user_agent});
   if (*c.logout) return Logout(store, user_agent, f.json);
   WHARF_ASSIGN_OR_RETURN(auto api, SessionClient(store, user_agent));
-  if (*c.ls) return ListImages(api, {"local", f.type, f.text, f.no_trunc, f.json});
+  if (*c.ls) return ListImages(api, {"local", f.type, f.text, f.no_trunc, f.json, f.digests});
   if (*c.search) {
     return ListImages(api,
                       {f.from.empty() ? "dockerhub" : f.from, f.type, f.text, f.no_trunc, f.json});
@@ -170,7 +170,9 @@ Result<void> RunCommand(const Commands& c, const Flags& f, SessionStore& store,
   if (*c.load) return Load(api, {f.input, f.tag, f.json});
   if (*c.outdated) return ShowOutdated(api, {f.check, f.json});
   if (*c.update) return UpdateImages(api, {f.images, f.all, f.force, f.check, f.json});
-  if (*c.rm) return RemoveImages(api, f.images, f.type.empty() ? "docker" : f.type, f.json);
+  if (*c.rm) {
+    return RemoveImages(api, f.images, {f.type.empty() ? "docker" : f.type, f.all_tags, f.json});
+  }
   return RunSettingsCommand(api, c, f, store, user_agent);
 }
 

@@ -136,14 +136,15 @@ Commands DefineCommands(CLI::App& app, Flags& f, std::string_view version) {
   c.ls->alias("images");
   c.ls->add_option("--type", f.type, "lxc or docker")->check(CLI::IsMember({"lxc", "docker"}));
   c.ls->add_option("--filter", f.text, "only names or descriptions containing TEXT");
-  c.ls->add_flag("--no-trunc", f.no_trunc, "do not cut descriptions");
+  c.ls->add_flag("--no-trunc", f.no_trunc, "do not cut descriptions or fit the terminal");
+  c.ls->add_flag("--digests", f.digests, "a DIGEST column (images pulled by digest)");
 
   c.search = app.add_subcommand("search", "search a depot (Docker Hub or a catalog)");
   c.search->add_option("--from", f.from, "dockerhub (default), appcenter, qnap or official")
       ->check(CLI::IsMember({"dockerhub", "appcenter", "qnap", "official"}));
   c.search->add_option("--type", f.type, "lxc or docker")->check(CLI::IsMember({"lxc", "docker"}));
   c.search->add_option("TEXT", f.text, "what to look for (empty: the whole catalog)");
-  c.search->add_flag("--no-trunc", f.no_trunc, "do not cut descriptions");
+  c.search->add_flag("--no-trunc", f.no_trunc, "do not cut descriptions or fit the terminal");
 
   c.tags = app.add_subcommand("tags", "list the tags of a repository at its registry");
   c.tags->add_option("NAME", f.image, "image name, without a tag")->required();
@@ -158,7 +159,8 @@ Commands DefineCommands(CLI::App& app, Flags& f, std::string_view version) {
       ->check(CLI::IsMember({"dockerhub", "appcenter", "qnap"}));
   c.pull->add_option("--type", f.type, "docker (default) or lxc")
       ->check(CLI::IsMember({"lxc", "docker"}));
-  c.pull->add_option("IMAGE", f.image, "NAME[:TAG], TAG defaults to latest")->required();
+  c.pull->add_option("IMAGE", f.image, "NAME[:TAG] (TAG defaults to latest) or NAME@sha256:...")
+      ->required();
 
   c.status = app.add_subcommand("status", "list downloads that run, wait or failed");
   c.inspect = app.add_subcommand("inspect", "show images' details (Docker's JSON), as a list");
@@ -172,9 +174,10 @@ Commands DefineCommands(CLI::App& app, Flags& f, std::string_view version) {
   c.inspect->add_option("-f,--format", f.template_text, "a Go-template-like line per image")
       ->option_text("TEMPLATE");
 
-  c.rm = app.add_subcommand("rm", "delete local images: NAME (every tag) or NAME:TAG");
+  c.rm = app.add_subcommand("rm", "delete local images: NAME (NAME:latest) or NAME:TAG");
   c.rm->alias("rmi");
   c.rm->add_option("IMAGE", f.images, "NAME or NAME:TAG")->required();
+  c.rm->add_flag("--all-tags", f.all_tags, "delete every tag of each NAME");
   c.rm->add_option("--type", f.type, "docker (default) or lxc")
       ->check(CLI::IsMember({"lxc", "docker"}));
 

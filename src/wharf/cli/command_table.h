@@ -21,6 +21,8 @@ struct Flags {
   std::string from;
   std::string text;
   bool no_trunc = false;
+  bool digests = false;   // ls --digests
+  bool all_tags = false;  // rm --all-tags
   bool official = false;
   bool remote = false;
   std::string image;

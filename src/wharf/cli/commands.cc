@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <iostream>
 #include <iterator>
 
@@ -139,11 +141,16 @@ Result<void> ListImages(const ApiClient& api, const ListOptions& o) {
   if (!listing) return Error(listing.error());
   if (o.json) {
     PrintJson(*listing);
-  } else if (o.from == "local") {
-    PrintTable(LocalImagesTable(*listing, o.no_trunc));
-  } else {
-    PrintTable(SearchTable(*listing, o.no_trunc));
+    return {};
   }
+  // Fitted to a terminal only: a script reading the output gets whole rows, as before.
+  size_t width = !o.no_trunc && IsTerminal(STDOUT_FILENO)
+                     ? static_cast<size_t>(std::max(TerminalWidth(STDOUT_FILENO), 20))
+                     : 0;
+  Table table = o.from == "local"
+                    ? LocalImagesTable(*listing, {o.no_trunc, o.digests, std::time(nullptr)})
+                    : SearchTable(*listing, o.no_trunc);
+  std::fputs(table.Render(width).c_str(), stdout);
   return {};
 }
 
@@ -174,25 +181,30 @@ Result<void> ShowDownloads(const ApiClient& api, bool json) {
 }
 
 Result<void> RemoveImages(const ApiClient& api, const std::vector<std::string>& images,
-                          const std::string& type, bool json) {
+                          const RemoveOptions& o) {
   std::vector<Status> failures;
   for (const auto& image : images) {
     auto arg = ParseImageArg(image);
+    if (arg && o.all_tags && !arg->tag.empty()) {
+      arg = InvalidArgument("--all-tags takes a NAME without a tag: \"" + image + "\"");
+    }
     if (!arg) {
       failures.push_back(arg.error());
       continue;
     }
-    std::string path = "/api/v1/image/local/" + type + "/" + EscapePath(arg->name);
-    if (!arg->tag.empty()) path += ":" + EscapePath(arg->tag);
+    std::string tag = arg->tag;
+    if (tag.empty() && !o.all_tags && o.type == "docker") tag = "latest";
+    std::string path = "/api/v1/image/local/" + o.type + "/" + EscapePath(arg->name);
+    if (!tag.empty()) path += ":" + EscapePath(tag);
     auto deleted = api.Call("DELETE", path);
     if (!deleted) {
       failures.push_back(deleted.error());
       continue;
     }
-    if (json) {
+    if (o.json) {
       PrintJson(*deleted, -1);
     } else {
-      std::printf("Deleted: %s\n", image.c_str());
+      std::printf("Deleted: %s\n", tag.empty() ? image.c_str() : (arg->name + ":" + tag).c_str());
     }
   }
   return ReportFailures(failures);

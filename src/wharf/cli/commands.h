@@ -36,15 +36,22 @@ struct ListOptions {
   std::string text;  // filter_text
   bool no_trunc = false;
   bool json = false;
+  bool digests = false;  // ls: a DIGEST column
 };
 Result<void> ListImages(const ApiClient& api, const ListOptions& options);  // ls and search
 
 Result<void> ShowTags(const ApiClient& api, const std::string& name, bool official, bool json);
 Result<void> ShowDownloads(const ApiClient& api, bool json);
-// Deletes each NAME (every tag) or NAME:TAG; goes on after a failure, reports every failure
-// but the last on stderr and returns the last.
+struct RemoveOptions {
+  std::string type;       // "docker" or "lxc"
+  bool all_tags = false;  // NAME means every tag (LXC: always, builds have no "latest")
+  bool json = false;
+};
+// Deletes each NAME:TAG; a Docker NAME is NAME:latest, as `docker rmi` takes it, unless
+// `all_tags` (then a NAME:TAG is InvalidArgument). Goes on after a failure, reports every
+// failure but the last on stderr and returns the last.
 Result<void> RemoveImages(const ApiClient& api, const std::vector<std::string>& images,
-                          const std::string& type, bool json);
+                          const RemoveOptions& options);
 
 // Prints JSON on stdout, indented, invalid UTF-8 replaced rather than fatal.
 void PrintJson(const nlohmann::json& j, int indent = 2);

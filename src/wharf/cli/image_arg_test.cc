@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace wharf::cli {
 namespace {
 
@@ -28,6 +31,29 @@ TEST(ImageArgTest, RejectsDigestsAndEmptyParts) {
     auto arg = ParseImageArg(text);
     ASSERT_FALSE(arg) << text;
     EXPECT_EQ(arg.error().code, Code::kInvalidArgument) << text;
+  }
+}
+
+TEST(ImageArgTest, RefsTakeDigests) {
+  const std::string digest = "sha256:" + std::string(64, 'a');
+  auto arg = ParseImageRef("127.0.0.1:5000/team/app@" + digest);
+  ASSERT_TRUE(arg);
+  EXPECT_EQ(arg->name, "127.0.0.1:5000/team/app");
+  EXPECT_EQ(arg->tag, "");
+  EXPECT_EQ(arg->digest, digest);
+  EXPECT_EQ(TagOrDigest(*arg), digest);
+  EXPECT_EQ(JoinRef(arg->name, digest), "127.0.0.1:5000/team/app@" + digest);
+  auto tagged = ParseImageRef("app:v2");
+  ASSERT_TRUE(tagged);
+  EXPECT_EQ(TagOrDigest(*tagged), "v2");
+  EXPECT_EQ(JoinRef("app", "v2"), "app:v2");
+  EXPECT_EQ(TagOrDigest(*ParseImageRef("app")), "latest");
+  for (const std::string& text : std::vector<std::string>{
+           "app@sha256:abcd", "app@md5:" + std::string(64, 'a'),
+           "app@sha256:" + std::string(64, 'A'), "app:v2@" + digest, "@" + digest}) {
+    auto bad = ParseImageRef(text);
+    ASSERT_FALSE(bad) << text;
+    EXPECT_EQ(bad.error().code, Code::kInvalidArgument) << text;
   }
 }
 

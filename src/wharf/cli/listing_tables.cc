@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
+#include <ctime>
 
 #include "wharf/cli/api_client.h"
 
@@ -39,17 +41,61 @@ std::string ShortDigest(const std::string& digest) {
 
 }  // namespace
 
-Table LocalImagesTable(const nlohmann::json& listing, bool no_trunc) {
-  Table table({"NAME", "TAG", "TYPE", "SIZE", "UPDATE", "DESCRIPTION"});
+std::optional<int64_t> ParseRfc3339(const std::string& text) {
+  std::tm tm{};
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6) {
+    return std::nullopt;
+  }
+  std::string_view rest = std::string_view(text).substr(static_cast<size_t>(consumed));
+  if (rest.starts_with('.')) {
+    size_t digits = rest.find_first_not_of("0123456789", 1);
+    rest.remove_prefix(digits == std::string_view::npos ? rest.size() : digits);
+  }
+  int64_t offset = 0;
+  int oh = 0, om = 0;
+  if (rest == "Z" || rest == "z") {
+  } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') &&
+             std::sscanf(std::string(rest.substr(1)).c_str(), "%2d:%2d", &oh, &om) == 2) {
+    offset = (rest[0] == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+  } else {
+    return std::nullopt;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return static_cast<int64_t>(timegm(&tm)) - offset;
+}
+
+Table LocalImagesTable(const nlohmann::json& listing, const LocalTableOptions& o) {
+  std::vector<std::string> headers = {"NAME",    "TAG",  "IMAGE ID", "TYPE",
+                                      "CREATED", "SIZE", "UPDATE",   "DESCRIPTION"};
+  if (o.digests) headers.insert(headers.begin() + 2, "DIGEST");
+  Table table(headers);
+  const size_t created = o.digests ? 5 : 4;
+  table.ShrinkFirst({{headers.size() - 1, 0, true}, {0, 12}, {1, 8}, {created, 12}});
   for (const auto& entry : ArrayField(listing, "results")) {
     const auto& tags = ArrayField(entry, "tags");
     const auto& sizes = ArrayField(entry, "size");
-    const auto& updates = ArrayField(entry, "update_available");
+    const auto& ids = ArrayField(entry, "ids");
+    const auto& created = ArrayField(entry, "created");
     for (size_t i = 0; i < tags.size(); ++i) {
       std::string tag = tags[i].is_string() ? tags[i].get<std::string>() : "";
-      table.AddRow({StringField(entry, "name"), tag, StringField(entry, "type"),
-                    i < sizes.size() ? SizeCell(sizes[i]) : "-", TrueAt(updates, i) ? "yes" : "",
-                    Describe(entry, no_trunc)});
+      const bool by_digest = tag.starts_with("sha256:");
+      std::string id = i < ids.size() && ids[i].is_string() ? ids[i].get<std::string>() : "";
+      auto when = i < created.size() && created[i].is_string()
+                      ? ParseRfc3339(created[i].get<std::string>())
+                      : std::nullopt;
+      std::vector<std::string> row = {StringField(entry, "name"),
+                                      by_digest ? "<none>" : tag,
+                                      id.empty() ? "" : ShortDigest(id),
+                                      StringField(entry, "type"),
+                                      when ? HumanAge(o.now_s - *when) : "",
+                                      i < sizes.size() ? SizeCell(sizes[i]) : "-",
+                                      TrueAt(ArrayField(entry, "update_available"), i) ? "yes" : "",
+                                      Describe(entry, o.no_trunc)};
+      if (o.digests) row.insert(row.begin() + 2, by_digest ? tag : "<none>");
+      table.AddRow(std::move(row));
     }
   }
   return table;
@@ -60,6 +106,7 @@ Table SearchTable(const nlohmann::json& listing, bool no_trunc) {
   if (depot.empty()) depot = StringField(listing, "category");
   if (depot == "dockerhub") {
     Table table({"NAME", "DESCRIPTION", "STARS", "OFFICIAL"});
+    table.ShrinkFirst({{1, 0, true}, {0, 12}});
     for (const auto& e : ArrayField(listing, "results")) {
       auto stars = e.find("star_count");
       bool official = e.contains("is_official") && e["is_official"].is_boolean() &&
@@ -73,6 +120,7 @@ Table SearchTable(const nlohmann::json& listing, bool no_trunc) {
     return table;
   }
   Table table({"NAME", "TITLE", "VERSION", "TYPE", "DESCRIPTION"});
+  table.ShrinkFirst({{4, 0, true}, {1, 10}, {0, 12}});
   for (const auto& e : ArrayField(listing, "results")) {
     table.AddRow({StringField(e, "name"), StringField(e, "title"), StringField(e, "version"),
                   StringField(e, "type"), Describe(e, no_trunc)});

@@ -20,31 +20,95 @@ const char* kLocal = R"({"category": "local", "filter_text": "", "total_count": 
      "type": "docker"}]})";
 
 TEST(ListingTablesTest, LocalImagesOneRowPerTag) {
-  Table t = LocalImagesTable(nlohmann::json::parse(kLocal), false);
+  Table t = LocalImagesTable(nlohmann::json::parse(kLocal), {});
   EXPECT_EQ(t.Render(),
-            "NAME                TAG      TYPE     SIZE    UPDATE   DESCRIPTION\n"
-            "ubuntu-trusty       latest   lxc      275MB            Ubuntu 14.04\n"
-            "sameersbn/redmine   3.0.2    docker   618MB\n"
-            "sameersbn/redmine   3.0.3    docker   618MB   yes\n"
-            "ubuntu              latest   docker   188MB            A description much longer "
-            "than forty-five ch…\n");
-  std::string full = LocalImagesTable(nlohmann::json::parse(kLocal), true).Render();
+            "NAME                TAG      IMAGE ID   TYPE     CREATED   SIZE    UPDATE   "
+            "DESCRIPTION\n"
+            "ubuntu-trusty       latest              lxc                275MB            "
+            "Ubuntu 14.04\n"
+            "sameersbn/redmine   3.0.2               docker             618MB\n"
+            "sameersbn/redmine   3.0.3               docker             618MB   yes\n"
+            "ubuntu              latest              docker             188MB            "
+            "A description much longer than forty-five ch…\n");
+  std::string full = LocalImagesTable(nlohmann::json::parse(kLocal), {.no_trunc = true}).Render();
   EXPECT_NE(full.find("characters, cut short\n"), std::string::npos);
 }
 
+// 2024-01-01T00:00:00Z and three days later.
+constexpr int64_t kNewYear = 1704067200;
+const char* kDigest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+nlohmann::json IdsAndDigests() {
+  return {{"results",
+           {{{"name", "app"},
+             {"type", "docker"},
+             {"tags", {"latest", kDigest}},
+             {"size", {1000, 2000}},
+             {"ids", {"sha256:abcdef012345ffff", "sha256:fedcba987654aaaa"}},
+             {"created", {"2024-01-01T00:00:00.123456789Z", "2024-01-01T01:00:00+01:00"}},
+             {"description", "An application whose description goes on and on and on"}}}}};
+}
+
+TEST(ListingTablesTest, LocalImagesShowIdsAgesAndDigests) {
+  LocalTableOptions o{.now_s = kNewYear + 3 * 86400};
+  EXPECT_EQ(LocalImagesTable(IdsAndDigests(), o).Render(),
+            "NAME   TAG      IMAGE ID       TYPE     CREATED      SIZE   UPDATE   DESCRIPTION\n"
+            "app    latest   abcdef012345   docker   3 days ago   1kB             An application "
+            "whose description goes on and…\n"
+            "app    <none>   fedcba987654   docker   3 days ago   2kB             An application "
+            "whose description goes on and…\n");
+  o.digests = true;
+  std::string with = LocalImagesTable(IdsAndDigests(), o).Render();
+  EXPECT_NE(with.find("NAME   TAG      DIGEST "), std::string::npos) << with;
+  EXPECT_NE(with.find("app    latest   <none>  "), std::string::npos) << with;
+  EXPECT_NE(with.find("app    <none>   " + std::string(kDigest) + "   fedcba987654"),
+            std::string::npos)
+      << with;
+}
+
+TEST(ListingTablesTest, TablesFitAWidthDescriptionFirst) {
+  Table t = LocalImagesTable(IdsAndDigests(), {.now_s = kNewYear + 3 * 86400});
+  std::string fitted = t.Render(80);
+  for (size_t at = 0, end; (end = fitted.find('\n', at)) != std::string::npos; at = end + 1) {
+    EXPECT_LE(TextWidth(std::string_view(fitted).substr(at, end - at)), 80u) << fitted;
+  }
+  EXPECT_NE(fitted.find("   An applica…\n"), std::string::npos) << fitted;
+  EXPECT_NE(fitted.find("app    latest   abcdef012345"), std::string::npos) << fitted;
+  // Too narrow for the description alone: the name gives way too, down to its header.
+  Table narrow({"NAME", "DESCRIPTION"});
+  narrow.ShrinkFirst({{1}, {0}});
+  narrow.AddRow({"a-long-name", "a long description"});
+  EXPECT_EQ(narrow.Render(20), "NAME     DESCRIPTION\na-lon…   a long des…\n");
+  // A column that may be dropped goes once its header no longer fits; NAME is cut to fit.
+  narrow.ShrinkFirst({{1, 0, true}, {0, 6}});
+  EXPECT_EQ(narrow.Render(10), "NAME\na-long-na…\n");
+  EXPECT_EQ(narrow.Render(0), "NAME          DESCRIPTION\na-long-name   a long description\n");
+}
+
+TEST(ListingTablesTest, ParsesRfc3339) {
+  EXPECT_EQ(ParseRfc3339("2024-01-01T00:00:00Z"), kNewYear);
+  EXPECT_EQ(ParseRfc3339("2024-01-01T00:00:00.5Z"), kNewYear);
+  EXPECT_EQ(ParseRfc3339("2024-01-01T02:00:00+02:00"), kNewYear);
+  EXPECT_EQ(ParseRfc3339("2023-12-31T23:00:00-01:00"), kNewYear);
+  EXPECT_EQ(ParseRfc3339(""), std::nullopt);
+  EXPECT_EQ(ParseRfc3339("2024-01-01"), std::nullopt);
+  EXPECT_EQ(ParseRfc3339("2024-01-01T00:00:00 junk"), std::nullopt);
+}
+
 TEST(ListingTablesTest, EmptyOrOddListingsGiveTheHeaderOnly) {
-  EXPECT_EQ(LocalImagesTable(nlohmann::json::parse(R"({"results": []})"), false).Render(),
-            "NAME   TAG   TYPE   SIZE   UPDATE   DESCRIPTION\n");
-  EXPECT_EQ(LocalImagesTable(nlohmann::json::parse("[1, 2]"), false).rows(), 0u);
+  const std::string header =
+      "NAME   TAG   IMAGE ID   TYPE   CREATED   SIZE   UPDATE   DESCRIPTION\n";
+  EXPECT_EQ(LocalImagesTable(nlohmann::json::parse(R"({"results": []})"), {}).Render(), header);
+  EXPECT_EQ(LocalImagesTable(nlohmann::json::parse("[1, 2]"), {}).rows(), 0u);
   // Sizes missing for a tag show as "-"; flags missing or not booleans as no update.
   auto t = LocalImagesTable(nlohmann::json::parse(R"({"results": [{"name": "x",
-      "tags": ["a", "b", "c"], "size": [5], "update_available": [true, "yes"]}]})"),
-                            false);
-  EXPECT_EQ(t.Render(),
-            "NAME   TAG   TYPE   SIZE   UPDATE   DESCRIPTION\n"
-            "x      a            5B     yes\n"
-            "x      b            -\n"
-            "x      c            -\n");
+      "tags": ["a", "b", "c"], "size": [5], "update_available": [true, "yes"],
+      "ids": [3], "created": ["yesterday"]}]})"),
+                            {});
+  EXPECT_EQ(t.Render(), header +
+                            "x      a                                 5B     yes\n"
+                            "x      b                                 -\n"
+                            "x      c                                 -\n");
 }
 
 TEST(ListingTablesTest, SearchTablesDependOnTheDepot) {

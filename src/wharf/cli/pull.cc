@@ -60,7 +60,7 @@ class PullSession {
   Result<PullEnd> Run();
 
  private:
-  std::string Ref() const { return display_ + ":" + r_.tag; }
+  std::string Ref() const { return JoinRef(display_, r_.tag); }
   bool Ours(const nlohmann::json& j) const {
     return StringField(j, "type") == r_.type && StringField(j, "tag") == r_.tag &&
            StringField(j, "name") == display_;
@@ -73,6 +73,8 @@ class PullSession {
   // notice goes and a feed that gave up meanwhile starts again.
   Result<void> PollOrWait(EventFeed& feed, bool& streaming);
   Result<bool> Installed();
+  std::string LocalDigest() const;
+  void PrintEnding(const std::string& digest_before) const;
   void Show(bool force);
   void SetNotice(std::string notice);
   // Ctrl-C (`presses` of them): true to keep following, false to stop (the answer is in the
@@ -153,6 +155,34 @@ Result<bool> PullSession::Installed() {
     if (std::find(tags.begin(), tags.end(), r_.tag) != tags.end()) return true;
   }
   return false;
+}
+
+// The manifest digest the local image of name and tag was pulled by ("" when there is none,
+// or for LXC): inspect's RepoDigests entry of this name.
+std::string PullSession::LocalDigest() const {
+  if (r_.type != "docker") return "";
+  auto view = api_.Get("/api/v1/image/docker/" + EscapePath(r_.name) + "/" + EscapePath(r_.tag) +
+                       "/inspect");
+  if (!view) return "";
+  const std::string prefix = display_ + "@";
+  for (const auto& d : ArrayField(*view, "RepoDigests")) {
+    if (d.is_string() && d.get_ref<const std::string&>().starts_with(prefix)) {
+      return d.get<std::string>().substr(prefix.size());
+    }
+  }
+  return "";
+}
+
+// As docker pull ends: the digest, then whether anything new came.
+void PullSession::PrintEnding(const std::string& digest_before) const {
+  if (r_.json) return;
+  const std::string digest = LocalDigest();
+  if (!digest.empty()) std::printf("Digest: %s\n", digest.c_str());
+  if (!digest_before.empty() && digest_before == digest) {
+    std::printf("Image is up to date for %s\n", Ref().c_str());
+  } else {
+    std::printf("Pulled %s\n", Ref().c_str());
+  }
 }
 
 void PullSession::Show(bool force) {
@@ -253,6 +283,7 @@ Result<PullEnd> PullSession::Run() {
   if (!streaming) feed.Stop();  // an older wharfd, or a stream that would not open: poll
   stream_wanted_ = streaming;
 
+  const std::string digest_before = LocalDigest();
   WHARF_RETURN_IF_ERROR(StartDownload());
   WHARF_RETURN_IF_ERROR(PollOnce());  // a joined job shows its progress at once
   Show(true);
@@ -286,7 +317,7 @@ Result<PullEnd> PullSession::Run() {
   feed.Stop();
   Show(true);
   if (state_.status == "done") {
-    if (!r_.json) std::printf("Pulled %s\n", Ref().c_str());
+    PrintEnding(digest_before);
     return PullEnd::kInstalled;
   }
   // The job's answer carries its error's text only; the registry client words a 404 as

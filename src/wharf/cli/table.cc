@@ -19,23 +19,43 @@ void Table::AddRow(std::vector<std::string> cells) {
   rows_.push_back(std::move(cells));
 }
 
-std::string Table::Render() const {
+std::vector<size_t> Table::Widths(size_t max_width) const {
   std::vector<size_t> widths(headers_.size(), 0);
   auto measure = [&](const std::vector<std::string>& row) {
     for (size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], TextWidth(row[i]));
   };
   measure(headers_);
   for (const auto& row : rows_) measure(row);
+  if (max_width == 0 || widths.empty()) return widths;
+  size_t total = kGap.size() * (widths.size() - 1);
+  for (size_t w : widths) total += w;
+  for (const Shrink& s : shrink_) {
+    if (total <= max_width) break;
+    if (s.column >= widths.size() || widths[s.column] == kDropped) continue;
+    size_t& width = widths[s.column];
+    size_t floor = std::min(width, std::max(s.floor, TextWidth(headers_[s.column])));
+    size_t cut = std::min(total - max_width, width - floor);
+    width -= cut;
+    total -= cut;
+    if (total > max_width && s.drop) {
+      total -= width + kGap.size();
+      width = kDropped;
+    }
+  }
+  return widths;
+}
 
+std::string Table::Render(size_t max_width) const {
+  const std::vector<size_t> widths = Widths(max_width);
   std::string out;
   auto emit = [&](const std::vector<std::string>& row) {
     std::string line;
     for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size()) {
-        line.append(widths[i] - TextWidth(row[i]), ' ');
-        line += kGap;
-      }
+      if (widths[i] == kDropped) continue;
+      const std::string cell = TextWidth(row[i]) > widths[i] ? Truncate(row[i], widths[i]) : row[i];
+      line += cell;
+      line.append(widths[i] - TextWidth(cell), ' ');
+      line += kGap;
     }
     while (!line.empty() && line.back() == ' ') line.pop_back();  // empty last cells
     out += line;

@@ -17,12 +17,26 @@ class Table {
   // A row shorter than the header is padded with empty cells; a longer one is cut.
   void AddRow(std::vector<std::string> cells);
   size_t rows() const { return rows_.size(); }
-  // Every line ends with '\n'.
-  std::string Render() const;
+  // A column Render may narrow to fit a width: down to `floor` characters (never below its
+  // header's width; cut cells end in "…"), then, when `drop`, left out altogether.
+  struct Shrink {
+    size_t column;
+    size_t floor = 0;
+    bool drop = false;
+  };
+  // The columns that give way to a width, the first first.
+  void ShrinkFirst(std::vector<Shrink> order) { shrink_ = std::move(order); }
+  // Every line ends with '\n'. With `max_width` > 0 the lines are kept to it as far as the
+  // ShrinkFirst columns allow; 0 means no limit.
+  std::string Render(size_t max_width = 0) const;
 
  private:
+  static constexpr size_t kDropped = static_cast<size_t>(-1);
+  std::vector<size_t> Widths(size_t max_width) const;  // kDropped for a left-out column
+
   std::vector<std::string> headers_;
   std::vector<std::vector<std::string>> rows_;
+  std::vector<Shrink> shrink_;
 };
 
 // Display width of UTF-8 text: its number of code points.
