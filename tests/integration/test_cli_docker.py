@@ -1,6 +1,6 @@
 """`wharf rm`, `ls` and `pull` by docker's conventions, against a real docker-registry and
 wharfd: rm NAME removes NAME:latest only and --all-tags every tag; ls shows IMAGE ID (the
-inspect Id's first 12 hex digits) and CREATED, fits an 80-column terminal (tmux) and keeps
+inspect Id's first 12 hex digits) and CREATED; ls and search fit an 80-column terminal (tmux), ls keeps
 whole rows for a pipe; a pull by digest is listed as <none> with its digest (--digests), a
 pull ends with its Digest line, and a second pull of the same image says it is up to date."""
 
@@ -101,6 +101,21 @@ class CliDockerConventionsTest(WharfTestCase, CliAssertions):
         screen, _ = self.tmux.wait_for("ls80full", lambda s: exit_code(s) is not None, 60,
                                        "exit")
         self.assertIn(LONG_NAME[:60], screen.replace("\n", ""))
+
+    def test_6_search_fits_an_80_column_terminal(self):
+        piped = self.assertOk(self.cli.run("search", "--from", "appcenter")).splitlines()
+        self.assertTrue(any(len(line) > 80 for line in piped), piped[:3])
+        self.tmux.start("search80", [str(WHARF), "search", "--from", "appcenter"],
+                        {"HOME": self.cli.home}, width=80)
+        screen, _ = self.tmux.wait_for("search80", lambda s: exit_code(s) is not None, 60,
+                                       "exit")
+        self.assertEqual(exit_code(screen), 0, screen)
+        lines = screen.split("\nEXIT=")[0].rstrip("\n").split("\n")
+        # A row per line (the pane holds 40), none wrapped, each the piped row's start.
+        self.assertEqual(len(lines), len(piped), screen)
+        self.assertTrue(all(len(line) <= 80 for line in lines), screen)
+        self.assertEqual([line.split()[0] for line in lines], [p.split()[0] for p in piped])
+        self.assertTrue(any("…" in line for line in lines[1:]), screen)
 
 
 if __name__ == "__main__":
