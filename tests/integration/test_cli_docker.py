@@ -1,7 +1,7 @@
 """`wharf rm`, `ls` and `pull` by docker's conventions, against a real docker-registry and
 wharfd: rm NAME removes NAME:latest only and --all-tags every tag; ls shows IMAGE ID (the
-inspect Id's first 12 hex digits) and CREATED; ls and search fit an 80-column terminal (tmux), ls keeps
-whole rows for a pipe; a pull by digest is listed as <none> with its digest (--digests), a
+inspect Id's first 12 hex digits) and CREATED; ls and search fit an 80-column terminal
+(tmux), ls keeps whole rows for a pipe; a pull by digest is listed as <none> with its digest (--digests), a
 pull ends with its Digest line, and a second pull of the same image says it is up to date."""
 
 import unittest
