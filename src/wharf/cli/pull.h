@@ -15,6 +15,10 @@
 // view says "reconnecting…" and polls again with a backoff (backoff.h: up to 30 tries or 90
 // seconds, then Unavailable), and goes on where it was once wharfd answers: the download
 // itself runs in wharfd.
+//
+// A Docker image installed ends with "Digest: sha256:..." (the manifest digest inspect's
+// RepoDigests gives for the name) and "Pulled REF", or "Image is up to date for REF" when
+// the local image had that digest before the pull; REF is NAME:TAG or NAME@DIGEST.
 #pragma once
 
 #include <string>
