@@ -212,7 +212,7 @@ TEST_F(UpdatesTest, CheckingOneImageNamesWhatIsWrong) {
   auto missing = updates().Check("", Name("team/none"), "latest");
   ASSERT_FALSE(missing);
   EXPECT_EQ(missing.error().code, Code::kNotFound) << missing.error().ToString();
-  auto bad = updates().Check("", "UPPER/case", "latest");
+  auto bad = updates().Check("", "team/UPPER", "latest");  // upper case in the path
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, Code::kInvalidArgument) << bad.error().ToString();
   auto type = updates().Check("rpm", Name("team/none"), "latest");
