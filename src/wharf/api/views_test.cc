@@ -49,6 +49,8 @@ TEST(ViewsTest, LocalDockerEntryHasTheSeedShape) {
                             {"3.0.2", "3.0.3"},
                             {618160542, 617775210},
                             {false, true},
+                            {"sha256:aa", "sha256:bb"},
+                            {"2015-03-01T10:00:00Z", ""},
                             false};
   json ours = LocalEntryView(image);
   EXPECT_TRUE(SameShape(json::parse(kSeedLocalDocker), ours, "entry"));
@@ -57,6 +59,8 @@ TEST(ViewsTest, LocalDockerEntryHasTheSeedShape) {
   EXPECT_EQ(ours["installed"], true);
   EXPECT_EQ(ours["repository"], "local");
   EXPECT_EQ(ours["update_available"], json::parse("[false, true]"));
+  EXPECT_EQ(ours["ids"], json::parse(R"(["sha256:aa", "sha256:bb"])"));
+  EXPECT_EQ(ours["created"], json::parse(R"(["2015-03-01T10:00:00Z", ""])"));
 
   image.tags = {"latest"};
   image.sizes = {5};
@@ -65,11 +69,13 @@ TEST(ViewsTest, LocalDockerEntryHasTheSeedShape) {
 }
 
 TEST(ViewsTest, LocalLxcEntryHasStringSizesAndNoIsLatest) {
-  service::LocalImage image{"lxc",      "ubuntu-trusty", "Ubuntu 14.04", "icon.png",
-                            {"latest"}, {275382272},     {false},        false};
+  service::LocalImage image{
+      "lxc", "ubuntu-trusty", "Ubuntu 14.04", "icon.png", {"latest"}, {275382272}, {false}, {}, {},
+      false};
   json ours = LocalEntryView(image);
   EXPECT_TRUE(SameShape(json::parse(kSeedLocalLxc), ours, "entry"));
   EXPECT_FALSE(ours.contains("is_latest"));
+  EXPECT_FALSE(ours.contains("ids"));  // Docker entries only
   EXPECT_EQ(ours["size"], json::parse(R"(["275382272"])"));
 }
 
