@@ -80,7 +80,8 @@ int WriteAll(int fd, std::string_view data) {
   return 0;
 }
 
-Result<void> WriteFileAtomic(const fs::path& path, std::string_view data, unsigned mode) {
+Result<void> WriteFileAtomic(const fs::path& path, std::string_view data, unsigned mode,
+                             Durability durability) {
   fs::path tmp = TempPathFor(path);
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
   if (!fd) return ErrnoError("create " + tmp.string(), errno);
@@ -90,13 +91,14 @@ Result<void> WriteFileAtomic(const fs::path& path, std::string_view data, unsign
     return ErrnoError(std::string(what) + " " + tmp.string(), err);
   };
   if (int err = WriteAll(fd.get(), data); err != 0) return fail("write", err);
-  if (::fsync(fd.get()) != 0) return fail("fsync", errno);
+  if (durability != Durability::kNone && ::fsync(fd.get()) != 0) return fail("fsync", errno);
   if (::close(fd.release()) != 0) return fail("close", errno);
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
     return ErrnoError("rename " + path.string(), err);
   }
+  if (durability != Durability::kFull) return {};
   return FsyncDir(path.parent_path().empty() ? fs::path(".") : path.parent_path());
 }
 

@@ -1,7 +1,7 @@
 // Durable file operations. A file written here is either absent or complete: bytes go to a
 // temporary file in the same directory, are fsynced, renamed over the target, and the
-// directory is fsynced. Temporary files carry the suffix ".tmp-<random>" so that fsck and
-// start-up cleanup can recognise them.
+// directory is fsynced (or less, for a caller that asks for less: see Durability). Temporary files
+// carry the suffix ".tmp-<random>" so that fsck and start-up cleanup can recognise them.
 #pragma once
 
 #include <cstdint>
@@ -16,9 +16,19 @@ namespace wharf {
 
 inline constexpr std::string_view kTempMarker = ".tmp-";
 
+// How far WriteFileAtomic makes its write survive a power cut. Every level is atomic: a
+// reader sees the old file or the new one, never a part.
+enum class Durability {
+  kFull,      // the file and the directory are fsynced: the new file survives a power cut
+  kFileOnly,  // the file is fsynced, not the directory: after a power cut the file holds the
+              // old contents or the new ones; the caller fsyncs the directory (FsyncDir)
+              // before anything that relies on the new name
+  kNone,      // no fsync: for files rebuilt from other data at every start (index.json)
+};
+
 // Atomically replaces `path` with `data` (mode 0644 unless given).
 Result<void> WriteFileAtomic(const std::filesystem::path& path, std::string_view data,
-                             unsigned mode = 0644);
+                             unsigned mode = 0644, Durability durability = Durability::kFull);
 
 // Reads a whole file, refusing files larger than `max_bytes` (TooLarge). NotFound if it is
 // missing; Internal naming the path on any other open, stat or read failure.

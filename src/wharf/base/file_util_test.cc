@@ -123,5 +123,22 @@ TEST_F(FileUtilChunksTest, ReadFileReportsErrors) {
   EXPECT_NE(dir.error().code, Code::kOk);
 }
 
+// Every durability level replaces the file whole, with the mode asked for, and leaves no temp
+// file beside it (what is fsynced is not observable here; blob_store_test counts the names).
+TEST_F(FileUtilChunksTest, WriteFileAtomicReplacesWholeAtEveryDurability) {
+  for (auto durability : {Durability::kFull, Durability::kFileOnly, Durability::kNone}) {
+    const fs::path p = dir_ / "f.json";
+    ASSERT_TRUE(WriteFileAtomic(p, "old contents", 0600, durability));
+    ASSERT_TRUE(WriteFileAtomic(p, "new", 0600, durability));
+    EXPECT_EQ(ReadFile(p).value_or(""), "new");
+    EXPECT_EQ(fs::status(p).permissions() & fs::perms::all,
+              fs::perms::owner_read | fs::perms::owner_write);
+    size_t entries = 0;
+    for ([[maybe_unused]] const auto& e : fs::directory_iterator(dir_)) ++entries;
+    EXPECT_EQ(entries, 1u);
+    fs::remove(p);
+  }
+}
+
 }  // namespace
 }  // namespace wharf

@@ -156,7 +156,7 @@ Result<void> Ingest::Restart() {
   return file_.Restart();
 }
 
-Result<void> Ingest::Commit() {
+Result<void> Ingest::Commit(NameSync sync) {
   if (!file_.is_open()) return Unusable(digest_, done_);
   WHARF_RETURN_IF_ERROR(file_.Flush());
   if (expected_size_ >= 0 && offset() != expected_size_) {
@@ -171,7 +171,7 @@ Result<void> Ingest::Commit() {
   }
   WHARF_RETURN_IF_ERROR(file_.SyncAndClose());
   done_ = true;
-  return store_->Place(store_->PartialPath(digest_), digest_);
+  return store_->Place(store_->PartialPath(digest_), digest_, sync);
 }
 
 void Ingest::Abort() {
@@ -224,11 +224,14 @@ Result<Digest> Upload::Commit(std::optional<Digest> expected,
   if (s.store->Has(actual)) {  // nothing to store; no fsync for bytes about to go
     if (before_rename) before_rename(actual);
     Abort();
+    if (auto synced = s.store->SyncBlobNames(); !synced) return Error(synced.error());
     return actual;
   }
   if (auto synced = s.file.SyncAndClose(); !synced) return fail(Error(synced.error()));
   if (before_rename) before_rename(actual);
-  if (auto placed = s.store->Place(s.path, actual); !placed) return fail(Error(placed.error()));
+  if (auto placed = s.store->Place(s.path, actual, NameSync::kNow); !placed) {
+    return fail(Error(placed.error()));
+  }
   s.done = true;
   return actual;
 }
@@ -290,11 +293,27 @@ Result<std::string> BlobStore::Read(const Digest& d, size_t max_bytes) const {
   return data;
 }
 
-Result<void> BlobStore::Put(const Digest& d, std::string_view data) {
+Result<void> BlobStore::Put(const Digest& d, std::string_view data, NameSync sync) {
   Digest actual = Digest::Of(data);
   if (actual != d) return DataLoss("digest mismatch for " + d.str() + ": got " + actual.str());
-  if (Has(d)) return {};
-  return WriteFileAtomic(BlobPath(d), data, kBlobMode);
+  if (!Has(d)) {
+    if (sync == NameSync::kNow) return WriteFileAtomic(BlobPath(d), data, kBlobMode);
+    WHARF_RETURN_IF_ERROR(WriteFileAtomic(BlobPath(d), data, kBlobMode, Durability::kFileOnly));
+    names_changed_.fetch_add(1);
+    return {};
+  }
+  return sync == NameSync::kNow ? SyncBlobNames() : Result<void>{};
+}
+
+Result<void> BlobStore::SyncBlobNames() {
+  const uint64_t changed = names_changed_.load();
+  if (names_synced_.load() >= changed) return {};
+  WHARF_RETURN_IF_ERROR(FsyncDir(root_ / "blobs" / "sha256"));
+  // Another SyncBlobNames may have covered more meanwhile: keep the larger count.
+  uint64_t synced = names_synced_.load();
+  while (synced < changed && !names_synced_.compare_exchange_weak(synced, changed)) {
+  }
+  return {};
 }
 
 Result<std::unique_ptr<Ingest>> BlobStore::StartIngest(const Digest& d, int64_t expected_size) {
@@ -327,14 +346,15 @@ Result<std::unique_ptr<Upload>> BlobStore::StartUpload() {
   return upload;
 }
 
-Result<void> BlobStore::Place(const fs::path& temp, const Digest& d) {
+Result<void> BlobStore::Place(const fs::path& temp, const Digest& d, NameSync sync) {
   const fs::path target = BlobPath(d);
   if (Has(d)) {  // e.g. stored by Put() meanwhile: identical bytes
     ::unlink(temp.c_str());
-    return {};
+  } else {
+    if (::rename(temp.c_str(), target.c_str()) != 0) return IoError("rename", temp, errno);
+    names_changed_.fetch_add(1);
   }
-  if (::rename(temp.c_str(), target.c_str()) != 0) return IoError("rename", temp, errno);
-  return FsyncDir(target.parent_path());
+  return sync == NameSync::kNow ? SyncBlobNames() : Result<void>{};
 }
 
 int64_t BlobStore::PartialSize(const Digest& d) const {
@@ -343,13 +363,14 @@ int64_t BlobStore::PartialSize(const Digest& d) const {
   return static_cast<int64_t>(st.st_size);
 }
 
-Result<void> BlobStore::Delete(const Digest& d) {
+Result<void> BlobStore::Delete(const Digest& d, NameSync sync) {
   const fs::path path = BlobPath(d);
   if (::unlink(path.c_str()) != 0) {
     if (errno == ENOENT) return {};
     return IoError("unlink", path, errno);
   }
-  return FsyncDir(path.parent_path());
+  names_changed_.fetch_add(1);
+  return sync == NameSync::kNow ? SyncBlobNames() : Result<void>{};
 }
 
 std::vector<Digest> BlobStore::List() const {
@@ -389,9 +410,10 @@ Result<void> BlobStore::WriteIndex(const std::vector<IndexEntry>& entries) {
   std::lock_guard lock(index_mu_);
   const fs::path path = root_ / "index.json";
   std::string text = IndexJson(entries);
-  // Only this store writes the file, always whole (temp file, fsync, rename).
+  // Only this store writes the file, always whole (temp file, rename). Not fsynced: wharfd
+  // writes it again from the metadata at every start, so a power cut costs nothing lasting.
   if (auto current = ReadFile(path); current && *current == text) return {};
-  return WriteFileAtomic(path, text, kBlobMode);
+  return WriteFileAtomic(path, text, kBlobMode, Durability::kNone);
 }
 
 void BlobStore::RemoveUploads() {

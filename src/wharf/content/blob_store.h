@@ -9,10 +9,16 @@
 // A blob appears under blobs/ only after its size and sha256 were verified and its bytes
 // fsynced; it is renamed into place, so a reader never sees a half-written blob under its
 // digest. Committing a blob that is already present succeeds without touching it.
+// A blob's name is durable once blobs/sha256 is fsynced after its rename: at once (NameSync::
+// kNow, the default: the call returns only then, also when it found the blob present), or,
+// for a download that places several blobs (kLater), at its SyncBlobNames() before it records
+// anything naming them. One fsync of the directory covers every rename before it, so a power
+// cut can lose only kLater blobs not yet synced: absent, never half-written, fetched again.
 // Thread-safe: all methods may be called from any thread. At most one Ingest per digest
 // exists at a time; a second StartIngest for the same digest waits for the first to finish.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <filesystem>
@@ -30,6 +36,9 @@
 #include "wharf/content/blob_writer.h"
 
 namespace wharf::content {
+
+// When a blob's new name under blobs/ is made durable (see the top of this file).
+enum class NameSync { kNow, kLater };
 
 class BlobStore;
 
@@ -58,9 +67,10 @@ class Ingest {
   Result<void> Write(const void* data, size_t n);
   // Drops everything written (server ignored Range): offset() becomes 0.
   Result<void> Restart();
-  // Verifies size and digest, fsyncs, renames into blobs/, fsyncs the directory. On a
-  // mismatch, removes the partial file and returns DataLoss naming expected and actual.
-  Result<void> Commit();
+  // Verifies size and digest, fsyncs, renames into blobs/, fsyncs the directory (with kLater,
+  // the caller's SyncBlobNames() does). On a mismatch, removes the partial file and returns
+  // DataLoss naming expected and actual.
+  Result<void> Commit(NameSync sync = NameSync::kNow);
   // Removes the partial file.
   void Abort();
 
@@ -128,7 +138,12 @@ class BlobStore {
   // Whole blob, refusing blobs over max_bytes (TooLarge).
   Result<std::string> Read(const Digest& d, size_t max_bytes = 4 << 20) const;
   // Verifies `data` against `d` and stores it. DataLoss on mismatch. Present = success.
-  Result<void> Put(const Digest& d, std::string_view data);
+  Result<void> Put(const Digest& d, std::string_view data, NameSync sync = NameSync::kNow);
+  // Makes the names of every blob placed so far durable (one fsync of blobs/sha256, none when
+  // nothing was placed with kLater since the last one). Internal naming the directory.
+  Result<void> SyncBlobNames();
+  // How many renames and unlinks under blobs/ wait for SyncBlobNames() (for tests).
+  uint64_t NamesPendingSync() const { return names_changed_.load() - names_synced_.load(); }
 
   // Starts or resumes an ingest of `d`; expected_size < 0 means unknown. Returns nullptr if
   // the blob is already present (nothing to download). Blocks while another Ingest of the
@@ -141,8 +156,9 @@ class BlobStore {
   // at once, also of the same bytes. Internal naming the file if it cannot be created.
   Result<std::unique_ptr<Upload>> StartUpload();
 
-  // Removes a blob (no error if absent).
-  Result<void> Delete(const Digest& d);
+  // Removes a blob (no error if absent). With kLater the removal may be undone by a power cut
+  // until the next SyncBlobNames() (the blob is then collected again).
+  Result<void> Delete(const Digest& d, NameSync sync = NameSync::kNow);
   // Every complete blob.
   std::vector<Digest> List() const;
   // Removes partial ingests whose digest is not in `keep`, uploads' temp files that no live
@@ -157,8 +173,9 @@ class BlobStore {
     std::string ref_name;    // org.opencontainers.image.ref.name, e.g. "ubuntu:latest"
     std::string image_name;  // io.containerd.image.name, e.g. "docker.io/library/ubuntu:latest"
   };
-  // Rewrites index.json atomically with exactly these entries; leaves it alone (no write, no
-  // fsync) when it already says exactly that, as at most starts.
+  // Rewrites index.json atomically with exactly these entries (temp file and rename, not
+  // fsynced: wharfd writes it again from the metadata at every start); leaves it alone when it
+  // already says exactly that, as at most starts.
   Result<void> WriteIndex(const std::vector<IndexEntry>& entries);
 
  private:
@@ -167,7 +184,7 @@ class BlobStore {
   explicit BlobStore(std::filesystem::path root);
   std::filesystem::path PartialPath(const Digest& d) const;
   // Moves a verified, fsynced `temp` file to the blob `d` (or removes it if `d` is present).
-  Result<void> Place(const std::filesystem::path& temp, const Digest& d);
+  Result<void> Place(const std::filesystem::path& temp, const Digest& d, NameSync sync);
   void Release(const Digest& d);
   // Removes ingest/upload-*.tmp files that no live Upload owns.
   void RemoveUploads();
@@ -179,6 +196,10 @@ class BlobStore {
   std::set<Digest> active_;        // digests with a live Ingest
   std::set<std::string> uploads_;  // file names of live Uploads
   std::mutex index_mu_;
+  // Renames and unlinks under blobs/sha256 done with kLater, and how many of them the last
+  // fsync of the directory covered.
+  std::atomic<uint64_t> names_changed_{0};
+  std::atomic<uint64_t> names_synced_{0};
 };
 
 }  // namespace wharf::content

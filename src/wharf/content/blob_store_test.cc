@@ -234,6 +234,34 @@ TEST_F(BlobStoreTest, PutVerifiesAndIsIdempotent) {
   EXPECT_EQ(FileNames(blobs_dir()), std::vector<std::string>{d.hex()});
 }
 
+// kLater leaves the directory fsync to SyncBlobNames(), which one call does for every change
+// before it; kNow syncs at once, also when it finds the blob present and others pending.
+TEST_F(BlobStoreTest, NamesPlacedLaterAreSyncedOnceForAll) {
+  const std::string config = R"({"a":1})";
+  const std::string layer = RandomBytes(70000, 3);
+  ASSERT_TRUE(store_->Put(Digest::Of(config), config, NameSync::kLater));
+  auto in = store_->StartIngest(Digest::Of(layer), static_cast<int64_t>(layer.size()));
+  ASSERT_TRUE(in.has_value() && *in != nullptr);
+  ASSERT_TRUE((*in)->Write(layer.data(), layer.size()));
+  ASSERT_TRUE((*in)->Commit(NameSync::kLater));
+  // Both are present and whole before the sync: only their names wait.
+  EXPECT_EQ(store_->Read(Digest::Of(layer)).value_or(""), layer);
+  EXPECT_EQ(store_->NamesPendingSync(), 2u);
+  ASSERT_TRUE(store_->Put(Digest::Of(config), config, NameSync::kLater));  // present: no change
+  EXPECT_EQ(store_->NamesPendingSync(), 2u);
+  ASSERT_TRUE(store_->SyncBlobNames());
+  EXPECT_EQ(store_->NamesPendingSync(), 0u);
+  ASSERT_TRUE(store_->SyncBlobNames());  // nothing pending: nothing to do
+
+  ASSERT_TRUE(store_->Delete(Digest::Of(config), NameSync::kLater));
+  EXPECT_EQ(store_->NamesPendingSync(), 1u);
+  EXPECT_FALSE(store_->Has(Digest::Of(config)));
+  ASSERT_TRUE(store_->Put(Digest::Of(layer), layer));  // kNow, present: syncs what is pending
+  EXPECT_EQ(store_->NamesPendingSync(), 0u);
+  ASSERT_TRUE(store_->Put(Digest::Of(config), config));
+  EXPECT_EQ(store_->NamesPendingSync(), 0u);
+}
+
 TEST_F(BlobStoreTest, ReadSizeDeleteAndList) {
   const std::string data = RandomBytes(5000, 12);
   const Digest d = Digest::Of(data);

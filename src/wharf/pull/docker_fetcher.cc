@@ -162,7 +162,8 @@ struct LayerJob {
       unpack_error.reset();
       digester.emplace(compression, limits, what);
     }
-    WHARF_RETURN_IF_ERROR(in.Commit());  // checks the size and the digest
+    // Checks the size and the digest; the name is synced once per image, before its record.
+    WHARF_RETURN_IF_ERROR(in.Commit(content::NameSync::kLater));
     if (unpack_error) {
       return DataLoss("layer " + layer.digest.str() + ": " + unpack_error->message);
     }
@@ -235,7 +236,7 @@ Result<void> DockerFetcher::Fetch(const metadata::JobRecord& job, JobProgress& p
                                                : client_.GetSmallBlob(ref, manifest.config.digest));
   WHARF_ASSIGN_OR_RETURN(auto config, oci::ParseConfig(config_body));
   WHARF_RETURN_IF_ERROR(oci::CheckConfigFits(manifest, config));
-  WHARF_RETURN_IF_ERROR(store_.Put(manifest.config.digest, config_body));
+  WHARF_RETURN_IF_ERROR(store_.Put(manifest.config.digest, config_body, content::NameSync::kLater));
   progress.bytes_done += manifest.config.size;
 
   std::vector<std::pair<std::string, int64_t>> layer_sizes;
@@ -257,7 +258,10 @@ Result<void> DockerFetcher::Fetch(const metadata::JobRecord& job, JobProgress& p
     }
     size += (outputs)[i].uncompressed_size;
   }
-  WHARF_RETURN_IF_ERROR(store_.Put(chosen.digest, chosen.body));
+  WHARF_RETURN_IF_ERROR(store_.Put(chosen.digest, chosen.body, content::NameSync::kLater));
+  // Every blob of the image is fsynced; one fsync of blobs/ makes all their names durable
+  // (also those of blobs another job placed and this one found present) before the record.
+  WHARF_RETURN_IF_ERROR(store_.SyncBlobNames());
 
   metadata::ImageRecord image;
   image.manifest_digest = chosen.digest.str();

@@ -139,6 +139,7 @@ class DockerFetcherTest : public ::testing::Test {
     CommitFn commit = [&](metadata::ImageRecord& image) -> Result<void> {
       pins_.Collect([&](const std::set<std::string>& pinned) { pinned_at_commit_ = pinned; });
       committed_ = image;
+      names_pending_at_commit_ = store_->NamesPendingSync();
       return {};
     };
     return fetcher_->Fetch(job, progress_, commit);
@@ -171,6 +172,7 @@ class DockerFetcherTest : public ::testing::Test {
   JobProgress progress_;
   std::optional<metadata::ImageRecord> committed_;
   std::set<std::string> pinned_at_commit_;
+  uint64_t names_pending_at_commit_ = 1;  // blob names not yet fsynced when the record was made
 };
 
 TEST_F(DockerFetcherTest, PullsASmallImageAndCommitsIt) {
@@ -198,6 +200,9 @@ TEST_F(DockerFetcherTest, PullsASmallImageAndCommitsIt) {
   EXPECT_EQ(*store_->Read(Digest::Of(registry_.manifest())), registry_.manifest());
   EXPECT_TRUE(Partials().empty());
   EXPECT_EQ(pinned_at_commit_, all);
+  // The blobs' names were placed without a directory fsync each, and made durable by one
+  // before the record was written.
+  EXPECT_EQ(names_pending_at_commit_, 0u);
   EXPECT_TRUE(Pinned().empty());
   EXPECT_EQ(progress_.bytes_total.load(), registry_.pulled_size());
   EXPECT_EQ(progress_.bytes_done.load(), registry_.pulled_size());

@@ -94,12 +94,13 @@ void Collector::CollectGarbage() {
     int removed = 0;
     for (const auto& digest : store_.List()) {
       if (keep.contains(digest) || referenced->contains(digest.str())) continue;
-      if (auto s = store_.Delete(digest); !s) {
+      if (auto s = store_.Delete(digest, content::NameSync::kLater); !s) {
         spdlog::warn("cannot delete blob {}: {}", digest.str(), s.error().message);
       } else {
         ++removed;
       }
     }
+    if (auto s = store_.SyncBlobNames(); !s) spdlog::warn("{}", s.error().message);
     store_.RemovePartials(keep);
     if (removed > 0) spdlog::info("garbage collection removed {} blobs", removed);
   });
