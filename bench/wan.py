@@ -131,15 +131,20 @@ def _run(cmd, env=None):
 class WanWharf:
     name = "wharf"
 
-    def __init__(self, wharfd, endpoint, work):
+    def __init__(self, wharfd, endpoint, work, wan):
         self.tool = tools.Wharf(wharfd, endpoint, data_parent=work)
+        self.wan = wan
+        self.timeline = []  # the timed pull's requests: (ms from its start, connection, line)
 
     def pull(self, base, app):
         w = self.tool.start()
         try:
             api = tools.Api(w)
             tools.pull_through_api(api, [base], 600)
+            start, before = self.wan.now(), len(self.wan.requests)
             seconds = tools.pull_through_api(api, [app], 600)
+            self.timeline = [((t - start) * 1000, conn, line)
+                             for t, conn, line in self.wan.requests[before:]]
             api.close()
             return seconds
         except Exception:
@@ -214,7 +219,7 @@ def measure_wan(args, scale, reg, fixtures, res, work):
         storage = os.path.join(reg.dir, "storage")
         with Registry(auth="token", token=auth, storage=storage) as hub:
             endpoint = Endpoint(wan.expose(("127.0.0.1", int(hub.host.rsplit(":", 1)[1]))))
-            contenders = [WanWharf(args.wharfd, endpoint, work), WanSkopeo(endpoint, work),
+            contenders = [WanWharf(args.wharfd, endpoint, work, wan), WanSkopeo(endpoint, work),
                           WanPodman(endpoint, work)]
             if containerd.available():
                 contenders.append(WanCtr(endpoint, work))
@@ -222,7 +227,7 @@ def measure_wan(args, scale, reg, fixtures, res, work):
     finally:
         wan.stop()
         issuer.stop()
-    report(res, base, app, index_bytes, times, wire, runs)
+    report(res, base, app, index_bytes, times, wire, runs, contenders[0].timeline)
 
 
 def run_rounds(contenders, base, app, runs, wan):
@@ -237,7 +242,7 @@ def run_rounds(contenders, base, app, runs, wan):
                 wan.reset_counts()
                 seconds = c.pull(base, app)
                 times[c.name].append(seconds)
-                wire[c.name] = (wan.down.bytes, wan.connections)
+                wire[c.name] = (wan.down.bytes, wan.connections, len(wan.requests))
                 log(f"  wan run {run + 1} {c.name}: {fmt_s(seconds)}")
     finally:
         for c in contenders:
@@ -246,7 +251,7 @@ def run_rounds(contenders, base, app, runs, wan):
     return times, wire
 
 
-def report(res, base, app, index_bytes, times, wire, runs):
+def report(res, base, app, index_bytes, times, wire, runs, timeline):
     shared = {b.digest for b in base.blobs}
     needed = index_bytes + len(app.manifest) + sum(b.size for b in app.blobs
                                                    if b.digest not in shared) + 2 * KiB
@@ -255,13 +260,13 @@ def report(res, base, app, index_bytes, times, wire, runs):
     peers = {n: t for n, t in med.items() if n != "wharf" and t is not None}
     best = min(peers, key=peers.get) if peers else None
     w = med.get("wharf")
-    lines = ["| tool | pull | vs ideal | bytes down (base pull included) | connections |",
-             "| --- | --- | --- | --- | --- |"]
+    lines = ["| tool | pull | vs ideal | bytes down (base pull included) | connections | requests |",
+             "| --- | --- | --- | --- | --- | --- |"]
     for name, t in med.items():
-        down, conns = wire.get(name, (0, 0))
+        down, conns, requests = wire.get(name, (0, 0, 0))
         lines.append(f"| {name} | {fmt_s(t)} | {fmt_ratio(ratio(t, ideal))} | "
-                     f"{human_bytes(down)} | {conns} |")
-    lines.append(f"| ideal | {fmt_s(ideal)} | 1.00x | {human_bytes(needed)} (this pull) | |")
+                     f"{human_bytes(down)} | {conns} | {requests} |")
+    lines.append(f"| ideal | {fmt_s(ideal)} | 1.00x | {human_bytes(needed)} (this pull) | | |")
     rb = res.put("wan.ratio_best", ratio(w, peers.get(best)))
     ri = res.put("wan.ratio_ideal", ratio(w, ideal))
     lines += ["", f"{RTT_S * 1000:.0f} ms RTT and {BITS_PER_S / 1e6:.0f} Mbit/s (bench/wan_proxy.py, "
@@ -276,6 +281,11 @@ def report(res, base, app, index_bytes, times, wire, runs):
               "trips (connect, 401, token connect, token, index, manifest, config and layers "
               f"in parallel). Medians of {runs} runs, tools alternating. wharf/best peer "
               f"({best}): {fmt_ratio(rb)}; wharf/ideal: {fmt_ratio(ri)}."]
+    if timeline:
+        lines += ["", "wharf's requests in its last timed pull, as they reached the registry or "
+                  "the token server (ms from the pull's start, connection number through the "
+                  "line; connections and requests columns above count the base pull too):", ""]
+        lines += [f"    +{ms:6.0f} ms  #{conn:<3} {line}" for ms, conn, line in timeline]
     res.section("WAN pull (40 ms RTT, 100 Mbit/s)", lines)
     res.target(f"WAN pull vs the best peer ({best})", "<= 0.8x", fmt_ratio(rb),
                rb is not None and rb <= 0.8)

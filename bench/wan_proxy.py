@@ -12,7 +12,8 @@ scenario pass the same `down` and `up`, so parallel connections divide the bandw
 would on one line: every server exposed through one proxy is behind the same line. Each
 chunk read (at most 64 KiB) is one unit of pacing; the proxy reads
 eagerly (no backpressure: the scenario's data is small). Bytes carried are counted per
-direction (`down.bytes`, `up.bytes`). Runs its own asyncio loop on a thread; `expose` and
+direction (`down.bytes`, `up.bytes`), and each HTTP request's line as it reaches the server,
+with its time (`requests`: a chunk sent up that starts with a method is a request). Runs its own asyncio loop on a thread; `expose` and
 `stop` may be called from any thread.
 """
 
@@ -20,6 +21,7 @@ import asyncio
 import threading
 
 CHUNK = 64 * 1024
+METHODS = (b"GET ", b"HEAD ", b"POST ", b"PUT ", b"PATCH ", b"DELETE ")
 
 
 class Link:
@@ -43,6 +45,7 @@ class LatencyProxy:
         self.rtt = rtt_s
         self.down, self.up = Link(bits_per_s), Link(bits_per_s)
         self.connections = 0
+        self.requests = []  # (loop time delivered, connection number, request line)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
         self._servers = []
@@ -62,7 +65,12 @@ class LatencyProxy:
 
     def reset_counts(self):
         self.connections = 0
+        self.requests = []
         self.down.bytes = self.up.bytes = 0
+
+    def now(self):
+        """The proxy's clock (that of `requests`)."""
+        return self._loop.time()
 
     def stop(self):
         async def close():
@@ -84,13 +92,14 @@ class LatencyProxy:
 
     async def _accept(self, client_r, client_w, upstream):
         self.connections += 1
+        number = self.connections
         try:
             server_r, server_w = await asyncio.open_connection(*upstream)
         except OSError:
             client_w.close()
             return
         try:
-            await asyncio.gather(self._pipe(client_r, server_w, self.up, self.rtt),
+            await asyncio.gather(self._pipe(client_r, server_w, self.up, self.rtt, number),
                                  self._pipe(server_r, client_w, self.down, 0.0),
                                  return_exceptions=True)
         except asyncio.CancelledError:  # the proxy stops
@@ -99,7 +108,7 @@ class LatencyProxy:
             for w in (client_w, server_w):
                 w.close()
 
-    async def _pipe(self, reader, writer, link, handshake_s):
+    async def _pipe(self, reader, writer, link, handshake_s, number=None):
         """Carries one direction: each chunk is delivered once the link sent it, plus
         RTT/2 (plus `handshake_s` for the connection's first chunk)."""
         loop = asyncio.get_running_loop()
@@ -130,6 +139,9 @@ class LatencyProxy:
                     if writer.can_write_eof():
                         writer.write_eof()
                     return
+                if number is not None and data.startswith(METHODS):
+                    line = data.split(b"\r\n", 1)[0].decode("latin-1")
+                    self.requests.append((loop.time(), number, line))
                 writer.write(data)
                 await writer.drain()
         except OSError:
