@@ -203,9 +203,33 @@ Result<std::vector<LayerDigester::Output>> FetchLayers(LayerJob& job,
   for (auto& t : pool) t.join();
   if (job.stop.progress.cancel) return Cancelled("download stopped");
   if (first_error) return Error(*first_error);
+  // Stopped from outside the layers (the config failed): the caller has that error.
+  if (job.stop.failed) return Cancelled("download stopped");
   std::vector<LayerDigester::Output> done;
   for (auto& out : outputs) done.push_back(std::move(*out));
   return done;
+}
+
+// The image's config, read from the store or fetched, parsed and checked against the manifest.
+// Runs beside the layers (it is needed only to check their diff_ids), so a failure sets
+// `stop.failed` to end them too.
+Result<oci::ImageConfig> FetchConfig(content::BlobStore& store, registry::Client& client,
+                                     const reference::Reference& ref, const oci::Manifest& manifest,
+                                     JobStop& stop) {
+  auto fetched = [&]() -> Result<oci::ImageConfig> {
+    const Digest& digest = manifest.config.digest;
+    WHARF_ASSIGN_OR_RETURN(
+        auto body, store.Has(digest) ? store.Read(digest) : client.GetSmallBlob(ref, digest, [&] {
+          return stop.stop();
+        }));
+    WHARF_ASSIGN_OR_RETURN(auto config, oci::ParseConfig(body));
+    WHARF_RETURN_IF_ERROR(oci::CheckConfigFits(manifest, config));
+    WHARF_RETURN_IF_ERROR(store.Put(digest, body, content::NameSync::kLater));
+    stop.progress.bytes_done += manifest.config.size;
+    return config;
+  }();
+  if (!fetched) stop.failed = true;
+  return fetched;
 }
 
 }  // namespace
@@ -230,23 +254,25 @@ Result<void> DockerFetcher::Fetch(const metadata::JobRecord& job, JobProgress& p
   progress.bytes_done = 0;
   progress.bytes_total = total;
 
-  // The config is small; it decides what the layers must decompress to.
-  WHARF_ASSIGN_OR_RETURN(auto config_body, store_.Has(manifest.config.digest)
-                                               ? store_.Read(manifest.config.digest)
-                                               : client_.GetSmallBlob(ref, manifest.config.digest));
-  WHARF_ASSIGN_OR_RETURN(auto config, oci::ParseConfig(config_body));
-  WHARF_RETURN_IF_ERROR(oci::CheckConfigFits(manifest, config));
-  WHARF_RETURN_IF_ERROR(store_.Put(manifest.config.digest, config_body, content::NameSync::kLater));
-  progress.bytes_done += manifest.config.size;
-
   std::vector<std::pair<std::string, int64_t>> layer_sizes;
   for (const auto& layer : manifest.layers) {
     layer_sizes.emplace_back(layer.digest.str(), layer.size);
   }
   progress.SetLayers(layer_sizes);
   LayerJob layer_job{options_, store_, client_, ref, stop, digests_};
-  WHARF_ASSIGN_OR_RETURN(auto outputs,
-                         FetchLayers(layer_job, manifest.layers, options_.layer_parallelism));
+  // The config comes beside the layers: one round trip fewer before they start.
+  std::optional<Result<oci::ImageConfig>> fetched_config;
+  std::thread config_thread(
+      [&] { fetched_config.emplace(FetchConfig(store_, client_, ref, manifest, stop)); });
+  auto fetched_layers = FetchLayers(layer_job, manifest.layers, options_.layer_parallelism);
+  config_thread.join();
+  // The error that stopped the other side comes first (the other then says Cancelled).
+  if (!*fetched_config && (fetched_config->error().code != Code::kCancelled || fetched_layers)) {
+    return Error(fetched_config->error());
+  }
+  if (!fetched_layers) return Error(fetched_layers.error());
+  const oci::ImageConfig& config = **fetched_config;
+  const auto& outputs = *fetched_layers;
   const size_t n = manifest.layers.size();
 
   int64_t size = 0;

@@ -232,6 +232,23 @@ TEST_F(DockerFetcherTest, ALayerNotMatchingItsDigestFailsAndLeavesNothing) {
   EXPECT_TRUE(Pinned().empty());
 }
 
+// The config is fetched beside the layers; when it is what fails, its error is the job's (not
+// the "stopped" of the layers it ended), and nothing is committed.
+TEST_F(DockerFetcherTest, AConfigNotMatchingItsDigestFailsTheJobWithItsOwnError) {
+  const Digest config = Digest::Of(registry_.config());
+  registry_.Tamper(config, R"({"architecture":"amd64","os":"linux","rootfs":{}})");
+
+  auto fetched = Fetch();
+  ASSERT_FALSE(fetched.has_value());
+  EXPECT_EQ(fetched.error().code, Code::kDataLoss) << fetched.error().ToString();
+  EXPECT_NE(fetched.error().message.find(config.hex()), std::string::npos)
+      << fetched.error().message;
+  EXPECT_FALSE(committed_.has_value());
+  EXPECT_FALSE(store_->Has(config));
+  EXPECT_FALSE(store_->Has(Digest::Of(registry_.manifest())));
+  EXPECT_TRUE(Pinned().empty());
+}
+
 TEST_F(DockerFetcherTest, BlobsAlreadyInTheStoreAreNotFetchedAgain) {
   ASSERT_TRUE(store_->Put(registry_.layer_digest(1), registry_.layer(1)).has_value());
   auto fetched = Fetch();
