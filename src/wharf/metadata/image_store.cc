@@ -122,8 +122,12 @@ Result<void> ImageStore::Impl::Prepare(SqliteDb& db) {
                "manifest_media_type = excluded.manifest_media_type, "
                "manifest_size = excluded.manifest_size, config_digest = excluded.config_digest, "
                "architecture = excluded.architecture, os = excluded.os, size = excluded.size, "
-               "description = excluded.description, location = excluded.location, "
-               "icon = excluded.icon, extra = excluded.extra, created_at = excluded.created_at "
+               // A download that carries no description or icon (the CLI's) keeps the
+               // catalog's that an earlier one stored.
+               "description = CASE excluded.description WHEN '' THEN description "
+               "ELSE excluded.description END, location = excluded.location, "
+               "icon = CASE excluded.icon WHEN '' THEN icon ELSE excluded.icon END, extra = "
+               "excluded.extra, created_at = excluded.created_at "
                "RETURNING id"})},
       {&delete_blob_edges, "DELETE FROM image_blobs WHERE image_id = ?"},
       {&insert_blob_edge, "INSERT INTO image_blobs (image_id, digest) VALUES (?, ?)"},

@@ -78,6 +78,31 @@ TEST_F(ImageStoreTest, PutReplacesRowAndEdgesKeepingId) {
   EXPECT_EQ(RawQuery(path_, "SELECT count(*) FROM image_blobs"), "2");
 }
 
+// A download again without a description or icon (as `wharf pull` asks) keeps the stored
+// ones; one that carries them replaces them.
+TEST_F(ImageStoreTest, PutWithoutDescriptionOrIconKeepsTheStoredOnes) {
+  ImageRecord image = MakeImage("lgsd/diamond", "latest", {"sha256:x"});
+  image.description = "from the catalog";
+  image.icon = "https://example.com/icon.png";
+  ASSERT_TRUE(images_->Put(image));
+  image.description.clear();
+  image.icon.clear();
+  image.size = 7;
+  ASSERT_TRUE(images_->Put(image));
+  auto got = images_->Get(image.type, image.name, image.tag);
+  ASSERT_TRUE(got && got->has_value());
+  EXPECT_EQ((*got)->description, "from the catalog");
+  EXPECT_EQ((*got)->icon, "https://example.com/icon.png");
+  EXPECT_EQ((*got)->size, 7);
+  image.description = "new";
+  image.icon = "https://example.com/other.png";
+  ASSERT_TRUE(images_->Put(image));
+  got = images_->Get(image.type, image.name, image.tag);
+  ASSERT_TRUE(got && got->has_value());
+  EXPECT_EQ((*got)->description, "new");
+  EXPECT_EQ((*got)->icon, "https://example.com/other.png");
+}
+
 TEST_F(ImageStoreTest, FailedPutRollsBackAndStoreStaysUsable) {
   ImageRecord image = MakeImage("nginx", "1", {"sha256:old"});
   ASSERT_TRUE(images_->Put(image));
