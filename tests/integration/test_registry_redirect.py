@@ -232,6 +232,16 @@ class RedirectTest(WharfTestCase):
     def test_302_to_a_blob_host(self):
         self.check_redirected_pull("redirect/r302", 302)
 
+    def assert_bounded_per_blob(self, hops):
+        """At most a handful of hops per try for each blob: the config is fetched beside the
+        layers, so several blobs may be chasing the loop at once, each cut on its own."""
+        per_blob = {}
+        for r in hops:
+            blob = urllib.parse.urlsplit(r["path"]).path.rsplit("/", 1)[1]
+            per_blob[blob] = per_blob.get(blob, 0) + 1
+        for blob, count in per_blob.items():
+            self.assertLessEqual(count, ATTEMPTS * 10, f"{blob}: {count} hops")
+
     def check_loop_fails(self, repo):
         t = self.truth[repo]
         started = time.monotonic()
@@ -255,7 +265,7 @@ class RedirectTest(WharfTestCase):
         hops = self.blob.seen("^/store/redirect/loop/")
         self.assertTrue(hops, "the blob host was never reached")
         # Bounded: a handful of hops per try, not an endless chase.
-        self.assertLessEqual(len(hops), ATTEMPTS * 10)
+        self.assert_bounded_per_blob(hops)
         self.assertEqual({r["status"] for r in hops}, {307})
         for r in hops:
             self.assertNotIn("authorization", r["headers"])
@@ -264,7 +274,7 @@ class RedirectTest(WharfTestCase):
         self.check_loop_fails("redirect/selfloop")
         hops = self.front.seen("^/v2/redirect/selfloop/blobs/")
         self.assertTrue(hops)
-        self.assertLessEqual(len(hops), ATTEMPTS * 10)
+        self.assert_bounded_per_blob(hops)
         self.assertEqual(self.blob.seen("^/store/redirect/selfloop/"), [])
 
 
