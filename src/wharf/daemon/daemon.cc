@@ -259,7 +259,8 @@ Result<void> Serve(const Config& config, const oci::Platform& platform,
   service::Collector collector(store, images, pins, local, changes, &events, &lxc_cache);
   pull::PullQueue queue(
       {static_cast<int>(config.max_concurrent), config.failed_ttl_s}, jobs, images, changes,
-      [&collector](bool committed) { collector.OnJobEnded(committed); }, &events);
+      [&collector](bool committed, bool replaced) { collector.OnJobEnded(committed, replaced); },
+      &events);
   pull::DockerFetcherOptions docker_options;
   docker_options.platform = platform;
   docker_options.range_restarts = static_cast<int>(config.attempts);

@@ -81,6 +81,7 @@ Result<std::vector<ImageRecord>> ReadImagesWithBlobs(Statement& images, Statemen
 // method expects the Database's lock to be held.
 struct ImageStore::Impl : StatementCache {
   Statement upsert_image;
+  Statement image_exists;
   Statement delete_blob_edges;
   Statement insert_blob_edge;
   Statement list_images;
@@ -94,7 +95,8 @@ struct ImageStore::Impl : StatementCache {
   Result<void> Prepare(SqliteDb& db) override;
 
   // Put, and Delete(job_id) in the same transaction unless it is none.
-  Result<void> PutImage(SqliteDb& db, const ImageRecord& image, std::optional<int64_t> job_id);
+  // True when the image replaced a record of the same (type, name, tag).
+  Result<bool> PutImage(SqliteDb& db, const ImageRecord& image, std::optional<int64_t> job_id);
   // Delete, and records *job in the same transaction unless it is null.
   Result<std::vector<ImageRecord>> DeleteImages(SqliteDb& db, const std::string& type,
                                                 const std::string& name, const std::string& tag,
@@ -102,8 +104,9 @@ struct ImageStore::Impl : StatementCache {
   // The images matching kImageFilter, with their edges; inside the caller's transaction.
   Result<std::vector<ImageRecord>> MatchImages(const std::string& type, const std::string& name,
                                                const std::string& tag);
-  // The row and the edges of `image`; inside the caller's write transaction.
-  Result<void> WriteImage(const ImageRecord& image);
+  // The row and the edges of `image`; inside the caller's write transaction. True when it
+  // replaced a row of the same (type, name, tag).
+  Result<bool> WriteImage(const ImageRecord& image);
 };
 
 Result<void> ImageStore::Impl::Prepare(SqliteDb& db) {
@@ -129,6 +132,7 @@ Result<void> ImageStore::Impl::Prepare(SqliteDb& db) {
                "icon = CASE excluded.icon WHEN '' THEN icon ELSE excluded.icon END, extra = "
                "excluded.extra, created_at = excluded.created_at "
                "RETURNING id"})},
+      {&image_exists, "SELECT 1 FROM images WHERE type = ? AND name = ? AND tag = ?"},
       {&delete_blob_edges, "DELETE FROM image_blobs WHERE image_id = ?"},
       {&insert_blob_edge, "INSERT INTO image_blobs (image_id, digest) VALUES (?, ?)"},
       {&list_images, list_images_sql + image_order},
@@ -143,7 +147,13 @@ Result<void> ImageStore::Impl::Prepare(SqliteDb& db) {
   });
 }
 
-Result<void> ImageStore::Impl::WriteImage(const ImageRecord& image) {
+Result<bool> ImageStore::Impl::WriteImage(const ImageRecord& image) {
+  bool replaced = false;
+  {
+    ScopedReset reset(image_exists);
+    image_exists.Bind(image.type, image.name, image.tag);
+    WHARF_ASSIGN_OR_RETURN(replaced, image_exists.Step());
+  }
   int64_t id = 0;
   {
     ScopedReset reset(upsert_image);
@@ -155,19 +165,20 @@ Result<void> ImageStore::Impl::WriteImage(const ImageRecord& image) {
   for (const std::string& digest : std::set<std::string>(image.blobs.begin(), image.blobs.end())) {
     WHARF_RETURN_IF_ERROR(RunWith(insert_blob_edge, id, digest));
   }
-  return {};
+  return replaced;
 }
 
-Result<void> ImageStore::Impl::PutImage(SqliteDb& db, const ImageRecord& image,
+Result<bool> ImageStore::Impl::PutImage(SqliteDb& db, const ImageRecord& image,
                                         std::optional<int64_t> job_id) {
   if (image.type.empty() || image.name.empty() || image.tag.empty()) {
     return InvalidArgument("image type, name and tag must not be empty");
   }
   Transaction txn(db);
   WHARF_RETURN_IF_ERROR(txn.BeginWrite());
-  WHARF_RETURN_IF_ERROR(WriteImage(image));
+  WHARF_ASSIGN_OR_RETURN(bool replaced, WriteImage(image));
   if (job_id) WHARF_RETURN_IF_ERROR(jobs.Delete(*job_id));
-  return txn.Commit();
+  WHARF_RETURN_IF_ERROR(txn.Commit());
+  return replaced;
 }
 
 Result<std::vector<ImageRecord>> ImageStore::Impl::MatchImages(const std::string& type,
@@ -207,11 +218,13 @@ ImageStore::ImageStore(Database& db) : db_(db), impl_(std::make_unique<Impl>()) 
 ImageStore::~ImageStore() { db_.Release(impl_); }
 
 Result<void> ImageStore::Put(const ImageRecord& image) {
-  return db_.Locked(*impl_, "ImageStore::Put",
-                    [&](SqliteDb& db) { return impl_->PutImage(db, image, std::nullopt); });
+  return db_.Locked(*impl_, "ImageStore::Put", [&](SqliteDb& db) -> Result<void> {
+    WHARF_RETURN_IF_ERROR(impl_->PutImage(db, image, std::nullopt));
+    return {};
+  });
 }
 
-Result<void> ImageStore::PutAndDeleteJob(const ImageRecord& image, int64_t job_id) {
+Result<bool> ImageStore::PutAndDeleteJob(const ImageRecord& image, int64_t job_id) {
   return db_.Locked(*impl_, "ImageStore::PutAndDeleteJob",
                     [&](SqliteDb& db) { return impl_->PutImage(db, image, job_id); });
 }

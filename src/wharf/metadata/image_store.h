@@ -58,8 +58,10 @@ class ImageStore {
   Result<void> Put(const ImageRecord& image);
   // A download's commit: Put(image) and JobStore::Delete(job_id) in one transaction, so that
   // the image never shows while its job is still listed, and a crash leaves either the job
-  // (which resumes) or the image. Success also when no job has that id. Errors as Put's.
-  Result<void> PutAndDeleteJob(const ImageRecord& image, int64_t job_id);
+  // (which resumes) or the image. Success also when no job has that id; true when the image
+  // replaced a record of the same (type, name, tag), whose blobs may now be unreferenced.
+  // Errors as Put's.
+  Result<bool> PutAndDeleteJob(const ImageRecord& image, int64_t job_id);
 
   // Every image with its edges (digests sorted), by display_name then tag, byte-wise.
   Result<std::vector<ImageRecord>> List();

@@ -189,7 +189,8 @@ void PullQueue::Finish(const Attached& attached, const std::vector<metadata::Ima
       PublishJob(*job, kFailed);
     }
   }
-  if (on_change_) on_change_(error == nullptr);
+  // An import may have replaced tags: collect after it as after a failure.
+  if (on_change_) on_change_(error == nullptr, true);
 }
 
 void PullQueue::Tick() {
@@ -233,7 +234,7 @@ Result<void> PullQueue::Cancel(const std::string& type, const std::string& name,
     PublishJob(*job, "cancelled");
     collect = true;
   }
-  if (collect && on_change_) on_change_(false);
+  if (collect && on_change_) on_change_(false, false);
   return {};
 }
 
@@ -340,7 +341,7 @@ void PullQueue::Work() {
 }
 
 Result<void> PullQueue::FetchAndCommit(const metadata::JobRecord& record, JobProgress& progress,
-                                       metadata::ImageRecord& committed) {
+                                       metadata::ImageRecord& committed, bool& replaced) {
   // Submit refuses unknown types, but Start resumes whatever the database holds (e.g. a job
   // recorded by a build with another fetcher).
   auto it = fetchers_.find(record.type);
@@ -356,7 +357,7 @@ Result<void> PullQueue::FetchAndCommit(const metadata::JobRecord& record, JobPro
     image.location = record.location;
     image.icon = record.icon;
     image.created_at = options_.clock->NowSeconds();
-    WHARF_RETURN_IF_ERROR(image_store_.PutAndDeleteJob(image, record.id));
+    WHARF_ASSIGN_OR_RETURN(replaced, image_store_.PutAndDeleteJob(image, record.id));
     committed = image;
     return {};
   };
@@ -393,13 +394,13 @@ void PullQueue::Run(const std::shared_ptr<Job>& job) {
     std::lock_guard lock(mu_);
     record = job->record;
   }
-  if (auto s = job_store_.Update(record); !s) {
-    spdlog::warn("cannot record job state: {}", s.error().message);
-  }
+  // "downloading" is not recorded: Start resumes every unfinished job alike, so the database
+  // tells only unfinished from failed, and a commit here would cost each job one more fsync.
   spdlog::info("download of {}:{} started", record.display_name, record.tag);
   auto started = std::chrono::steady_clock::now();
   metadata::ImageRecord image;
-  auto result = FetchAndCommit(record, job->progress, image);
+  bool replaced = false;
+  auto result = FetchAndCommit(record, job->progress, image, replaced);
   if (result) HandOff(job, image);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
@@ -446,7 +447,7 @@ void PullQueue::Run(const std::shared_ptr<Job>& job) {
       }
     }
   }
-  if (on_change_) on_change_(committed);
+  if (on_change_) on_change_(committed, replaced);
   ::malloc_trim(0);  // what the job's threads freed into their arenas goes back too
   if (record_failure_again) {
     std::lock_guard lock(mu_);

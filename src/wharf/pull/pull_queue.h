@@ -106,9 +106,10 @@ class PullQueue {
   struct Job;
 
  public:
-  // Called after an image was committed or a job failed (e.g. to refresh the OCI index and
-  // collect the blobs a failed job left).
-  using ChangeFn = std::function<void(bool committed)>;
+  // Called after a job ended: committed (an image was recorded; `replaced` when it took the
+  // place of one under the same tag, whose blobs may now be unreferenced) or not (failed or
+  // cancelled: its blobs and partials may be left). E.g. to refresh the OCI index and collect.
+  using ChangeFn = std::function<void(bool committed, bool replaced)>;
 
   // `jobs` holds the queue's jobs; a commit records its image and removes its job in one
   // transaction (ImageStore::PutAndDeleteJob). `changes` is counted for every commit, under
@@ -181,9 +182,9 @@ class PullQueue {
   void ExpireFailedLocked(int64_t now);
   // Runs the job's fetcher, whose commit records the image and removes the job; an error
   // when the job's type has no fetcher.
-  // `committed` receives the image as recorded.
+  // `committed` receives the image as recorded, `replaced` whether it replaced a record.
   Result<void> FetchAndCommit(const metadata::JobRecord& record, JobProgress& progress,
-                              metadata::ImageRecord& committed);
+                              metadata::ImageRecord& committed, bool& replaced);
   // Runs the hand-off of the committed image's type, if any; its error goes to the job.
   void HandOff(const std::shared_ptr<Job>& job, const metadata::ImageRecord& image);
 

@@ -33,6 +33,29 @@ TEST_F(PullQueueTest, JoinsDuplicateRequestsWaitingOrRunning) {
   EXPECT_EQ(changes_.version(), 2u);  // counted with each commit, for the listing's cache
 }
 
+// Start resumes "waiting" and "downloading" alike, so a job's start is not written (it would
+// cost every download one more fsync): the database holds the job as submitted until its
+// image is recorded in the same transaction that removes it.
+TEST_F(PullQueueTest, ARunningJobIsStoredAsSubmittedAndItsCommitSaysIfItReplacedAnImage) {
+  StartQueue({.max_concurrent = 1});
+  fetcher_.Hold("1.0");
+  Submit("1.0");
+  ASSERT_TRUE(WaitStatus("1.0", "downloading"));
+  ASSERT_TRUE(WaitFor([&] { return fetcher_.Calls("1.0") == 1; }));
+  auto stored = StoredJobs();
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].state, "waiting");
+  fetcher_.Release("1.0");
+  ASSERT_TRUE(WaitFor([&] { return HasImage("1.0"); }));
+  EXPECT_TRUE(StoredJobs().empty());
+  ASSERT_TRUE(WaitFor([&] { return committed_ == 1; }));
+  EXPECT_EQ(replaced_, 0);  // the callback is told no earlier image was replaced
+
+  Submit("1.0");  // the same tag again: its commit replaces the record
+  ASSERT_TRUE(WaitFor([&] { return committed_ == 2; }));
+  EXPECT_EQ(replaced_, 1);
+}
+
 TEST_F(PullQueueTest, RunsAtMostMaxConcurrentJobs) {
   StartQueue({.max_concurrent = 2});
   const std::vector<std::string> tags = {"a", "b", "c", "d", "e"};

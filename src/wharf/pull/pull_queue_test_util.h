@@ -138,7 +138,10 @@ class PullQueueTest : public ::testing::Test {
     options.clock = &clock_;
     queue_ = std::make_unique<PullQueue>(
         options, metadata_->jobs, metadata_->images, changes_,
-        [this](bool committed) { (committed ? committed_ : collected_)++; },
+        [this](bool committed, bool replaced) {
+          (committed ? committed_ : collected_)++;
+          replaced_ += replaced ? 1 : 0;
+        },
         with_events ? &events_ : nullptr);
     queue_->AddFetcher("docker", &fetcher_);
     if (hand_off_) queue_->SetHandOff("docker", hand_off_);
@@ -189,6 +192,7 @@ class PullQueueTest : public ::testing::Test {
   FakeClock clock_;
   std::atomic<int> committed_{0};
   std::atomic<int> collected_{0};
+  std::atomic<int> replaced_{0};      // commits that replaced an image of the same tag
   std::unique_ptr<PullQueue> queue_;  // last: stops before what it uses goes
 };
 

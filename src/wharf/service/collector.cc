@@ -51,22 +51,29 @@ Result<std::vector<metadata::ImageRecord>> Collector::Remove(const std::string& 
   return std::move(*deleted);
 }
 
-void Collector::OnJobEnded(bool committed) {
+void Collector::OnJobEnded(bool committed, bool replaced) {
   // A commit is already counted by the queue; a failed one is counted too, since a commit
   // that reported an error may still have reached the database.
-  changes_.Count();
+  if (!committed) changes_.Count();
   if (committed) {
     if (auto s = RefreshLayoutIndex(); !s) {
       spdlog::error("cannot rewrite index.json: {}", s.error().message);
     }
   }
-  // Also after a commit: a new build under the same tag ("latest") frees the old one's blobs.
-  CollectGarbage();
+  // After a commit only when it replaced an image (a new build under "latest" frees the old
+  // one's blobs): any other commit's blobs are its image's. Scanning every blob after each
+  // download made a long series of them quadratic.
+  if (!committed || replaced || !swept_.load()) CollectGarbage();
 }
 
 Result<void> Collector::RefreshLayoutIndex() {
+  // Every change moves the version before its caller gets here.
+  const uint64_t wanted = changes_.version();
   std::lock_guard lock(index_mu_);
-  // Every change moves the version before its caller gets here, so these are current.
+  // A rewrite that began after this caller's change read it: three downloads ending at once
+  // write the file once or twice, not three times.
+  if (index_written_ && index_version_ >= wanted) return {};
+  const uint64_t version = changes_.version();
   auto images = local_.All();
   if (!images) return Error(images.error());
   std::vector<content::BlobStore::IndexEntry> entries;
@@ -77,10 +84,14 @@ Result<void> Collector::RefreshLayoutIndex() {
     entries.push_back({*digest, image.manifest_media_type, image.manifest_size,
                        image.display_name + ":" + image.tag, image.name + ":" + image.tag});
   }
-  return store_.WriteIndex(entries);
+  WHARF_RETURN_IF_ERROR(store_.WriteIndex(entries));
+  index_version_ = version;
+  index_written_ = true;
+  return {};
 }
 
 void Collector::CollectGarbage() {
+  swept_ = true;
   pins_.Collect([&](const std::set<std::string>& pinned) {
     auto referenced = images_.ReferencedBlobs();
     if (!referenced) {

@@ -4,6 +4,8 @@
 // after every download that ends. Thread-safe.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -34,9 +36,12 @@ class Collector {
                                                     const std::string& name, const std::string& tag,
                                                     const std::string& shown);
   // After a download ended (the queue's callback): index.json if it committed, and the blobs
-  // it or an image it replaced left.
-  void OnJobEnded(bool committed);
-  // Rewrites the OCI index.json from the metadata.
+  // it or an image it replaced left. A commit that replaced nothing is not followed by a
+  // collection (its blobs were pinned until its image named them), except the first after
+  // construction, which finds what a kill before a collection left.
+  void OnJobEnded(bool committed, bool replaced);
+  // Rewrites the OCI index.json from the metadata, unless a rewrite that started after the
+  // caller's change (counted in `changes`) already wrote it.
   Result<void> RefreshLayoutIndex();
   // Deletes blobs and partial downloads that no image and no running job needs.
   void CollectGarbage();
@@ -50,6 +55,9 @@ class Collector {
   pull::EventBus* events_;
   lxc::LxcCache* lxc_cache_;
   std::mutex index_mu_;
+  uint64_t index_version_ = 0;  // the `changes` version index.json was last written at
+  bool index_written_ = false;
+  std::atomic<bool> swept_{false};  // a collection ran since construction
 };
 
 }  // namespace wharf::service

@@ -32,7 +32,7 @@ struct TestServices {
         local(*store, images, changes),
         collector(*store, images, pins, local, changes, nullptr, nullptr),
         queue(
-            pull::QueueOptions{}, jobs, images, changes, [](bool) {}, &events),
+            pull::QueueOptions{}, jobs, images, changes, [](bool, bool) {}, &events),
         remote(client, local, oci::Platform{"linux", "amd64", ""}),
         downloads(queue, nullptr, collector) {
     queue.AddFetcher("docker", &fetcher);
